@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Makefile - build, test, install vssd (GNU make; every library through pkg-config)
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+UNITDIR  ?= /lib/systemd/system
+DBUSDATADIR ?= /usr/share/dbus-1
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+PKGS := devmapper dbus-1 libsystemd json-c uuid mount blkid inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes \
+	-Werror=implicit-function-declaration
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS ?=
+SAN_FLAGS ?=
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(OPT) -I. -pthread -MMD -MP \
+	$(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
+
+COMMON_SRCS := $(filter-out common/test-%.c,$(wildcard common/*.c))
+DAEMON_SRCS := $(filter-out daemon/main.c daemon/test-%.c,$(wildcard daemon/*.c))
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+UNIT_SRCS := $(wildcard common/test-*.c daemon/test-*.c client/test-*.c client/libvsswriter/test-*.c)
+
+V ?= 0
+ifeq ($(V),0)
+Q := @
+endif
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+COMMON_OBJS := $(call obj,$(COMMON_SRCS))
+DAEMON_OBJS := $(call obj,$(DAEMON_SRCS))
+TESTLIB_OBJS := $(call obj,$(TESTLIB_SRCS))
+UNIT_BINS := $(patsubst %.c,$(BUILD)/unit/%,$(notdir $(UNIT_SRCS)))
+
+TOOLS := $(BUILD)/vssd-dmsnap-tool
+
+.PHONY: all deps check check-unit check-vm check-long asan format format-check install clean \
+	demo bench
+all: $(TOOLS) $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/libdaemon.a: $(DAEMON_OBJS)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/vssd-dmsnap-tool: $(BUILD)/tests/dmsnap-tool.o $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests: test-<module>.c next to its module, linked with everything plus the fakes
+define unit_rule
+$(BUILD)/unit/$(basename $(notdir $(1))): $(call obj,$(1)) $(TESTLIB_OBJS) $(BUILD)/libdaemon.a \
+		$(BUILD)/libcommon.a
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(CHECK_LIBS)
+endef
+$(foreach s,$(UNIT_SRCS),$(eval $(call unit_rule,$(s))))
+
+check: check-unit check-vm
+
+check-unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi; echo "unit tests passed"
+
+check-vm: all
+	tests/vm/check-vm
+
+check-long: all
+	TEST_LONG=1 tests/vm/check-vm
+
+asan:
+	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check-unit
+
+deps:
+	@tools/deps.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: clean"
+
+demo: all
+	@echo "make demo: the daemon does not exist yet (issue 4); nothing to demonstrate."
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* log.c - leveled logging to stderr with journald <N> prefixes, and a buffer for the hold window */
+#include <stdarg.h>
+
+#include "common/log.h"
+
+/* The only mutable globals besides the daemon context (STYLE §8): level, prefix, buffer. */
+static int log_max_level = LOG_INFO;
+static const char *log_prefix;
+static bool log_buffering;
+static char *log_buf;
+static size_t log_buf_len;
+static size_t log_buf_dropped;
+
+#define LOG_BUF_MAX (256 * 1024)
+
+void log_set_max_level(int level)
+{
+	log_max_level = level;
+}
+
+int log_get_max_level(void)
+{
+	return log_max_level;
+}
+
+void log_set_prefix(const char *prefix)
+{
+	log_prefix = prefix;
+}
+
+int log_level_from_string(const char *s)
+{
+	static const char *const names[] = { "emerg",   "alert",  "crit", "err",
+		                             "warning", "notice", "info", "debug" };
+
+	if (!s)
+		return -EINVAL;
+	for (int i = 0; i < (int)ELEMENTSOF(names); i++)
+		if (streq(s, names[i]))
+			return i;
+	if (streq(s, "error"))
+		return LOG_ERR;
+	if (s[0] >= '0' && s[0] <= '7' && s[1] == 0)
+		return s[0] - '0';
+	return -EINVAL;
+}
+
+void log_begin_buffering(void)
+{
+	log_buffering = true;
+}
+
+void log_flush_buffer(void)
+{
+	log_buffering = false;
+	if (log_buf_len > 0)
+		fwrite(log_buf, 1, log_buf_len, stderr);
+	if (log_buf_dropped > 0)
+		fprintf(stderr, "<4>%zu log lines dropped while I/O was held\n", log_buf_dropped);
+	fflush(stderr);
+	free(log_buf);
+	log_buf = NULL;
+	log_buf_len = 0;
+	log_buf_dropped = 0;
+}
+
+static void log_buffer_append(const char *line, size_t len)
+{
+	char *n;
+
+	if (log_buf_len + len > LOG_BUF_MAX) {
+		log_buf_dropped++;
+		return;
+	}
+	n = realloc(log_buf, log_buf_len + len);
+	if (!n) {
+		log_buf_dropped++;
+		return;
+	}
+	memcpy(n + log_buf_len, line, len);
+	log_buf = n;
+	log_buf_len += len;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+{
+	char msg[2048];
+	char out[2200];
+	va_list ap;
+	int saved = errno;
+	int e = error < 0 ? -error : error;
+	int n;
+
+	if ((level & LOG_PRIMASK) > log_max_level)
+		return error == 0 ? 0 : -e;
+
+	errno = e;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* a long message is cut, never overrun */
+	va_end(ap);
+
+	if (log_prefix) /* a command-line tool: a person reads this, not journald */
+		n = snprintf(out, sizeof(out), "%s%s\n", log_prefix, msg);
+	else if (log_max_level >= LOG_DEBUG)
+		n = snprintf(out, sizeof(out), "<%d>%s (%s:%d)\n", level, msg, file, line);
+	else
+		n = snprintf(out, sizeof(out), "<%d>%s\n", level, msg);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(out))
+		n = sizeof(out) - 1;
+
+	if (log_buffering)
+		log_buffer_append(out, (size_t)n);
+	else {
+		fwrite(out, 1, (size_t)n, stderr);
+		fflush(stderr);
+	}
+	errno = saved;
+	return error == 0 ? 0 : -e;
+}

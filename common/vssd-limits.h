@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vssd-limits.h - every cap in one place; the daemon enforces each, vssctl checks early */
+#pragma once
+
+#define VSSD_STRING_MAX                  255 /* bytes: labels, writer names, descriptions */
+#define VSSD_PATH_MAX                    4095
+#define VSSD_PATH_BUF                    4096
+#define VSSD_DM_NAME_MAX                 127 /* DM_NAME_LEN - 1 */
+#define VSSD_VOLUMES_PER_SET_MAX         64  /* VSS_E_MAXIMUM_NUMBER_OF_VOLUMES_REACHED beyond */
+#define VSSD_SNAPSHOTS_PER_VOLUME_MAX    512 /* VSS's system provider limit */
+#define VSSD_MAX_SHADOW_COPIES_DEFAULT   64 /* client-accessible ones, like VSS's MaxShadowCopies */
+#define VSSD_WRITERS_PER_CONNECTION_MAX  16
+#define VSSD_SETS_PER_UID_MAX            16
+#define VSSD_PENDING_CALLS_MAX           64 /* dbus-daemon allows 128 pending replies per connection */
+#define VSSD_COMPONENTS_PER_WRITER_MAX   256
+#define VSSD_PATHS_PER_COMPONENT_MAX     256
+#define VSSD_HOLD_TIMEOUT_USEC           (10 * 1000000ULL) /* VSS: flush-and-hold lasts 10 s at most */
+#define VSSD_FLUSH_TIMEOUT_USEC          (10 * 1000000ULL)
+#define VSSD_FREEZE_TIMEOUT_DEFAULT_MSEC 60000          /* VSS's dwTimeoutFreeze default */
+#define VSSD_CHUNK_SECTORS_DEFAULT       32             /* 16 KiB copy-on-write chunks, as VSS */
+#define VSSD_STORAGE_MIN_BYTES           (320ULL << 20) /* VSS's MinDiffAreaFileSize for volumes >= 500 MB \
+	                                                 */

@@ -1,0 +1,1117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dmsnap.c - the dm-snapshot system provider: stage, commit and roll back sets; delete; recover */
+#include <inttypes.h>
+#include <sys/mman.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "daemon/dmdev.h"
+#include "daemon/dmsnap.h"
+#include "daemon/freeze.h"
+#include "daemon/hostops.h"
+
+#define COW_FLOOR_BYTES (1ULL << 20) /* header, one metadata and a few data chunks */
+
+typedef struct Member {
+	DmsnapVolume vol;
+	DmsnapSnapshot snap;
+	char *storage_dir;
+	char real_name[128];
+	DmdevTable own_table; /* the origin's table before its first snapshot */
+	dev_t cow_devno;
+	int loop_fd;
+	/* what exists, for rollback */
+	bool cow_created;
+	bool real_created;
+	bool snap_created;
+	bool origin_staged;
+	bool origin_suspended;
+	bool snap_resumed;
+	bool origin_resumed;
+	bool frozen;
+} Member;
+
+typedef enum SetPhase {
+	SET_PHASE_NEW,
+	SET_PHASE_PREPARED,
+	SET_PHASE_FROZEN,
+	SET_PHASE_COMMITTED,
+	SET_PHASE_ABORTED,
+} SetPhase;
+
+struct DmsnapSet {
+	DmsnapEnv env;
+	VssId id;
+	bool persistent;
+	SetPhase phase;
+	Member *members;
+	size_t n_members;
+	FreezeGroup *freeze;
+};
+
+static usec_t env_now(const DmsnapEnv *env)
+{
+	return env->host->ops->now(env->host->userdata);
+}
+
+/* ---- volumes --------------------------------------------------------------------------------- */
+
+void dmsnap_volume_done(DmsnapVolume *v)
+{
+	if (!v)
+		return;
+	free(v->name);
+	free(v->dev_path);
+	free(v->mountpoint);
+	*v = (DmsnapVolume){ 0 };
+}
+
+static int real_name_of(const char *volume_name, char buf[static 128])
+{
+	int n = snprintf(buf, 128, "%s%s", volume_name, DMSNAP_REAL_SUFFIX);
+
+	return n < 0 || n >= 128 ? -ENAMETOOLONG : 0;
+}
+
+static int parse_devno(const char *s, dev_t *ret)
+{
+	unsigned ma, mi;
+	int n = 0;
+
+	if (sscanf(s, "%u:%u%n", &ma, &mi, &n) != 2 || n <= 0)
+		return -EINVAL;
+	*ret = makedev(ma, mi);
+	return n;
+}
+
+/* "<real maj:min>" of a snapshot-origin table, or of the first field of a snapshot table */
+static int table_first_devno(const DmdevTable *t, const char *type, dev_t *ret)
+{
+	if (t->n != 1 || !streq(t->targets[0].type, type))
+		return -EMEDIUMTYPE;
+	return parse_devno(t->targets[0].params, ret) < 0 ? -EINVAL : 0;
+}
+
+int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *ret, VssErr *err)
+{
+	_cleanup_strv_free_ char **mounts = NULL;
+	DmdevTable t = DMDEV_TABLE_NULL;
+	DmsnapVolume v = { 0 };
+	DmdevInfo info, rinfo;
+	char real[128];
+	dev_t devno;
+	int r;
+
+	if (!valid_abs_path(path))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "volume \"%s\" is not an absolute device path", path);
+	r = env->host->ops->stat_block(env->host->userdata, path, &devno);
+	if (r == -ENOENT)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r, "volume %s does not exist",
+		                   path);
+	if (r == -ENOTBLK)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, r,
+		                   "%s is not a block device", path);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "cannot look at %s: %s",
+		                   path, strerror(-r));
+	if (!dmdev_is_dm_major(env->dm, major(devno)))
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+		                   "%s is not a device-mapper device; wrap it first with "
+		                   "'vssctl add volume' so that it can be snapshotted",
+		                   path);
+	r = dmdev_info_devno(env->dm, devno, &info);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot query device-mapper for %s: %s", path, strerror(-r));
+	if (!info.exists)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENODEV,
+		                   "device-mapper has no device %u:%u (%s)", major(devno),
+		                   minor(devno), path);
+	if (startswith(info.uuid, "LVM-"))
+		return vss_err_set(
+			err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+			"%s (%s) is an LVM logical volume; vssd has no LVM provider yet, "
+			"use 'lvcreate -s' for it",
+			path, info.name);
+	if (startswith(info.uuid, DMSNAP_UUID_SNAP) || startswith(info.uuid, DMSNAP_UUID_REAL))
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+		                   "%s (%s) is a device vssd made for a shadow copy, not a volume",
+		                   path, info.name);
+	if (real_name_of(info.name, real) < 0)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENAMETOOLONG,
+		                   "the device-mapper name of %s is too long (at most %zu bytes)",
+		                   path, (size_t)127 - strlen(DMSNAP_REAL_SUFFIX));
+
+	r = dmdev_get_table(env->dm, info.name, false, &t);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot read the table of %s: %s", info.name, strerror(-r));
+	r = dmdev_info(env->dm, real, &rinfo);
+	if (r < 0)
+		goto fail_table;
+	if (t.n == 0) {
+		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+		                "%s (%s) has no active table", path, info.name);
+		goto fail_table;
+	}
+	if (rinfo.exists) {
+		dev_t rd;
+
+		if (table_first_devno(&t, "snapshot-origin", &rd) < 0 ||
+		    rd != makedev(rinfo.major, rinfo.minor)) {
+			r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+			                "%s (%s) has a %s device but its table is not the expected "
+			                "snapshot-origin; fix it by hand before using vssd on it",
+			                path, info.name, real);
+			goto fail_table;
+		}
+		v.converted = true;
+	} else
+		for (size_t i = 0; i < t.n; i++)
+			if (!streq(t.targets[i].type, "linear") &&
+			    !streq(t.targets[i].type, "striped")) {
+				r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+				                "%s (%s) uses the '%s' target; only linear and "
+				                "striped volumes can be snapshotted",
+				                path, info.name, t.targets[i].type);
+				goto fail_table;
+			}
+	v.sectors = dmdev_table_sectors(&t);
+	dmdev_table_done(&t);
+
+	v.devno = devno;
+	v.name = strdup(info.name);
+	if (!v.name || asprintf(&v.dev_path, "/dev/mapper/%s", info.name) < 0) {
+		dmsnap_volume_done(&v);
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	}
+	r = env->host->ops->mountpoints(env->host->userdata, devno, &mounts);
+	if (r < 0) {
+		dmsnap_volume_done(&v);
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot read the mount table: %s", strerror(-r));
+	}
+	if (mounts && mounts[0]) {
+		v.mountpoint = strdup(mounts[0]);
+		if (!v.mountpoint) {
+			dmsnap_volume_done(&v);
+			return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+		}
+	}
+	*ret = v;
+	return 0;
+
+fail_table:
+	dmdev_table_done(&t);
+	return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r, "cannot inspect %s: %s",
+	                   path, strerror(-r));
+}
+
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+void dmsnap_snapshot_done(DmsnapSnapshot *s)
+{
+	if (!s)
+		return;
+	free(s->volume_name);
+	free(s->snap_name);
+	free(s->cow_path);
+	*s = (DmsnapSnapshot){ 0 };
+}
+
+int dmsnap_snapshot_copy(const DmsnapSnapshot *s, DmsnapSnapshot *ret)
+{
+	DmsnapSnapshot c = *s;
+
+	c.volume_name = s->volume_name ? strdup(s->volume_name) : NULL;
+	c.snap_name = s->snap_name ? strdup(s->snap_name) : NULL;
+	c.cow_path = s->cow_path ? strdup(s->cow_path) : NULL;
+	if ((s->volume_name && !c.volume_name) || (s->snap_name && !c.snap_name) ||
+	    (s->cow_path && !c.cow_path)) {
+		dmsnap_snapshot_done(&c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+int dmsnap_snapshot_dm_name(const VssId *set_id, const char *volume_name, char buf[static 128])
+{
+	char p[VSSID_PATH_MAX];
+	int n;
+
+	vssid_to_path(set_id, p);
+	n = snprintf(buf, 128, "vssd-%.8s-%s", p, volume_name);
+	return n < 0 || n >= 128 ? -ENAMETOOLONG : 0;
+}
+
+static int snap_uuid(const VssId *set_id, const VssId *snap_id, char buf[static 129])
+{
+	char a[VSSID_PATH_MAX], b[VSSID_PATH_MAX];
+
+	snprintf(buf, 129, DMSNAP_UUID_SNAP "%s-%s", vssid_to_path(set_id, a),
+	         vssid_to_path(snap_id, b));
+	return 0;
+}
+
+/* Counts the live snapshots registered on the -real device real_devno (other than skip). */
+static int count_snapshots_of(const DmsnapEnv *env, dev_t real_devno, const char *skip)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	unsigned n = 0;
+	int r;
+
+	r = dmdev_list_by_uuid_prefix(env->dm, DMSNAP_UUID_SNAP, &names);
+	if (r < 0)
+		return r;
+	for (char **i = names; *i; i++) {
+		DmdevTable t = DMDEV_TABLE_NULL;
+		dev_t d;
+
+		if (skip && streq(*i, skip))
+			continue;
+		if (dmdev_get_table(env->dm, *i, false, &t) < 0)
+			continue;
+		if (table_first_devno(&t, "snapshot", &d) == 0 && d == real_devno)
+			n++;
+		dmdev_table_done(&t);
+	}
+	return (int)n;
+}
+
+int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err)
+{
+	DmdevInfo si, ri, oi;
+	DmdevTable own = DMDEV_TABLE_NULL;
+	char real[128];
+	int r, n;
+
+	r = real_name_of(snap->volume_name, real);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "volume name too long");
+
+	r = dmdev_info(env->dm, snap->snap_name, &si);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot query %s: %s", snap->snap_name, strerror(-r));
+	if (si.exists) {
+		if (si.suspended)
+			(void)dmdev_resume(env->dm, snap->snap_name);
+		r = dmdev_remove(env->dm, snap->snap_name);
+		if (r == -EBUSY)
+			return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
+			                   "shadow copy device %s is in use (mounted or open); "
+			                   "unmount it and try again",
+			                   snap->snap_name);
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			                   "cannot remove %s: %s", snap->snap_name, strerror(-r));
+		log_debug("snap=%s: removed %s", snap->snap_name, snap->snap_name);
+	}
+
+	r = dmdev_info(env->dm, real, &ri);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot query %s: %s", real, strerror(-r));
+	if (ri.exists) {
+		n = count_snapshots_of(env, makedev(ri.major, ri.minor), NULL);
+		if (n < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, n,
+			                   "cannot count the snapshots of %s: %s",
+			                   snap->volume_name, strerror(-n));
+		if (n == 0) {
+			/* The last one: the volume gets its own table back, then -real goes. */
+			r = dmdev_get_table(env->dm, real, false, &own);
+			if (r < 0)
+				return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+				                   "cannot read %s: %s", real, strerror(-r));
+			r = dmdev_info(env->dm, snap->volume_name, &oi);
+			if (r >= 0 && oi.exists) {
+				r = dmdev_load(env->dm, snap->volume_name, &own);
+				if (r >= 0) {
+					r = dmdev_suspend(env->dm, snap->volume_name,
+					                  DMDEV_SUSPEND_SKIP_LOCKFS);
+					if (r < 0)
+						(void)dmdev_clear(env->dm, snap->volume_name);
+					else
+						r = dmdev_resume(env->dm, snap->volume_name);
+				}
+				if (r < 0) {
+					dmdev_table_done(&own);
+					return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
+					                   r, "cannot restore the table of %s: %s",
+					                   snap->volume_name, strerror(-r));
+				}
+			}
+			dmdev_table_done(&own);
+			r = dmdev_remove(env->dm, real);
+			if (r < 0)
+				return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+				                   "cannot remove %s: %s", real, strerror(-r));
+			log_debug("vol=%s: last snapshot gone, own table restored",
+			          snap->volume_name);
+		}
+	}
+	(void)dmdev_settle(env->dm);
+
+	if (snap->cow_path) {
+		r = env->host->ops->file_remove(env->host->userdata, snap->cow_path);
+		if (r < 0 && r != -ENOENT)
+			log_warning_errno(r, "snap=%s: cannot remove %s, ignoring: %m",
+			                  snap->snap_name, snap->cow_path);
+	}
+	return 0;
+}
+
+int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret)
+{
+	DmsnapSnapshot s = { 0 };
+	DmdevTable t = DMDEV_TABLE_NULL;
+	DmdevInfo info, rinfo;
+	char set32[33], snap32[33], mode = 0;
+	unsigned chunk = 0;
+	dev_t real, cow;
+	const char *p, *end;
+	int r, n;
+
+	r = dmdev_info(env->dm, snap_name, &info);
+	if (r < 0)
+		return r;
+	if (!info.exists)
+		return -ENOENT;
+	p = startswith(info.uuid, DMSNAP_UUID_SNAP);
+	if (!p || strlen(p) != 65 || p[32] != '-')
+		return -EMEDIUMTYPE;
+	memcpy(set32, p, 32);
+	set32[32] = 0;
+	memcpy(snap32, p + 33, 32);
+	snap32[32] = 0;
+	if (vssid_from_path(set32, &s.set_id) < 0 || vssid_from_path(snap32, &s.id) < 0)
+		return -EMEDIUMTYPE;
+
+	r = dmdev_get_table(env->dm, snap_name, false, &t);
+	if (r < 0)
+		return r;
+	if (t.n != 1 || !streq(t.targets[0].type, "snapshot")) {
+		dmdev_table_done(&t);
+		return -EMEDIUMTYPE;
+	}
+	s.sectors = t.targets[0].length;
+	p = t.targets[0].params;
+	n = parse_devno(p, &real);
+	if (n > 0) {
+		p += n;
+		while (*p == ' ')
+			p++;
+		n = parse_devno(p, &cow);
+	}
+	if (n <= 0 || sscanf(p + n, " %c %u", &mode, &chunk) != 2) {
+		dmdev_table_done(&t);
+		return -EINVAL;
+	}
+	dmdev_table_done(&t);
+	s.persistent = mode == 'P' || mode == 'p';
+	s.chunk_sectors = chunk;
+
+	r = dmdev_info_devno(env->dm, real, &rinfo);
+	if (r < 0)
+		return r;
+	end = rinfo.exists ? strstr(rinfo.name, DMSNAP_REAL_SUFFIX) : NULL;
+	if (!end || end[strlen(DMSNAP_REAL_SUFFIX)] != 0)
+		return -EMEDIUMTYPE;
+	s.volume_name = strndup(rinfo.name, (size_t)(end - rinfo.name));
+	s.snap_name = strdup(snap_name);
+	if (!s.volume_name || !s.snap_name) {
+		dmsnap_snapshot_done(&s);
+		return -ENOMEM;
+	}
+	r = env->host->ops->loop_backing_file(env->host->userdata, cow, &s.cow_path);
+	if (r < 0 && r != -ENXIO) {
+		dmsnap_snapshot_done(&s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* ---- sets ------------------------------------------------------------------------------------ */
+
+int dmsnap_set_new(const DmsnapEnv *env, const VssId *set_id, bool persistent, DmsnapSet **ret)
+{
+	DmsnapSet *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->env = *env;
+	s->id = *set_id;
+	s->persistent = persistent;
+	*ret = s;
+	return 0;
+}
+
+static void member_done(Member *m)
+{
+	dmsnap_volume_done(&m->vol);
+	dmsnap_snapshot_done(&m->snap);
+	free(m->storage_dir);
+	dmdev_table_done(&m->own_table);
+	closep(&m->loop_fd);
+}
+
+DmsnapSet *dmsnap_set_free(DmsnapSet *s)
+{
+	if (!s)
+		return NULL;
+	if (s->phase != SET_PHASE_COMMITTED)
+		dmsnap_set_abort(s);
+	s->freeze = freeze_group_free(s->freeze);
+	for (size_t i = 0; i < s->n_members; i++)
+		member_done(&s->members[i]);
+	free(s->members);
+	free(s);
+	return NULL;
+}
+
+size_t dmsnap_set_count(const DmsnapSet *s)
+{
+	return s->n_members;
+}
+
+const DmsnapVolume *dmsnap_set_volume(const DmsnapSet *s, size_t i)
+{
+	return i < s->n_members ? &s->members[i].vol : NULL;
+}
+
+const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i)
+{
+	return i < s->n_members ? &s->members[i].snap : NULL;
+}
+
+static uint64_t env_min_cow(const DmsnapEnv *env)
+{
+	return MAX(env->min_cow_bytes, COW_FLOOR_BYTES);
+}
+
+int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_dir,
+                   uint64_t cow_bytes, VssErr *err)
+{
+	DmsnapVolume v = { 0 };
+	char size_a[32], size_b[32];
+	Member *n;
+	dev_t sd;
+	int r;
+
+	if (s->phase != SET_PHASE_NEW)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "volumes can only be added before the set is prepared");
+	if (s->n_members >= VSSD_VOLUMES_PER_SET_MAX)
+		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
+		                   "a shadow copy set holds at most %d volumes",
+		                   VSSD_VOLUMES_PER_SET_MAX);
+	if (!valid_abs_path(storage_dir))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "shadow storage \"%s\" is not an absolute path", storage_dir);
+	r = s->env.host->ops->fs_devno(s->env.host->userdata, storage_dir, &sd);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r,
+		                   "shadow storage directory %s is not usable: %s", storage_dir,
+		                   strerror(-r));
+	if (cow_bytes < env_min_cow(&s->env))
+		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
+		                   "shadow storage of %s for %s is below the minimum of %s",
+		                   format_size(cow_bytes, size_a, sizeof(size_a)), volume_path,
+		                   format_size(env_min_cow(&s->env), size_b, sizeof(size_b)));
+
+	r = dmsnap_volume_resolve(&s->env, volume_path, &v, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_members; i++)
+		if (s->members[i].vol.devno == v.devno) {
+			r = vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+			                "volume %s is already in the set (as %s)", volume_path,
+			                s->members[i].vol.dev_path);
+			dmsnap_volume_done(&v);
+			return r;
+		}
+	if (v.converted) {
+		char real[128];
+		DmdevInfo ri;
+
+		(void)real_name_of(v.name, real);
+		r = dmdev_info(s->env.dm, real, &ri);
+		if (r >= 0 && ri.exists) {
+			r = count_snapshots_of(&s->env, makedev(ri.major, ri.minor), NULL);
+			if (r >= VSSD_SNAPSHOTS_PER_VOLUME_MAX) {
+				r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED,
+				                -E2BIG, "volume %s has %d shadow copies already",
+				                v.dev_path, VSSD_SNAPSHOTS_PER_VOLUME_MAX);
+				dmsnap_volume_done(&v);
+				return r;
+			}
+		}
+	}
+
+	n = reallocarray(s->members, s->n_members + 1, sizeof(*n));
+	if (!n) {
+		dmsnap_volume_done(&v);
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	}
+	s->members = n;
+	n = &s->members[s->n_members];
+	*n = (Member){ .vol = v, .loop_fd = -EBADF };
+	n->storage_dir = strdup(storage_dir);
+	if (!n->storage_dir) {
+		member_done(n);
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	}
+	n->snap.cow_bytes = cow_bytes;
+	s->n_members++;
+	return 0;
+}
+
+static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
+{
+	const DmsnapEnv *env = &s->env;
+	char name[128], uuid[129], id32[VSSID_PATH_MAX];
+	DmdevTable t = DMDEV_TABLE_NULL;
+	DmdevInfo info;
+	dev_t real_devno;
+	int r;
+
+	vssid_generate(&m->snap.id);
+	m->snap.set_id = s->id;
+	m->snap.persistent = s->persistent;
+	m->snap.chunk_sectors =
+		env->chunk_sectors ? env->chunk_sectors : VSSD_CHUNK_SECTORS_DEFAULT;
+	m->snap.sectors = m->vol.sectors;
+	m->snap.volume_name = strdup(m->vol.name);
+	if (!m->snap.volume_name)
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	if (dmsnap_snapshot_dm_name(&s->id, m->vol.name, name) < 0)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENAMETOOLONG,
+		                   "the device-mapper name of %s is too long", m->vol.dev_path);
+	m->snap.snap_name = strdup(name);
+	if (!m->snap.snap_name)
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	r = dmdev_info(env->dm, name, &info);
+	if (r >= 0 && info.exists)
+		return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+		                   "device %s exists already", name);
+	(void)real_name_of(m->vol.name, m->real_name);
+
+	/* Shadow storage: a sparse file on a loop device. */
+	if (asprintf(&m->snap.cow_path, "%s/vssd-%s-%s.cow", m->storage_dir, m->vol.name,
+	             vssid_to_path(&m->snap.id, id32)) < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	r = env->host->ops->file_create(env->host->userdata, m->snap.cow_path, m->snap.cow_bytes);
+	if (r < 0)
+		return vss_err_set(err,
+		                   r == -ENOSPC || r == -EDQUOT || r == -EFBIG
+		                           ? VSS_ERROR_INSUFFICIENT_STORAGE
+		                           : VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
+		                   r, "cannot create shadow storage %s: %s", m->snap.cow_path,
+		                   strerror(-r));
+	m->cow_created = true;
+	r = env->host->ops->loop_attach(env->host->userdata, m->snap.cow_path, &m->cow_devno,
+	                                &m->loop_fd);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot attach %s to a loop device: %s", m->snap.cow_path,
+		                   strerror(-r));
+
+	/* First snapshot of the volume: -real takes over the volume's own table. */
+	if (!m->vol.converted) {
+		r = dmdev_get_table(env->dm, m->vol.name, false, &m->own_table);
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			                   "cannot read the table of %s: %s", m->vol.name,
+			                   strerror(-r));
+		snprintf(uuid, sizeof(uuid), DMSNAP_UUID_REAL "%s", id32);
+		r = dmdev_create(env->dm, m->real_name, uuid, &m->own_table);
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			                   "cannot create %s: %s", m->real_name, strerror(-r));
+		m->real_created = true;
+	}
+	r = dmdev_info(env->dm, m->real_name, &info);
+	if (r < 0 || !info.exists)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r < 0 ? r : -ENODEV,
+		                   "cannot find %s", m->real_name);
+	real_devno = makedev(info.major, info.minor);
+
+	snap_uuid(&s->id, &m->snap.id, uuid);
+	r = dmdev_create(env->dm, name, uuid, NULL);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot create %s: %s", name, strerror(-r));
+	m->snap_created = true;
+	r = dmdev_table_add(&t, 0, m->vol.sectors, "snapshot", "%u:%u %u:%u %c %u",
+	                    major(real_devno), minor(real_devno), major(m->cow_devno),
+	                    minor(m->cow_devno), s->persistent ? 'P' : 'N', m->snap.chunk_sectors);
+	if (r >= 0)
+		r = dmdev_load(env->dm, name, &t);
+	dmdev_table_done(&t);
+	if (r < 0)
+		return vss_err_set(err,
+		                   r == -ENOSPC ? VSS_ERROR_INSUFFICIENT_STORAGE
+		                                : VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
+		                   r, "cannot load the snapshot table of %s: %s", name,
+		                   strerror(-r));
+	/* The table holds the loop device now; it goes away with the table (autoclear). */
+	closep(&m->loop_fd);
+
+	if (!m->vol.converted) {
+		r = dmdev_table_add(&t, 0, m->vol.sectors, "snapshot-origin", "%u:%u",
+		                    major(real_devno), minor(real_devno));
+		if (r >= 0)
+			r = dmdev_load(env->dm, m->vol.name, &t);
+		dmdev_table_done(&t);
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			                   "cannot stage the snapshot-origin table of %s: %s",
+			                   m->vol.name, strerror(-r));
+		m->origin_staged = true;
+	}
+	return 0;
+}
+
+static int check_storage_placement(DmsnapSet *s, VssErr *err)
+{
+	for (size_t i = 0; i < s->n_members; i++) {
+		dev_t sd;
+		int r = s->env.host->ops->fs_devno(s->env.host->userdata, s->members[i].storage_dir,
+		                                   &sd);
+
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r,
+			                   "shadow storage directory %s is not usable: %s",
+			                   s->members[i].storage_dir, strerror(-r));
+		for (size_t j = 0; j < s->n_members; j++)
+			if (s->members[j].vol.devno == sd)
+				return vss_err_set(
+					err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
+					"shadow storage %s of %s lies on %s, a volume of the same "
+					"set; put it on a file system outside the set",
+					s->members[i].storage_dir, s->members[i].vol.dev_path,
+					s->members[j].vol.dev_path);
+	}
+	return 0;
+}
+
+int dmsnap_set_prepare(DmsnapSet *s, VssErr *err)
+{
+	int r;
+
+	if (s->phase != SET_PHASE_NEW)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "the set was prepared already");
+	if (s->n_members == 0)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "the set has no volumes");
+	r = check_storage_placement(s, err);
+	if (r < 0)
+		return r;
+	s->phase = SET_PHASE_PREPARED;
+	for (size_t i = 0; i < s->n_members; i++) {
+		r = member_prepare(s, &s->members[i], err);
+		if (r < 0) {
+			dmsnap_set_abort(s);
+			return r;
+		}
+	}
+	(void)dmdev_settle(s->env.dm);
+	return 0;
+}
+
+static int collect_mountpoints(DmsnapSet *s, char ***ret)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_members; i++)
+		if (s->members[i].vol.mountpoint) {
+			int r = strv_extend(&l, s->members[i].vol.mountpoint);
+
+			if (r < 0)
+				return r;
+		}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
+{
+	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
+	_cleanup_strv_free_ char **mps = NULL;
+	int r;
+
+	r = collect_mountpoints(s, &mps);
+	if (r < 0 || !mps[0])
+		return r;
+	r = freeze_group_new(s->env.host, FREEZE_KIND_SYNC, mps, &g);
+	if (r < 0)
+		return r;
+	r = freeze_group_start(g);
+	if (r < 0)
+		return r;
+	return freeze_group_wait(g, timeout, NULL);
+}
+
+int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
+{
+	_cleanup_strv_free_ char **mps = NULL;
+	int r;
+
+	if (s->phase != SET_PHASE_PREPARED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
+	s->phase = SET_PHASE_FROZEN;
+	if (!s->env.use_fifreeze)
+		return 0;
+	r = collect_mountpoints(s, &mps);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
+	r = freeze_group_new(s->env.host, FREEZE_KIND_FREEZE, mps, &s->freeze);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freezing: %s",
+		                   strerror(-r));
+	r = freeze_group_start(s->freeze);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freeze workers: %s",
+		                   strerror(-r));
+	return 0;
+}
+
+int dmsnap_set_freeze_fd(DmsnapSet *s)
+{
+	return s->freeze ? freeze_group_fd(s->freeze) : -EBADF;
+}
+
+static void mark_frozen(DmsnapSet *s)
+{
+	for (size_t i = 0; i < s->n_members; i++)
+		s->members[i].frozen = s->members[i].vol.mountpoint != NULL;
+}
+
+static int freeze_failed(DmsnapSet *s, int r, const char *failed, VssErr *err)
+{
+	(void)freeze_group_thaw(s->freeze);
+	if (r == -ETIME)
+		return vss_err_set(err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, r,
+		                   "file systems of the set did not flush within %" PRIu64 " ms",
+		                   s->env.flush_timeout / USEC_PER_MSEC);
+	return vss_err_set(err, VSS_ERROR_PROVIDER_VETO, r, "cannot freeze %s: %s",
+	                   strempty(failed), strerror(-r));
+}
+
+int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err)
+{
+	const char *failed = NULL;
+	int r;
+
+	if (!s->freeze) {
+		mark_frozen(s);
+		return 1;
+	}
+	r = freeze_group_process(s->freeze, &failed);
+	if (r < 0)
+		return freeze_failed(s, r, failed, err);
+	if (r > 0)
+		mark_frozen(s);
+	return r;
+}
+
+int dmsnap_set_freeze(DmsnapSet *s, VssErr *err)
+{
+	const char *failed = NULL;
+	int r;
+
+	r = dmsnap_set_freeze_start(s, err);
+	if (r < 0)
+		return r;
+	if (!s->freeze) {
+		mark_frozen(s);
+		return 0;
+	}
+	r = freeze_group_wait(s->freeze, s->env.flush_timeout, &failed);
+	if (r < 0)
+		return freeze_failed(s, r, failed, err);
+	mark_frozen(s);
+	return 0;
+}
+
+static void thaw_all(DmsnapSet *s)
+{
+	int r;
+
+	if (!s->freeze)
+		return;
+	r = freeze_group_thaw(s->freeze);
+	if (r < 0)
+		log_warning_errno(r, "cannot thaw a file system of the set, ignoring: %m");
+}
+
+/* Resumes origins, never leaving one suspended: a failed resume is retried with the staged
+ * table dropped, which brings back the table the origin had. */
+static int resume_origins(DmsnapSet *s, bool drop_staged)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n_members; i++) {
+		Member *m = &s->members[i];
+		int r;
+
+		if (drop_staged && m->origin_staged) {
+			r = dmdev_clear(s->env.dm, m->vol.name);
+			if (r < 0)
+				log_warning_errno(r, "vol=%s: cannot drop the staged table: %m",
+				                  m->vol.name);
+			else
+				m->origin_staged = false;
+		}
+		if (!m->origin_suspended)
+			continue;
+		r = dmdev_resume(s->env.dm, m->vol.name);
+		if (r < 0 && m->origin_staged) {
+			log_error_errno(r, "vol=%s: resume failed, retrying with the old table: %m",
+			                m->vol.name);
+			if (ret == 0 && !drop_staged)
+				ret = r; /* running again, but without its snapshot: fail */
+			if (dmdev_clear(s->env.dm, m->vol.name) >= 0)
+				m->origin_staged = false;
+			r = dmdev_resume(s->env.dm, m->vol.name);
+		}
+		if (r < 0) {
+			log_error_errno(r, "vol=%s: cannot resume: %m", m->vol.name);
+			if (ret == 0)
+				ret = r;
+			continue;
+		}
+		m->origin_suspended = false;
+		m->origin_resumed = !drop_staged;
+		if (!drop_staged)
+			m->origin_staged = false; /* the staged table is live now */
+	}
+	return ret;
+}
+
+int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
+{
+	const DmsnapEnv *env = &s->env;
+	usec_t t0, held = 0;
+	bool locked;
+	int r = 0;
+
+	if (s->phase == SET_PHASE_PREPARED) {
+		r = dmsnap_set_freeze(s, err);
+		if (r < 0) {
+			dmsnap_set_abort(s);
+			return r;
+		}
+	}
+	if (s->phase != SET_PHASE_FROZEN)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
+
+	/* While I/O is held nothing may page in from, or log to, a held device. */
+	locked = mlockall(MCL_CURRENT) >= 0;
+	log_begin_buffering();
+	t0 = env_now(env);
+
+	for (size_t i = 0; i < s->n_members; i++) {
+		Member *m = &s->members[i];
+		unsigned flags = 0;
+
+		/* a frozen or unmounted file system needs no lockfs; otherwise the kernel
+		 * freezes it (serially) */
+		if (m->frozen || !m->vol.mountpoint)
+			flags |= DMDEV_SUSPEND_SKIP_LOCKFS;
+		r = dmdev_suspend(env->dm, m->vol.name, flags);
+		if (r < 0) {
+			vss_err_set(err, VSS_ERROR_PROVIDER_VETO, r, "cannot suspend %s: %s",
+			            m->vol.dev_path, strerror(-r));
+			goto undo;
+		}
+		m->origin_suspended = true;
+		if (env_now(env) - t0 > env->hold_timeout)
+			goto timeout;
+	}
+	for (size_t i = 0; i < s->n_members; i++) {
+		Member *m = &s->members[i];
+
+		r = dmdev_resume(env->dm, m->snap.snap_name);
+		if (r < 0) {
+			vss_err_set(err,
+			            r == -ENOSPC ? VSS_ERROR_INSUFFICIENT_STORAGE
+			                         : VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
+			            r, "cannot activate %s: %s", m->snap.snap_name, strerror(-r));
+			goto undo;
+		}
+		m->snap_resumed = true;
+		if (env_now(env) - t0 > env->hold_timeout)
+			goto timeout;
+	}
+	/* The instant of the set is behind us: every snapshot is live. */
+	r = resume_origins(s, false);
+	held = env_now(env) - t0;
+	thaw_all(s);
+	log_flush_buffer();
+	if (locked)
+		munlockall();
+	(void)dmdev_settle(env->dm);
+	if (ret_held)
+		*ret_held = held;
+	if (r < 0) {
+		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot resume an origin of the set: %s", strerror(-r));
+		/* Every origin runs again; the set is not usable, so it goes as a whole. */
+		for (size_t i = 0; i < s->n_members; i++) {
+			(void)dmsnap_snapshot_delete(env, &s->members[i].snap, NULL);
+			s->members[i].cow_created = s->members[i].snap_created = false;
+			s->members[i].real_created = false;
+		}
+		s->phase = SET_PHASE_ABORTED;
+		return r;
+	}
+	s->phase = SET_PHASE_COMMITTED;
+	log_debug("set committed, I/O held %" PRIu64 " us", held);
+	return 0;
+
+timeout:
+	r = vss_err_set(err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
+	                "writes were held longer than %" PRIu64 " ms; everything was resumed",
+	                env->hold_timeout / USEC_PER_MSEC);
+undo:
+	(void)resume_origins(s, true);
+	held = env_now(env) - t0;
+	thaw_all(s);
+	log_flush_buffer();
+	if (locked)
+		munlockall();
+	if (ret_held)
+		*ret_held = held;
+	dmsnap_set_abort(s);
+	return r;
+}
+
+void dmsnap_set_abort(DmsnapSet *s)
+{
+	const DmsnapEnv *env = &s->env;
+
+	if (s->phase == SET_PHASE_ABORTED || s->phase == SET_PHASE_COMMITTED)
+		return;
+	/* Nothing stays held: drop staged tables, resume, thaw. */
+	(void)resume_origins(s, true);
+	thaw_all(s);
+	for (size_t i = s->n_members; i-- > 0;) {
+		Member *m = &s->members[i];
+		int r;
+
+		closep(&m->loop_fd);
+		if (m->origin_staged) {
+			r = dmdev_clear(env->dm, m->vol.name);
+			if (r < 0)
+				log_warning_errno(r,
+				                  "vol=%s: cannot drop staged table, ignoring: %m",
+				                  m->vol.name);
+			m->origin_staged = false;
+		}
+		if (m->snap_created) {
+			r = dmdev_remove(env->dm, m->snap.snap_name);
+			if (r < 0)
+				log_warning_errno(r, "snap=%s: cannot remove, ignoring: %m",
+				                  m->snap.snap_name);
+			m->snap_created = false;
+		}
+		if (m->real_created) {
+			r = dmdev_remove(env->dm, m->real_name);
+			if (r < 0)
+				log_warning_errno(r, "vol=%s: cannot remove %s, ignoring: %m",
+				                  m->vol.name, m->real_name);
+			m->real_created = false;
+		}
+		if (m->cow_created) {
+			r = env->host->ops->file_remove(env->host->userdata, m->snap.cow_path);
+			if (r < 0)
+				log_warning_errno(r, "vol=%s: cannot remove %s, ignoring: %m",
+				                  m->vol.name, m->snap.cow_path);
+			m->cow_created = false;
+		}
+	}
+	(void)dmdev_settle(env->dm);
+	s->phase = SET_PHASE_ABORTED;
+}
+
+/* ---- recovery -------------------------------------------------------------------------------- */
+
+int dmsnap_recover_held(const DmsnapEnv *env)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	int r, resumed = 0;
+
+	r = dmdev_list(env->dm, &names);
+	if (r < 0)
+		return r;
+	/* Our own devices first (snapshots, -real), then the origins above them. */
+	for (char **i = names; *i; i++) {
+		DmdevInfo info;
+
+		if (dmdev_info(env->dm, *i, &info) < 0 || !info.exists ||
+		    !startswith(info.uuid, DMSNAP_UUID_PREFIX) || !info.suspended)
+			continue;
+		r = dmdev_resume(env->dm, *i);
+		if (r < 0)
+			log_error_errno(r, "cannot resume %s left suspended: %m", *i);
+		else {
+			log_notice("recovery: resumed %s, left suspended by an earlier run", *i);
+			resumed++;
+		}
+	}
+	for (char **i = names; *i; i++) {
+		_cleanup_strv_free_ char **mounts = NULL;
+		_cleanup_free_ char *origin = NULL;
+		DmdevInfo info, oi;
+		const char *end;
+
+		if (dmdev_info(env->dm, *i, &info) < 0 || !info.exists ||
+		    !startswith(info.uuid, DMSNAP_UUID_REAL))
+			continue;
+		end = strstr(*i, DMSNAP_REAL_SUFFIX);
+		if (!end || end[strlen(DMSNAP_REAL_SUFFIX)] != 0)
+			continue;
+		origin = strndup(*i, (size_t)(end - *i));
+		if (!origin)
+			return -ENOMEM;
+		if (dmdev_info(env->dm, origin, &oi) < 0 || !oi.exists)
+			continue;
+		if (oi.inactive_table) {
+			/* staged for a set that never committed */
+			r = dmdev_clear(env->dm, origin);
+			if (r < 0)
+				log_error_errno(r, "vol=%s: cannot drop a staged table: %m",
+				                origin);
+			else
+				log_notice("recovery: vol=%s: dropped a table staged by an "
+				           "unfinished set",
+				           origin);
+		}
+		if (oi.suspended) {
+			r = dmdev_resume(env->dm, origin);
+			if (r < 0)
+				log_error_errno(r, "vol=%s: cannot resume: %m", origin);
+			else {
+				log_notice("recovery: resumed volume %s", origin);
+				resumed++;
+			}
+		}
+		if (env->host->ops->mountpoints(env->host->userdata, makedev(oi.major, oi.minor),
+		                                &mounts) >= 0)
+			for (char **mp = mounts; mp && *mp; mp++)
+				if (env->host->ops->thaw(env->host->userdata, *mp) >= 0)
+					log_notice("recovery: thawed %s", *mp);
+	}
+	(void)dmdev_settle(env->dm);
+	return resumed;
+}

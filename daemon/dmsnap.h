@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* dmsnap.h - the dm-snapshot system provider: stage, commit and roll back sets; delete; recover */
+#pragma once
+
+#include <sys/types.h>
+
+#include "common/macro.h"
+#include "common/vss-error.h"
+#include "common/vssid.h"
+
+typedef struct Dmdev Dmdev;
+typedef struct Host Host;
+
+typedef struct DmsnapEnv {
+	Dmdev *dm;
+	const Host *host;
+	usec_t hold_timeout;    /* from the first suspend to the last resume: VSS's 10 s */
+	usec_t flush_timeout;   /* FIFREEZE of every file system of the set */
+	unsigned chunk_sectors; /* copy-on-write chunk */
+	bool use_fifreeze; /* freeze file systems from threads, then suspend with skip_lockfs */
+	uint64_t min_cow_bytes; /* smallest COW accepted (0: the engine's own floor) */
+} DmsnapEnv;
+
+#define DMSNAP_REAL_SUFFIX      "-vssd-real"
+#define DMSNAP_UUID_PREFIX      "VSSD-"
+#define DMSNAP_UUID_SNAP        "VSSD-S-"
+#define DMSNAP_UUID_REAL        "VSSD-R-"
+#define DMSNAP_UUID_VOLUME      "VSSD-V-" /* volumes vssd wraps itself (vssctl add volume) */
+#define DMSNAP_COW_HEADER_BYTES (64 * 1024)
+
+/* A volume as found on the system. */
+typedef struct DmsnapVolume {
+	char *name;     /* dm name of the origin */
+	char *dev_path; /* /dev/mapper/<name> */
+	dev_t devno;
+	uint64_t sectors;
+	bool converted;   /* has <name>-vssd-real: snapshots exist already */
+	char *mountpoint; /* first mount point, or NULL */
+} DmsnapVolume;
+
+/* Resolves any path to a dm volume we may snapshot, or explains why not (err filled). */
+int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *ret, VssErr *err);
+void dmsnap_volume_done(DmsnapVolume *v);
+
+/* One snapshot: everything needed to delete it, or to re-create it after a reboot. */
+typedef struct DmsnapSnapshot {
+	VssId id;
+	VssId set_id;
+	char *volume_name; /* origin dm name */
+	char *snap_name;   /* dm name of the snapshot device */
+	char *cow_path;    /* the COW file */
+	uint64_t sectors;  /* size of the volume at snapshot time */
+	uint64_t cow_bytes;
+	unsigned chunk_sectors;
+	bool persistent;
+} DmsnapSnapshot;
+
+void dmsnap_snapshot_done(DmsnapSnapshot *s);
+int dmsnap_snapshot_copy(const DmsnapSnapshot *s, DmsnapSnapshot *ret);
+/* "vssd-<first 8 of set>-<volume>" into buf (128 bytes); -ENAMETOOLONG if it does not fit */
+int dmsnap_snapshot_dm_name(const VssId *set_id, const char *volume_name, char buf[static 128]);
+
+typedef struct DmsnapSet DmsnapSet;
+
+int dmsnap_set_new(const DmsnapEnv *env, const VssId *set_id, bool persistent, DmsnapSet **ret);
+DmsnapSet *dmsnap_set_free(DmsnapSet *s); /* rolls back whatever was not committed */
+DEFINE_POINTER_CLEANUP(dmsnap_set_freep, DmsnapSet *, dmsnap_set_free)
+
+/* Adds a volume (validated: dm, not LVM, not ours, not twice, under the limits) with the
+ * directory for its COW file and the COW size. Nothing on the system changes yet. */
+int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_dir,
+                   uint64_t cow_bytes, VssErr *err);
+size_t dmsnap_set_count(const DmsnapSet *s);
+const DmsnapVolume *dmsnap_set_volume(const DmsnapSet *s, size_t i);
+const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i);
+
+/* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
+ * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
+int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
+/* syncfs of the set's file systems, from threads, so that the hold flushes little. */
+int dmsnap_set_sync(DmsnapSet *s, usec_t timeout);
+/* Step 4a: FIFREEZE every mounted file system of the set in parallel (worker threads). The
+ * event-loop form: freeze_start(), then freeze_process() when freeze_fd() is readable, until it
+ * returns 1. The blocking form: freeze(). On failure everything frozen is thawed. */
+int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err);
+int dmsnap_set_freeze_fd(DmsnapSet *s);
+int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err);
+int dmsnap_set_freeze(DmsnapSet *s, VssErr *err);
+/* Step 4b, the instant: suspend every origin before resuming any, resume snapshots, then
+ * origins, then thaw. A hold longer than hold_timeout resumes everything and fails with
+ * HoldWritesTimeout. On any failure every device is resumed, every file system thawed and the
+ * set rolled back completely. Returns the time I/O was held in *ret_held (may be NULL). */
+int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err);
+/* Undoes prepare (before commit). Idempotent. */
+void dmsnap_set_abort(DmsnapSet *s);
+
+/* Deletes a committed snapshot: removes the device; when it was the volume's last, restores
+ * the volume's own table and removes -real; removes the COW file. Idempotent. */
+int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err);
+
+/* Reads a snapshot back from dm (for the test tool and for recovery without state). */
+int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret);
+
+/* Start-up: resume every VSSD- device and every origin of ours left suspended, drop origin
+ * tables staged for a set that never committed, thaw the file systems of our origins. Returns
+ * the number of devices it had to resume. */
+int dmsnap_recover_held(const DmsnapEnv *env);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* freeze.h - syncfs/FIFREEZE of several file systems at once from worker threads, with guaranteed
+ * thaw */
+#pragma once
+
+#include "common/macro.h"
+
+typedef struct Host Host;
+typedef struct FreezeGroup FreezeGroup;
+
+typedef enum FreezeKind {
+	FREEZE_KIND_SYNC,   /* syncfs(): flush ahead of the hold, nothing to undo */
+	FREEZE_KIND_FREEZE, /* FIFREEZE: undone by freeze_group_thaw() */
+	_FREEZE_KIND_MAX,
+	_FREEZE_KIND_INVALID = -EINVAL,
+} FreezeKind;
+
+/* One worker per mount point; each worker gets its own copy of what it needs and reports one
+ * record through the group's pipe. host must outlive the workers (host_real does). */
+int freeze_group_new(const Host *host, FreezeKind kind, char *const *mountpoints,
+                     FreezeGroup **ret);
+int freeze_group_start(FreezeGroup *g);
+/* Readable when a worker finished: watch it in the event loop, then call process(). */
+int freeze_group_fd(FreezeGroup *g);
+/* Collects finished workers. 1: all succeeded; 0: some still running; <0: the first failure,
+ * with its mount point in *ret_failed (borrowed) when not NULL. */
+int freeze_group_process(FreezeGroup *g, const char **ret_failed);
+/* For synchronous callers: polls until done or timeout (-ETIME). */
+int freeze_group_wait(FreezeGroup *g, usec_t timeout, const char **ret_failed);
+/* Thaws every file system this group froze; a worker still inside FIFREEZE thaws its file
+ * system itself as soon as the call returns. Idempotent. Returns the first thaw error. */
+int freeze_group_thaw(FreezeGroup *g);
+unsigned freeze_group_count_frozen(FreezeGroup *g);
+/* Thaws, then frees. Workers still running keep their own reference. */
+FreezeGroup *freeze_group_free(FreezeGroup *g);
+DEFINE_POINTER_CLEANUP(freeze_group_freep, FreezeGroup *, freeze_group_free)

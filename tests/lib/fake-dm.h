@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fake-dm.h - an in-memory device-mapper for unit tests: records calls, keeps state, injects errors
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "daemon/dmdev.h"
+
+#define FAKE_DM_MAJOR 253
+
+typedef enum FakeDmOp {
+	FAKE_DM_CREATE,
+	FAKE_DM_LOAD,
+	FAKE_DM_CLEAR,
+	FAKE_DM_SUSPEND,
+	FAKE_DM_RESUME,
+	FAKE_DM_REMOVE,
+	FAKE_DM_INFO,
+	FAKE_DM_TABLE,
+	FAKE_DM_STATUS,
+	FAKE_DM_LIST,
+	FAKE_DM_MESSAGE,
+	_FAKE_DM_OP_MAX,
+} FakeDmOp;
+
+typedef struct FakeDm FakeDm;
+
+int fake_dm_new(FakeDm **ret);
+FakeDm *fake_dm_free(FakeDm *f);
+DEFINE_POINTER_CLEANUP(fake_dm_freep, FakeDm *, fake_dm_free)
+Dmdev *fake_dm_dmdev(FakeDm *f);
+
+/* Adds a live device with a one-line table "type params" of sectors; returns its devno. */
+dev_t fake_dm_add(FakeDm *f, const char *name, const char *uuid, uint64_t sectors, const char *type,
+                  const char *params);
+/* The nth (1-based) call of op from now on fails with error. */
+void fake_dm_fail_nth(FakeDm *f, FakeDmOp op, unsigned nth, int error);
+/* Every dm call advances *clock by step (to test hold deadlines). */
+void fake_dm_set_clock(FakeDm *f, usec_t *clock, usec_t step);
+/* Status line returned for a snapshot device (default "0/<size> 0"). */
+int fake_dm_set_status(FakeDm *f, const char *name, const char *status);
+
+/* Recorded calls, one string each: "suspend vol-a skip_lockfs", "resume vssd-...". */
+char *const *fake_dm_calls(FakeDm *f);
+void fake_dm_clear_calls(FakeDm *f);
+/* Calls joined with "\n", only those whose verb is in verbs (space-separated); caller frees. */
+char *fake_dm_calls_filtered(FakeDm *f, const char *verbs);
+
+unsigned fake_dm_count_suspended(FakeDm *f);
+unsigned fake_dm_count_devices(FakeDm *f);
+unsigned fake_dm_count_uuid_prefix(FakeDm *f, const char *prefix);
+bool fake_dm_exists(FakeDm *f, const char *name);
+/* Live table as "type params" of the first target; NULL if none. Borrowed. */
+const char *fake_dm_live(FakeDm *f, const char *name);
+bool fake_dm_has_inactive(FakeDm *f, const char *name);

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fake-host.c - in-memory host operations for unit tests: block paths, files, loops, mounts, freeze
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/sysmacros.h>
+
+#include "tests/lib/fake-host.h"
+
+typedef struct Entry {
+	char *path;
+	dev_t devno;
+	int kind; /* 0 block, 1 file, 2 dir, 3 cow file, 4 mount */
+	bool frozen;
+} Entry;
+
+struct FakeHost {
+	Host host;
+	pthread_mutex_t lock;
+	Entry *e;
+	size_t n;
+	unsigned next_loop;
+	unsigned fail_nth[_FAKE_HOST_OP_MAX];
+	int fail_error[_FAKE_HOST_OP_MAX];
+	usec_t clock;
+	unsigned freezes;
+};
+
+static void add(FakeHost *f, const char *path, dev_t devno, int kind)
+{
+	Entry *n = reallocarray(f->e, f->n + 1, sizeof(*n));
+
+	if (!n)
+		return;
+	f->e = n;
+	f->e[f->n++] = (Entry){ .path = strdup(path), .devno = devno, .kind = kind };
+}
+
+static Entry *find(FakeHost *f, const char *path, int kind)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].path && streq(f->e[i].path, path) && (kind < 0 || f->e[i].kind == kind))
+			return &f->e[i];
+	return NULL;
+}
+
+static int enter(FakeHost *f, FakeHostOp op)
+{
+	if (f->fail_nth[op] > 0 && --f->fail_nth[op] == 0)
+		return f->fail_error[op];
+	return 0;
+}
+
+static int h_stat_block(void *ud, const char *path, dev_t *ret)
+{
+	FakeHost *f = ud;
+	Entry *e = find(f, path, -1);
+
+	if (!e)
+		return -ENOENT;
+	if (e->kind != 0)
+		return -ENOTBLK;
+	*ret = e->devno;
+	return 0;
+}
+
+static int h_fs_devno(void *ud, const char *path, dev_t *ret)
+{
+	FakeHost *f = ud;
+	Entry *e = find(f, path, 2);
+
+	if (!e)
+		return -ENOENT;
+	*ret = e->devno;
+	return 0;
+}
+
+static int h_file_create(void *ud, const char *path, uint64_t bytes)
+{
+	FakeHost *f = ud;
+	int r = enter(f, FAKE_HOST_FILE_CREATE);
+
+	if (r < 0)
+		return r;
+	if (find(f, path, -1))
+		return -EEXIST;
+	add(f, path, 0, 3);
+	return 0;
+}
+
+static int h_file_remove(void *ud, const char *path)
+{
+	FakeHost *f = ud;
+	Entry *e = find(f, path, 3);
+
+	if (!e)
+		return -ENOENT;
+	free(e->path);
+	e->path = NULL;
+	return 0;
+}
+
+static int h_file_grow(void *ud, const char *path, uint64_t bytes)
+{
+	return find(ud, path, 3) ? 0 : -ENOENT;
+}
+
+static int h_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
+{
+	FakeHost *f = ud;
+	int r = enter(f, FAKE_HOST_LOOP_ATTACH), fd;
+
+	if (r < 0)
+		return r;
+	if (!find(f, file, 3))
+		return -ENOENT;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_devno = makedev(7, f->next_loop++);
+	*ret_fd = fd;
+	return 0;
+}
+
+static int h_loop_backing_file(void *ud, dev_t devno, char **ret)
+{
+	return -ENXIO;
+}
+
+static int h_loop_refresh(void *ud, dev_t devno)
+{
+	return 0;
+}
+
+static int h_mountpoints(void *ud, dev_t devno, char ***ret)
+{
+	FakeHost *f = ud;
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].kind == 4 && f->e[i].devno == devno && f->e[i].path)
+			if (strv_extend(&l, f->e[i].path) < 0)
+				return -ENOMEM;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+static int h_freeze(void *ud, const char *mountpoint)
+{
+	FakeHost *f = ud;
+	Entry *e;
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	f->freezes++;
+	r = enter(f, FAKE_HOST_FREEZE);
+	e = find(f, mountpoint, 4);
+	if (r >= 0 && !e)
+		r = -ENOENT;
+	else if (r >= 0 && e->frozen)
+		r = -EBUSY;
+	else if (r >= 0)
+		e->frozen = true;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+static int h_thaw(void *ud, const char *mountpoint)
+{
+	FakeHost *f = ud;
+	Entry *e;
+	int r;
+
+	pthread_mutex_lock(&f->lock);
+	r = enter(f, FAKE_HOST_THAW);
+	e = find(f, mountpoint, 4);
+	if (r >= 0 && (!e || !e->frozen))
+		r = -EINVAL;
+	else if (r >= 0)
+		e->frozen = false;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+static int h_sync(void *ud, const char *mountpoint)
+{
+	return 0;
+}
+
+static usec_t h_now(void *ud)
+{
+	FakeHost *f = ud;
+
+	return f->clock;
+}
+
+static const HostOps fake_host_ops = {
+	.stat_block = h_stat_block,
+	.fs_devno = h_fs_devno,
+	.file_create = h_file_create,
+	.file_remove = h_file_remove,
+	.file_grow = h_file_grow,
+	.loop_attach = h_loop_attach,
+	.loop_backing_file = h_loop_backing_file,
+	.loop_refresh = h_loop_refresh,
+	.mountpoints = h_mountpoints,
+	.freeze = h_freeze,
+	.thaw = h_thaw,
+	.sync = h_sync,
+	.now = h_now,
+};
+
+int fake_host_new(FakeHost **ret)
+{
+	FakeHost *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->host = (Host){ .ops = &fake_host_ops, .userdata = f };
+	pthread_mutex_init(&f->lock, NULL);
+	f->clock = 1000000;
+	*ret = f;
+	return 0;
+}
+
+FakeHost *fake_host_free(FakeHost *f)
+{
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < f->n; i++)
+		free(f->e[i].path);
+	free(f->e);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return NULL;
+}
+
+const Host *fake_host_host(FakeHost *f)
+{
+	return &f->host;
+}
+
+void fake_host_add_block(FakeHost *f, const char *path, dev_t devno)
+{
+	add(f, path, devno, 0);
+}
+
+void fake_host_add_file(FakeHost *f, const char *path)
+{
+	add(f, path, 0, 1);
+}
+
+void fake_host_add_dir(FakeHost *f, const char *path, dev_t fs_devno)
+{
+	add(f, path, fs_devno, 2);
+}
+
+void fake_host_add_mount(FakeHost *f, dev_t devno, const char *mountpoint)
+{
+	add(f, mountpoint, devno, 4);
+}
+
+void fake_host_fail_nth(FakeHost *f, FakeHostOp op, unsigned nth, int error)
+{
+	f->fail_nth[op] = nth;
+	f->fail_error[op] = error;
+}
+
+usec_t *fake_host_clock(FakeHost *f)
+{
+	return &f->clock;
+}
+
+unsigned fake_host_count_files(FakeHost *f)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		n += f->e[i].kind == 3 && f->e[i].path;
+	return n;
+}
+
+unsigned fake_host_count_frozen(FakeHost *f)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->n; i++)
+		n += f->e[i].kind == 4 && f->e[i].frozen;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+unsigned fake_host_freezes(FakeHost *f)
+{
+	return f->freezes;
+}

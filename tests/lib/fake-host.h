@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fake-host.h - in-memory host operations for unit tests: block paths, files, loops, mounts, freeze
+ */
+#pragma once
+
+#include <sys/types.h>
+
+#include "daemon/hostops.h"
+
+typedef enum FakeHostOp {
+	FAKE_HOST_FILE_CREATE,
+	FAKE_HOST_LOOP_ATTACH,
+	FAKE_HOST_FREEZE,
+	FAKE_HOST_THAW,
+	_FAKE_HOST_OP_MAX,
+} FakeHostOp;
+
+typedef struct FakeHost FakeHost;
+
+int fake_host_new(FakeHost **ret);
+FakeHost *fake_host_free(FakeHost *f);
+DEFINE_POINTER_CLEANUP(fake_host_freep, FakeHost *, fake_host_free)
+const Host *fake_host_host(FakeHost *f);
+
+void fake_host_add_block(FakeHost *f, const char *path, dev_t devno);
+void fake_host_add_file(FakeHost *f, const char *path); /* a path that exists, not a block dev */
+void fake_host_add_dir(FakeHost *f, const char *path, dev_t fs_devno);
+void fake_host_add_mount(FakeHost *f, dev_t devno, const char *mountpoint);
+void fake_host_fail_nth(FakeHost *f, FakeHostOp op, unsigned nth, int error);
+usec_t *fake_host_clock(FakeHost *f);
+
+unsigned fake_host_count_files(FakeHost *f);  /* COW files existing now */
+unsigned fake_host_count_frozen(FakeHost *f); /* file systems frozen now */
+unsigned fake_host_freezes(FakeHost *f);      /* FIFREEZE calls so far */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# deps.sh - install every Debian package that build, tests, demo and benchmarks need (idempotent)
+set -eu
+
+PACKAGES="
+build-essential pkg-config git clang-format
+libdevmapper-dev libdbus-1-dev libsystemd-dev libjson-c-dev uuid-dev libmount-dev libblkid-dev
+libinih-dev check
+dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-system-x86
+lvm2 tar coreutils procps psmisc
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing; run 'make deps' as root" >&2
+	exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# --no-install-recommends: qemu's recommends pull ~500 MB of GUI libraries
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
