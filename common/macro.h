@@ -27,6 +27,7 @@ typedef uint64_t usec_t;
 #define _unused_                __attribute__((unused))
 #define _printf_(a, b)          __attribute__((format(printf, a, b)))
 #define _noreturn_              __attribute__((noreturn))
+#define _fallthrough_           __attribute__((fallthrough))
 #define TAKE_PTR(p)             ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define TAKE_FD(fd)             ({ int _fd = (fd); (fd) = -EBADF; _fd; })
 #define DEFINE_POINTER_CLEANUP(name, type, destroy) \

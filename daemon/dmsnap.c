@@ -495,8 +495,32 @@ static uint64_t env_min_cow(const DmsnapEnv *env)
 	return MAX(env->min_cow_bytes, COW_FLOOR_BYTES);
 }
 
+/* Names and paths are fixed when the volume is added, so that an intent record written
+ * before prepare already names what prepare will create. */
+static int member_name(DmsnapSet *s, Member *m, VssErr *err)
+{
+	char name[128], id32[VSSID_PATH_MAX];
+
+	m->snap.set_id = s->id;
+	m->snap.persistent = s->persistent;
+	m->snap.chunk_sectors =
+		s->env.chunk_sectors ? s->env.chunk_sectors : VSSD_CHUNK_SECTORS_DEFAULT;
+	m->snap.sectors = m->vol.sectors;
+	if (dmsnap_snapshot_dm_name(&s->id, m->vol.name, name) < 0)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENAMETOOLONG,
+		                   "the device-mapper name of %s is too long", m->vol.dev_path);
+	m->snap.volume_name = strdup(m->vol.name);
+	m->snap.snap_name = strdup(name);
+	if (!m->snap.volume_name || !m->snap.snap_name ||
+	    asprintf(&m->snap.cow_path, "%s/vssd-%s-%s.cow", m->storage_dir, m->vol.name,
+	             vssid_to_path(&m->snap.id, id32)) < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	(void)real_name_of(m->vol.name, m->real_name);
+	return 0;
+}
+
 int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_dir,
-                   uint64_t cow_bytes, VssErr *err)
+                   uint64_t cow_bytes, const VssId *snap_id, VssErr *err)
 {
 	DmsnapVolume v = { 0 };
 	char size_a[32], size_b[32];
@@ -568,6 +592,15 @@ int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_di
 		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
 	}
 	n->snap.cow_bytes = cow_bytes;
+	if (snap_id)
+		n->snap.id = *snap_id;
+	else
+		vssid_generate(&n->snap.id);
+	r = member_name(s, n, err);
+	if (r < 0) {
+		member_done(n);
+		return r;
+	}
 	s->n_members++;
 	return 0;
 }
@@ -575,37 +608,20 @@ int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_di
 static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 {
 	const DmsnapEnv *env = &s->env;
-	char name[128], uuid[129], id32[VSSID_PATH_MAX];
+	const char *name = m->snap.snap_name;
+	char uuid[129], id32[VSSID_PATH_MAX];
 	DmdevTable t = DMDEV_TABLE_NULL;
 	DmdevInfo info;
 	dev_t real_devno;
 	int r;
 
-	vssid_generate(&m->snap.id);
-	m->snap.set_id = s->id;
-	m->snap.persistent = s->persistent;
-	m->snap.chunk_sectors =
-		env->chunk_sectors ? env->chunk_sectors : VSSD_CHUNK_SECTORS_DEFAULT;
-	m->snap.sectors = m->vol.sectors;
-	m->snap.volume_name = strdup(m->vol.name);
-	if (!m->snap.volume_name)
-		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-	if (dmsnap_snapshot_dm_name(&s->id, m->vol.name, name) < 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENAMETOOLONG,
-		                   "the device-mapper name of %s is too long", m->vol.dev_path);
-	m->snap.snap_name = strdup(name);
-	if (!m->snap.snap_name)
-		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
+	vssid_to_path(&m->snap.id, id32);
 	r = dmdev_info(env->dm, name, &info);
 	if (r >= 0 && info.exists)
 		return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
 		                   "device %s exists already", name);
-	(void)real_name_of(m->vol.name, m->real_name);
 
 	/* Shadow storage: a sparse file on a loop device. */
-	if (asprintf(&m->snap.cow_path, "%s/vssd-%s-%s.cow", m->storage_dir, m->vol.name,
-	             vssid_to_path(&m->snap.id, id32)) < 0)
-		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
 	r = env->host->ops->file_create(env->host->userdata, m->snap.cow_path, m->snap.cow_bytes);
 	if (r < 0)
 		return vss_err_set(err,

@@ -67,9 +67,10 @@ DmsnapSet *dmsnap_set_free(DmsnapSet *s); /* rolls back whatever was not committ
 DEFINE_POINTER_CLEANUP(dmsnap_set_freep, DmsnapSet *, dmsnap_set_free)
 
 /* Adds a volume (validated: dm, not LVM, not ours, not twice, under the limits) with the
- * directory for its COW file and the COW size. Nothing on the system changes yet. */
+ * directory for its COW file and the COW size. snap_id: the new snapshot's id (NULL: a new
+ * one). Nothing on the system changes yet. */
 int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_dir,
-                   uint64_t cow_bytes, VssErr *err);
+                   uint64_t cow_bytes, const VssId *snap_id, VssErr *err);
 size_t dmsnap_set_count(const DmsnapSet *s);
 const DmsnapVolume *dmsnap_set_volume(const DmsnapSet *s, size_t i);
 const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i);

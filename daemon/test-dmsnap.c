@@ -67,7 +67,7 @@ static int t_new_set(T *t, int n, DmsnapSet **ret, VssErr *err)
 		char p[64];
 
 		snprintf(p, sizeof(p), "/dev/mapper/%s", names[i]);
-		r = dmsnap_set_add(*ret, p, STORAGE, COW, err);
+		r = dmsnap_set_add(*ret, p, STORAGE, COW, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -386,15 +386,16 @@ START_TEST(refuses_bad_storage)
 	ck_assert_int_eq(dmsnap_set_new(&t.env, &id, false, &s), 0);
 
 	/* too small */
-	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", STORAGE, 4096, &e), -ENOSPC);
+	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", STORAGE, 4096, NULL, &e), -ENOSPC);
 	ck_assert_int_eq(e.kind, VSS_ERROR_INSUFFICIENT_STORAGE);
 	/* a directory that does not exist */
 	e = (VssErr){ 0 };
-	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", "/nonexistent", COW, &e), -ENOENT);
+	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", "/nonexistent", COW, NULL, &e),
+	                 -ENOENT);
 	ck_assert_int_eq(e.kind, VSS_ERROR_OBJECT_NOT_FOUND);
 	/* on the volume itself: refused at prepare, before anything changes */
 	e = (VssErr){ 0 };
-	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", "/mnt/a/storage", COW, &e), 0);
+	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", "/mnt/a/storage", COW, NULL, &e), 0);
 	ck_assert_int_eq(dmsnap_set_prepare(s, &e), -ELOOP);
 	ck_assert_int_eq(e.kind, VSS_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_nonnull(strstr(e.message, "same set"));
@@ -416,8 +417,8 @@ START_TEST(refuses_duplicates_and_too_many)
 	fake_host_add_block(t.host, "/dev/dm-0", t.devno[0]);
 	vssid_generate(&id);
 	ck_assert_int_eq(dmsnap_set_new(&t.env, &id, false, &s), 0);
-	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", STORAGE, COW, &e), 0);
-	ck_assert_int_eq(dmsnap_set_add(s, "/dev/dm-0", STORAGE, COW, &e), -EEXIST);
+	ck_assert_int_eq(dmsnap_set_add(s, "/dev/mapper/a", STORAGE, COW, NULL, &e), 0);
+	ck_assert_int_eq(dmsnap_set_add(s, "/dev/dm-0", STORAGE, COW, NULL, &e), -EEXIST);
 	ck_assert_int_eq(e.kind, VSS_ERROR_OBJECT_ALREADY_EXISTS);
 
 	ck_assert_int_eq(dmsnap_set_new(&t.env, &id, false, &big), 0);
@@ -430,9 +431,9 @@ START_TEST(refuses_duplicates_and_too_many)
 		                    fake_dm_add(t.dm, name, "", VOLSZ, "linear", "7:9 0"));
 		e = (VssErr){ 0 };
 		if (i < VSSD_VOLUMES_PER_SET_MAX)
-			ck_assert_int_eq(dmsnap_set_add(big, path, STORAGE, COW, &e), 0);
+			ck_assert_int_eq(dmsnap_set_add(big, path, STORAGE, COW, NULL, &e), 0);
 		else {
-			ck_assert_int_eq(dmsnap_set_add(big, path, STORAGE, COW, &e), -E2BIG);
+			ck_assert_int_eq(dmsnap_set_add(big, path, STORAGE, COW, NULL, &e), -E2BIG);
 			ck_assert_int_eq(e.kind, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED);
 		}
 	}

@@ -82,7 +82,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 	if (r < 0)
 		return fail(&err, r);
 	for (int i = optind; i < argc; i++) {
-		r = dmsnap_set_add(set, argv[i], storage, cow, &err);
+		r = dmsnap_set_add(set, argv[i], storage, cow, NULL, &err);
 		if (r < 0)
 			return fail(&err, r);
 	}
