@@ -13,7 +13,8 @@
 static void usage(void)
 {
 	printf("usage: vssd-dmsnap-tool create --storage DIR [--cow-size SIZE] [--persistent]\n"
-	       "                                [--lockfs] [--hold-timeout-ms N] VOLUME...\n"
+	       "                                [--lockfs] [--hold-timeout-ms N] [--set-id UUID]\n"
+	       "                                VOLUME...\n"
 	       "       vssd-dmsnap-tool delete SNAPSHOT-DM-NAME...\n"
 	       "       vssd-dmsnap-tool check VOLUME\n"
 	       "       vssd-dmsnap-tool recover\n");
@@ -38,6 +39,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 		{ "persistent", no_argument, NULL, 'p' },
 		{ "lockfs", no_argument, NULL, 'l' },
 		{ "hold-timeout-ms", required_argument, NULL, 'h' },
+		{ "set-id", required_argument, NULL, 'i' },
 		{},
 	};
 	_cleanup_(dmsnap_set_freep) DmsnapSet *set = NULL;
@@ -47,6 +49,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 	VssErr err = { 0 };
 	usec_t held = 0, t0;
 	VssId id;
+	bool have_id = false;
 	int c, r;
 
 	optind = 1;
@@ -70,6 +73,13 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 		case 'h':
 			env->hold_timeout = strtoull(optarg, NULL, 10) * USEC_PER_MSEC;
 			break;
+		case 'i':
+			if (vssid_from_string(optarg, &id) < 0) {
+				fprintf(stderr, "bad set id: %s\n", optarg);
+				return 2;
+			}
+			have_id = true;
+			break;
 		default:
 			return 2;
 		}
@@ -77,7 +87,8 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 		usage();
 		return 2;
 	}
-	vssid_generate(&id);
+	if (!have_id)
+		vssid_generate(&id);
 	r = dmsnap_set_new(env, &id, persistent, &set);
 	if (r < 0)
 		return fail(&err, r);
