@@ -117,4 +117,54 @@ demo: all
 clean:
 	rm -rf $(BUILD)
 
+# ---- libvsswriter
+# The writer library (LGPL-2.1-or-later): its own -fPIC objects, hidden visibility, and the version
+# script as the only export list; common/ files compiled in are LGPL too. Then the extra inputs
+# of its unit test, which otherwise uses the generic unit_rule above.
+LIBVSSWRITER_SONAME  := libvsswriter.so.1
+LIBVSSWRITER_VERSION := 1.0.0
+LIBVSSWRITER_SRCS    := client/libvsswriter/vss-writer.c common/vssid.c common/valid.c common/strv.c
+LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
+LIBVSSWRITER_SYM     := client/libvsswriter/libvsswriter.sym
+LIBVSSWRITER_LIBS    := $(shell pkg-config --libs dbus-1 uuid 2>/dev/null)
+LIBVSSWRITER         := $(BUILD)/libvsswriter.so $(BUILD)/$(LIBVSSWRITER_SONAME)
+
+.PHONY: libvsswriter install-libvsswriter
+all: libvsswriter
+libvsswriter: $(LIBVSSWRITER) $(BUILD)/libvsswriter.pc
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# -z defs cannot hold under the sanitizers, whose runtime the executable brings
+$(BUILD)/$(LIBVSSWRITER_SONAME): $(LIBVSSWRITER_OBJS) $(LIBVSSWRITER_SYM)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIBVSSWRITER_SONAME) \
+		-Wl,--version-script=$(LIBVSSWRITER_SYM) $(if $(SAN_FLAGS),,-Wl,-z,defs) \
+		-o $@ $(LIBVSSWRITER_OBJS) $(LIBVSSWRITER_LIBS)
+
+$(BUILD)/libvsswriter.so: $(BUILD)/$(LIBVSSWRITER_SONAME)
+	$(Q)ln -sf $(LIBVSSWRITER_SONAME) $@
+
+$(BUILD)/libvsswriter.pc: client/libvsswriter/libvsswriter.pc.in Makefile
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBVSSWRITER_VERSION)|' \
+		-e '/^# /d' $< >$@
+
+# test-vss-writer links the shared library, so it sees the exported API only
+$(BUILD)/unit/test-vss-writer: $(BUILD)/libvsswriter.so
+$(BUILD)/unit/test-vss-writer: private LDFLAGS += -Wl,-rpath,$(abspath $(BUILD))
+
+install: install-libvsswriter
+install-libvsswriter: libvsswriter
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(BUILD)/$(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/libvsswriter.so
+	install -m 0644 client/libvsswriter/vss-writer.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(BUILD)/libvsswriter.pc $(DESTDIR)$(PKGCONFIGDIR)/
+# ---- end libvsswriter
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
