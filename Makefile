@@ -119,8 +119,9 @@ clean:
 
 # ---- libvsswriter
 # The writer library (LGPL-2.1-or-later): its own -fPIC objects, hidden visibility, and the version
-# script as the only export list; common/ files compiled in are LGPL too. Then the extra inputs
-# of its unit test, which otherwise uses the generic unit_rule above.
+# script as the only export list; common/ files compiled in are LGPL too. Then its two programs
+# (GPL, found next to the library through $ORIGIN) and the extra inputs of its unit tests, which
+# otherwise use the generic unit_rule above.
 LIBVSSWRITER_SONAME  := libvsswriter.so.1
 LIBVSSWRITER_VERSION := 1.0.0
 LIBVSSWRITER_SRCS    := client/libvsswriter/vss-writer.c common/vssid.c common/valid.c common/strv.c
@@ -128,10 +129,11 @@ LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
 LIBVSSWRITER_SYM     := client/libvsswriter/libvsswriter.sym
 LIBVSSWRITER_LIBS    := $(shell pkg-config --libs dbus-1 uuid 2>/dev/null)
 LIBVSSWRITER         := $(BUILD)/libvsswriter.so $(BUILD)/$(LIBVSSWRITER_SONAME)
+WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer
 
 .PHONY: libvsswriter install-libvsswriter
 all: libvsswriter
-libvsswriter: $(LIBVSSWRITER) $(BUILD)/libvsswriter.pc
+libvsswriter: $(LIBVSSWRITER) $(BUILD)/libvsswriter.pc $(WRITER_PROGS)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -154,17 +156,27 @@ $(BUILD)/libvsswriter.pc: client/libvsswriter/libvsswriter.pc.in Makefile
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBVSSWRITER_VERSION)|' \
 		-e '/^# /d' $< >$@
 
-# test-vss-writer links the shared library, so it sees the exported API only
+$(BUILD)/vssd-%-writer: $(BUILD)/client/vssd-%-writer.o $(BUILD)/libcommon.a $(LIBVSSWRITER)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $< $(BUILD)/libcommon.a \
+		$(BUILD)/libvsswriter.so $(LIBVSSWRITER_LIBS)
+
+# test-vss-writer links the shared library (so it sees the exported API only); the program tests
+# run the programs
 $(BUILD)/unit/test-vss-writer: $(BUILD)/libvsswriter.so
 $(BUILD)/unit/test-vss-writer: private LDFLAGS += -Wl,-rpath,$(abspath $(BUILD))
+$(BUILD)/unit/test-vssd-hook-writer $(BUILD)/unit/test-vssd-example-writer: | $(WRITER_PROGS)
 
 install: install-libvsswriter
 install-libvsswriter: libvsswriter
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/$(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/libvsswriter.so
 	install -m 0644 client/libvsswriter/vss-writer.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(BUILD)/libvsswriter.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 0755 $(BUILD)/vssd-hook-writer $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/vssd-example-writer $(DESTDIR)$(BINDIR)/
 # ---- end libvsswriter
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

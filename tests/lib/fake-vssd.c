@@ -169,7 +169,9 @@ FakeBus *fake_bus_free(FakeBus *b)
 		return NULL;
 	if (b->pid > 0)
 		(void)fake_stop(b->pid, SIGTERM);
-	if (b->dir)
+	if (b->dir && getenv("VSSD_TEST_KEEP")) /* for debugging: logs, hooks */
+		fprintf(stderr, "kept %s\n", b->dir);
+	else if (b->dir)
 		(void)nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(b->dir);
 	free(b->address);

@@ -8,7 +8,7 @@
 #include "common/macro.h"
 
 /* A dbus-daemon of our own (a temporary directory, a config that allows everything), killed
- * with the test process even when a test fails half-way. */
+ * with the test process even when a test fails half-way. VSSD_TEST_KEEP=1 keeps the directory. */
 typedef struct FakeBus FakeBus;
 int fake_bus_start(FakeBus **ret);
 FakeBus *fake_bus_free(FakeBus *b);

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-vssd-hook-writer.c - the hook writer's order, vetoes and timeouts against a fake vssd */
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "common/macro.h"
+#include "tests/lib/check-main.h"
+#include "tests/lib/fake-vssd.h"
+
+#define SET  "6f1c2d3e-0000-4000-8000-00000000000a"
+#define VOL  "/dev/mapper/data"
+#define WAIT (10 * USEC_PER_SEC) /* for the program to start and register */
+
+DEFINE_POINTER_CLEANUP(message_unrefp, DBusMessage *, dbus_message_unref)
+
+typedef struct HookWorld {
+	FakeBus *bus;
+	FakeVssd *vssd;
+	pid_t pid;
+	char *hooks;
+	char *log;
+} HookWorld;
+
+static void world_done(HookWorld *t)
+{
+	if (t->pid > 0)
+		(void)fake_stop(t->pid, SIGKILL);
+	t->vssd = fake_vssd_free(t->vssd);
+	t->bus = fake_bus_free(t->bus);
+	free(t->hooks);
+	free(t->log);
+}
+
+/* build/unit/test-vssd-hook-writer -> build/vssd-hook-writer, or $VSSD_HOOK_WRITER */
+static char *program_path(void)
+{
+	char exe[4096], *p;
+	ssize_t n;
+
+	if (getenv("VSSD_HOOK_WRITER"))
+		return strdup(getenv("VSSD_HOOK_WRITER"));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = 0;
+	ck_assert_int_ge(asprintf(&p, "%s/../vssd-hook-writer", dirname(exe)), 0);
+	return p;
+}
+
+/* A hook that appends "<name> <args> [$VSSD_EVENT]" to the log, then runs extra shell code. */
+static void write_hook(HookWorld *t, const char *name, const char *extra, mode_t mode)
+{
+	_cleanup_free_ char *path = NULL;
+	FILE *f;
+
+	ck_assert_int_ge(asprintf(&path, "%s/%s", t->hooks, name), 0);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "#!/bin/sh\necho \"${0##*/} $* [$VSSD_EVENT]\" >>'%s'\n%s\n", t->log,
+	        extra ? extra : "");
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static void world_start(HookWorld *t, const char *hook_timeout_ms)
+{
+	_cleanup_free_ char *prog = program_path(), *out = NULL;
+	char *argv[] = { prog,
+		         "--bus",
+		         NULL,
+		         "--hooks",
+		         NULL,
+		         "--hook-timeout-ms",
+		         (char *)hook_timeout_ms,
+		         "--log-level",
+		         "debug",
+		         NULL };
+
+	argv[2] = (char *)fake_bus_address(t->bus);
+	argv[4] = t->hooks;
+	ck_assert_int_ge(asprintf(&out, "%s/writer.log", fake_bus_dir(t->bus)), 0);
+	t->pid = fake_spawn(argv, out);
+	ck_assert_int_gt(t->pid, 0);
+	ck_assert(fake_vssd_wait_registered(t->vssd, 1, WAIT));
+}
+
+static void world_init(HookWorld *t)
+{
+	ck_assert_int_eq(fake_bus_start(&t->bus), 0);
+	ck_assert_int_eq(fake_vssd_new(fake_bus_address(t->bus), true, &t->vssd), 0);
+	ck_assert_int_ge(asprintf(&t->hooks, "%s/writers.d", fake_bus_dir(t->bus)), 0);
+	ck_assert_int_ge(asprintf(&t->log, "%s/hooks.log", fake_bus_dir(t->bus)), 0);
+	ck_assert_int_eq(mkdir(t->hooks, 0755), 0);
+}
+
+static char *read_log(HookWorld *t)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = fopen(t->log, "re"), *out = open_memstream(&buf, &size);
+	int c;
+
+	ck_assert_ptr_nonnull(out);
+	while (f && (c = fgetc(f)) != EOF)
+		fputc(c, out);
+	if (f)
+		fclose(f);
+	fclose(out);
+	return buf;
+}
+
+static DBusMessage *call_set(HookWorld *t, const char *method)
+{
+	const char *set = SET;
+
+	return fake_vssd_call(t->vssd, method, DBUS_TYPE_STRING, &set, DBUS_TYPE_INVALID);
+}
+
+static DBusMessage *prepare_snapshot(HookWorld *t)
+{
+	const char *set = SET, *vols[] = { VOL }, **pvols = vols;
+
+	return fake_vssd_call(t->vssd, "PrepareForSnapshot", DBUS_TYPE_STRING, &set,
+	                      DBUS_TYPE_ARRAY, DBUS_TYPE_STRING, &pvols, 1, DBUS_TYPE_INVALID);
+}
+
+static void assert_ok(DBusMessage *reply)
+{
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	dbus_message_unref(reply);
+}
+
+static void stop_cleanly(HookWorld *t)
+{
+	int status = fake_stop(t->pid, SIGTERM);
+
+	t->pid = 0;
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+
+START_TEST(freeze_in_name_order_thaw_in_reverse)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_free_ char *log = NULL;
+
+	world_init(&t);
+	write_hook(&t, "20-b", NULL, 0755);
+	write_hook(&t, "10-a", NULL, 0755);
+	write_hook(&t, "30-c", NULL, 0755);
+	write_hook(&t, "15-not-executable", NULL, 0644);
+	write_hook(&t, ".05-hidden", NULL, 0755);
+	write_hook(&t, "25-old~", NULL, 0755);
+	write_hook(&t, "26-x.dpkg-old", NULL, 0755);
+	world_start(&t, "10000");
+
+	assert_ok(prepare_snapshot(&t));
+	assert_ok(call_set(&t, "Freeze"));
+	assert_ok(call_set(&t, "Thaw"));
+	assert_ok(call_set(&t, "Abort"));
+	log = read_log(&t);
+	ck_assert_str_eq(log, "10-a prepare-snapshot " SET " " VOL " [prepare-snapshot]\n"
+	                      "20-b prepare-snapshot " SET " " VOL " [prepare-snapshot]\n"
+	                      "30-c prepare-snapshot " SET " " VOL " [prepare-snapshot]\n"
+	                      "10-a freeze " SET " " VOL " [freeze]\n"
+	                      "20-b freeze " SET " " VOL " [freeze]\n"
+	                      "30-c freeze " SET " " VOL " [freeze]\n"
+	                      "30-c thaw " SET " " VOL " [thaw]\n"
+	                      "20-b thaw " SET " " VOL " [thaw]\n"
+	                      "10-a thaw " SET " " VOL " [thaw]\n"
+	                      "30-c abort " SET " " VOL " [abort]\n"
+	                      "20-b abort " SET " " VOL " [abort]\n"
+	                      "10-a abort " SET " " VOL " [abort]\n");
+	stop_cleanly(&t);
+}
+END_TEST
+
+START_TEST(failing_hook_vetoes_and_aborts_the_frozen_ones)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *log = NULL;
+
+	world_init(&t);
+	write_hook(&t, "10-a", NULL, 0755);
+	write_hook(&t, "20-b",
+	           "[ \"$1\" = freeze ] || exit 0\necho starting >&2\necho 'disk on fire' >&2\n"
+	           "echo to-stdout\nexit 3",
+	           0755);
+	write_hook(&t, "30-c", NULL, 0755);
+	world_start(&t, "10000");
+
+	reply = call_set(&t, "Freeze");
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Retryable");
+	ck_assert_str_eq(fake_reply_message(reply),
+	                 "hook 20-b failed with exit status 3: disk on fire");
+	log = read_log(&t);
+	/* no volumes: no PrepareForSnapshot named them */
+	ck_assert_str_eq(log, "10-a freeze " SET " [freeze]\n"
+	                      "20-b freeze " SET " [freeze]\n"
+	                      "10-a abort " SET " [abort]\n");
+	stop_cleanly(&t);
+}
+END_TEST
+
+START_TEST(thaw_runs_every_hook_despite_a_failure)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *log = NULL;
+
+	world_init(&t);
+	write_hook(&t, "10-a", NULL, 0755);
+	write_hook(&t, "20-b", "[ \"$1\" = thaw ] && { echo 'cannot thaw' >&2; exit 1; }\nexit 0",
+	           0755);
+	write_hook(&t, "30-c", NULL, 0755);
+	world_start(&t, "10000");
+
+	assert_ok(call_set(&t, "Freeze"));
+	reply = call_set(&t, "Thaw");
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Retryable");
+	ck_assert_str_eq(fake_reply_message(reply),
+	                 "hook 20-b failed with exit status 1: cannot thaw");
+	log = read_log(&t);
+	ck_assert_str_eq(log, "10-a freeze " SET " [freeze]\n"
+	                      "20-b freeze " SET " [freeze]\n"
+	                      "30-c freeze " SET " [freeze]\n"
+	                      "30-c thaw " SET " [thaw]\n"
+	                      "20-b thaw " SET " [thaw]\n"
+	                      "10-a thaw " SET " [thaw]\n");
+	stop_cleanly(&t);
+}
+END_TEST
+
+static bool process_gone(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 'Z';
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+START_TEST(hook_timeout_kills_its_process_group)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *pidfile = NULL, *hook = NULL;
+	FILE *f;
+	int child = 0;
+
+	world_init(&t);
+	ck_assert_int_ge(asprintf(&pidfile, "%s/child.pid", fake_bus_dir(t.bus)), 0);
+	ck_assert_int_ge(asprintf(&hook,
+	                          "[ \"$1\" = freeze ] || exit 0\necho stuck >&2\n"
+	                          "sleep 30 & echo $! >'%s'\nwait",
+	                          pidfile),
+	                 0);
+	write_hook(&t, "10-slow", hook, 0755);
+	write_hook(&t, "20-never", NULL, 0755);
+	world_start(&t, "300");
+
+	/* real time: the hook's timeout has to pass */
+	reply = call_set(&t, "Freeze");
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Timeout");
+	ck_assert_str_eq(fake_reply_message(reply), "hook 10-slow timed out after 300 ms: stuck");
+	f = fopen(pidfile, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &child), 1);
+	fclose(f);
+	for (int i = 0; i < 100 && !process_gone(child); i++)
+		usleep(10000); /* init reaps the orphan; bounded */
+	ck_assert(process_gone(child));
+	stop_cleanly(&t);
+}
+END_TEST
+
+START_TEST(missing_directory_means_no_hooks)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+
+	world_init(&t);
+	ck_assert_int_eq(rmdir(t.hooks), 0);
+	world_start(&t, "10000");
+	assert_ok(call_set(&t, "Freeze"));
+	assert_ok(call_set(&t, "Thaw"));
+	stop_cleanly(&t);
+}
+END_TEST
+
+/* clang-format off */
+TEST_SUITE_MAIN("vssd-hook-writer",
+	TEST(freeze_in_name_order_thaw_in_reverse)
+	TEST(failing_hook_vetoes_and_aborts_the_frozen_ones)
+	TEST(thaw_runs_every_hook_despite_a_failure)
+	TEST(hook_timeout_kills_its_process_group)
+	TEST(missing_directory_means_no_hooks))
+/* clang-format on */

@@ -1,0 +1,763 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vssd-hook-writer.c - a vssd writer that runs the executables of a directory on each event */
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "client/libvsswriter/vss-writer.h"
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+
+#define HOOKS_DIR_DEFAULT       "/etc/vssd/writers.d"
+#define HOOK_TIMEOUT_MS_DEFAULT 30000
+#define NAME_DEFAULT            "vssd-hook-writer"
+#define CLASS_ID_DEFAULT        "6853966b-ce5f-489e-bca1-61da65022eb0"
+#define HOOKS_MAX               256
+#define HOOK_LINE_MAX           1024 /* longer output lines are logged in pieces */
+
+extern char **environ;
+
+static const char *arg_hooks = HOOKS_DIR_DEFAULT;
+static const char *arg_name = NAME_DEFAULT;
+static const char *arg_class_id = CLASS_ID_DEFAULT;
+static const char *arg_instance_name;
+static const char *arg_bus;
+static uint32_t arg_hook_timeout_ms = HOOK_TIMEOUT_MS_DEFAULT;
+static uint32_t arg_freeze_timeout_ms;
+
+/* The one mutable static beyond arg_*: the signal handler's way to end vss_writer_run(). */
+static struct vss_writer *stop_target;
+
+typedef enum HookOrder {
+	HOOK_ORDER_FORWARD, /* name order: prepare, freeze, ... */
+	HOOK_ORDER_REVERSE, /* thaw and abort undo in reverse */
+} HookOrder;
+
+typedef struct HookWriter {
+	const char *dir;
+	usec_t timeout_usec;
+	char *set_id; /* the set the volumes belong to */
+	char **volumes;
+	bool buffering; /* logs held in memory while a freeze may hold file systems */
+} HookWriter;
+
+/* How one hook ended. */
+typedef struct HookResult {
+	int spawn_error; /* negative errno when it did not start */
+	int status;      /* wait status */
+	bool timed_out;
+	char last_err[512]; /* its last non-empty stderr line */
+} HookResult;
+
+typedef struct HookStream {
+	int fd;
+	bool is_err;
+	char buf[HOOK_LINE_MAX];
+	size_t len;
+} HookStream;
+
+static void hook_emit_line(HookStream *s, const char *set, const char *hook, HookResult *res)
+{
+	s->buf[s->len] = 0;
+	for (char *p = s->buf; *p; p++) /* no control characters into the journal */
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			*p = ' ';
+	log_full(s->is_err ? LOG_NOTICE : LOG_INFO, "set=%s hook=%s: %s", set, hook, s->buf);
+	if (s->is_err && s->len > 0) { /* cut: the library repairs a split UTF-8 character */
+		size_t n = MIN(s->len, sizeof(res->last_err) - 1);
+
+		memcpy(res->last_err, s->buf, n);
+		res->last_err[n] = 0;
+	}
+	s->len = 0;
+}
+
+/* Reads once: > 0 data, 0 end of file, -EAGAIN nothing now, or another negative errno. */
+static int hook_read(HookStream *s, const char *set, const char *hook, HookResult *res)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	n = read(s->fd, chunk, sizeof(chunk));
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	if (n == 0) {
+		if (s->len > 0)
+			hook_emit_line(s, set, hook, res);
+		return 0;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (chunk[i] == '\n') {
+			hook_emit_line(s, set, hook, res);
+			continue;
+		}
+		s->buf[s->len++] = chunk[i];
+		if (s->len == sizeof(s->buf) - 1)
+			hook_emit_line(s, set, hook, res);
+	}
+	return 1;
+}
+
+/* After the hook ended: what it wrote just before. Its children may keep the pipe open and
+ * write on, so read only what is there, and not forever. */
+static void hook_drain(HookStream *s, const char *set, const char *hook, HookResult *res)
+{
+	if (s->fd >= 0) {
+		(void)fcntl(s->fd, F_SETFL, O_NONBLOCK);
+		for (int i = 0; i < 64 && hook_read(s, set, hook, res) > 0; i++)
+			;
+	}
+	if (s->len > 0)
+		hook_emit_line(s, set, hook, res);
+}
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -errno : fd;
+#else
+	return -ENOSYS;
+#endif
+}
+
+static char **hook_env(const char *event, const char *set, char *const *extra)
+{
+	_cleanup_strv_free_ char **env = NULL;
+	char *s;
+
+	for (char **e = environ; e && *e; e++)
+		if (!startswith(*e, "VSSD_") && strv_extend(&env, *e) < 0)
+			return NULL;
+	if (asprintf(&s, "VSSD_EVENT=%s", event) < 0 || strv_push(&env, s) < 0)
+		return NULL;
+	if (asprintf(&s, "VSSD_SET_ID=%s", set) < 0 || strv_push(&env, s) < 0)
+		return NULL;
+	if (asprintf(&s, "VSSD_WRITER_NAME=%s", arg_name) < 0 || strv_push(&env, s) < 0)
+		return NULL;
+	for (char *const *e = extra; e && *e; e++)
+		if (strv_extend(&env, *e) < 0)
+			return NULL;
+	return TAKE_PTR(env);
+}
+
+static int hook_spawn(const char *path, char *const *argv, char *const *envp, int out_fd,
+                      int err_fd, pid_t *ret)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	int r;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return -r;
+	r = posix_spawnattr_init(&attr);
+	if (r != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	/* own process group (killed as a whole on timeout), default signals, nothing blocked,
+	 * stdin /dev/null, stdout and stderr to our pipes */
+	r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                            POSIX_SPAWN_SETSIGDEF);
+	if (r == 0)
+		r = posix_spawnattr_setpgroup(&attr, 0);
+	if (r == 0)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (r == 0)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+	if (r == 0)
+		r = posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+	if (r == 0)
+		r = posix_spawn(ret, path, &fa, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* Runs one hook to its end or its timeout, logging its output line by line. */
+static void hook_run(HookWriter *hw, const char *name, char *const *argv, char *const *envp,
+                     HookResult *res)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int pidfd = -EBADF;
+	HookStream out = { .fd = -EBADF }, err = { .fd = -EBADF, .is_err = true };
+	int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
+	usec_t end = now_usec(CLOCK_MONOTONIC) + hw->timeout_usec;
+	const char *set = argv[2];
+	bool exited = false;
+	pid_t pid = 0;
+	int r;
+
+	*res = (HookResult){ 0 };
+	if (asprintf(&path, "%s/%s", hw->dir, name) < 0) {
+		res->spawn_error = -ENOMEM;
+		return;
+	}
+	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		res->spawn_error = -errno;
+		goto done;
+	}
+	r = hook_spawn(path, argv, envp, out_pipe[1], err_pipe[1], &pid);
+	closep(&out_pipe[1]);
+	closep(&err_pipe[1]);
+	if (r < 0) {
+		res->spawn_error = r;
+		goto done;
+	}
+	out.fd = out_pipe[0];
+	err.fd = err_pipe[0];
+	pidfd = pidfd_open_compat(pid); /* without it: poll waitpid() every 20 ms */
+
+	while (!exited) {
+		struct pollfd p[3] = {
+			{ .fd = out.fd, .events = POLLIN },
+			{ .fd = err.fd, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		usec_t now = now_usec(CLOCK_MONOTONIC);
+		int ms;
+
+		if (now >= end) {
+			res->timed_out = true;
+			(void)kill(-pid, SIGKILL); /* the hook and whatever it started */
+			while (waitpid(pid, &res->status, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		ms = (int)MIN((end - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC, (usec_t)INT32_MAX);
+		if (pidfd < 0)
+			ms = MIN(ms, 20);
+		if (poll(p, 3, ms) < 0 && errno != EINTR) {
+			res->spawn_error = -errno;
+			(void)kill(-pid, SIGKILL);
+			(void)waitpid(pid, &res->status, 0);
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			HookStream *st = i == 0 ? &out : &err;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			r = hook_read(st, set, name, res);
+			if (r != -EAGAIN && r <= 0)
+				st->fd = -EBADF; /* closed with its pipe below */
+		}
+		if (pidfd < 0 || (p[2].revents & POLLIN)) {
+			pid_t w = waitpid(pid, &res->status, pidfd < 0 ? WNOHANG : 0);
+
+			exited = w == pid;
+		}
+	}
+	hook_drain(&out, set, name, res);
+	hook_drain(&err, set, name, res);
+done:
+	closep(&out_pipe[0]);
+	closep(&out_pipe[1]);
+	closep(&err_pipe[0]);
+	closep(&err_pipe[1]);
+}
+
+static bool hook_name_ok(const char *name)
+{
+	static const char *const skip[] = { ".dpkg-", ".rpmnew", ".rpmsave", ".ucf-", ".swp" };
+	size_t n = strlen(name);
+
+	if (name[0] == '.' || n == 0 || name[n - 1] == '~')
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(skip); i++)
+		if (strstr(name, skip[i]))
+			return false;
+	return true;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The executable regular files (symlinks followed) of dir, in strcmp() order. A missing directory
+ * has no hooks. */
+static int hooks_list(const char *dir, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	d = opendir(dir);
+	if (!d) {
+		if (errno != ENOENT)
+			return -errno;
+		*ret = NULL;
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!hook_name_ok(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+		    faccessat(dirfd(d), de->d_name, X_OK, 0) < 0) {
+			log_debug("hook=%s: not an executable file, skipped", de->d_name);
+			continue;
+		}
+		if (strv_length(l) >= HOOKS_MAX) {
+			log_warning("more than %d hooks in %s, ignoring %s", HOOKS_MAX, dir,
+			            de->d_name);
+			continue;
+		}
+		r = strv_extend(&l, de->d_name);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	if (l)
+		qsort(l, strv_length(l), sizeof(char *), cmp_names);
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* argv: the hook path's last element (for ps), the event, the set id, then args. */
+static char **hook_argv(const char *name, const char *event, const char *set, char *const *args)
+{
+	_cleanup_strv_free_ char **argv = NULL;
+
+	if (strv_extend(&argv, name) < 0 || strv_extend(&argv, event) < 0 ||
+	    strv_extend(&argv, set) < 0)
+		return NULL;
+	for (char *const *a = args; a && *a; a++)
+		if (strv_extend(&argv, *a) < 0)
+			return NULL;
+	return TAKE_PTR(argv);
+}
+
+/* Veto arguments for a failed hook; returns the vss_writer_veto() result. */
+static int hook_veto(struct vss_writer *w, const char *name, const HookResult *res)
+{
+	const char *sep = res->last_err[0] ? ": " : "";
+	char buf[64];
+
+	if (res->spawn_error < 0)
+		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE, "hook %s could not run: %s",
+		                       name, strerror_r(-res->spawn_error, buf, sizeof(buf)));
+	if (res->timed_out)
+		return vss_writer_veto(w, VSS_WRITER_ERROR_TIMEOUT,
+		                       "hook %s timed out after %" PRIu32 " ms%s%s", name,
+		                       arg_hook_timeout_ms, sep, res->last_err);
+	if (WIFSIGNALED(res->status))
+		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE,
+		                       "hook %s was killed by signal %d%s%s", name,
+		                       WTERMSIG(res->status), sep, res->last_err);
+	return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE,
+	                       "hook %s failed with exit status %d%s%s", name,
+	                       WEXITSTATUS(res->status), sep, res->last_err);
+}
+
+static bool hook_failed(const HookResult *res)
+{
+	return res->spawn_error < 0 || res->timed_out || !WIFEXITED(res->status) ||
+	       WEXITSTATUS(res->status) != 0;
+}
+
+static void hook_log_result(const char *set, const char *event, const char *name,
+                            const HookResult *res)
+{
+	if (!hook_failed(res))
+		log_debug("set=%s hook=%s: %s succeeded", set, name, event);
+	else if (res->spawn_error < 0)
+		log_error_errno(res->spawn_error, "set=%s hook=%s: %s: cannot run: %m", set, name,
+		                event);
+	else if (res->timed_out)
+		log_error("set=%s hook=%s: %s timed out after %" PRIu32 " ms, killed", set, name,
+		          event, arg_hook_timeout_ms);
+	else if (WIFSIGNALED(res->status))
+		log_error("set=%s hook=%s: %s killed by signal %d", set, name, event,
+		          WTERMSIG(res->status));
+	else
+		log_error("set=%s hook=%s: %s failed with exit status %d", set, name, event,
+		          WEXITSTATUS(res->status));
+}
+
+/*
+ * Runs the hooks for event. Forward events stop at the first failure and veto with it; when that
+ * was a freeze, the hooks that froze already get "abort" (in reverse) at once, so nothing stays
+ * frozen on a vetoed freeze even if vssd never sends Abort. Reverse events (thaw, abort) run every
+ * hook and report the first failure afterwards.
+ */
+static int hooks_run(struct vss_writer *w, HookWriter *hw, const char *event, const char *set,
+                     HookOrder order, char *const *args, char *const *extra_env)
+{
+	_cleanup_strv_free_ char **names = NULL, **envp = NULL;
+	_cleanup_free_ char *failed_name = NULL;
+	HookResult res, first_failure = { 0 };
+	size_t n;
+	int r;
+
+	r = hooks_list(hw->dir, &names);
+	if (r < 0) {
+		log_error_errno(r, "set=%s: cannot list the hooks in %s: %m", set, hw->dir);
+		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE, "cannot list the hooks in %s",
+		                       hw->dir);
+	}
+	n = strv_length(names);
+	if (n == 0) {
+		log_debug("set=%s: %s: no hooks in %s", set, event, hw->dir);
+		return 0;
+	}
+	envp = hook_env(event, set, extra_env);
+	if (!envp)
+		return log_oom();
+	log_info("set=%s: %s: running %zu hooks", set, event, n);
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order == HOOK_ORDER_FORWARD ? k : n - 1 - k;
+		_cleanup_strv_free_ char **argv = hook_argv(names[i], event, set, args);
+
+		if (!argv)
+			return log_oom();
+		hook_run(hw, names[i], argv, envp, &res);
+		hook_log_result(set, event, names[i], &res);
+		if (!hook_failed(&res))
+			continue;
+		if (order == HOOK_ORDER_REVERSE) {
+			if (!failed_name) {
+				failed_name = strdup(names[i]);
+				first_failure = res;
+			}
+			continue;
+		}
+		if (streq(event, "freeze") && i > 0) {
+			_cleanup_strv_free_ char **abort_env = hook_env("abort", set, NULL);
+
+			log_notice("set=%s: freeze failed at hook %s, aborting the %zu before it",
+			           set, names[i], i);
+			for (size_t j = i; abort_env && j-- > 0;) {
+				_cleanup_strv_free_ char **aargv =
+					hook_argv(names[j], "abort", set, args);
+				HookResult ares;
+
+				if (!aargv)
+					break;
+				hook_run(hw, names[j], aargv, abort_env, &ares);
+				hook_log_result(set, "abort", names[j], &ares);
+			}
+		}
+		return hook_veto(w, names[i], &res);
+	}
+	if (failed_name)
+		return hook_veto(w, failed_name, &first_failure);
+	return 0;
+}
+
+/* The volumes of the set being created: PrepareForSnapshot names them, later events reuse them. */
+static char *const *hw_volumes(HookWriter *hw, const char *set)
+{
+	return streq_ptr(hw->set_id, set) ? hw->volumes : NULL;
+}
+
+static void hw_forget_set(HookWriter *hw)
+{
+	free(hw->set_id);
+	hw->set_id = NULL;
+	hw->volumes = strv_free(hw->volumes);
+}
+
+static void hw_end_buffering(HookWriter *hw)
+{
+	if (!hw->buffering)
+		return;
+	hw->buffering = false;
+	log_flush_buffer();
+}
+
+static int on_prepare_backup(struct vss_writer *w, const char *set_id, const char *backup_type,
+                             const char *context, const char *const *components, void *userdata)
+{
+	_cleanup_strv_free_ char **env = NULL;
+	char *s;
+
+	if (asprintf(&s, "VSSD_BACKUP_TYPE=%s", backup_type) < 0 || strv_push(&env, s) < 0)
+		return log_oom();
+	if (asprintf(&s, "VSSD_CONTEXT=%s", context) < 0 || strv_push(&env, s) < 0)
+		return log_oom();
+	return hooks_run(w, userdata, "prepare-backup", set_id, HOOK_ORDER_FORWARD, NULL, env);
+}
+
+static int on_prepare_snapshot(struct vss_writer *w, const char *set_id, const char *const *volumes,
+                               void *userdata)
+{
+	HookWriter *hw = userdata;
+
+	hw_forget_set(hw);
+	hw->set_id = strdup(set_id);
+	if (!hw->set_id)
+		return log_oom();
+	for (const char *const *v = volumes; *v; v++)
+		if (strv_extend(&hw->volumes, *v) < 0)
+			return log_oom();
+	return hooks_run(w, hw, "prepare-snapshot", set_id, HOOK_ORDER_FORWARD, hw->volumes, NULL);
+}
+
+static int on_freeze(struct vss_writer *w, const char *set_id, void *userdata)
+{
+	HookWriter *hw = userdata;
+	int r;
+
+	/* From here until thaw, stderr may lead to a frozen file system (the journal's): keep log
+	 * lines in memory. */
+	log_info("set=%s: freeze", set_id);
+	log_begin_buffering();
+	hw->buffering = true;
+	r = hooks_run(w, hw, "freeze", set_id, HOOK_ORDER_FORWARD, hw_volumes(hw, set_id), NULL);
+	if (r < 0)
+		hw_end_buffering(hw); /* the frozen ones were aborted already */
+	return r;
+}
+
+static int on_thaw(struct vss_writer *w, const char *set_id, void *userdata)
+{
+	HookWriter *hw = userdata;
+	int r;
+
+	r = hooks_run(w, hw, "thaw", set_id, HOOK_ORDER_REVERSE, hw_volumes(hw, set_id), NULL);
+	hw_end_buffering(hw);
+	return r;
+}
+
+static int on_abort(struct vss_writer *w, const char *set_id, void *userdata)
+{
+	HookWriter *hw = userdata;
+	int r;
+
+	r = hooks_run(w, hw, "abort", set_id, HOOK_ORDER_REVERSE, hw_volumes(hw, set_id), NULL);
+	hw_end_buffering(hw);
+	return r;
+}
+
+static int on_post_snapshot(struct vss_writer *w, const char *set_id, const char *const *volumes,
+                            const char *const *devices, void *userdata)
+{
+	_cleanup_strv_free_ char **pairs = NULL;
+
+	for (size_t i = 0; volumes[i]; i++) {
+		char *s;
+
+		if (asprintf(&s, "%s=%s", volumes[i], devices[i]) < 0 || strv_push(&pairs, s) < 0)
+			return log_oom();
+	}
+	return hooks_run(w, userdata, "post-snapshot", set_id, HOOK_ORDER_FORWARD, pairs, NULL);
+}
+
+static int on_backup_complete(struct vss_writer *w, const char *set_id, bool success,
+                              void *userdata)
+{
+	char *const env[] = { success ? "VSSD_BACKUP_SUCCEEDED=1" : "VSSD_BACKUP_SUCCEEDED=0",
+		              NULL };
+	HookWriter *hw = userdata;
+
+	return hooks_run(w, hw, "backup-complete", set_id, HOOK_ORDER_FORWARD,
+	                 hw_volumes(hw, set_id), env);
+}
+
+static int on_backup_shutdown(struct vss_writer *w, const char *set_id, void *userdata)
+{
+	HookWriter *hw = userdata;
+	int r;
+
+	r = hooks_run(w, hw, "backup-shutdown", set_id, HOOK_ORDER_FORWARD, hw_volumes(hw, set_id),
+	              NULL);
+	if (streq_ptr(hw->set_id, set_id))
+		hw_forget_set(hw);
+	return r;
+}
+
+static void on_log(struct vss_writer *w, int priority, const char *message, void *userdata)
+{
+	log_full(priority, "%s", message);
+}
+
+static void on_signal(int sig)
+{
+	vss_writer_stop(stop_target);
+}
+
+static void help(void)
+{
+	printf("Usage: %s [OPTIONS]\n"
+	       "A vssd writer that runs the executables in a directory on snapshot events.\n\n"
+	       "  -d --hooks DIR              hook directory (default %s)\n"
+	       "  -t --hook-timeout-ms MS     time each hook may take (default %d)\n"
+	       "  -n --name NAME              writer name (default %s)\n"
+	       "  -c --class-id UUID          writer class id (default %s)\n"
+	       "  -i --instance-name NAME     writer instance name\n"
+	       "  -b --bus ADDRESS            D-Bus address (default: the system bus)\n"
+	       "  -f --freeze-timeout-ms MS   longest freeze (default 60000)\n"
+	       "  -l --log-level LEVEL        err, warning, notice, info (default), debug\n"
+	       "  -h --help                   this text\n",
+	       program_invocation_short_name, HOOKS_DIR_DEFAULT, HOOK_TIMEOUT_MS_DEFAULT,
+	       NAME_DEFAULT, CLASS_ID_DEFAULT);
+}
+
+static int parse_ms(const char *s, uint32_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end || v == 0 || v > UINT32_MAX || s[0] == '-')
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+/* Returns 1 to run, 0 to exit successfully (--help), or a negative errno. */
+static int parse_argv(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "hooks", required_argument, NULL, 'd' },
+		{ "hook-timeout-ms", required_argument, NULL, 't' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "class-id", required_argument, NULL, 'c' },
+		{ "instance-name", required_argument, NULL, 'i' },
+		{ "bus", required_argument, NULL, 'b' },
+		{ "freeze-timeout-ms", required_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "d:t:n:c:i:b:f:l:h", options, NULL)) >= 0)
+		switch (c) {
+		case 'd':
+			if (!valid_abs_path(optarg))
+				return log_error_errno(-EINVAL, "--hooks needs an absolute path");
+			arg_hooks = optarg;
+			break;
+		case 't':
+			if (parse_ms(optarg, &arg_hook_timeout_ms) < 0)
+				return log_error_errno(-EINVAL, "bad --hook-timeout-ms: %s",
+				                       optarg);
+			break;
+		case 'n':
+			arg_name = optarg;
+			break;
+		case 'c':
+			arg_class_id = optarg;
+			break;
+		case 'i':
+			arg_instance_name = optarg;
+			break;
+		case 'b':
+			arg_bus = optarg;
+			break;
+		case 'f':
+			if (parse_ms(optarg, &arg_freeze_timeout_ms) < 0)
+				return log_error_errno(-EINVAL, "bad --freeze-timeout-ms: %s",
+				                       optarg);
+			break;
+		case 'l':
+			r = log_level_from_string(optarg);
+			if (r < 0)
+				return log_error_errno(r, "bad --log-level: %s", optarg);
+			log_set_max_level(r);
+			break;
+		case 'h':
+			help();
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	if (optind < argc)
+		return log_error_errno(-EINVAL, "unexpected argument: %s", argv[optind]);
+	return 1;
+}
+
+static void writer_unrefp(struct vss_writer **w)
+{
+	vss_writer_unref(*w);
+}
+
+static int run(int argc, char *argv[])
+{
+	static const struct vss_writer_handlers handlers = {
+		.prepare_backup = on_prepare_backup,
+		.prepare_snapshot = on_prepare_snapshot,
+		.freeze = on_freeze,
+		.thaw = on_thaw,
+		.post_snapshot = on_post_snapshot,
+		.abort = on_abort,
+		.backup_complete = on_backup_complete,
+		.backup_shutdown = on_backup_shutdown,
+	};
+	_cleanup_(writer_unrefp) struct vss_writer *w = NULL;
+	HookWriter hw = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int r;
+
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r;
+	hw.dir = arg_hooks;
+	hw.timeout_usec = (usec_t)arg_hook_timeout_ms * USEC_PER_MSEC;
+
+	r = vss_writer_new(arg_name, arg_class_id, &w);
+	if (r < 0)
+		return log_error_errno(r, "bad --name or --class-id: %m");
+	(void)vss_writer_set_log_fn(w, on_log, NULL);
+	r = vss_writer_set_handlers(w, &handlers, sizeof(handlers), &hw);
+	if (r >= 0 && arg_instance_name)
+		r = vss_writer_set_instance_name(w, arg_instance_name);
+	if (r >= 0 && arg_freeze_timeout_ms)
+		r = vss_writer_set_freeze_timeout(w, arg_freeze_timeout_ms);
+	if (r >= 0 && arg_bus)
+		r = vss_writer_set_bus_address(w, arg_bus);
+	if (r < 0)
+		return log_error_errno(r, "cannot set up the writer: %m");
+
+	stop_target = w;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN); /* hooks get default signals back from posix_spawn */
+
+	r = vss_writer_start(w);
+	if (r < 0)
+		return log_error_errno(r, "cannot connect to %s: %m", arg_bus ?: "the system bus");
+	log_info("writer %s started, hooks in %s", arg_name, hw.dir);
+	r = vss_writer_run(w);
+	if (r < 0)
+		log_error_errno(r, "writer loop ended: %m");
+	else
+		log_info("stopping");
+	w = vss_writer_unref(w); /* thaws through the hooks if still frozen */
+	stop_target = NULL;
+	hw_end_buffering(&hw);
+	hw_forget_set(&hw);
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
