@@ -133,7 +133,7 @@ WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer
 
 .PHONY: libvsswriter install-libvsswriter
 all: libvsswriter
-libvsswriter: $(LIBVSSWRITER) $(BUILD)/libvsswriter.pc $(WRITER_PROGS)
+libvsswriter: $(LIBVSSWRITER) $(WRITER_PROGS)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -150,12 +150,6 @@ $(BUILD)/$(LIBVSSWRITER_SONAME): $(LIBVSSWRITER_OBJS) $(LIBVSSWRITER_SYM)
 $(BUILD)/libvsswriter.so: $(BUILD)/$(LIBVSSWRITER_SONAME)
 	$(Q)ln -sf $(LIBVSSWRITER_SONAME) $@
 
-$(BUILD)/libvsswriter.pc: client/libvsswriter/libvsswriter.pc.in Makefile
-	@mkdir -p $(dir $@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBVSSWRITER_VERSION)|' \
-		-e '/^# /d' $< >$@
-
 $(BUILD)/vssd-%-writer: $(BUILD)/client/vssd-%-writer.o $(BUILD)/libcommon.a $(LIBVSSWRITER)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $< $(BUILD)/libcommon.a \
@@ -167,16 +161,29 @@ $(BUILD)/unit/test-vss-writer: $(BUILD)/libvsswriter.so
 $(BUILD)/unit/test-vss-writer: private LDFLAGS += -Wl,-rpath,$(abspath $(BUILD))
 $(BUILD)/unit/test-vssd-hook-writer $(BUILD)/unit/test-vssd-example-writer: | $(WRITER_PROGS)
 
+DOCDIR ?= $(PREFIX)/share/doc/vssd
 install: install-libvsswriter
+# the .pc file and the unit get the install's paths
 install-libvsswriter: libvsswriter
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-		$(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+		$(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vssd/writers.d \
+		$(DESTDIR)$(DOCDIR)/examples/hooks
 	install -m 0755 $(BUILD)/$(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBVSSWRITER_SONAME) $(DESTDIR)$(LIBDIR)/libvsswriter.so
 	install -m 0644 client/libvsswriter/vss-writer.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 0644 $(BUILD)/libvsswriter.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(LIBVSSWRITER_VERSION)|' \
+		-e '/^# /d' client/libvsswriter/libvsswriter.pc.in \
+		>$(DESTDIR)$(PKGCONFIGDIR)/libvsswriter.pc
 	install -m 0755 $(BUILD)/vssd-hook-writer $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/vssd-example-writer $(DESTDIR)$(BINDIR)/
+	install -m 0644 doc/libvsswriter.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 doc/vssd-hook-writer.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 doc/examples/hooks/10-fsfreeze doc/examples/hooks/20-db-flush \
+		$(DESTDIR)$(DOCDIR)/examples/hooks/
+	sed 's|@SBINDIR@|$(SBINDIR)|' systemd/vssd-hook-writer.service.in \
+		>$(DESTDIR)$(UNITDIR)/vssd-hook-writer.service
 # ---- end libvsswriter
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

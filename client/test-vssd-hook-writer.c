@@ -297,11 +297,69 @@ START_TEST(missing_directory_means_no_hooks)
 }
 END_TEST
 
+static void copy_example(HookWorld *t, const char *name)
+{
+	_cleanup_free_ char *from = NULL, *to = NULL, *cmd = NULL;
+	const char *src = getenv("VSSD_SOURCE_DIR") ?: "."; /* make runs tests from the top */
+
+	ck_assert_int_ge(asprintf(&from, "%s/doc/examples/hooks/%s", src, name), 0);
+	ck_assert_msg(access(from, R_OK) == 0, "%s not found: run from the source tree", from);
+	ck_assert_int_ge(asprintf(&to, "%s/%s", t->hooks, name), 0);
+	ck_assert_int_ge(asprintf(&cmd, "cp '%s' '%s' && chmod 755 '%s'", from, to, to), 0);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void write_conf(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(example_hooks_flush_and_veto)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *conf = NULL, *text = NULL, *log = NULL;
+
+	world_init(&t);
+	copy_example(&t, "10-fsfreeze");
+	copy_example(&t, "20-db-flush");
+	ck_assert_int_ge(asprintf(&conf, "%s/db-flush.conf", fake_bus_dir(t.bus)), 0);
+	ck_assert_int_ge(asprintf(&text,
+	                          "DB_FLUSH_COMMAND='echo flush \"$VSSD_SET_ID\" >>%s'\n"
+	                          "DB_THAW_COMMAND='echo thaw >>%s'\n",
+	                          t.log, t.log),
+	                 0);
+	write_conf(conf, text);
+	/* the program passes its environment on to the hooks */
+	ck_assert_int_eq(setenv("DB_FLUSH_CONF", conf, 1), 0);
+	ck_assert_int_eq(setenv("FSFREEZE_CONF", "/nonexistent", 1), 0); /* 10-fsfreeze: idle */
+	ck_assert_int_eq(unsetenv("FSFREEZE_DIR"), 0);
+	world_start(&t, "10000");
+
+	assert_ok(call_set(&t, "Freeze"));
+	assert_ok(call_set(&t, "Thaw"));
+	log = read_log(&t);
+	ck_assert_str_eq(log, "flush " SET "\nthaw\n");
+
+	write_conf(conf, "DB_FLUSH_COMMAND='echo \"database says no\" >&2; exit 4'\n");
+	reply = call_set(&t, "Freeze");
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Retryable");
+	ck_assert_str_eq(fake_reply_message(reply),
+	                 "hook 20-db-flush failed with exit status 4: database says no");
+	stop_cleanly(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(freeze_in_name_order_thaw_in_reverse)
 	TEST(failing_hook_vetoes_and_aborts_the_frozen_ones)
 	TEST(thaw_runs_every_hook_despite_a_failure)
 	TEST(hook_timeout_kills_its_process_group)
-	TEST(missing_directory_means_no_hooks))
+	TEST(missing_directory_means_no_hooks)
+	TEST(example_hooks_flush_and_veto))
 /* clang-format on */
