@@ -354,6 +354,28 @@ START_TEST(example_hooks_flush_and_veto)
 }
 END_TEST
 
+START_TEST(thaw_undoes_the_hooks_that_froze)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_free_ char *log = NULL;
+
+	world_init(&t);
+	write_hook(&t, "10-a", NULL, 0755);
+	write_hook(&t, "20-b", NULL, 0755);
+	world_start(&t, "10000");
+	assert_ok(call_set(&t, "Freeze"));
+	/* a hook installed while frozen never froze: thaw leaves it out */
+	write_hook(&t, "15-new", NULL, 0755);
+	assert_ok(call_set(&t, "Thaw"));
+	log = read_log(&t);
+	ck_assert_str_eq(log, "10-a freeze " SET " [freeze]\n"
+	                      "20-b freeze " SET " [freeze]\n"
+	                      "20-b thaw " SET " [thaw]\n"
+	                      "10-a thaw " SET " [thaw]\n");
+	stop_cleanly(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(freeze_in_name_order_thaw_in_reverse)
@@ -361,5 +383,6 @@ TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(thaw_runs_every_hook_despite_a_failure)
 	TEST(hook_timeout_kills_its_process_group)
 	TEST(missing_directory_means_no_hooks)
-	TEST(example_hooks_flush_and_veto))
+	TEST(example_hooks_flush_and_veto)
+	TEST(thaw_undoes_the_hooks_that_froze))
 /* clang-format on */

@@ -46,7 +46,9 @@ typedef struct HookWriter {
 	usec_t timeout_usec;
 	char *set_id; /* the set the volumes belong to */
 	char **volumes;
-	bool buffering; /* logs held in memory while a freeze may hold file systems */
+	char **frozen_hooks; /* the hooks a successful freeze ran: thaw and abort undo exactly these
+	                      */
+	bool buffering;      /* logs held in memory while a freeze may hold file systems */
 } HookWriter;
 
 /* How one hook ended. */
@@ -410,9 +412,13 @@ static int hooks_run(struct vss_writer *w, HookWriter *hw, const char *event, co
 	_cleanup_free_ char *failed_name = NULL;
 	HookResult res, first_failure = { 0 };
 	size_t n;
-	int r;
+	int r = 0;
 
-	r = hooks_list(hw->dir, &names);
+	/* thaw and abort undo the hooks that froze, even if the directory changed since */
+	if (order == HOOK_ORDER_REVERSE && hw->frozen_hooks)
+		names = TAKE_PTR(hw->frozen_hooks);
+	else
+		r = hooks_list(hw->dir, &names);
 	if (r < 0) {
 		log_error_errno(r, "set=%s: cannot list the hooks in %s: %m", set, hw->dir);
 		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE, "cannot list the hooks in %s",
@@ -465,6 +471,8 @@ static int hooks_run(struct vss_writer *w, HookWriter *hw, const char *event, co
 	}
 	if (failed_name)
 		return hook_veto(w, failed_name, &first_failure);
+	if (streq(event, "freeze"))
+		hw->frozen_hooks = TAKE_PTR(names);
 	return 0;
 }
 
@@ -754,6 +762,7 @@ static int run(int argc, char *argv[])
 	stop_target = NULL;
 	hw_end_buffering(&hw);
 	hw_forget_set(&hw);
+	strv_free(hw.frozen_hooks);
 	return r;
 }
 
