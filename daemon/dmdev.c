@@ -194,6 +194,7 @@ int dmdev_snapshot_status(Dmdev *dm, const char *name, DmdevSnapshotStatus *ret)
 typedef struct Libdm {
 	Dmdev dm;
 	uint32_t cookie; /* accumulates udev events of create/resume/remove until settle() */
+	bool pending;    /* node operations queued (the cookie stays 0 without udev sync) */
 	bool udev_sync;
 } Libdm;
 
@@ -253,6 +254,7 @@ static int task_set_cookie(Libdm *l, struct dm_task *dmt)
 	 * itself when settle() runs dm_udev_wait(). */
 	if (!dm_task_set_cookie(dmt, &l->cookie, 0))
 		return -ENOMEM;
+	l->pending = true;
 	return 0;
 }
 
@@ -525,9 +527,15 @@ static int libdm_settle(void *ud)
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + SETTLE_TIMEOUT_USEC;
 	int ready = 0;
 
-	if (!c)
+	if (!l->pending)
 		return 0;
 	l->cookie = 0;
+	l->pending = false;
+	if (c == 0) {
+		/* No udev sync (DM_DISABLE_UDEV or no udev): libdm makes the nodes now and
+		 * returns at once. dm_udev_wait_immediate() would never report "ready" here. */
+		return dm_udev_wait(0) ? 0 : -EIO;
+	}
 	/* Without udev this creates and removes the /dev/mapper nodes at once; with udev it waits
 	 * for udev's rules, bounded, never dm_udev_wait()'s unbounded sleep. */
 	for (;;) {

@@ -790,6 +790,8 @@ int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 	r = collect_mountpoints(s, &mps);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
+	if (!mps[0])
+		return 0; /* nothing mounted: nothing to freeze, no worker will report */
 	r = freeze_group_new(s->env.host, FREEZE_KIND_FREEZE, mps, &s->freeze);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freezing: %s",

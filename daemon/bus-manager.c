@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bus-manager.c - org.vssd.ShadowCopy1.Manager: sets, deletion, volumes, providers */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/dmdev.h"
+#include "daemon/hostops.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+
+/* Reads the StartSnapshotSet / CreateSnapshotSet options. */
+static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
+{
+	const char *context = NULL, *backup_type = NULL, *description = NULL;
+	static const char *const types[] = { "full", "copy", "incremental", "differential", "log" };
+	const BusOption opts[] = {
+		{ "context", 's', &context },
+		{ "no-writers", 'b', &o->no_writers },
+		{ "no-auto-release", 'b', &o->no_auto_release },
+		{ "backup-type", 's', &backup_type },
+		{ "description", 's', &description },
+		{ "exclude-writer-classes", 'a', &o->exclude_writer_classes },
+		{ NULL },
+	};
+	int r;
+
+	o->context = SNAPSET_CONTEXT_BACKUP;
+	r = bus_read_options(it, opts, err);
+	if (r < 0)
+		return r;
+	if (context) {
+		o->context = snapset_context_from_string(context);
+		if (o->context < 0)
+			return vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"unknown context \"%.64s\"; use backup, file-share-backup, "
+				"persistent, app-rollback, client-accessible or "
+				"nas-rollback",
+				bus_safe_string(context));
+	}
+	if (backup_type) {
+		bool ok = false;
+
+		for (size_t i = 0; i < ELEMENTSOF(types); i++)
+			ok = ok || streq(backup_type, types[i]);
+		if (!ok)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "unknown backup-type \"%.64s\"; use full, copy, "
+			                   "incremental, differential or log",
+			                   bus_safe_string(backup_type));
+	}
+	if (description && !valid_text_or_empty(description, VSSD_STRING_MAX))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "description must be at most %d bytes without control "
+		                   "characters",
+		                   VSSD_STRING_MAX);
+	for (char **c = o->exclude_writer_classes; c && *c; c++) {
+		VssId id;
+
+		if (vssid_from_string(*c, &id) < 0)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "exclude-writer-classes: \"%.64s\" is not a UUID", *c);
+	}
+	o->backup_type = backup_type;
+	o->description = description;
+	return 0;
+}
+
+static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Snapset **ret,
+                     VssErr *err)
+{
+	_cleanup_(snapset_freep) Snapset *s = NULL;
+	unsigned owned = 0;
+	VssId id;
+	int r;
+
+	if (d->creating)
+		return vss_err_set(err, VSS_ERROR_SNAPSHOT_SET_IN_PROGRESS, -EALREADY,
+		                   "another snapshot set (%s) is being created; retry when it is "
+		                   "done",
+		                   d->creating->id_str);
+	for (size_t i = 0; i < d->n_sets; i++)
+		owned += d->sets[i]->owner && d->sets[i]->owner_uid == c->uid;
+	if (owned >= d->config.sets_per_uid)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
+		                   "uid %u holds %u open sets already (sets-per-uid); release "
+		                   "some first",
+		                   (unsigned)c->uid, owned);
+	vssid_generate(&id);
+	r = snapset_new(d, &id, c->name, c->uid, o, &s);
+	if (r < 0)
+		return r;
+	r = snapset_export(s);
+	if (r < 0)
+		return r;
+	r = daemon_add_set(d, s);
+	if (r < 0)
+		return r;
+	d->creating = s;
+	log_notice("set=%s: started by %s (uid %u), context %s", s->id_str, c->name,
+	           (unsigned)c->uid, snapset_context_to_string(s->context));
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static void drop_set(Daemon *d, Snapset *s)
+{
+	daemon_remove_set(d, s);
+	snapset_free(s);
+}
+
+static int method_start(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	SnapsetOptions o = { 0 };
+	DBusMessageIter it;
+	DBusMessage *reply;
+	Snapset *s;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	r = read_set_options(&it, &o, err);
+	if (r >= 0)
+		r = start_set(d, c, &o, &s, err);
+	strv_free(o.exclude_writer_classes);
+	if (r < 0)
+		return r;
+	reply = dbus_message_new_method_return(m);
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_OBJECT_PATH,
+	                                        &(const char *){ s->path }, DBUS_TYPE_INVALID))
+		return -ENOMEM;
+	return bus_send(b, reply);
+}
+
+static int method_create(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	_cleanup_strv_free_ char **volumes = NULL;
+	SnapsetOptions o = { 0 };
+	DBusMessageIter it;
+	Snapset *s = NULL;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	r = bus_read_strv(&it, VSSD_PATH_MAX, &volumes, err);
+	if (r < 0)
+		return r;
+	if (!volumes[0])
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "no volumes given; name at least one volume");
+	if (strv_length(volumes) > VSSD_VOLUMES_PER_SET_MAX)
+		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
+		                   "%zu volumes given; a shadow copy set holds at most %d",
+		                   strv_length(volumes), VSSD_VOLUMES_PER_SET_MAX);
+	dbus_message_iter_next(&it);
+	r = read_set_options(&it, &o, err);
+	if (r >= 0)
+		r = start_set(d, c, &o, &s, err);
+	strv_free(o.exclude_writer_classes);
+	if (r < 0)
+		return r;
+	for (char **v = volumes; *v; v++) {
+		Snapshot *snap;
+
+		r = snapset_add_volume(s, *v, "", &snap, err);
+		if (r < 0) {
+			drop_set(d, s); /* nothing was created yet */
+			return r;
+		}
+	}
+	/* Writers: Identify and PrepareForBackup happen as part of the creation. */
+	snapset_set_state(s, SNAPSET_STATE_PREPARED);
+	return snapset_create(s, m, true, err);
+}
+
+static int delete_list(Daemon *d, Snapshot **l, size_t n, uint32_t *count, VssErr *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		VssErr e = { 0 };
+		int r = snapset_delete_snapshot(l[i]->set, l[i], "requested", &e);
+
+		if (r < 0) {
+			if (ret == 0) {
+				*err = e;
+				ret = r;
+			}
+			continue;
+		}
+		(*count)++;
+	}
+	return ret;
+}
+
+static int collect(Daemon *d, bool (*match)(Snapshot *, const void *), const void *arg,
+                   Snapshot ***ret, size_t *ret_n)
+{
+	Snapshot **l = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
+			Snapshot *s = d->sets[i]->snaps[j], **x;
+
+			if (s->state == SNAPSHOT_STATE_PREPARING || !match(s, arg))
+				continue;
+			x = reallocarray(l, n + 1, sizeof(*l));
+			if (!x) {
+				free(l);
+				return -ENOMEM;
+			}
+			l = x;
+			l[n++] = s;
+		}
+	*ret = l;
+	*ret_n = n;
+	return 0;
+}
+
+static bool match_all(Snapshot *s, const void *arg)
+{
+	return true;
+}
+
+static bool match_set(Snapshot *s, const void *arg)
+{
+	return vssid_equal(&s->set->id, arg);
+}
+
+static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	const char *set = NULL, *snapshot = NULL, *volume = NULL;
+	bool oldest = false, all = false, has_set = false, has_snap = false, has_vol = false;
+	const BusOption opts[] = {
+		{ "set", 's', &set, &has_set },
+		{ "snapshot", 's', &snapshot, &has_snap },
+		{ "volume", 's', &volume, &has_vol },
+		{ "oldest", 'b', &oldest },
+		{ "all", 'b', &all },
+		{ NULL },
+	};
+	_cleanup_free_ Snapshot **l = NULL;
+	DBusMessageIter it;
+	DBusMessage *reply;
+	uint32_t count = 0;
+	size_t n = 0;
+	VssId id;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	r = bus_read_options(&it, opts, err);
+	if (r < 0)
+		return r;
+	if (has_set + has_snap + has_vol + (all && !has_vol) != 1 || (oldest && !has_vol) ||
+	    (has_vol && oldest == all))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "select exactly one of: set, snapshot, volume with oldest or "
+		                   "all, or all alone");
+	if (has_set || has_snap) {
+		if (vssid_from_string(has_set ? set : snapshot, &id) < 0)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "\"%.64s\" is not a UUID (8-4-4-4-12 hex digits)",
+			                   bus_safe_string(has_set ? set : snapshot));
+	}
+	if (has_snap) {
+		Snapshot *s = daemon_find_snapshot(d, &id);
+
+		if (!s || s->state == SNAPSHOT_STATE_PREPARING)
+			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+			                   "there is no shadow copy %s", snapshot);
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		l[n++] = s;
+	} else if (has_set) {
+		if (!daemon_find_set(d, &id))
+			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+			                   "there is no shadow copy set %s", set);
+		r = collect(d, match_set, &id, &l, &n);
+	} else if (has_vol) {
+		DmsnapVolume v;
+
+		r = dmsnap_volume_resolve(&d->env, volume, &v, err);
+		if (r < 0)
+			return r;
+		r = daemon_volume_snapshots(d, v.name, &l, &n);
+		dmsnap_volume_done(&v);
+		if (r >= 0 && n == 0)
+			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+			                   "volume %s has no shadow copies", volume);
+		if (r >= 0 && oldest)
+			n = 1;
+	} else
+		r = collect(d, match_all, NULL, &l, &n);
+	if (r < 0)
+		return r;
+	r = delete_list(d, l, n, &count, err);
+	if (r < 0)
+		return r;
+	reply = dbus_message_new_method_return(m);
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_UINT32, &count, DBUS_TYPE_INVALID))
+		return -ENOMEM;
+	return bus_send(b, reply);
+}
+
+/* ---- volumes and providers ------------------------------------------------------------------- */
+
+static uint64_t sysfs_u64(const char *kname, const char *attr)
+{
+	char p[512], buf[64];
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/sys/class/block/%s/%s", kname, attr);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
+{
+	_cleanup_free_ char *dev = NULL;
+	_cleanup_free_ Snapshot **snaps = NULL;
+	_cleanup_strv_free_ char **mounts = NULL;
+	DmsnapVolume v = { 0 };
+	VssErr e = { 0 };
+	DBusMessageIter dict;
+	size_t n_snaps = 0;
+	uint64_t sectors = sysfs_u64(kname, "size");
+	dev_t devno;
+	bool ok;
+	int r;
+
+	if (sectors == 0 || asprintf(&dev, "/dev/%s", kname) < 0)
+		return 0;
+	if (d->host->ops->stat_block(d->host->userdata, dev, &devno) < 0)
+		return 0;
+	ok = dmsnap_volume_resolve(&d->env, dev, &v, &e) >= 0;
+	if (ok)
+		(void)daemon_volume_snapshots(d, v.name, &snaps, &n_snaps);
+	(void)d->host->ops->mountpoints(d->host->userdata, devno, &mounts);
+
+	if (!dbus_message_iter_open_container(arr, DBUS_TYPE_ARRAY, "{sv}", &dict)) {
+		dmsnap_volume_done(&v);
+		return -ENOMEM;
+	}
+	r = bus_dict_add_string(&dict, "volume", ok ? v.dev_path : dev);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "device", dev);
+	if (r >= 0)
+		r = bus_dict_add_u64(&dict, "size-bytes", sectors * 512);
+	if (r >= 0)
+		r = bus_dict_add_bool(&dict, "supported", ok);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "provider", ok ? VSSD_PROVIDER_NAME : "");
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "reason", ok ? "" : e.message);
+	if (r >= 0)
+		r = bus_dict_add_u32(&dict, "snapshot-count", (uint32_t)n_snaps);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "mountpoint", mounts && mounts[0] ? mounts[0] : "");
+	if (r >= 0)
+		r = bus_dict_add_bool(&dict, "managed", false);
+	dmsnap_volume_done(&v);
+	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
+		return -ENOMEM;
+	return 0;
+}
+
+static int kname_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+static int method_list_volumes(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	struct dirent **names = NULL;
+	DBusMessage *reply = dbus_message_new_method_return(m);
+	DBusMessageIter it, arr;
+	int n, r = 0;
+
+	if (!reply)
+		return -ENOMEM;
+	n = scandir("/sys/class/block", &names, NULL, kname_cmp);
+	dbus_message_iter_init_append(reply, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr))
+		r = -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		if (r >= 0 && names[i]->d_name[0] != '.')
+			r = append_volume(d, &arr, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	if (r >= 0 && !dbus_message_iter_close_container(&it, &arr))
+		r = -ENOMEM;
+	if (r < 0) {
+		dbus_message_unref(reply);
+		return r;
+	}
+	return bus_send(b, reply);
+}
+
+static int method_list_providers(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	DBusMessage *reply = dbus_message_new_method_return(m);
+	DBusMessageIter it, arr, dict;
+
+	if (!reply)
+		return -ENOMEM;
+	dbus_message_iter_init_append(reply, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr) ||
+	    !dbus_message_iter_open_container(&arr, DBUS_TYPE_ARRAY, "{sv}", &dict) ||
+	    bus_dict_add_string(&dict, "name", VSSD_PROVIDER_NAME) < 0 ||
+	    bus_dict_add_string(&dict, "id", VSSD_PROVIDER_ID) < 0 ||
+	    bus_dict_add_string(&dict, "type", "system") < 0 ||
+	    bus_dict_add_string(&dict, "version", VSSD_VERSION) < 0 ||
+	    !dbus_message_iter_close_container(&arr, &dict) ||
+	    !dbus_message_iter_close_container(&it, &arr)) {
+		dbus_message_unref(reply);
+		return -ENOMEM;
+	}
+	return bus_send(b, reply);
+}
+
+static int prop_version(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, VSSD_VERSION);
+}
+
+static int prop_max_shadow_copies(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u32(it, ((Daemon *)u)->config.max_shadow_copies);
+}
+
+static int prop_set_in_progress(Bus *b, void *u, DBusMessageIter *it)
+{
+	Daemon *d = u;
+
+	return bus_append_path(it, d->creating ? d->creating->path : "/");
+}
+
+static const BusMethod manager_methods[] = {
+	{ "StartSnapshotSet", "a{sv}", method_start, BUS_ACCESS_ADMIN },
+	{ "CreateSnapshotSet", "asa{sv}", method_create, BUS_ACCESS_ADMIN },
+	{ "DeleteSnapshots", "a{sv}", method_delete, BUS_ACCESS_ADMIN },
+	{ "ListVolumes", "", method_list_volumes, BUS_ACCESS_ADMIN },
+	{ "ListProviders", "", method_list_providers, BUS_ACCESS_ADMIN },
+	{ NULL },
+};
+
+static const BusProperty manager_properties[] = {
+	{ "Version", "s", prop_version },
+	{ "MaxShadowCopies", "u", prop_max_shadow_copies },
+	{ "SetInProgress", "o", prop_set_in_progress },
+	{ NULL },
+};
+
+const BusInterface daemon_manager_interface = {
+	.name = VSSD_IFACE_MANAGER,
+	.methods = manager_methods,
+	.properties = manager_properties,
+};

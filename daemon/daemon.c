@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* daemon.c - the daemon context: start-up order, recovery, state, registries, shutdown */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "common/vssd-limits.h"
+#include "daemon/daemon.h"
+#include "daemon/dmdev.h"
+#include "daemon/hostops.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+#include "daemon/state.h"
+
+/* ---- registries ------------------------------------------------------------------------------ */
+
+int daemon_add_set(Daemon *d, Snapset *s)
+{
+	Snapset **n = reallocarray(d->sets, d->n_sets + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	d->sets = n;
+	d->sets[d->n_sets++] = s;
+	return 0;
+}
+
+void daemon_remove_set(Daemon *d, Snapset *s)
+{
+	for (size_t i = 0; i < d->n_sets; i++)
+		if (d->sets[i] == s) {
+			memmove(d->sets + i, d->sets + i + 1,
+			        (d->n_sets - i - 1) * sizeof(*d->sets));
+			d->n_sets--;
+			return;
+		}
+}
+
+Snapset *daemon_find_set(Daemon *d, const VssId *id)
+{
+	for (size_t i = 0; i < d->n_sets; i++)
+		if (vssid_equal(&d->sets[i]->id, id))
+			return d->sets[i];
+	return NULL;
+}
+
+Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id)
+{
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++)
+			if (vssid_equal(&d->sets[i]->snaps[j]->dm.id, id))
+				return d->sets[i]->snaps[j];
+	return NULL;
+}
+
+static int snap_cmp_age(const void *a, const void *b)
+{
+	const Snapshot *x = *(Snapshot *const *)a, *y = *(Snapshot *const *)b;
+
+	return x->creation_time < y->creation_time ? -1 : x->creation_time > y->creation_time;
+}
+
+int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n)
+{
+	Snapshot **l = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
+			Snapshot *s = d->sets[i]->snaps[j], **x;
+
+			if (s->state == SNAPSHOT_STATE_PREPARING ||
+			    !streq(s->dm.volume_name, volume_name))
+				continue;
+			x = reallocarray(l, n + 1, sizeof(*l));
+			if (!x) {
+				free(l);
+				return -ENOMEM;
+			}
+			l = x;
+			l[n++] = s;
+		}
+	if (n > 1)
+		qsort(l, n, sizeof(*l), snap_cmp_age);
+	*ret = l;
+	*ret_n = n;
+	return 0;
+}
+
+int daemon_storage_for(Daemon *d, const DmsnapVolume *v, const char **ret_dir,
+                       uint64_t *ret_cow_bytes)
+{
+	uint64_t bytes = v->sectors * 512 / 100 * d->config.storage_default_percent;
+
+	*ret_dir = d->config.storage_dir;
+	*ret_cow_bytes = MAX(bytes, d->config.storage_min_bytes);
+	return 0;
+}
+
+/* ---- state ----------------------------------------------------------------------------------- */
+
+static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
+{
+	StateSnapshot x = {
+		.id = s->dm.id,
+		.set_id = s->set->id,
+		.sectors = s->dm.sectors,
+		.cow_bytes = s->dm.cow_bytes,
+		.chunk_sectors = s->dm.chunk_sectors,
+		.persistent = s->dm.persistent,
+		.creation_time = s->creation_time,
+	};
+
+	x.volume = strdup(s->volume);
+	x.volume_name = strdup(s->dm.volume_name);
+	x.snap_name = s->dm.snap_name ? strdup(s->dm.snap_name) : NULL;
+	x.cow_path = s->dm.cow_path ? strdup(s->dm.cow_path) : NULL;
+	x.state = strdup(snapshot_state_to_string(s->state));
+	x.exposed_path = s->exposed_path ? strdup(s->exposed_path) : NULL;
+	*ret = x;
+	if (!x.volume || !x.volume_name || !x.state || (s->dm.snap_name && !x.snap_name) ||
+	    (s->dm.cow_path && !x.cow_path))
+		return -ENOMEM;
+	return 0;
+}
+
+/* What survives a restart: sets that have devices (created) or may have them (creating). */
+static bool set_is_durable(const Snapset *s)
+{
+	if (s->state == SNAPSET_STATE_CREATING)
+		return true;
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (s->snaps[i]->state != SNAPSHOT_STATE_PREPARING)
+			return true;
+	return false;
+}
+
+int daemon_save_state(Daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	State st = STATE_NULL;
+	int r = 0;
+
+	if (!d->state_path)
+		return 0;
+	for (size_t i = 0; i < d->n_sets && r >= 0; i++) {
+		Snapset *s = d->sets[i];
+		StateSet x = { .id = s->id,
+			       .attributes = s->attributes,
+			       .creation_time = s->creation_time };
+
+		if (!set_is_durable(s))
+			continue;
+		x.context = strdup(snapset_context_to_string(s->context));
+		x.backup_type = strdup(s->backup_type);
+		x.description = strdup(s->description);
+		/* the file knows creating, created and completed: an aborted or failed set
+		 * that still has shadow copies keeps them as a created one does */
+		x.state = strdup(s->state == SNAPSET_STATE_CREATING    ? "creating"
+		                 : s->state == SNAPSET_STATE_COMPLETED ? "completed"
+		                                                       : "created");
+		x.snapshots = calloc(s->n_snaps ? s->n_snaps : 1, sizeof(StateSnapshot));
+		if (!x.context || !x.backup_type || !x.description || !x.state || !x.snapshots)
+			r = -ENOMEM;
+		for (size_t j = 0; j < s->n_snaps && r >= 0; j++) {
+			r = snapshot_to_state(s->snaps[j], &x.snapshots[x.n_snapshots]);
+			x.n_snapshots++;
+		}
+		if (r >= 0)
+			r = state_add_set(&st, &x);
+		else
+			state_set_done(&x);
+	}
+	if (r >= 0)
+		r = state_save(d->state_path, &st, &error);
+	state_done(&st);
+	if (r < 0)
+		return log_error_errno(r, "cannot write %s: %s", d->state_path,
+		                       error ? error : strerror(-r));
+	return 0;
+}
+
+/* ---- recovery -------------------------------------------------------------------------------- */
+
+static int snapshot_from_state(Daemon *d, Snapset *set, const StateSnapshot *x, Snapshot **ret)
+{
+	_cleanup_(snapshot_freep) Snapshot *s = NULL;
+	int r;
+
+	r = snapshot_new(d, set, &x->id, x->volume_name, &s);
+	if (r < 0)
+		return r;
+	s->dm.snap_name = x->snap_name ? strdup(x->snap_name) : NULL;
+	s->dm.cow_path = x->cow_path ? strdup(x->cow_path) : NULL;
+	s->dm.sectors = x->sectors;
+	s->dm.cow_bytes = x->cow_bytes;
+	s->dm.chunk_sectors = x->chunk_sectors;
+	s->dm.persistent = x->persistent;
+	s->creation_time = x->creation_time;
+	s->state = snapshot_state_from_string(x->state);
+	if (s->state < 0)
+		s->state = SNAPSHOT_STATE_CREATED;
+	if (x->exposed_path && !(s->exposed_path = strdup(x->exposed_path)))
+		return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static void set_original_device(Daemon *d, Snapshot *s)
+{
+	DmdevInfo info;
+
+	if (dmdev_info(d->dm, s->dm.volume_name, &info) >= 0 && info.exists)
+		(void)asprintf(&s->original_device, "/dev/dm-%u", info.minor);
+}
+
+/* Deletes what a state entry describes, whatever of it exists. */
+static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
+{
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		VssErr err = { 0 };
+
+		if (!s->snaps[i]->dm.snap_name)
+			continue;
+		if (dmsnap_snapshot_delete(&d->env, &s->snaps[i]->dm, &err) < 0)
+			log_error("recovery: set=%s snap=%s: cannot delete: %s", s->id_str,
+			          s->snaps[i]->id_str, err.message);
+		else
+			log_notice("recovery: set=%s snap=%s: deleted (%s)", s->id_str,
+			           s->snaps[i]->id_str, why);
+	}
+}
+
+static int restore_set(Daemon *d, const StateSet *x)
+{
+	_cleanup_(snapset_freep) Snapset *s = NULL;
+	SnapsetOptions o = { .backup_type = x->backup_type, .description = x->description };
+	int r;
+
+	o.context = snapset_context_from_string(x->context);
+	if (o.context < 0)
+		o.context = SNAPSET_CONTEXT_APP_ROLLBACK;
+	o.no_auto_release = x->attributes & VSS_ATTR_NO_AUTO_RELEASE;
+	r = snapset_new(d, &x->id, NULL, 0, &o, &s);
+	if (r < 0)
+		return r;
+	s->attributes = x->attributes;
+	s->creation_time = x->creation_time;
+	s->state = snapset_state_from_string(x->state);
+	for (size_t i = 0; i < x->n_snapshots; i++) {
+		Snapshot *snap;
+
+		r = snapshot_from_state(d, s, &x->snapshots[i], &snap);
+		if (r < 0)
+			return r;
+		r = snapset_add_snapshot(s, snap);
+		if (r < 0) {
+			snapshot_free(snap);
+			return r;
+		}
+		set_original_device(d, snap);
+	}
+
+	if (s->state == SNAPSET_STATE_CREATING || s->state < 0) {
+		purge_snapshots(d, s, "its creation never finished");
+		return 0;
+	}
+	if (!snapset_context_persistent(s->context)) {
+		/* A crash is a release: non-persistent shadow copies go. */
+		purge_snapshots(d, s, "not persistent; left by an earlier run");
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		DmdevInfo info;
+
+		if (dmdev_info(d->dm, s->snaps[i]->dm.snap_name, &info) < 0 || !info.exists) {
+			log_error("recovery: set=%s snap=%s: device %s is missing; it is shown "
+			          "as invalid",
+			          s->id_str, s->snaps[i]->id_str, s->snaps[i]->dm.snap_name);
+			s->snaps[i]->state = SNAPSHOT_STATE_INVALID;
+		}
+	}
+	r = daemon_add_set(d, s);
+	if (r < 0)
+		return r;
+	TAKE_PTR(s);
+	return 0;
+}
+
+/* VSSD- snapshot devices that no state entry knows: leftovers of a crash. */
+static void purge_orphans(Daemon *d)
+{
+	_cleanup_strv_free_ char **names = NULL;
+
+	if (dmdev_list_by_uuid_prefix(d->dm, DMSNAP_UUID_SNAP, &names) < 0)
+		return;
+	for (char **n = names; *n; n++) {
+		DmsnapSnapshot s;
+		VssErr err = { 0 };
+
+		if (dmsnap_snapshot_from_dm(&d->env, *n, &s) < 0)
+			continue;
+		if (!daemon_find_snapshot(d, &s.id)) {
+			if (dmsnap_snapshot_delete(&d->env, &s, &err) < 0)
+				log_error("recovery: cannot delete orphan %s: %s", *n, err.message);
+			else
+				log_notice("recovery: deleted %s, which no state entry knows", *n);
+		}
+		dmsnap_snapshot_done(&s);
+	}
+}
+
+/* After a corrupt state file: persistent snapshots found in dm come back as sets (their
+ * context is not recorded in dm, so they are shown as "persistent"). */
+static void daemon_rebuild_from_dm(Daemon *d)
+{
+	_cleanup_strv_free_ char **names = NULL;
+
+	if (dmdev_list_by_uuid_prefix(d->dm, DMSNAP_UUID_SNAP, &names) < 0)
+		return;
+	for (char **n = names; *n; n++) {
+		SnapsetOptions o = { .context = SNAPSET_CONTEXT_PERSISTENT };
+		DmsnapSnapshot x;
+		Snapshot *snap;
+		Snapset *set;
+
+		if (dmsnap_snapshot_from_dm(&d->env, *n, &x) < 0)
+			continue;
+		if (!x.persistent || daemon_find_snapshot(d, &x.id)) {
+			dmsnap_snapshot_done(&x);
+			continue;
+		}
+		set = daemon_find_set(d, &x.set_id);
+		if (!set) {
+			if (snapset_new(d, &x.set_id, NULL, 0, &o, &set) < 0) {
+				dmsnap_snapshot_done(&x);
+				continue;
+			}
+			set->state = SNAPSET_STATE_CREATED;
+			if (daemon_add_set(d, set) < 0) {
+				snapset_free(set);
+				dmsnap_snapshot_done(&x);
+				continue;
+			}
+		}
+		if (snapshot_new(d, set, &x.id, x.volume_name, &snap) < 0) {
+			dmsnap_snapshot_done(&x);
+			continue;
+		}
+		dmsnap_snapshot_done(&snap->dm);
+		snap->dm = x;
+		snap->state = SNAPSHOT_STATE_CREATED;
+		set_original_device(d, snap);
+		if (snapset_add_snapshot(set, snap) < 0) {
+			snapshot_free(snap);
+			continue;
+		}
+		log_notice("recovery: rebuilt set=%s snap=%s from %s", set->id_str, snap->id_str,
+		           *n);
+	}
+}
+
+static int daemon_recover(Daemon *d)
+{
+	_cleanup_free_ char *error = NULL;
+	State st = { 0 };
+	bool corrupt = false;
+	int r;
+
+	r = dmsnap_recover_held(&d->env);
+	if (r < 0)
+		log_error_errno(r, "recovery: cannot check for held devices: %m");
+
+	r = state_load(d->state_path, &st, &error);
+	if (r == -ENOENT)
+		log_info("no state file at %s: starting empty", d->state_path);
+	else if (r == -EBADMSG) {
+		_cleanup_free_ char *moved = NULL;
+
+		corrupt = true;
+		/* Never lose entries silently: keep the file for the administrator, then
+		 * rebuild what the devices tell (persistent shadow copies keep their ids). */
+		(void)state_quarantine(d->state_path, &moved);
+		log_error("state file %s is corrupt (%s); kept as %s, rebuilding from the "
+		          "VSSD- devices",
+		          d->state_path, strempty(error), strempty(moved));
+	} else if (r < 0)
+		return log_error_errno(r, "cannot read %s: %m", d->state_path);
+
+	for (size_t i = 0; i < st.n_sets; i++) {
+		r = restore_set(d, &st.sets[i]);
+		if (r < 0) {
+			state_done(&st);
+			return log_error_errno(r, "recovery failed: %m");
+		}
+	}
+	state_done(&st);
+	if (corrupt)
+		daemon_rebuild_from_dm(d);
+	purge_orphans(d);
+	return daemon_save_state(d);
+}
+
+/* ---- bus peers ------------------------------------------------------------------------------- */
+
+/* Releases every set owned by name (every owned set when name is NULL). */
+static void release_owned(Daemon *d, const char *name)
+{
+	/* release() may free the set and change the array: restart after each */
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < d->n_sets; i++) {
+			Snapset *s = d->sets[i];
+
+			if (!s->owner || (name && !streq(s->owner, name)))
+				continue;
+			log_notice("set=%s: owner %s %s, releasing", s->id_str, s->owner,
+			           name ? "left the bus" : "is cut off by the shutdown");
+			snapset_release(s);
+			again = true;
+			break;
+		}
+	}
+}
+
+static void daemon_on_peer_gone(void *userdata, const char *name)
+{
+	release_owned(userdata, name);
+}
+
+/* ---- lifetime -------------------------------------------------------------------------------- */
+
+static const BusInterface *const root_ifaces[] = { &daemon_manager_interface, NULL };
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return -errno;
+			*s = '/';
+		}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int daemon_init(Daemon *d, const DaemonOptions *o)
+{
+	_cleanup_free_ char *error = NULL;
+	const char *config = o->config_path ? o->config_path : CONFIG_PATH_DEFAULT;
+	int r;
+
+	/* 1. loop and signals, before any thread exists (threads inherit the mask) */
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return log_error_errno(r, "cannot create the event loop: %m");
+	r = sd_event_add_signal(d->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL,
+		                        NULL);
+	if (r < 0)
+		return log_error_errno(r, "cannot watch signals: %m");
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)sd_event_set_watchdog(d->event, true);
+
+	/* 2. configuration */
+	r = config_init_defaults(&d->config);
+	if (r < 0)
+		return log_oom();
+	r = config_load(config, &d->config, &error);
+	if (r == -ENOENT && !o->config_path)
+		log_debug("no %s, using defaults", config);
+	else if (r < 0)
+		return log_error_errno(r, "%s", error ? error : "cannot read the configuration");
+
+	/* 3. engine */
+	r = dmdev_libdm_new(&d->dm);
+	if (r < 0)
+		return log_error_errno(r, "cannot initialise libdevmapper: %m");
+	d->own_dm = true;
+	d->host = &host_real;
+	d->env = (DmsnapEnv){ .dm = d->dm,
+		              .host = d->host,
+		              .hold_timeout = d->config.hold_timeout,
+		              .flush_timeout = d->config.flush_timeout,
+		              .chunk_sectors = d->config.chunk_kib * 2,
+		              .use_fifreeze = d->config.parallel_freeze,
+		              .min_cow_bytes = d->config.storage_min_bytes };
+
+	/* 4. directories, state, recovery: before anyone can reach us */
+	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
+	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0)
+		return log_oom();
+	r = mkdir_p(d->state_dir, 0700);
+	if (r < 0)
+		return log_error_errno(r, "cannot create %s: %m", d->state_dir);
+	r = mkdir_p(d->config.storage_dir, 0700);
+	if (r < 0)
+		return log_error_errno(r, "cannot create %s: %m", d->config.storage_dir);
+	r = daemon_recover(d);
+	if (r < 0)
+		return r;
+
+	/* 5. bus, objects, then the name: clients never see a half-built daemon */
+	r = bus_init(&d->bus, d->event, o->bus_address, daemon_on_peer_gone, d);
+	if (r < 0)
+		return r;
+	r = bus_add_object(&d->bus, VSSD_ROOT_PATH, root_ifaces, d);
+	if (r < 0)
+		return log_oom();
+	for (size_t i = 0; i < d->n_sets; i++) {
+		r = snapset_export(d->sets[i]);
+		for (size_t j = 0; r >= 0 && j < d->sets[i]->n_snaps; j++)
+			r = snapshot_export(d->sets[i]->snaps[j]);
+		if (r < 0)
+			return log_error_errno(r, "cannot export objects: %m");
+	}
+	r = bus_request_name(&d->bus, VSSD_BUS_NAME);
+	if (r < 0)
+		return r;
+	log_info("vssd %s ready: %zu sets restored", VSSD_VERSION, d->n_sets);
+	return 0;
+}
+
+void daemon_done(Daemon *d)
+{
+	/* Sessions end with the daemon: creations roll back, auto-release snapshots go. */
+	d->stopping = true;
+	release_owned(d, NULL);
+	while (d->n_sets > 0) {
+		Snapset *s = d->sets[d->n_sets - 1];
+
+		daemon_remove_set(d, s);
+		snapset_free(s); /* objects only: persistent snapshots stay */
+	}
+	free(d->sets);
+	d->sets = NULL;
+	bus_done(&d->bus);
+	if (d->own_dm)
+		d->dm = dmdev_libdm_free(d->dm);
+	config_done(&d->config);
+	free(d->state_dir);
+	free(d->state_path);
+	d->state_dir = d->state_path = NULL;
+	d->event = sd_event_unref(d->event);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* daemon.h - the one daemon context: loop, bus, configuration, engine, registries */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "common/macro.h"
+#include "daemon/bus.h"
+#include "daemon/config.h"
+#include "daemon/dmsnap.h"
+
+typedef struct Snapset Snapset;
+typedef struct Snapshot Snapshot;
+typedef struct Writer Writer;
+typedef struct Dmdev Dmdev;
+typedef struct Host Host;
+
+#define VSSD_VERSION           "0.1"
+#define VSSD_STATE_DIR_DEFAULT "/var/lib/vssd"
+#define VSSD_PROVIDER_NAME     "dm-snapshot"
+#define VSSD_PROVIDER_ID       "3f0d2a52-7c1e-4d8e-9a55-5ed5d3c0a1b1"
+
+typedef struct DaemonOptions {
+	const char *bus_address; /* NULL: system bus */
+	const char *config_path;
+	const char *state_dir;
+} DaemonOptions;
+
+typedef struct Daemon {
+	sd_event *event;
+	Bus bus; /* embedded: bus_init() / bus_done() */
+	Config config;
+	Dmdev *dm;
+	bool own_dm; /* dm was made by daemon_init() (libdm), not given by a test */
+	const Host *host;
+	DmsnapEnv env;
+	char *state_dir;
+	char *state_path;
+	Snapset **sets;
+	size_t n_sets;
+	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */
+	Writer **writers;
+	size_t n_writers;
+	bool stopping;
+} Daemon;
+
+#define DAEMON_NULL ((Daemon){ 0 })
+
+/* The order of init, reversed by daemon_done(): config, engine, state and recovery, bus,
+ * objects, name. */
+int daemon_init(Daemon *d, const DaemonOptions *o);
+void daemon_done(Daemon *d);
+
+int daemon_save_state(Daemon *d);
+
+int daemon_add_set(Daemon *d, Snapset *s);
+void daemon_remove_set(Daemon *d, Snapset *s);
+Snapset *daemon_find_set(Daemon *d, const VssId *id);
+Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id);
+/* All committed snapshots of a volume (by dm name), oldest first; caller frees the array. */
+int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n);
+/* Storage directory and COW size for a new snapshot of a volume */
+int daemon_storage_for(Daemon *d, const DmsnapVolume *v, const char **ret_dir,
+                       uint64_t *ret_cow_bytes);
+
+extern const BusInterface daemon_manager_interface;

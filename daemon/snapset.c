@@ -1,0 +1,862 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapset.c - shadow copy sets: the requester session, its state machine, creation and release */
+#include <inttypes.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/dmsnap.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+
+static const char *const state_names[_SNAPSET_STATE_MAX] = {
+	[SNAPSET_STATE_STARTED] = "started",   [SNAPSET_STATE_GATHERED] = "gathered",
+	[SNAPSET_STATE_PREPARED] = "prepared", [SNAPSET_STATE_CREATING] = "creating",
+	[SNAPSET_STATE_CREATED] = "created",   [SNAPSET_STATE_COMPLETED] = "completed",
+	[SNAPSET_STATE_ABORTED] = "aborted",   [SNAPSET_STATE_FAILED] = "failed",
+};
+
+static const struct {
+	const char *name;
+	uint32_t attributes; /* the VSS_SNAPSHOT_CONTEXT value */
+	bool writers;
+} contexts[_SNAPSET_CONTEXT_MAX] = {
+	[SNAPSET_CONTEXT_BACKUP] = { "backup", 0x0, true },
+	[SNAPSET_CONTEXT_FILE_SHARE_BACKUP] = { "file-share-backup", 0x10, false },
+	[SNAPSET_CONTEXT_PERSISTENT] = { "persistent", 0x9, true },
+	[SNAPSET_CONTEXT_APP_ROLLBACK] = { "app-rollback", 0x9, true },
+	[SNAPSET_CONTEXT_CLIENT_ACCESSIBLE] = { "client-accessible", 0x1D, false },
+	[SNAPSET_CONTEXT_NAS_ROLLBACK] = { "nas-rollback", 0x19, false },
+};
+
+const char *snapset_state_to_string(SnapsetState s)
+{
+	return s >= 0 && s < _SNAPSET_STATE_MAX ? state_names[s] : NULL;
+}
+
+SnapsetState snapset_state_from_string(const char *s)
+{
+	for (int i = 0; i < _SNAPSET_STATE_MAX; i++)
+		if (s && streq(s, state_names[i]))
+			return (SnapsetState)i;
+	return _SNAPSET_STATE_INVALID;
+}
+
+const char *snapset_context_to_string(SnapsetContext c)
+{
+	return c >= 0 && c < _SNAPSET_CONTEXT_MAX ? contexts[c].name : NULL;
+}
+
+SnapsetContext snapset_context_from_string(const char *s)
+{
+	for (int i = 0; i < _SNAPSET_CONTEXT_MAX; i++)
+		if (s && streq(s, contexts[i].name))
+			return (SnapsetContext)i;
+	return _SNAPSET_CONTEXT_INVALID;
+}
+
+bool snapset_context_persistent(SnapsetContext c)
+{
+	return contexts[c].attributes & VSS_ATTR_PERSISTENT;
+}
+
+bool snapset_context_writers(SnapsetContext c)
+{
+	return contexts[c].writers;
+}
+
+uint32_t snapset_context_attributes(SnapsetContext c)
+{
+	return contexts[c].attributes;
+}
+
+/* ---- lifetime -------------------------------------------------------------------------------- */
+
+int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const SnapsetOptions *o,
+                Snapset **ret)
+{
+	_cleanup_(snapset_freep) Snapset *s = NULL;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	s->id = *id;
+	vssid_to_string(id, s->id_str);
+	bus_object_path("set", id, s->path, sizeof(s->path));
+	s->owner_uid = uid;
+	s->context = o->context;
+	s->writers = snapset_context_writers(o->context) && !o->no_writers;
+	s->auto_release = !snapset_context_persistent(o->context) && !o->no_auto_release;
+	s->attributes = snapset_context_attributes(o->context) | VSS_ATTR_DIFFERENTIAL;
+	if (o->no_auto_release)
+		s->attributes |= VSS_ATTR_NO_AUTO_RELEASE;
+	if (!s->writers)
+		s->attributes |= VSS_ATTR_NO_WRITERS;
+	if (owner && !(s->owner = strdup(owner)))
+		return -ENOMEM;
+	s->backup_type = strdup(o->backup_type ? o->backup_type : "full");
+	s->description = strdup(strempty(o->description));
+	if (!s->backup_type || !s->description)
+		return -ENOMEM;
+	for (char **c = o->exclude_writer_classes; c && *c; c++)
+		if (strv_extend(&s->exclude_writer_classes, *c) < 0)
+			return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static void creation_sources_done(Snapset *s)
+{
+	s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
+	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
+}
+
+Snapset *snapset_free(Snapset *s)
+{
+	if (!s)
+		return NULL;
+	creation_sources_done(s);
+	s->engine = dmsnap_set_free(s->engine); /* rolls back anything not committed */
+	if (s->reply_to) {
+		VssErr err = { 0 };
+
+		vss_err_set(&err, VSS_ERROR_BAD_STATE, -ECANCELED, "the set went away");
+		(void)bus_reply_error(&s->d->bus, s->reply_to, &err, -ECANCELED);
+		dbus_message_unref(s->reply_to);
+	}
+	if (s->d->creating == s)
+		s->d->creating = NULL;
+	for (size_t i = 0; i < s->n_snaps; i++)
+		snapshot_free(s->snaps[i]);
+	free(s->snaps);
+	if (s->exported)
+		bus_remove_object(&s->d->bus, s->path);
+	free(s->owner);
+	free(s->backup_type);
+	free(s->description);
+	strv_free(s->exclude_writer_classes);
+	free(s);
+	return NULL;
+}
+
+static const BusInterface *const snapset_ifaces[] = { &snapset_interface, NULL };
+
+int snapset_export(Snapset *s)
+{
+	int r;
+
+	if (s->exported)
+		return 0;
+	r = bus_add_object(&s->d->bus, s->path, snapset_ifaces, s);
+	if (r < 0)
+		return r;
+	s->exported = true;
+	return 0;
+}
+
+void snapset_set_state(Snapset *s, SnapsetState state)
+{
+	static const char *const changed[] = { "State", "CreationTime", "Snapshots", NULL };
+
+	if (s->state == state)
+		return;
+	log_debug("set=%s: %s -> %s", s->id_str, snapset_state_to_string(s->state),
+	          snapset_state_to_string(state));
+	s->state = state;
+	if (s->exported)
+		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SET, changed);
+}
+
+int snapset_add_snapshot(Snapset *s, Snapshot *snap)
+{
+	Snapshot **n = reallocarray(s->snaps, s->n_snaps + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->snaps = n;
+	s->snaps[s->n_snaps++] = snap;
+	snap->set = s;
+	return 0;
+}
+
+static void snapset_forget_snapshot(Snapset *s, Snapshot *snap)
+{
+	static const char *const changed[] = { "Snapshots", NULL };
+
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (s->snaps[i] == snap) {
+			memmove(s->snaps + i, s->snaps + i + 1,
+			        (s->n_snaps - i - 1) * sizeof(*s->snaps));
+			s->n_snaps--;
+			break;
+		}
+	snapshot_free(snap);
+	if (s->exported)
+		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SET, changed);
+}
+
+/* A set with no owner and no snapshots has no reason to exist. */
+static bool snapset_gc(Snapset *s)
+{
+	if (s->owner || s->n_snaps > 0)
+		return false;
+	daemon_remove_set(s->d, s);
+	snapset_free(s);
+	return true;
+}
+
+/* ---- volumes --------------------------------------------------------------------------------- */
+
+static unsigned count_client_accessible(Daemon *d, const char *volume_name)
+{
+	_cleanup_free_ Snapshot **l = NULL;
+	size_t n = 0;
+	unsigned c = 0;
+
+	if (daemon_volume_snapshots(d, volume_name, &l, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		c += l[i]->set->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE;
+	return c;
+}
+
+int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
+                       VssErr *err)
+{
+	_cleanup_(snapshot_freep) Snapshot *snap = NULL;
+	DmsnapVolume v = { 0 };
+	const char *dir;
+	uint64_t cow;
+	VssId id;
+	int r;
+
+	if (s->state != SNAPSET_STATE_STARTED && s->state != SNAPSET_STATE_GATHERED &&
+	    s->state != SNAPSET_STATE_PREPARED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "volumes can only be added before DoSnapshotSet (the set is %s)",
+		                   snapset_state_to_string(s->state));
+	if (!valid_text_or_empty(provider, VSSD_STRING_MAX))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "the provider name is not valid text");
+	if (provider[0] && !streq(provider, VSSD_PROVIDER_NAME) &&
+	    !streq(provider, VSSD_PROVIDER_ID))
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		                   "there is no provider \"%s\"; the providers are: %s (%s)",
+		                   provider, VSSD_PROVIDER_NAME, VSSD_PROVIDER_ID);
+	if (s->n_snaps >= VSSD_VOLUMES_PER_SET_MAX)
+		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
+		                   "a shadow copy set holds at most %d volumes",
+		                   VSSD_VOLUMES_PER_SET_MAX);
+
+	r = dmsnap_volume_resolve(&s->d->env, volume, &v, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (streq(s->snaps[i]->dm.volume_name, v.name)) {
+			r = vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+			                "volume %s is already in the set (as %s)", volume,
+			                s->snaps[i]->volume);
+			goto out;
+		}
+	if (s->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE &&
+	    count_client_accessible(s->d, v.name) >= s->d->config.max_shadow_copies) {
+		r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED, -E2BIG,
+		                "volume %s has %u client-accessible shadow copies, the configured "
+		                "maximum (max-shadow-copies); delete old ones first",
+		                v.dev_path, s->d->config.max_shadow_copies);
+		goto out;
+	}
+	r = daemon_storage_for(s->d, &v, &dir, &cow);
+	if (r < 0) {
+		r = vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, r,
+		                "no shadow storage for %s: %s", v.dev_path, strerror(-r));
+		goto out;
+	}
+	if (!s->engine) {
+		r = dmsnap_set_new(&s->d->env, &s->id, snapset_context_persistent(s->context),
+		                   &s->engine);
+		if (r < 0)
+			goto out;
+	}
+	vssid_generate(&id);
+	r = dmsnap_set_add(s->engine, volume, dir, cow, &id, err);
+	if (r < 0)
+		goto out;
+	r = snapshot_new(s->d, s, &id, v.name, &snap);
+	if (r < 0)
+		goto out;
+	/* the names the engine will use, known now for the intent record */
+	dmsnap_snapshot_done(&snap->dm);
+	r = dmsnap_snapshot_copy(dmsnap_set_snapshot(s->engine, dmsnap_set_count(s->engine) - 1),
+	                         &snap->dm);
+	if (r < 0)
+		goto out;
+	if (asprintf(&snap->original_device, "/dev/dm-%u", minor(v.devno)) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = snapshot_export(snap);
+	if (r < 0)
+		goto out;
+	r = snapset_add_snapshot(s, snap);
+	if (r < 0)
+		goto out;
+	*ret = TAKE_PTR(snap);
+	{
+		static const char *const changed[] = { "Snapshots", NULL };
+
+		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SET, changed);
+	}
+	r = 0;
+out:
+	dmsnap_volume_done(&v);
+	return r;
+}
+
+/* ---- creation -------------------------------------------------------------------------------- */
+
+static void creation_reply(Snapset *s, const VssErr *err, int error)
+{
+	DBusMessage *m = TAKE_PTR(s->reply_to);
+	DBusMessage *reply;
+	DBusMessageIter it;
+
+	if (!m)
+		return;
+	if (error < 0) {
+		(void)bus_reply_error(&s->d->bus, m, err, error);
+		dbus_message_unref(m);
+		return;
+	}
+	reply = dbus_message_new_method_return(m);
+	if (reply && s->reply_snapshots) {
+		_cleanup_strv_free_ char **paths = NULL;
+
+		for (size_t i = 0; i < s->n_snaps; i++)
+			(void)strv_extend(&paths, s->snaps[i]->path);
+		dbus_message_iter_init_append(reply, &it);
+		if (bus_append_path(&it, s->path) < 0 || bus_append_pathv(&it, paths) < 0) {
+			dbus_message_unref(reply);
+			reply = dbus_message_new_error(m, DBUS_ERROR_NO_MEMORY, "out of memory");
+		}
+	}
+	(void)bus_send(&s->d->bus, reply);
+	dbus_message_unref(m);
+}
+
+static void creation_failed(Snapset *s, const VssErr *err, int error)
+{
+	creation_sources_done(s);
+	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	log_error("set=%s: creation failed: %s", s->id_str,
+	          vss_err_is_set(err) ? err->message : strerror(-error));
+	if (s->d->creating == s)
+		s->d->creating = NULL;
+	snapset_set_state(s, SNAPSET_STATE_FAILED);
+	(void)daemon_save_state(s->d);
+	creation_reply(s, err, error);
+}
+
+static void creation_done(Snapset *s)
+{
+	usec_t now = now_usec(CLOCK_REALTIME);
+
+	creation_sources_done(s);
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		Snapshot *snap = s->snaps[i];
+		DmsnapSnapshot copy;
+
+		if (dmsnap_snapshot_copy(dmsnap_set_snapshot(s->engine, i), &copy) >= 0) {
+			dmsnap_snapshot_done(&snap->dm);
+			snap->dm = copy;
+		}
+		snap->creation_time = now;
+		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
+	}
+	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
+	s->creation_time = now;
+	if (s->d->creating == s)
+		s->d->creating = NULL;
+	snapset_set_state(s, SNAPSET_STATE_CREATED);
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
+	           s->n_snaps, s->held_usec);
+	creation_reply(s, NULL, 0);
+}
+
+static void creation_commit(Snapset *s)
+{
+	VssErr err = { 0 };
+	int r;
+
+	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	if (r < 0) {
+		creation_failed(s, &err, r);
+		return;
+	}
+	creation_done(s);
+}
+
+static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+	int r;
+
+	r = dmsnap_set_freeze_process(s->engine, &err);
+	if (r < 0)
+		creation_failed(s, &err, r);
+	else if (r > 0) {
+		creation_sources_done(s);
+		creation_commit(s);
+	}
+	return 0;
+}
+
+static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+
+	vss_err_set(&err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, -ETIME,
+	            "the file systems of the set did not flush within %" PRIu64
+	            " ms; everything was thawed",
+	            s->d->config.flush_timeout / USEC_PER_MSEC);
+	creation_failed(s, &err, -ETIME);
+	return 0;
+}
+
+static void creation_freeze(Snapset *s)
+{
+	VssErr err = { 0 };
+	int r, fd;
+
+	r = dmsnap_set_freeze_start(s->engine, &err);
+	if (r < 0) {
+		creation_failed(s, &err, r);
+		return;
+	}
+	fd = dmsnap_set_freeze_fd(s->engine);
+	if (fd < 0) { /* nothing mounted, or lockfs mode */
+		(void)dmsnap_set_freeze_process(s->engine, &err);
+		creation_commit(s);
+		return;
+	}
+	r = sd_event_add_io(s->d->event, &s->freeze_io, fd, EPOLLIN, on_freeze_io, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(s->d->event, &s->flush_timer, CLOCK_MONOTONIC,
+		                               s->d->config.flush_timeout, 1000, on_flush_timeout,
+		                               s);
+	if (r < 0) {
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot watch the freeze: %s", strerror(-r));
+		creation_failed(s, &err, r);
+	}
+}
+
+int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err)
+{
+	int r;
+
+	if (s->state == SNAPSET_STATE_CREATING)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "DoSnapshotSet is already running for this set");
+	if (s->state != SNAPSET_STATE_PREPARED &&
+	    !(!s->writers &&
+	      (s->state == SNAPSET_STATE_STARTED || s->state == SNAPSET_STATE_GATHERED)))
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "DoSnapshotSet needs PrepareForBackup first (the set is %s)",
+		                   snapset_state_to_string(s->state));
+	if (s->n_snaps == 0 || !s->engine)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "the set has no volumes; add some with AddVolume");
+
+	s->reply_to = dbus_message_ref(m);
+	s->reply_snapshots = reply_snapshots;
+	snapset_set_state(s, SNAPSET_STATE_CREATING);
+	/* Intent first: a crash from here on leaves a record that recovery rolls back. */
+	r = daemon_save_state(s->d);
+	if (r < 0) {
+		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot write the state file: %s", strerror(-r));
+		creation_failed(s, err, r);
+		return 0; /* replied */
+	}
+	r = dmsnap_set_prepare(s->engine, err);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return 0;
+	}
+	(void)dmsnap_set_sync(s->engine, s->d->config.flush_timeout);
+	creation_freeze(s);
+	return 0;
+}
+
+/* ---- abort, release, delete ------------------------------------------------------------------ */
+
+int snapset_abort(Snapset *s, VssErr *err)
+{
+	switch (s->state) {
+	case SNAPSET_STATE_COMPLETED:
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "the backup is complete already; call Release");
+	case SNAPSET_STATE_ABORTED:
+		return 0;
+	case SNAPSET_STATE_CREATING: {
+		VssErr e2 = { 0 };
+
+		vss_err_set(&e2, VSS_ERROR_BAD_STATE, -ECANCELED,
+		            "the requester aborted the set during DoSnapshotSet");
+		creation_failed(s, &e2, -ECANCELED);
+		break;
+	}
+	case SNAPSET_STATE_STARTED:
+	case SNAPSET_STATE_GATHERED:
+	case SNAPSET_STATE_PREPARED:
+	case SNAPSET_STATE_CREATED:
+	case SNAPSET_STATE_FAILED:
+		break;
+	case _SNAPSET_STATE_MAX:
+	case _SNAPSET_STATE_INVALID:
+		return -EINVAL;
+	}
+	s->engine = dmsnap_set_free(s->engine);
+	if (s->d->creating == s)
+		s->d->creating = NULL;
+	/* snapshots not created yet go now; created ones stay until Release (auto-release) */
+	for (size_t i = s->n_snaps; i-- > 0;)
+		if (s->snaps[i]->state == SNAPSHOT_STATE_PREPARING)
+			snapset_forget_snapshot(s, s->snaps[i]);
+	snapset_set_state(s, SNAPSET_STATE_ABORTED);
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: aborted", s->id_str);
+	return 0;
+}
+
+int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssErr *err)
+{
+	Daemon *d = s->d;
+	int r;
+
+	if (s->state == SNAPSET_STATE_CREATING)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "shadow copy %s is being created", snap->id_str);
+	r = snapshot_destroy(snap, err);
+	if (r < 0)
+		return r;
+	log_debug("snap=%s: deleted (%s)", snap->id_str, reason);
+	snapset_forget_snapshot(s, snap);
+	(void)snapset_gc(s); /* may free s */
+	(void)daemon_save_state(d);
+	return 0;
+}
+
+void snapset_release(Snapset *s)
+{
+	Daemon *d = s->d;
+
+	if (s->state != SNAPSET_STATE_CREATED && s->state != SNAPSET_STATE_COMPLETED)
+		(void)snapset_abort(s, NULL); /* also drops snapshots never created */
+	if (s->auto_release)
+		for (size_t i = s->n_snaps; i-- > 0;) {
+			VssErr err = { 0 };
+			Snapshot *snap = s->snaps[i];
+
+			if (snapshot_destroy(snap, &err) < 0) {
+				log_error("set=%s snap=%s: auto-release failed, keeping it: %s",
+				          s->id_str, snap->id_str, err.message);
+				continue;
+			}
+			snapset_forget_snapshot(s, snap);
+		}
+	free(s->owner);
+	s->owner = NULL;
+	{
+		static const char *const changed[] = { "Owner", NULL };
+
+		if (s->exported)
+			bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SET, changed);
+	}
+	log_notice("set=%s: released, %zu shadow copies kept", s->id_str, s->n_snaps);
+	(void)snapset_gc(s);
+	(void)daemon_save_state(d);
+}
+
+/* ---- bus ------------------------------------------------------------------------------------- */
+
+static int check_owner(Snapset *s, const BusCaller *c, VssErr *err)
+{
+	if (!s->owner || !streq(s->owner, c->name))
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
+		                   "set %s belongs to another requester%s; only its owner may "
+		                   "drive it",
+		                   s->id_str, s->owner ? "" : " (it was released)");
+	return 0;
+}
+
+static int method_add_volume(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	const char *volume, *provider;
+	Snapshot *snap;
+	DBusMessage *reply;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &volume, DBUS_TYPE_STRING, &provider,
+	                           DBUS_TYPE_INVALID))
+		return -EINVAL;
+	r = snapset_add_volume(s, volume, provider, &snap, err);
+	if (r < 0)
+		return r;
+	reply = dbus_message_new_method_return(m);
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_OBJECT_PATH,
+	                                        &(const char *){ snap->path }, DBUS_TYPE_INVALID))
+		return -ENOMEM;
+	return bus_send(b, reply);
+}
+
+static int append_empty_list(DBusMessage *reply)
+{
+	DBusMessageIter it, arr;
+
+	dbus_message_iter_init_append(reply, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr) ||
+	    !dbus_message_iter_close_container(&it, &arr))
+		return -ENOMEM;
+	return 0;
+}
+
+static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	DBusMessage *reply;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (s->state != SNAPSET_STATE_STARTED && s->state != SNAPSET_STATE_GATHERED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "GatherWriterMetadata comes before PrepareForBackup (the set is "
+		                   "%s)",
+		                   snapset_state_to_string(s->state));
+	reply = dbus_message_new_method_return(m);
+	if (!reply || append_empty_list(reply) < 0)
+		return -ENOMEM;
+	snapset_set_state(s, SNAPSET_STATE_GATHERED);
+	return bus_send(b, reply);
+}
+
+static int method_set_components(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (s->state != SNAPSET_STATE_GATHERED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "SetComponents comes after GatherWriterMetadata and before "
+		                   "PrepareForBackup (the set is %s)",
+		                   snapset_state_to_string(s->state));
+	return bus_reply_empty(b, m);
+}
+
+static int method_prepare(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (s->state != SNAPSET_STATE_GATHERED &&
+	    !(s->state == SNAPSET_STATE_STARTED && !s->writers))
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "PrepareForBackup comes after GatherWriterMetadata (the set is "
+		                   "%s)",
+		                   snapset_state_to_string(s->state));
+	snapset_set_state(s, SNAPSET_STATE_PREPARED);
+	return bus_reply_empty(b, m);
+}
+
+static int method_do_snapshot_set(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	return snapset_create(s, m, false, err);
+}
+
+static int method_gather_status(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	DBusMessage *reply;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (s->state == SNAPSET_STATE_CREATING)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "writer status is not available while DoSnapshotSet runs");
+	reply = dbus_message_new_method_return(m);
+	if (!reply || append_empty_list(reply) < 0)
+		return -ENOMEM;
+	return bus_send(b, reply);
+}
+
+static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	dbus_bool_t success;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_INVALID))
+		return -EINVAL;
+	if (s->state != SNAPSET_STATE_CREATED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
+		                   "%s)",
+		                   snapset_state_to_string(s->state));
+	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");
+	return bus_reply_empty(b, m);
+}
+
+static int method_abort(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	r = snapset_abort(s, err);
+	if (r < 0)
+		return r;
+	return bus_reply_empty(b, m);
+}
+
+static int method_release(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapset *s = u;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	r = bus_reply_empty(b, m);
+	snapset_release(s); /* may free s */
+	return r;
+}
+
+static int prop_id(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapset *)u)->id_str);
+}
+
+static int prop_context(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, snapset_context_to_string(((Snapset *)u)->context));
+}
+
+static int prop_attributes(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u32(it, ((Snapset *)u)->attributes);
+}
+
+static int prop_backup_type(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapset *)u)->backup_type);
+}
+
+static int prop_state(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, snapset_state_to_string(((Snapset *)u)->state));
+}
+
+static int prop_creation_time(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u64(it, ((Snapset *)u)->creation_time);
+}
+
+static int prop_owner(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, strempty(((Snapset *)u)->owner));
+}
+
+static int prop_description(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapset *)u)->description);
+}
+
+static int prop_snapshots(Bus *b, void *u, DBusMessageIter *it)
+{
+	Snapset *s = u;
+	DBusMessageIter a;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "o", &a))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (bus_append_path(&a, s->snaps[i]->path) < 0)
+			return -ENOMEM;
+	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
+}
+
+static int prop_writer_status(Bus *b, void *u, DBusMessageIter *it)
+{
+	DBusMessageIter a;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &a))
+		return -ENOMEM;
+	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
+}
+
+static const BusMethod snapset_methods[] = {
+	{ "AddVolume", "ss", method_add_volume, BUS_ACCESS_ADMIN },
+	{ "GatherWriterMetadata", "", method_gather_metadata, BUS_ACCESS_ADMIN },
+	{ "SetComponents", "aa{sv}", method_set_components, BUS_ACCESS_ADMIN },
+	{ "PrepareForBackup", "", method_prepare, BUS_ACCESS_ADMIN },
+	{ "DoSnapshotSet", "", method_do_snapshot_set, BUS_ACCESS_ADMIN },
+	{ "GatherWriterStatus", "", method_gather_status, BUS_ACCESS_ADMIN },
+	{ "BackupComplete", "b", method_backup_complete, BUS_ACCESS_ADMIN },
+	{ "Abort", "", method_abort, BUS_ACCESS_ADMIN },
+	{ "Release", "", method_release, BUS_ACCESS_ADMIN },
+	{ NULL },
+};
+
+static const BusProperty snapset_properties[] = {
+	{ "Id", "s", prop_id },
+	{ "Context", "s", prop_context },
+	{ "Attributes", "u", prop_attributes },
+	{ "BackupType", "s", prop_backup_type },
+	{ "State", "s", prop_state },
+	{ "CreationTime", "t", prop_creation_time },
+	{ "Owner", "s", prop_owner },
+	{ "Description", "s", prop_description },
+	{ "Snapshots", "ao", prop_snapshots },
+	{ "WriterStatus", "aa{sv}", prop_writer_status },
+	{ NULL },
+};
+
+const BusInterface snapset_interface = {
+	.name = VSSD_IFACE_SET,
+	.methods = snapset_methods,
+	.properties = snapset_properties,
+};

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapset.h - shadow copy sets: the requester session, its state machine, creation and release */
+#pragma once
+
+#include <dbus/dbus.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "common/macro.h"
+#include "common/vss-error.h"
+#include "common/vssid.h"
+
+typedef struct Daemon Daemon;
+typedef struct Snapshot Snapshot;
+typedef struct DmsnapSet DmsnapSet;
+typedef struct BusInterface BusInterface;
+
+typedef enum SnapsetState {
+	SNAPSET_STATE_STARTED,   /* StartSnapshotSet: volumes may be added */
+	SNAPSET_STATE_GATHERED,  /* GatherWriterMetadata done */
+	SNAPSET_STATE_PREPARED,  /* PrepareForBackup done */
+	SNAPSET_STATE_CREATING,  /* DoSnapshotSet under way */
+	SNAPSET_STATE_CREATED,   /* the snapshots exist */
+	SNAPSET_STATE_COMPLETED, /* BackupComplete */
+	SNAPSET_STATE_ABORTED,
+	SNAPSET_STATE_FAILED,
+	_SNAPSET_STATE_MAX,
+	_SNAPSET_STATE_INVALID = -EINVAL,
+} SnapsetState;
+
+typedef enum SnapsetContext {
+	SNAPSET_CONTEXT_BACKUP,
+	SNAPSET_CONTEXT_FILE_SHARE_BACKUP,
+	SNAPSET_CONTEXT_PERSISTENT,
+	SNAPSET_CONTEXT_APP_ROLLBACK,
+	SNAPSET_CONTEXT_CLIENT_ACCESSIBLE,
+	SNAPSET_CONTEXT_NAS_ROLLBACK,
+	_SNAPSET_CONTEXT_MAX,
+	_SNAPSET_CONTEXT_INVALID = -EINVAL,
+} SnapsetContext;
+
+/* VSS_VOLUME_SNAPSHOT_ATTRIBUTES */
+#define VSS_ATTR_PERSISTENT        0x1u
+#define VSS_ATTR_NO_AUTORECOVERY   0x2u
+#define VSS_ATTR_CLIENT_ACCESSIBLE 0x4u
+#define VSS_ATTR_NO_AUTO_RELEASE   0x8u
+#define VSS_ATTR_NO_WRITERS        0x10u
+#define VSS_ATTR_DIFFERENTIAL      0x20000u
+#define VSS_ATTR_EXPOSED_LOCALLY   0x100000u
+
+typedef struct SnapsetOptions {
+	SnapsetContext context;
+	bool no_writers;
+	bool no_auto_release;
+	const char *backup_type;
+	const char *description;
+	char **exclude_writer_classes;
+} SnapsetOptions;
+
+typedef struct Snapset {
+	Daemon *d;
+	VssId id;
+	char id_str[VSSID_STRING_MAX];
+	char path[128];
+	char *owner; /* unique bus name; NULL once released or after a restart */
+	uid_t owner_uid;
+	SnapsetContext context;
+	uint32_t attributes;
+	char *backup_type;
+	char *description;
+	char **exclude_writer_classes;
+	bool writers;      /* writers take part */
+	bool auto_release; /* snapshots go with the session */
+	SnapsetState state;
+	usec_t creation_time;
+	Snapshot **snaps;
+	size_t n_snaps;
+	DmsnapSet *engine;     /* during creation */
+	DBusMessage *reply_to; /* DoSnapshotSet or CreateSnapshotSet, answered at the end */
+	bool reply_snapshots;  /* CreateSnapshotSet: (o, ao) */
+	sd_event_source *freeze_io;
+	sd_event_source *flush_timer;
+	usec_t held_usec;
+	bool exported;
+} Snapset;
+
+const char *snapset_state_to_string(SnapsetState s);
+SnapsetState snapset_state_from_string(const char *s);
+const char *snapset_context_to_string(SnapsetContext c);
+SnapsetContext snapset_context_from_string(const char *s);
+bool snapset_context_persistent(SnapsetContext c);
+bool snapset_context_writers(SnapsetContext c);
+uint32_t snapset_context_attributes(SnapsetContext c);
+
+/* A new set owned by owner (a unique bus name), not exported yet. */
+int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const SnapsetOptions *o,
+                Snapset **ret);
+/* Unexports, frees its snapshots' objects (not their devices) and itself. */
+Snapset *snapset_free(Snapset *s);
+DEFINE_POINTER_CLEANUP(snapset_freep, Snapset *, snapset_free)
+int snapset_export(Snapset *s);
+void snapset_set_state(Snapset *s, SnapsetState state);
+
+int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
+                       VssErr *err);
+/* Starts DoSnapshotSet; the reply to m is sent when the set exists or has failed. */
+int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err);
+int snapset_abort(Snapset *s, VssErr *err);
+/* The owner is done (Release) or gone: BackupShutdown, auto-release, forget the owner. The set
+ * may be freed: do not use s afterwards. */
+void snapset_release(Snapset *s);
+/* Deletes one snapshot (devices, object, state); frees the set when nothing keeps it. */
+int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssErr *err);
+int snapset_add_snapshot(Snapset *s, Snapshot *snap);
+
+extern const BusInterface snapset_interface;

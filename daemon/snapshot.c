@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapshot.c - one shadow copy: its bus object, properties, state and deletion */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/dmdev.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+
+static const char *const state_names[_SNAPSHOT_STATE_MAX] = {
+	[SNAPSHOT_STATE_PREPARING] = "preparing",
+	[SNAPSHOT_STATE_CREATED] = "created",
+	[SNAPSHOT_STATE_INVALID] = "invalid",
+	[SNAPSHOT_STATE_MERGING] = "merging",
+};
+
+const char *snapshot_state_to_string(SnapshotState s)
+{
+	return s >= 0 && s < _SNAPSHOT_STATE_MAX ? state_names[s] : NULL;
+}
+
+SnapshotState snapshot_state_from_string(const char *s)
+{
+	for (int i = 0; i < _SNAPSHOT_STATE_MAX; i++)
+		if (s && streq(s, state_names[i]))
+			return (SnapshotState)i;
+	return _SNAPSHOT_STATE_INVALID;
+}
+
+int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret)
+{
+	_cleanup_(snapshot_freep) Snapshot *s = NULL;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	s->set = set;
+	s->dm.id = *id;
+	s->dm.set_id = set->id;
+	vssid_to_string(id, s->id_str);
+	bus_object_path("snapshot", id, s->path, sizeof(s->path));
+	s->dm.volume_name = strdup(volume_name);
+	if (!s->dm.volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
+		return -ENOMEM;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+Snapshot *snapshot_free(Snapshot *s)
+{
+	if (!s)
+		return NULL;
+	if (s->exported)
+		bus_remove_object(&s->d->bus, s->path);
+	dmsnap_snapshot_done(&s->dm);
+	free(s->volume);
+	free(s->original_device);
+	free(s->exposed_path);
+	free(s);
+	return NULL;
+}
+
+static const BusInterface *const snapshot_ifaces[] = { &snapshot_interface, NULL };
+
+int snapshot_export(Snapshot *s)
+{
+	int r;
+
+	if (s->exported)
+		return 0;
+	r = bus_add_object(&s->d->bus, s->path, snapshot_ifaces, s);
+	if (r < 0)
+		return r;
+	s->exported = true;
+	return 0;
+}
+
+void snapshot_set_state(Snapshot *s, SnapshotState state)
+{
+	static const char *const changed[] = { "State", "Device", "CreationTime", "StorageSize",
+		                               NULL };
+
+	if (s->state == state)
+		return;
+	s->state = state;
+	if (s->exported)
+		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SNAP, changed);
+}
+
+const char *snapshot_device(const Snapshot *s, char *buf, size_t size)
+{
+	if (s->state == SNAPSHOT_STATE_PREPARING || !s->dm.snap_name)
+		return "";
+	snprintf(buf, size, "/dev/mapper/%s", s->dm.snap_name);
+	return buf;
+}
+
+int snapshot_destroy(Snapshot *s, VssErr *err)
+{
+	int r;
+
+	if (s->state == SNAPSHOT_STATE_PREPARING || !s->dm.snap_name)
+		return 0;
+	if (s->state == SNAPSHOT_STATE_MERGING)
+		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+		                   "shadow copy %s is being reverted into %s; it goes away by "
+		                   "itself when the merge ends",
+		                   s->id_str, s->volume);
+	r = dmsnap_snapshot_delete(&s->d->env, &s->dm, err);
+	if (r < 0)
+		return r;
+	log_notice("snap=%s vol=%s: deleted", s->id_str, s->volume);
+	return 0;
+}
+
+/* ---- bus ------------------------------------------------------------------------------------- */
+
+static int prop_id(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapshot *)u)->id_str);
+}
+
+static int prop_set_id(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapshot *)u)->set->id_str);
+}
+
+static int prop_volume(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapshot *)u)->volume);
+}
+
+static int prop_original(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Snapshot *)u)->original_device);
+}
+
+static int prop_device(Bus *b, void *u, DBusMessageIter *it)
+{
+	char buf[160];
+
+	return bus_append_string(it, snapshot_device(u, buf, sizeof(buf)));
+}
+
+static int prop_provider(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, VSSD_PROVIDER_NAME);
+}
+
+static int prop_context(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, snapset_context_to_string(((Snapshot *)u)->set->context));
+}
+
+static int prop_attributes(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u32(it, ((Snapshot *)u)->set->attributes);
+}
+
+static int prop_creation_time(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u64(it, ((Snapshot *)u)->creation_time);
+}
+
+static int prop_state(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, snapshot_state_to_string(((Snapshot *)u)->state));
+}
+
+static int read_usage(Snapshot *s, DmdevSnapshotStatus *st)
+{
+	if (s->state != SNAPSHOT_STATE_CREATED && s->state != SNAPSHOT_STATE_MERGING)
+		return -ENODEV;
+	return dmdev_snapshot_status(s->d->dm, s->dm.snap_name, st);
+}
+
+static int prop_storage_used(Bus *b, void *u, DBusMessageIter *it)
+{
+	DmdevSnapshotStatus st;
+
+	if (read_usage(u, &st) < 0)
+		return bus_append_u64(it, 0);
+	return bus_append_u64(it, st.used_sectors * 512);
+}
+
+static int prop_storage_size(Bus *b, void *u, DBusMessageIter *it)
+{
+	Snapshot *s = u;
+	DmdevSnapshotStatus st;
+
+	if (read_usage(s, &st) < 0 || st.total_sectors == 0)
+		return bus_append_u64(it, s->dm.cow_bytes);
+	return bus_append_u64(it, st.total_sectors * 512);
+}
+
+static int prop_exposed(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, strempty(((Snapshot *)u)->exposed_path));
+}
+
+static int prop_revert_progress(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_double(it, 0.0);
+}
+
+static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Snapshot *s = u;
+	int r;
+
+	r = snapset_delete_snapshot(s->set, s, "requested", err);
+	if (r < 0)
+		return r;
+	return bus_reply_empty(b, m);
+}
+
+static const BusMethod snapshot_methods[] = {
+	{ "Delete", "", method_delete, BUS_ACCESS_ADMIN },
+	{ NULL },
+};
+
+static const BusProperty snapshot_properties[] = {
+	{ "Id", "s", prop_id },
+	{ "SetId", "s", prop_set_id },
+	{ "Volume", "s", prop_volume },
+	{ "OriginalDevice", "s", prop_original },
+	{ "Device", "s", prop_device },
+	{ "Provider", "s", prop_provider },
+	{ "Context", "s", prop_context },
+	{ "Attributes", "u", prop_attributes },
+	{ "CreationTime", "t", prop_creation_time },
+	{ "State", "s", prop_state },
+	{ "StorageUsed", "t", prop_storage_used },
+	{ "StorageSize", "t", prop_storage_size },
+	{ "ExposedPath", "s", prop_exposed },
+	{ "RevertProgress", "d", prop_revert_progress },
+	{ NULL },
+};
+
+const BusInterface snapshot_interface = {
+	.name = VSSD_IFACE_SNAP,
+	.methods = snapshot_methods,
+	.properties = snapshot_properties,
+};

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapshot.h - one shadow copy: its bus object, properties, state and deletion */
+#pragma once
+
+#include "common/macro.h"
+#include "common/vss-error.h"
+#include "common/vssid.h"
+#include "daemon/dmsnap.h"
+
+typedef struct Daemon Daemon;
+typedef struct Snapset Snapset;
+typedef struct BusInterface BusInterface;
+
+typedef enum SnapshotState {
+	SNAPSHOT_STATE_PREPARING, /* added to a set that is not created yet */
+	SNAPSHOT_STATE_CREATED,
+	SNAPSHOT_STATE_INVALID, /* its storage overflowed: reads fail, the volume is fine */
+	SNAPSHOT_STATE_MERGING, /* being reverted into its volume */
+	_SNAPSHOT_STATE_MAX,
+	_SNAPSHOT_STATE_INVALID = -EINVAL,
+} SnapshotState;
+
+typedef struct Snapshot {
+	Daemon *d;
+	Snapset *set;      /* the set it belongs to (not owned) */
+	DmsnapSnapshot dm; /* engine view: id, names, COW; complete once created */
+	char id_str[VSSID_STRING_MAX];
+	char path[128];
+	char *volume;          /* /dev/mapper/<name> */
+	char *original_device; /* /dev/dm-N */
+	SnapshotState state;
+	usec_t creation_time; /* µs since the epoch */
+	char *exposed_path;
+	bool exported;
+} Snapshot;
+
+const char *snapshot_state_to_string(SnapshotState s);
+SnapshotState snapshot_state_from_string(const char *s);
+
+int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret);
+/* Unexports and frees; does not touch dm. */
+Snapshot *snapshot_free(Snapshot *s);
+DEFINE_POINTER_CLEANUP(snapshot_freep, Snapshot *, snapshot_free)
+int snapshot_export(Snapshot *s);
+void snapshot_set_state(Snapshot *s, SnapshotState state);
+/* "/dev/mapper/<snapshot dm name>" or "" before creation */
+const char *snapshot_device(const Snapshot *s, char *buf, size_t size);
+/* Removes its devices and storage (dm); the caller removes it from its set. */
+int snapshot_destroy(Snapshot *s, VssErr *err);
+
+extern const BusInterface snapshot_interface;
