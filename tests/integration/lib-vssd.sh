@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib-vssd.sh - daemon test helpers: a private system-like bus with our policy, the real vssd
+#
+# Sourced after lib.sh. Provides bus_start, vssd_start, vssd_stop, vssd_kill, vssctl,
+# requester (tests/integration/requester.py) and busctl_vssd.
+
+BUILD=${VSSD_BUILD:-$PWD/build}
+SRC=$PWD
+VSSD_PID=
+BUS_PID=
+export VSSD_STATE_DIR="$WORK/state"
+export VSSD_STORAGE_DIR="$WORK/storage"
+
+test_teardown()
+{
+	case $(command -V test_teardown_more 2>/dev/null) in
+	*function*) test_teardown_more ;;
+	esac
+	vssd_stop
+	[ -z "$BUS_PID" ] || kill "$BUS_PID" 2>/dev/null
+	[ -z "$VSSD_LOG" ] || [ ! -s "$WORK/vssd.log" ] || {
+		echo "---- vssd log" >&2
+		tail -n 60 "$WORK/vssd.log" >&2
+	}
+}
+
+# bus_start: a dbus-daemon with the system bus's default policy (method calls denied unless a
+# policy file allows them) plus our shipped dbus/org.vssd.ShadowCopy1.conf
+bus_start()
+{
+	cat >"$WORK/bus.conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=$WORK/bus.sock</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$SRC/dbus/org.vssd.ShadowCopy1.conf</include>
+</busconfig>
+EOC
+	dbus-daemon --config-file="$WORK/bus.conf" --fork --print-pid=3 3>"$WORK/bus.pid" ||
+		fail "dbus-daemon did not start"
+	BUS_PID=$(cat "$WORK/bus.pid")
+	chmod 0755 "$WORK"
+	export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$WORK/bus.sock"
+}
+
+# vssd_config [LINES]: the test configuration (storage in $WORK, small minimum), plus LINES
+vssd_config()
+{
+	mkdir -p "$VSSD_STORAGE_DIR"
+	cat >"$WORK/vssd.conf" <<EOC
+[storage]
+directory = $VSSD_STORAGE_DIR
+minimum = 16M
+initial = 8M
+grow-step = 8M
+${1:-}
+EOC
+}
+
+# vssd_start [ARGS]: the real daemon in the background; returns once it owns its name
+vssd_start()
+{
+	[ -f "$WORK/vssd.conf" ] || vssd_config
+	VSSD_LOG=1
+	"$BUILD/vssd" --bus "$DBUS_SYSTEM_BUS_ADDRESS" --config "$WORK/vssd.conf" \
+		--state-dir "$VSSD_STATE_DIR" --log-level "${VSSD_LOG_LEVEL:-info}" "$@" \
+		>>"$WORK/vssd.log" 2>&1 &
+	VSSD_PID=$!
+	for _ in $(seq 1 200); do
+		if dbus-send --system --print-reply --dest=org.freedesktop.DBus \
+			/org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner \
+			string:org.vssd.ShadowCopy1 2>/dev/null | grep -q "boolean true"; then
+			return 0
+		fi
+		kill -0 "$VSSD_PID" 2>/dev/null || fail "vssd exited: $(tail -n 20 "$WORK/vssd.log")"
+		sleep 0.05
+	done
+	fail "vssd did not take its bus name"
+}
+
+vssd_stop()
+{
+	[ -n "$VSSD_PID" ] || return 0
+	kill -TERM "$VSSD_PID" 2>/dev/null
+	wait "$VSSD_PID" 2>/dev/null
+	VSSD_PID=
+}
+
+vssd_kill()
+{
+	[ -n "$VSSD_PID" ] || return 0
+	kill -KILL "$VSSD_PID" 2>/dev/null
+	wait "$VSSD_PID" 2>/dev/null
+	VSSD_PID=
+}
+
+vssctl()
+{
+	"$BUILD/vssctl" "$@"
+}
+
+# requester STEPS...: tests/integration/requester.py. In the background use "$REQUESTER" directly
+# (not this function), so that $! is the requester itself and killing it closes its connection.
+REQUESTER="$SRC/tests/integration/requester.py"
+requester()
+{
+	/usr/bin/python3 "$REQUESTER" "$@"
+}
+
+# busctl_vssd METHOD SIG ARGS...: one Manager call (its own connection), JSON reply on stdout
+busctl_vssd()
+{
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short call org.vssd.ShadowCopy1 \
+		/org/vssd/ShadowCopy1 org.vssd.ShadowCopy1.Manager "$@"
+}
+
+# vssd_log_has PATTERN: the daemon's log has a line matching PATTERN
+vssd_log_has()
+{
+	grep -q -- "$1" "$WORK/vssd.log"
+}
