@@ -130,3 +130,11 @@ char *vss_err_format(VssError kind, const char *message, char *buf, size_t size)
 	snprintf(buf, size, "%s (0x%08X): %s", i->code_name, (unsigned)i->code, message);
 	return buf;
 }
+
+char *vss_err_format_err(const VssErr *err, char *buf, size_t size)
+{
+	if (!err->code_name)
+		return vss_err_format(err->kind, err->message, buf, size);
+	snprintf(buf, size, "%s (0x%08X): %s", err->code_name, (unsigned)err->code, err->message);
+	return buf;
+}

@@ -50,6 +50,9 @@ typedef struct VssErr {
 	VssError kind;
 	int error; /* negative errno */
 	char message[512];
+	/* A code other than the table's, e.g. a writer's own VSS_E_WRITERERROR_* for WriterVeto */
+	const char *code_name;
+	uint32_t code;
 } VssErr;
 
 /* Records the failure unless one is already recorded (the first cause wins). Returns -abs(error),
@@ -61,3 +64,5 @@ static inline bool vss_err_is_set(const VssErr *err)
 }
 /* "VSS_E_BAD_STATE (0x80042301): <message>" into buf */
 char *vss_err_format(VssError kind, const char *message, char *buf, size_t size);
+/* The same for a recorded error, with its own code when it has one */
+char *vss_err_format_err(const VssErr *err, char *buf, size_t size);

@@ -14,6 +14,7 @@
 #include "daemon/hostops.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
+#include "daemon/writer.h"
 
 /* Reads the StartSnapshotSet / CreateSnapshotSet options. */
 static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
@@ -175,9 +176,11 @@ static int method_create(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 			return r;
 		}
 	}
-	/* Writers: Identify and PrepareForBackup happen as part of the creation. */
-	snapset_set_state(s, SNAPSET_STATE_PREPARED);
-	return snapset_create(s, m, true, err);
+	/* Identify, PrepareForBackup and DoSnapshotSet in a row; the reply comes at the end. */
+	r = snapset_create_all(s, m, err);
+	if (r < 0)
+		drop_set(d, s);
+	return r;
 }
 
 static int delete_list(Daemon *d, Snapshot **l, size_t n, uint32_t *count, VssErr *err)
@@ -437,6 +440,131 @@ static int method_list_providers(Bus *b, DBusMessage *m, void *u, const BusCalle
 	return bus_send(b, reply);
 }
 
+/* ---- writers --------------------------------------------------------------------------------- */
+
+static int method_register_writer(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	DBusMessageIter it;
+	const char *object;
+	Writer *w;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	dbus_message_iter_get_basic(&it, &object);
+	dbus_message_iter_next(&it);
+	r = writer_register(d, c, object, &it, &w, err);
+	if (r < 0)
+		return r;
+	return bus_send(b, ({
+				DBusMessage *reply = dbus_message_new_method_return(m);
+				const char *id = w->id_str;
+
+				if (reply && !dbus_message_append_args(reply, DBUS_TYPE_STRING, &id,
+		                                                       DBUS_TYPE_INVALID)) {
+					dbus_message_unref(reply);
+					reply = NULL;
+				}
+				reply;
+			}));
+}
+
+static int method_unregister_writer(Bus *b, DBusMessage *m, void *u, const BusCaller *c,
+                                    VssErr *err)
+{
+	Daemon *d = u;
+	const char *id;
+	Writer *w;
+	VssId iid;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &id, DBUS_TYPE_INVALID))
+		return -EINVAL;
+	if (vssid_from_string(id, &iid) < 0)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "\"%.64s\" is not a UUID (8-4-4-4-12 hex digits)",
+		                   bus_safe_string(id));
+	w = writer_find(d, &iid);
+	if (!w)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		                   "there is no writer with instance id %s", id);
+	if (!streq(w->owner, c->name) && c->uid != 0)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
+		                   "writer %s belongs to another connection", id);
+	log_notice("writer=%s: %s unregistered", w->id_str, w->name);
+	writer_free(w);
+	return bus_reply_empty(b, m);
+}
+
+static int reply_writer_list(Daemon *d, DBusMessage *m)
+{
+	DBusMessage *reply = dbus_message_new_method_return(m);
+	DBusMessageIter it, arr;
+
+	if (!reply)
+		return -ENOMEM;
+	dbus_message_iter_init_append(reply, &it);
+	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr))
+		goto oom;
+	for (size_t i = 0; i < d->n_writers; i++)
+		if (writer_append_dict(d->writers[i], &arr, false) < 0)
+			goto oom;
+	if (!dbus_message_iter_close_container(&it, &arr))
+		goto oom;
+	return bus_send(&d->bus, reply);
+oom:
+	dbus_message_unref(reply);
+	return -ENOMEM;
+}
+
+typedef struct ListCall {
+	Daemon *d;
+	DBusMessage *m;
+} ListCall;
+
+static void on_list_identified(WriterBroadcast *bc, int r, const VssErr *err, void *userdata)
+{
+	ListCall *l = userdata;
+
+	writer_broadcast_cancel(bc);
+	if (reply_writer_list(l->d, l->m) < 0)
+		(void)bus_reply_error(&l->d->bus, l->m, NULL, -ENOMEM);
+	dbus_message_unref(l->m);
+	free(l);
+}
+
+static int method_list_writers(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	dbus_bool_t refresh;
+	_cleanup_free_ VssId *ids = NULL;
+	WriterEventArgs args = { 0 };
+	ListCall *l;
+	int r;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_BOOLEAN, &refresh, DBUS_TYPE_INVALID))
+		return -EINVAL;
+	if (!refresh || d->n_writers == 0)
+		return reply_writer_list(d, m);
+	/* like vssadmin list writers: Identify first, answer when all did (or timed out) */
+	ids = calloc(d->n_writers, sizeof(VssId));
+	l = calloc(1, sizeof(*l));
+	if (!ids || !l) {
+		free(l);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->n_writers; i++)
+		ids[i] = d->writers[i]->instance_id;
+	*l = (ListCall){ .d = d, .m = dbus_message_ref(m) };
+	r = writer_broadcast_start(d, WRITER_EVENT_IDENTIFY, ids, d->n_writers, &args,
+	                           on_list_identified, l, NULL);
+	if (r < 0) {
+		dbus_message_unref(l->m);
+		free(l);
+		return r;
+	}
+	return 0;
+}
+
 static int prop_version(Bus *b, void *u, DBusMessageIter *it)
 {
 	return bus_append_string(it, VSSD_VERSION);
@@ -460,6 +588,9 @@ static const BusMethod manager_methods[] = {
 	{ "DeleteSnapshots", "a{sv}", method_delete, BUS_ACCESS_ADMIN },
 	{ "ListVolumes", "", method_list_volumes, BUS_ACCESS_ADMIN },
 	{ "ListProviders", "", method_list_providers, BUS_ACCESS_ADMIN },
+	{ "RegisterWriter", "oa{sv}", method_register_writer, BUS_ACCESS_WRITER },
+	{ "UnregisterWriter", "s", method_unregister_writer, BUS_ACCESS_WRITER },
+	{ "ListWriters", "b", method_list_writers, BUS_ACCESS_ADMIN },
 	{ NULL },
 };
 

@@ -360,6 +360,12 @@ int bus_reply_error(Bus *b, DBusMessage *m, const VssErr *err, int error)
 	VssError kind;
 	const char *msg;
 
+	if (vss_err_is_set(err) && err->code_name) {
+		snprintf(name, sizeof(name), VSS_ERROR_PREFIX "%s",
+		         vss_error_info(err->kind)->name);
+		vss_err_format_err(err, text, sizeof(text));
+		return bus_send(b, dbus_message_new_error(m, name, bus_safe_string(text)));
+	}
 	if (vss_err_is_set(err)) {
 		kind = err->kind;
 		msg = err->message;
@@ -387,6 +393,8 @@ static const char *type_name(char t)
 		return "an unsigned 32-bit integer (u)";
 	case 't':
 		return "an unsigned 64-bit integer (t)";
+	case 'A':
+		return "an array of dictionaries (aa{sv})";
 	default:
 		return "a string array (as)";
 	}
@@ -465,7 +473,9 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 		if ((o->type == 'a' &&
 		     (vt != DBUS_TYPE_ARRAY ||
 		      dbus_message_iter_get_element_type(&v) != DBUS_TYPE_STRING)) ||
-		    (o->type != 'a' && vt != o->type))
+		    (o->type == 'A' && (vt != DBUS_TYPE_ARRAY || dbus_message_iter_get_element_type(
+									 &v) != DBUS_TYPE_ARRAY)) ||
+		    (o->type != 'a' && o->type != 'A' && vt != o->type))
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "option \"%s\" must be %s", o->key, type_name(o->type));
 		switch (o->type) {
@@ -484,6 +494,9 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 			break;
 		case 't':
 			dbus_message_iter_get_basic(&v, (uint64_t *)o->dest);
+			break;
+		case 'A': /* an array of arrays (aa{sv}): the caller walks it */
+			*(DBusMessageIter *)o->dest = v;
 			break;
 		default: {
 			char ***dest = o->dest;

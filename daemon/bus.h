@@ -105,7 +105,8 @@ int bus_reply_empty(Bus *b, DBusMessage *m);
 int bus_reply_error(Bus *b, DBusMessage *m, const VssErr *err, int error);
 int bus_send(Bus *b, DBusMessage *reply); /* unrefs reply */
 
-/* Strict option dictionaries: each key with its D-Bus type ('s','b','u','t','a' for "as"). */
+/* Strict option dictionaries: each key with its D-Bus type ('s','b','u','t', 'a' for "as", 'A' for
+ * "aa{sv}": dest is a DBusMessageIter on the array, for the caller to walk). */
 typedef struct BusOption {
 	const char *key;
 	char type;

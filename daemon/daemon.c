@@ -13,6 +13,7 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
+#include "daemon/writer.h"
 
 /* ---- registries ------------------------------------------------------------------------------ */
 
@@ -427,6 +428,7 @@ static void release_owned(Daemon *d, const char *name)
 
 static void daemon_on_peer_gone(void *userdata, const char *name)
 {
+	writers_peer_gone(userdata, name);
 	release_owned(userdata, name);
 }
 
@@ -543,6 +545,10 @@ void daemon_done(Daemon *d)
 	}
 	free(d->sets);
 	d->sets = NULL;
+	while (d->n_writers > 0)
+		writer_free(d->writers[d->n_writers - 1]);
+	free(d->writers);
+	d->writers = NULL;
 	bus_done(&d->bus);
 	if (d->own_dm)
 		d->dm = dmdev_libdm_free(d->dm);

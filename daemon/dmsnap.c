@@ -49,6 +49,8 @@ struct DmsnapSet {
 	Member *members;
 	size_t n_members;
 	FreezeGroup *freeze;
+	usec_t hold_start; /* first suspend, CLOCK_MONOTONIC */
+	usec_t hold_end;   /* last resume */
 };
 
 static usec_t env_now(const DmsnapEnv *env)
@@ -936,7 +938,7 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	/* While I/O is held nothing may page in from, or log to, a held device. */
 	locked = mlockall(MCL_CURRENT) >= 0;
 	log_begin_buffering();
-	t0 = env_now(env);
+	t0 = s->hold_start = env_now(env);
 
 	for (size_t i = 0; i < s->n_members; i++) {
 		Member *m = &s->members[i];
@@ -973,7 +975,8 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	}
 	/* The instant of the set is behind us: every snapshot is live. */
 	r = resume_origins(s, false);
-	held = env_now(env) - t0;
+	s->hold_end = env_now(env);
+	held = s->hold_end - t0;
 	thaw_all(s);
 	log_flush_buffer();
 	if (locked)
@@ -1132,4 +1135,15 @@ int dmsnap_recover_held(const DmsnapEnv *env)
 	}
 	(void)dmdev_settle(env->dm);
 	return resumed;
+}
+
+bool dmsnap_set_is_committed(const DmsnapSet *s)
+{
+	return s->phase == SET_PHASE_COMMITTED;
+}
+
+void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_end)
+{
+	*ret_start = s->hold_start;
+	*ret_end = s->hold_end;
 }

@@ -94,6 +94,9 @@ int dmsnap_set_freeze(DmsnapSet *s, VssErr *err);
 int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err);
 /* Undoes prepare (before commit). Idempotent. */
 void dmsnap_set_abort(DmsnapSet *s);
+bool dmsnap_set_is_committed(const DmsnapSet *s);
+/* CLOCK_MONOTONIC µs of the first suspend and the last resume of the commit */
+void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_end);
 
 /* Deletes a committed snapshot: removes the device; when it was the volume's last, restores
  * the volume's own table and removes -real; removes the COW file. Idempotent. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* snapset.c - shadow copy sets: the requester session, its state machine, creation and release */
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
@@ -11,6 +12,7 @@
 #include "daemon/dmsnap.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
+#include "daemon/writer.h"
 
 static const char *const state_names[_SNAPSET_STATE_MAX] = {
 	[SNAPSET_STATE_STARTED] = "started",   [SNAPSET_STATE_GATHERED] = "gathered",
@@ -73,6 +75,129 @@ uint32_t snapset_context_attributes(SnapsetContext c)
 	return contexts[c].attributes;
 }
 
+/* ---- writers --------------------------------------------------------------------------------- */
+
+static bool class_excluded(const Snapset *s, const Writer *w)
+{
+	return strv_contains(s->exclude_writer_classes, w->class_id);
+}
+
+/* A writer takes part when one of its paths lies on a volume of the set, or when it names
+ * no paths at all (it cannot say what it protects, so it is asked every time). */
+static bool writer_involved(const Snapset *s, const Writer *w)
+{
+	bool any_path = false;
+
+	if (!s->writers || class_excluded(s, w))
+		return false;
+	for (size_t i = 0; i < w->n_components; i++)
+		for (char **p = w->components[i].paths; p && *p; p++) {
+			struct stat st;
+
+			any_path = true;
+			if (stat(*p, &st) < 0)
+				continue;
+			for (size_t j = 0; j < s->n_snaps; j++)
+				if (s->snaps[j]->devno == st.st_dev ||
+				    (S_ISBLK(st.st_mode) && s->snaps[j]->devno == st.st_rdev))
+					return true;
+		}
+	return !any_path;
+}
+
+static int compute_involved(Snapset *s, bool all)
+{
+	VssId *ids = calloc(s->d->n_writers ? s->d->n_writers : 1, sizeof(VssId));
+	size_t n = 0;
+
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->d->n_writers; i++) {
+		Writer *w = s->d->writers[i];
+
+		if (all ? s->writers && !class_excluded(s, w) : writer_involved(s, w))
+			ids[n++] = w->instance_id;
+	}
+	free(s->involved);
+	s->involved = ids;
+	s->n_involved = n;
+	return 0;
+}
+
+static void event_args(Snapset *s, WriterEventArgs *a)
+{
+	*a = (WriterEventArgs){ .set_id = s->id_str,
+		                .backup_type = s->backup_type,
+		                .context = snapset_context_to_string(s->context) };
+}
+
+/* Abort and BackupShutdown: sent without waiting for the answers. */
+static void writers_notify(Snapset *s, WriterEvent ev)
+{
+	WriterEventArgs a;
+
+	if (s->n_involved == 0)
+		return;
+	event_args(s, &a);
+	(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL, NULL);
+}
+
+static int start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done)
+{
+	s->bcast = NULL;
+	return writer_broadcast_start(s->d, ev, s->involved, s->n_involved, a, done, s, &s->bcast);
+}
+
+static void bcast_done(Snapset *s, WriterBroadcast *b)
+{
+	writer_broadcast_cancel(b);
+	if (s->bcast == b)
+		s->bcast = NULL;
+}
+
+static int append_writer_list(Snapset *s, DBusMessageIter *it, bool metadata)
+{
+	DBusMessageIter arr;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &arr))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_involved; i++) {
+		Writer *w = writer_find(s->d, &s->involved[i]);
+
+		/* a writer whose Identify failed is missing from the metadata, as in VSS */
+		if (!w || (metadata && w->state == WRITER_STATE_FAILED_AT_IDENTIFY))
+			continue;
+		if (writer_append_dict(w, &arr, metadata) < 0)
+			return -ENOMEM;
+	}
+	return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
+}
+
+/* Replies to the pending call (GatherWriterMetadata, PrepareForBackup, BackupComplete). */
+static void call_reply(Snapset *s, const VssErr *err, int error, bool writer_list)
+{
+	DBusMessage *m = TAKE_PTR(s->call), *reply;
+	DBusMessageIter it;
+
+	if (!m)
+		return;
+	if (error < 0)
+		(void)bus_reply_error(&s->d->bus, m, err, error);
+	else {
+		reply = dbus_message_new_method_return(m);
+		if (reply && writer_list) {
+			dbus_message_iter_init_append(reply, &it);
+			if (append_writer_list(s, &it, true) < 0) {
+				dbus_message_unref(reply);
+				reply = dbus_message_new_error(m, DBUS_ERROR_NO_MEMORY,
+				                               "no memory");
+			}
+		}
+		(void)bus_send(&s->d->bus, reply);
+	}
+	dbus_message_unref(m);
+}
+
 /* ---- lifetime -------------------------------------------------------------------------------- */
 
 int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const SnapsetOptions *o,
@@ -113,6 +238,7 @@ static void creation_sources_done(Snapset *s)
 {
 	s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
 	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
+	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
 }
 
 Snapset *snapset_free(Snapset *s)
@@ -120,7 +246,18 @@ Snapset *snapset_free(Snapset *s)
 	if (!s)
 		return NULL;
 	creation_sources_done(s);
-	s->engine = dmsnap_set_free(s->engine); /* rolls back anything not committed */
+	if (s->bcast)
+		writer_broadcast_cancel(TAKE_PTR(s->bcast));
+	if (s->engine && s->state == SNAPSET_STATE_CREATING)
+		writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
+	s->engine = dmsnap_set_free(s->engine);        /* rolls back anything not committed */
+	if (s->call) {
+		VssErr err = { 0 };
+
+		vss_err_set(&err, VSS_ERROR_BAD_STATE, -ECANCELED, "the set went away");
+		(void)bus_reply_error(&s->d->bus, s->call, &err, -ECANCELED);
+		dbus_message_unref(s->call);
+	}
 	if (s->reply_to) {
 		VssErr err = { 0 };
 
@@ -138,6 +275,7 @@ Snapset *snapset_free(Snapset *s)
 	free(s->owner);
 	free(s->backup_type);
 	free(s->description);
+	free(s->involved);
 	strv_free(s->exclude_writer_classes);
 	free(s);
 	return NULL;
@@ -295,6 +433,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	                         &snap->dm);
 	if (r < 0)
 		goto out;
+	snap->devno = v.devno;
 	if (asprintf(&snap->original_device, "/dev/dm-%u", minor(v.devno)) < 0) {
 		r = -ENOMEM;
 		goto out;
@@ -351,6 +490,16 @@ static void creation_reply(Snapset *s, const VssErr *err, int error)
 static void creation_failed(Snapset *s, const VssErr *err, int error)
 {
 	creation_sources_done(s);
+	if (s->bcast) {
+		writer_broadcast_cancel(s->bcast);
+		s->bcast = NULL;
+	}
+	/* Writers first: they must not stay frozen while we clean up. */
+	writers_notify(s, WRITER_EVENT_ABORT);
+	if (s->engine && dmsnap_set_is_committed(s->engine))
+		for (size_t i = 0; i < dmsnap_set_count(s->engine); i++)
+			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
+			                             NULL);
 	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
@@ -359,13 +508,68 @@ static void creation_failed(Snapset *s, const VssErr *err, int error)
 	snapset_set_state(s, SNAPSET_STATE_FAILED);
 	(void)daemon_save_state(s->d);
 	creation_reply(s, err, error);
+	call_reply(s, err, error, false);
 }
 
 static void creation_done(Snapset *s)
 {
-	usec_t now = now_usec(CLOCK_REALTIME);
-
 	creation_sources_done(s);
+	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
+	if (s->d->creating == s)
+		s->d->creating = NULL;
+	snapset_set_state(s, SNAPSET_STATE_CREATED);
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
+	           s->n_snaps, s->held_usec);
+	creation_reply(s, NULL, 0);
+}
+
+static void on_post_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	bcast_done(s, b);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return;
+	}
+	creation_done(s);
+}
+
+static void on_thaw_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	_cleanup_strv_free_ char **devices = NULL;
+	Snapset *s = userdata;
+	WriterEventArgs a;
+	char dev[160];
+
+	bcast_done(s, b);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return;
+	}
+	event_args(s, &a);
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (strv_extend(&devices, s->snaps[i]->volume) < 0 ||
+		    strv_extend(&devices, snapshot_device(s->snaps[i], dev, sizeof(dev))) < 0) {
+			creation_failed(s, NULL, -ENOMEM);
+			return;
+		}
+	a.devices = devices;
+	if (start_event(s, WRITER_EVENT_POST_SNAPSHOT, &a, on_post_snapshot_done) < 0)
+		creation_failed(s, NULL, -ENOMEM);
+}
+
+/* The snapshots exist: record them, then Thaw and PostSnapshot. */
+static void creation_committed(Snapset *s)
+{
+	usec_t now = now_usec(CLOCK_REALTIME), t1, t2;
+	WriterEventArgs a;
+
+	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
+	dmsnap_set_hold_window(s->engine, &t1, &t2);
+	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
+	           t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
 		DmsnapSnapshot copy;
@@ -377,15 +581,11 @@ static void creation_done(Snapset *s)
 		snap->creation_time = now;
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
 	}
-	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
 	s->creation_time = now;
-	if (s->d->creating == s)
-		s->d->creating = NULL;
-	snapset_set_state(s, SNAPSET_STATE_CREATED);
 	(void)daemon_save_state(s->d);
-	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
-	           s->n_snaps, s->held_usec);
-	creation_reply(s, NULL, 0);
+	event_args(s, &a);
+	if (start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
+		creation_failed(s, NULL, -ENOMEM);
 }
 
 static void creation_commit(Snapset *s)
@@ -398,7 +598,7 @@ static void creation_commit(Snapset *s)
 		creation_failed(s, &err, r);
 		return;
 	}
-	creation_done(s);
+	creation_committed(s);
 }
 
 static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
@@ -411,7 +611,8 @@ static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *use
 	if (r < 0)
 		creation_failed(s, &err, r);
 	else if (r > 0) {
-		creation_sources_done(s);
+		s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
+		s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
 		creation_commit(s);
 	}
 	return 0;
@@ -430,7 +631,7 @@ static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void creation_freeze(Snapset *s)
+static void creation_freeze_fs(Snapset *s)
 {
 	VssErr err = { 0 };
 	int r, fd;
@@ -458,13 +659,98 @@ static void creation_freeze(Snapset *s)
 	}
 }
 
+/* The shortest freeze window of the involved writers ran out before the snapshot was taken */
+static int on_freeze_window(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+
+	vss_err_set(&err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
+	            "a writer's freeze window expired before the shadow copies were taken");
+	creation_failed(s, &err, -ETIME);
+	return 0;
+}
+
+static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	bcast_done(s, b);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return;
+	}
+	creation_freeze_fs(s);
+}
+
+static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+	WriterEventArgs a;
+	uint32_t window = UINT32_MAX;
+
+	bcast_done(s, b);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return;
+	}
+	/* Provider prepare: everything staged, no I/O held yet. */
+	{
+		VssErr e2 = { 0 };
+
+		r = dmsnap_set_prepare(s->engine, &e2);
+		if (r < 0) {
+			creation_failed(s, &e2, r);
+			return;
+		}
+	}
+	(void)dmsnap_set_sync(s->engine, s->d->config.flush_timeout);
+
+	/* Freeze: each writer's window runs from now; the set keeps the shortest. */
+	for (size_t i = 0; i < s->n_involved; i++) {
+		Writer *w = writer_find(s->d, &s->involved[i]);
+
+		if (w)
+			window = MIN(window, w->freeze_timeout_ms);
+	}
+	if (s->n_involved > 0 &&
+	    sd_event_add_time_relative(s->d->event, &s->freeze_window, CLOCK_MONOTONIC,
+	                               (uint64_t)window * USEC_PER_MSEC, 1000, on_freeze_window,
+	                               s) < 0) {
+		creation_failed(s, NULL, -ENOMEM);
+		return;
+	}
+	event_args(s, &a);
+	if (start_event(s, WRITER_EVENT_FREEZE, &a, on_freeze_done) < 0)
+		creation_failed(s, NULL, -ENOMEM);
+}
+
+static void creation_begin(Snapset *s)
+{
+	_cleanup_strv_free_ char **volumes = NULL;
+	WriterEventArgs a;
+	int r;
+
+	r = compute_involved(s, false);
+	for (size_t i = 0; r >= 0 && i < s->n_snaps; i++)
+		r = strv_extend(&volumes, s->snaps[i]->volume);
+	if (r < 0) {
+		creation_failed(s, NULL, r);
+		return;
+	}
+	event_args(s, &a);
+	a.volumes = volumes;
+	if (start_event(s, WRITER_EVENT_PREPARE_SNAPSHOT, &a, on_prepare_snapshot_done) < 0)
+		creation_failed(s, NULL, -ENOMEM);
+}
+
 int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err)
 {
 	int r;
 
-	if (s->state == SNAPSET_STATE_CREATING)
+	if (s->state == SNAPSET_STATE_CREATING || s->call)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "DoSnapshotSet is already running for this set");
+		                   "another call on this set is still running");
 	if (s->state != SNAPSET_STATE_PREPARED &&
 	    !(!s->writers &&
 	      (s->state == SNAPSET_STATE_STARTED || s->state == SNAPSET_STATE_GATHERED)))
@@ -486,14 +772,132 @@ int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err
 		creation_failed(s, err, r);
 		return 0; /* replied */
 	}
-	r = dmsnap_set_prepare(s->engine, err);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return 0;
-	}
-	(void)dmsnap_set_sync(s->engine, s->d->config.flush_timeout);
-	creation_freeze(s);
+	creation_begin(s);
 	return 0;
+}
+
+/* ---- metadata, prepare, complete --------------------------------------------------------------
+ */
+
+static void on_identified(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	bcast_done(s, b);
+	snapset_set_state(s, SNAPSET_STATE_GATHERED);
+	if (s->one_call) {
+		snapset_prepare(s, NULL);
+		return;
+	}
+	call_reply(s, NULL, 0, true);
+}
+
+static void on_prepared(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	bcast_done(s, b);
+	if (r < 0) {
+		writers_notify(s, WRITER_EVENT_ABORT);
+		if (s->d->creating == s)
+			s->d->creating = NULL;
+		snapset_set_state(s, SNAPSET_STATE_FAILED);
+		if (s->one_call)
+			creation_reply(s, err, r);
+		call_reply(s, err, r, false);
+		return;
+	}
+	snapset_set_state(s, SNAPSET_STATE_PREPARED);
+	if (s->one_call) {
+		VssErr e2 = { 0 };
+		DBusMessage *m = TAKE_PTR(s->reply_to);
+
+		r = snapset_create(s, m, true, &e2);
+		if (r < 0)
+			(void)bus_reply_error(&s->d->bus, m, &e2, r);
+		dbus_message_unref(m);
+		return;
+	}
+	call_reply(s, NULL, 0, false);
+}
+
+int snapset_gather(Snapset *s, DBusMessage *m, VssErr *err)
+{
+	WriterEventArgs a;
+	int r;
+
+	if (s->call || s->bcast)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "another call on this set is still running");
+	if (s->state != SNAPSET_STATE_STARTED && s->state != SNAPSET_STATE_GATHERED)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "GatherWriterMetadata comes before PrepareForBackup (the set is "
+		                   "%s)",
+		                   snapset_state_to_string(s->state));
+	r = compute_involved(s, true); /* Identify goes to every writer not excluded */
+	if (r < 0)
+		return r;
+	if (m)
+		s->call = dbus_message_ref(m);
+	event_args(s, &a);
+	r = start_event(s, WRITER_EVENT_IDENTIFY, &a, on_identified);
+	if (r < 0 && m)
+		dbus_message_unref(TAKE_PTR(s->call));
+	return r;
+}
+
+int snapset_prepare(Snapset *s, DBusMessage *m)
+{
+	WriterEventArgs a;
+	int r;
+
+	r = compute_involved(s, false);
+	if (r >= 0) {
+		if (m)
+			s->call = dbus_message_ref(m);
+		event_args(s, &a);
+		r = start_event(s, WRITER_EVENT_PREPARE_BACKUP, &a, on_prepared);
+	}
+	if (r < 0) {
+		if (s->call)
+			dbus_message_unref(TAKE_PTR(s->call));
+		if (s->one_call)
+			creation_reply(s, NULL, r);
+	}
+	return r;
+}
+
+/* CreateSnapshotSet: Identify, PrepareForBackup, DoSnapshotSet in one call. */
+int snapset_create_all(Snapset *s, DBusMessage *m, VssErr *err)
+{
+	s->one_call = true;
+	s->reply_to = dbus_message_ref(m);
+	s->reply_snapshots = true;
+	if (!s->writers) {
+		snapset_set_state(s, SNAPSET_STATE_PREPARED);
+		m = TAKE_PTR(s->reply_to);
+		{
+			int r = snapset_create(s, m, true, err);
+
+			dbus_message_unref(m);
+			return r;
+		}
+	}
+	{
+		int r = snapset_gather(s, NULL, err);
+
+		if (r < 0)
+			dbus_message_unref(TAKE_PTR(s->reply_to));
+		return r;
+	}
+}
+
+static void on_completed(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	bcast_done(s, b);
+	call_reply(s, NULL, 0, false);
 }
 
 /* ---- abort, release, delete ------------------------------------------------------------------ */
@@ -524,6 +928,13 @@ int snapset_abort(Snapset *s, VssErr *err)
 	case _SNAPSET_STATE_INVALID:
 		return -EINVAL;
 	}
+	if (s->bcast) {
+		writer_broadcast_cancel(s->bcast);
+		s->bcast = NULL;
+		call_reply(s, NULL, -ECANCELED, false);
+	}
+	if (s->state != SNAPSET_STATE_FAILED && s->state != SNAPSET_STATE_CREATING)
+		writers_notify(s, WRITER_EVENT_ABORT); /* creation_failed() sent it already */
 	s->engine = dmsnap_set_free(s->engine);
 	if (s->d->creating == s)
 		s->d->creating = NULL;
@@ -561,6 +972,9 @@ void snapset_release(Snapset *s)
 
 	if (s->state != SNAPSET_STATE_CREATED && s->state != SNAPSET_STATE_COMPLETED)
 		(void)snapset_abort(s, NULL); /* also drops snapshots never created */
+	if (s->bcast)                         /* e.g. BackupComplete still waiting for writers */
+		writer_broadcast_cancel(TAKE_PTR(s->bcast));
+	writers_notify(s, WRITER_EVENT_BACKUP_SHUTDOWN);
 	if (s->auto_release)
 		for (size_t i = s->n_snaps; i-- > 0;) {
 			VssErr err = { 0 };
@@ -622,36 +1036,15 @@ static int method_add_volume(Bus *b, DBusMessage *m, void *u, const BusCaller *c
 	return bus_send(b, reply);
 }
 
-static int append_empty_list(DBusMessage *reply)
-{
-	DBusMessageIter it, arr;
-
-	dbus_message_iter_init_append(reply, &it);
-	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr) ||
-	    !dbus_message_iter_close_container(&it, &arr))
-		return -ENOMEM;
-	return 0;
-}
-
 static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
 	Snapset *s = u;
-	DBusMessage *reply;
 	int r;
 
 	r = check_owner(s, c, err);
 	if (r < 0)
 		return r;
-	if (s->state != SNAPSET_STATE_STARTED && s->state != SNAPSET_STATE_GATHERED)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "GatherWriterMetadata comes before PrepareForBackup (the set is "
-		                   "%s)",
-		                   snapset_state_to_string(s->state));
-	reply = dbus_message_new_method_return(m);
-	if (!reply || append_empty_list(reply) < 0)
-		return -ENOMEM;
-	snapset_set_state(s, SNAPSET_STATE_GATHERED);
-	return bus_send(b, reply);
+	return snapset_gather(s, m, err); /* replies when every writer answered Identify */
 }
 
 static int method_set_components(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
@@ -678,14 +1071,16 @@ static int method_prepare(Bus *b, DBusMessage *m, void *u, const BusCaller *c, V
 	r = check_owner(s, c, err);
 	if (r < 0)
 		return r;
+	if (s->call || s->bcast)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "another call on this set is still running");
 	if (s->state != SNAPSET_STATE_GATHERED &&
 	    !(s->state == SNAPSET_STATE_STARTED && !s->writers))
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "PrepareForBackup comes after GatherWriterMetadata (the set is "
 		                   "%s)",
 		                   snapset_state_to_string(s->state));
-	snapset_set_state(s, SNAPSET_STATE_PREPARED);
-	return bus_reply_empty(b, m);
+	return snapset_prepare(s, m); /* replies when the writers answered */
 }
 
 static int method_do_snapshot_set(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
@@ -703,17 +1098,23 @@ static int method_gather_status(Bus *b, DBusMessage *m, void *u, const BusCaller
 {
 	Snapset *s = u;
 	DBusMessage *reply;
+	DBusMessageIter it;
 	int r;
 
 	r = check_owner(s, c, err);
 	if (r < 0)
 		return r;
-	if (s->state == SNAPSET_STATE_CREATING)
+	if (s->state == SNAPSET_STATE_CREATING || s->call)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "writer status is not available while DoSnapshotSet runs");
+		                   "writer status is not available while a call on the set runs");
 	reply = dbus_message_new_method_return(m);
-	if (!reply || append_empty_list(reply) < 0)
+	if (!reply)
 		return -ENOMEM;
+	dbus_message_iter_init_append(reply, &it);
+	if (append_writer_list(s, &it, false) < 0) {
+		dbus_message_unref(reply);
+		return -ENOMEM;
+	}
 	return bus_send(b, reply);
 }
 
@@ -721,6 +1122,7 @@ static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCall
 {
 	Snapset *s = u;
 	dbus_bool_t success;
+	WriterEventArgs a;
 	int r;
 
 	r = check_owner(s, c, err);
@@ -728,7 +1130,7 @@ static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCall
 		return r;
 	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_INVALID))
 		return -EINVAL;
-	if (s->state != SNAPSET_STATE_CREATED)
+	if (s->state != SNAPSET_STATE_CREATED || s->call)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
 		                   "%s)",
@@ -736,7 +1138,13 @@ static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCall
 	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");
-	return bus_reply_empty(b, m);
+	s->call = dbus_message_ref(m);
+	event_args(s, &a);
+	a.success = success;
+	r = start_event(s, WRITER_EVENT_BACKUP_COMPLETE, &a, on_completed);
+	if (r < 0)
+		dbus_message_unref(TAKE_PTR(s->call));
+	return r;
 }
 
 static int method_abort(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
@@ -821,11 +1229,7 @@ static int prop_snapshots(Bus *b, void *u, DBusMessageIter *it)
 
 static int prop_writer_status(Bus *b, void *u, DBusMessageIter *it)
 {
-	DBusMessageIter a;
-
-	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &a))
-		return -ENOMEM;
-	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
+	return append_writer_list(u, it, false);
 }
 
 static const BusMethod snapset_methods[] = {

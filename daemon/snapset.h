@@ -13,6 +13,7 @@
 typedef struct Daemon Daemon;
 typedef struct Snapshot Snapshot;
 typedef struct DmsnapSet DmsnapSet;
+typedef struct WriterBroadcast WriterBroadcast;
 typedef struct BusInterface BusInterface;
 
 typedef enum SnapsetState {
@@ -80,7 +81,13 @@ typedef struct Snapset {
 	bool reply_snapshots;  /* CreateSnapshotSet: (o, ao) */
 	sd_event_source *freeze_io;
 	sd_event_source *flush_timer;
+	sd_event_source *freeze_window; /* the shortest writer freeze window */
 	usec_t held_usec;
+	VssId *involved; /* writers taking part (instance ids) */
+	size_t n_involved;
+	WriterBroadcast *bcast; /* the writer event under way */
+	DBusMessage *call;      /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
+	bool one_call;          /* CreateSnapshotSet: gather, prepare and create in a row */
 	bool exported;
 } Snapset;
 
@@ -105,6 +112,11 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
                        VssErr *err);
 /* Starts DoSnapshotSet; the reply to m is sent when the set exists or has failed. */
 int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err);
+/* GatherWriterMetadata (m NULL: no reply, as part of CreateSnapshotSet) */
+int snapset_gather(Snapset *s, DBusMessage *m, VssErr *err);
+int snapset_prepare(Snapset *s, DBusMessage *m);
+/* CreateSnapshotSet after the volumes are added: gather, prepare, create; replies to m */
+int snapset_create_all(Snapset *s, DBusMessage *m, VssErr *err);
 int snapset_abort(Snapset *s, VssErr *err);
 /* The owner is done (Release) or gone: BackupShutdown, auto-release, forget the owner. The set
  * may be freed: do not use s afterwards. */

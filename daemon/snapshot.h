@@ -2,6 +2,8 @@
 /* snapshot.h - one shadow copy: its bus object, properties, state and deletion */
 #pragma once
 
+#include <sys/types.h>
+
 #include "common/macro.h"
 #include "common/vss-error.h"
 #include "common/vssid.h"
@@ -28,6 +30,7 @@ typedef struct Snapshot {
 	char path[128];
 	char *volume;          /* /dev/mapper/<name> */
 	char *original_device; /* /dev/dm-N */
+	dev_t devno;           /* of the volume, for writer paths */
 	SnapshotState state;
 	usec_t creation_time; /* µs since the epoch */
 	char *exposed_path;

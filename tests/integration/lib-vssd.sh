@@ -28,6 +28,9 @@ test_teardown()
 # policy file allows them) plus our shipped dbus/org.vssd.ShadowCopy1.conf
 bus_start()
 {
+	# the policy names these groups: they must exist when the bus reads it
+	getent group vssadmin >/dev/null || groupadd -r vssadmin
+	getent group vsswriters >/dev/null || groupadd -r vsswriters
 	cat >"$WORK/bus.conf" <<EOC
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -135,4 +138,34 @@ busctl_vssd()
 vssd_log_has()
 {
 	grep -q -- "$1" "$WORK/vssd.log"
+}
+
+# writer_start NAME FILE-A FILE-B [OPTIONS]: the example writer (libvsswriter) in the background;
+# its events go to $WORK/NAME.events; returns once it is registered
+writer_start()
+{
+	local name=$1 fa=$2 fb=$3 pid
+	shift 3
+	"$BUILD/vssd-example-writer" --name "$name" --event-log "$WORK/$name.events" "$@" \
+		"$fa" "$fb" >>"$WORK/$name.log" 2>&1 &
+	pid=$!
+	eval "WPID_$(printf %s "$name" | tr -c 'A-Za-z0-9_\n' _)=$pid"
+	for _ in $(seq 1 200); do
+		grep -q "registered" "$WORK/$name.log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || fail "writer $name exited: $(cat "$WORK/$name.log")"
+		sleep 0.05
+	done
+	fail "writer $name did not register: $(cat "$WORK/$name.log")"
+}
+
+# writer_pid NAME
+writer_pid()
+{
+	eval "printf '%s\\n' \"\$WPID_$(printf %s "$1" | tr -c 'A-Za-z0-9_\n' _)\""
+}
+
+# events NAME: the event names the writer saw, in order, one a line
+events()
+{
+	awk '{ print $2 }' "$WORK/$1.events" 2>/dev/null
 }

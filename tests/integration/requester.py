@@ -80,6 +80,7 @@ def main(argv):
     for st in steps:
         name, args = st[0], st[1:]
         out = {"step": name}
+        t0 = time.monotonic()
         try:
             if name == "expect":
                 want = ERR + args[0]
@@ -150,6 +151,7 @@ def main(argv):
         except dbus.exceptions.DBusException as e:
             out["error"] = e.get_dbus_name()
             out["message"] = e.get_dbus_message()
+        out["ms"] = int((time.monotonic() - t0) * 1000)
         last = out
         print(json.dumps(out), flush=True)
     return 0

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* writer.c - registered writers: objects, VSS_WRITER_STATE, and events sent to many in parallel */
+#include <inttypes.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/writer.h"
+
+#define WRITER_ERROR_PREFIX  "org.vssd.ShadowCopy1.Writer.Error."
+#define WRITER_FREEZE_MIN_MS 100
+
+static const char *const state_names[_WRITER_STATE_MAX] = {
+	[WRITER_STATE_UNKNOWN] = "Unknown",
+	[WRITER_STATE_STABLE] = "Stable",
+	[WRITER_STATE_WAITING_FOR_FREEZE] = "Waiting for freeze",
+	[WRITER_STATE_WAITING_FOR_THAW] = "Waiting for thaw",
+	[WRITER_STATE_WAITING_FOR_POST_SNAPSHOT] = "Waiting for post snapshot",
+	[WRITER_STATE_WAITING_FOR_BACKUP_COMPLETE] = "Waiting for completion",
+	[WRITER_STATE_FAILED_AT_IDENTIFY] = "Failed at identify",
+	[WRITER_STATE_FAILED_AT_PREPARE_BACKUP] = "Failed at prepare backup",
+	[WRITER_STATE_FAILED_AT_PREPARE_SNAPSHOT] = "Failed at prepare snapshot",
+	[WRITER_STATE_FAILED_AT_FREEZE] = "Failed at freeze",
+	[WRITER_STATE_FAILED_AT_THAW] = "Failed at thaw",
+	[WRITER_STATE_FAILED_AT_POST_SNAPSHOT] = "Failed at post snapshot",
+	[WRITER_STATE_FAILED_AT_BACKUP_COMPLETE] = "Failed at backup complete",
+	[WRITER_STATE_FAILED_AT_PRE_RESTORE] = "Failed at pre restore",
+	[WRITER_STATE_FAILED_AT_POST_RESTORE] = "Failed at post restore",
+	[WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN] = "Failed at backup shutdown",
+};
+
+static const struct {
+	const char *method;
+	const char *sig;
+	WriterState ok;     /* state after success (UNKNOWN: unchanged) */
+	WriterState failed; /* state after failure */
+	bool strict;        /* the first failure ends the broadcast */
+} events[_WRITER_EVENT_MAX] = {
+	[WRITER_EVENT_IDENTIFY] = { "Identify", "", WRITER_STATE_STABLE,
+	                            WRITER_STATE_FAILED_AT_IDENTIFY, false },
+	[WRITER_EVENT_PREPARE_BACKUP] = { "PrepareForBackup", "a{sv}", WRITER_STATE_STABLE,
+	                                  WRITER_STATE_FAILED_AT_PREPARE_BACKUP, true },
+	[WRITER_EVENT_PREPARE_SNAPSHOT] = { "PrepareForSnapshot", "sas",
+	                                    WRITER_STATE_WAITING_FOR_FREEZE,
+	                                    WRITER_STATE_FAILED_AT_PREPARE_SNAPSHOT, true },
+	[WRITER_EVENT_FREEZE] = { "Freeze", "s", WRITER_STATE_WAITING_FOR_THAW,
+	                          WRITER_STATE_FAILED_AT_FREEZE, true },
+	[WRITER_EVENT_THAW] = { "Thaw", "s", WRITER_STATE_WAITING_FOR_POST_SNAPSHOT,
+	                        WRITER_STATE_FAILED_AT_THAW, true },
+	[WRITER_EVENT_POST_SNAPSHOT] = { "PostSnapshot", "sa{ss}",
+	                                 WRITER_STATE_WAITING_FOR_BACKUP_COMPLETE,
+	                                 WRITER_STATE_FAILED_AT_POST_SNAPSHOT, true },
+	[WRITER_EVENT_ABORT] = { "Abort", "s", WRITER_STATE_STABLE, WRITER_STATE_UNKNOWN, false },
+	[WRITER_EVENT_BACKUP_COMPLETE] = { "BackupComplete", "sb", WRITER_STATE_STABLE,
+	                                   WRITER_STATE_FAILED_AT_BACKUP_COMPLETE, false },
+	[WRITER_EVENT_BACKUP_SHUTDOWN] = { "BackupShutdown", "s", WRITER_STATE_UNKNOWN,
+	                                   WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN, false },
+};
+
+/* The VSS_E_WRITERERROR_* a writer may veto with */
+static const struct {
+	const char *name;
+	const char *code_name;
+	uint32_t code;
+} vetoes[] = {
+	{ "Retryable", "VSS_E_WRITERERROR_RETRYABLE", 0x800423F3 },
+	{ "NonRetryable", "VSS_E_WRITERERROR_NONRETRYABLE", 0x800423F4 },
+	{ "OutOfResources", "VSS_E_WRITERERROR_OUTOFRESOURCES", 0x800423F1 },
+	{ "InconsistentSnapshot", "VSS_E_WRITERERROR_INCONSISTENTSNAPSHOT", 0x800423F0 },
+	{ "Timeout", "VSS_E_WRITERERROR_TIMEOUT", 0x800423F2 },
+};
+
+const char *writer_state_to_string(WriterState s)
+{
+	return s >= 0 && s < _WRITER_STATE_MAX ? state_names[s] : NULL;
+}
+
+const char *writer_event_to_string(WriterEvent e)
+{
+	return e >= 0 && e < _WRITER_EVENT_MAX ? events[e].method : NULL;
+}
+
+/* ---- registry -------------------------------------------------------------------------------- */
+
+Writer *writer_find(Daemon *d, const VssId *instance_id)
+{
+	for (size_t i = 0; i < d->n_writers; i++)
+		if (vssid_equal(&d->writers[i]->instance_id, instance_id))
+			return d->writers[i];
+	return NULL;
+}
+
+Writer *writer_free(Writer *w)
+{
+	if (!w)
+		return NULL;
+	for (size_t i = 0; i < w->d->n_writers; i++)
+		if (w->d->writers[i] == w) {
+			memmove(w->d->writers + i, w->d->writers + i + 1,
+			        (w->d->n_writers - i - 1) * sizeof(Writer *));
+			w->d->n_writers--;
+			break;
+		}
+	if (w->exported)
+		bus_remove_object(&w->d->bus, w->path);
+	for (size_t i = 0; i < w->n_components; i++) {
+		free(w->components[i].name);
+		strv_free(w->components[i].paths);
+	}
+	free(w->components);
+	free(w->owner);
+	free(w->object);
+	free(w->name);
+	free(w->class_id);
+	free(w->instance_name);
+	free(w->usage);
+	free(w->last_error);
+	free(w->failure_message);
+	free(w);
+	return NULL;
+}
+
+void writers_peer_gone(Daemon *d, const char *name)
+{
+	for (size_t i = d->n_writers; i-- > 0;)
+		if (streq(d->writers[i]->owner, name)) {
+			log_notice("writer=%s: %s left the bus, unregistered",
+			           d->writers[i]->id_str, d->writers[i]->name);
+			writer_free(d->writers[i]);
+		}
+}
+
+void writer_set_state(Writer *w, WriterState s)
+{
+	static const char *const changed[] = { "State", "StateName", "LastError", NULL };
+
+	w->state = s;
+	if (w->exported)
+		bus_emit_properties_changed(&w->d->bus, w->path, VSSD_IFACE_WRITER, changed);
+}
+
+static int read_components(Writer *w, DBusMessageIter *arr, VssErr *err)
+{
+	DBusMessageIter it;
+
+	if (dbus_message_iter_get_element_type(arr) != DBUS_TYPE_ARRAY)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "components must be an array of dictionaries aa{sv}");
+	dbus_message_iter_recurse(arr, &it);
+	while (dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY) {
+		const char *name = NULL;
+		char **paths = NULL;
+		bool has_name = false;
+		const BusOption opts[] = {
+			{ "name", 's', &name, &has_name },
+			{ "paths", 'a', &paths },
+			{ NULL },
+		};
+		WriterComponent *n;
+		int r;
+
+		if (w->n_components >= VSSD_COMPONENTS_PER_WRITER_MAX)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+			                   "a writer has at most %d components",
+			                   VSSD_COMPONENTS_PER_WRITER_MAX);
+		r = bus_read_options(&it, opts, err);
+		if (r < 0) {
+			strv_free(paths);
+			return r;
+		}
+		if (!has_name || !valid_text(name, VSSD_STRING_MAX)) {
+			strv_free(paths);
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "each component needs a name (text, at most %d bytes)",
+			                   VSSD_STRING_MAX);
+		}
+		if (strv_length(paths) > VSSD_PATHS_PER_COMPONENT_MAX) {
+			strv_free(paths);
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+			                   "component \"%s\" has more than %d paths", name,
+			                   VSSD_PATHS_PER_COMPONENT_MAX);
+		}
+		for (char **p = paths; p && *p; p++)
+			if (!valid_abs_path(*p)) {
+				r = vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				                "component \"%s\": \"%.64s\" is not an absolute "
+				                "path",
+				                name, *p);
+				strv_free(paths);
+				return r;
+			}
+		n = reallocarray(w->components, w->n_components + 1, sizeof(*n));
+		if (!n) {
+			strv_free(paths);
+			return -ENOMEM;
+		}
+		w->components = n;
+		n[w->n_components] = (WriterComponent){ .name = strdup(name), .paths = paths };
+		if (!n[w->n_components].name)
+			return -ENOMEM;
+		w->n_components++;
+		dbus_message_iter_next(&it);
+	}
+	return 0;
+}
+
+static const BusInterface *const writer_ifaces[] = { &writer_interface, NULL };
+
+int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessageIter *info,
+                    Writer **ret, VssErr *err)
+{
+	_cleanup_(writer_freep) Writer *w = NULL;
+	const char *name = NULL, *class_id = NULL, *instance_name = NULL, *usage = NULL;
+	bool has_name = false, has_class = false, has_components = false, has_timeout = false;
+	uint32_t timeout_ms = 0;
+	DBusMessageIter components;
+	const BusOption opts[] = {
+		{ "name", 's', &name, &has_name },
+		{ "class-id", 's', &class_id, &has_class },
+		{ "instance-name", 's', &instance_name },
+		{ "usage", 's', &usage },
+		{ "freeze-timeout-ms", 'u', &timeout_ms, &has_timeout },
+		{ "components", 'A', &components, &has_components },
+		{ NULL },
+	};
+	static const char *const usages[] = { "user-data", "bootable-system-state",
+		                              "system-service", "other" };
+	unsigned mine = 0;
+	bool usage_ok = !usage;
+	VssId cid;
+	int r;
+
+	r = bus_read_options(info, opts, err);
+	if (r < 0)
+		return r;
+	if (!has_name || !valid_text(name, VSSD_STRING_MAX))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "info needs \"name\": text of at most %d bytes",
+		                   VSSD_STRING_MAX);
+	if (!has_class || vssid_from_string(class_id, &cid) < 0)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "info needs \"class-id\": a UUID (8-4-4-4-12 hex digits)");
+	if (instance_name && !valid_text_or_empty(instance_name, VSSD_STRING_MAX))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "instance-name must be text of at most %d bytes",
+		                   VSSD_STRING_MAX);
+	for (size_t i = 0; usage && i < ELEMENTSOF(usages); i++)
+		usage_ok = usage_ok || streq(usage, usages[i]);
+	if (!usage_ok)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "unknown usage \"%.64s\"; use user-data, bootable-system-state, "
+		                   "system-service or other",
+		                   bus_safe_string(usage));
+	if (has_timeout && timeout_ms < WRITER_FREEZE_MIN_MS)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ERANGE,
+		                   "freeze-timeout-ms must be at least %d", WRITER_FREEZE_MIN_MS);
+	for (size_t i = 0; i < d->n_writers; i++) {
+		if (!streq(d->writers[i]->owner, c->name))
+			continue;
+		mine++;
+		if (streq(d->writers[i]->object, object))
+			return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+			                   "a writer is registered at %s by this connection "
+			                   "already (%s)",
+			                   object, d->writers[i]->id_str);
+	}
+	if (mine >= d->config.writers_per_connection)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
+		                   "a connection may register at most %u writers",
+		                   d->config.writers_per_connection);
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->d = d;
+	vssid_generate(&w->instance_id);
+	vssid_to_string(&w->instance_id, w->id_str);
+	bus_object_path("writer", &w->instance_id, w->path, sizeof(w->path));
+	w->owner = strdup(c->name);
+	w->object = strdup(object);
+	w->name = strdup(name);
+	w->class_id = malloc(VSSID_STRING_MAX);
+	w->instance_name = strdup(strempty(instance_name));
+	w->usage = strdup(usage ? usage : "user-data");
+	w->last_error = strdup("");
+	if (!w->owner || !w->object || !w->name || !w->class_id || !w->instance_name || !w->usage ||
+	    !w->last_error)
+		return -ENOMEM;
+	vssid_to_string(&cid, w->class_id);
+	w->freeze_timeout_ms =
+		has_timeout ? timeout_ms
+			    : (uint32_t)(d->config.writer_freeze_default / USEC_PER_MSEC);
+	if (w->freeze_timeout_ms > d->config.writer_freeze_max / USEC_PER_MSEC) {
+		log_info("writer %s asked for a %u ms freeze window, capped to %" PRIu64 " ms",
+		         name, w->freeze_timeout_ms, d->config.writer_freeze_max / USEC_PER_MSEC);
+		w->freeze_timeout_ms = (uint32_t)(d->config.writer_freeze_max / USEC_PER_MSEC);
+	}
+	w->state = WRITER_STATE_STABLE;
+	if (has_components) {
+		r = read_components(w, &components, err);
+		if (r < 0)
+			return r;
+	}
+	{
+		Writer **n = reallocarray(d->writers, d->n_writers + 1, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		d->writers = n;
+		d->writers[d->n_writers++] = w;
+	}
+	r = bus_add_object(&d->bus, w->path, writer_ifaces, w);
+	if (r < 0)
+		return r;
+	w->exported = true;
+	log_notice("writer=%s: %s (class %s) registered by %s (uid %u), freeze window %u ms",
+	           w->id_str, w->name, w->class_id, c->name, (unsigned)c->uid,
+	           w->freeze_timeout_ms);
+	*ret = TAKE_PTR(w);
+	return 0;
+}
+
+int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components)
+{
+	DBusMessageIter dict;
+	int r;
+
+	if (!dbus_message_iter_open_container(arr, DBUS_TYPE_ARRAY, "{sv}", &dict))
+		return -ENOMEM;
+	r = bus_dict_add_string(&dict, "instance-id", w->id_str);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "class-id", w->class_id);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "name", w->name);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "instance-name", w->instance_name);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "usage", w->usage);
+	if (r >= 0)
+		r = bus_dict_add_u32(&dict, "state", (uint32_t)w->state);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "state-name", writer_state_to_string(w->state));
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "last-error", w->last_error);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "failure-message", strempty(w->failure_message));
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "owner", w->owner);
+	if (r >= 0)
+		r = bus_dict_add_u32(&dict, "freeze-timeout-ms", w->freeze_timeout_ms);
+	if (r >= 0 && with_components) {
+		DBusMessageIter e, v, a;
+		const char *key = "components";
+
+		if (!dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+		    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
+		    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v) ||
+		    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a))
+			return -ENOMEM;
+		for (size_t i = 0; i < w->n_components && r >= 0; i++) {
+			DBusMessageIter c;
+
+			if (!dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c))
+				return -ENOMEM;
+			r = bus_dict_add_string(&c, "name", w->components[i].name);
+			if (r >= 0)
+				r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
+			if (!dbus_message_iter_close_container(&a, &c))
+				r = -ENOMEM;
+		}
+		if (r < 0 || !dbus_message_iter_close_container(&v, &a) ||
+		    !dbus_message_iter_close_container(&e, &v) ||
+		    !dbus_message_iter_close_container(&dict, &e))
+			return -ENOMEM;
+	}
+	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- broadcasts ------------------------------------------------------------------------------ */
+
+typedef struct Call {
+	WriterBroadcast *b;
+	size_t idx;
+} Call;
+
+struct WriterBroadcast {
+	Daemon *d;
+	WriterEvent ev;
+	char *set_id;
+	char *backup_type;
+	char *context;
+	char **volumes;
+	char **devices;
+	bool success;
+	VssId *ids;
+	size_t n;
+	size_t next;
+	unsigned in_flight;
+	size_t answered;
+	DBusPendingCall **pending;
+	WriterDoneFn done;
+	void *userdata;
+	bool finished;
+};
+
+static void broadcast_free(WriterBroadcast *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->pending && b->pending[i]) {
+			dbus_pending_call_cancel(b->pending[i]);
+			dbus_pending_call_unref(b->pending[i]);
+		}
+	free(b->pending);
+	free(b->ids);
+	free(b->set_id);
+	free(b->backup_type);
+	free(b->context);
+	strv_free(b->volumes);
+	strv_free(b->devices);
+	free(b);
+}
+
+void writer_broadcast_cancel(WriterBroadcast *b)
+{
+	if (b)
+		broadcast_free(b);
+}
+
+static int append_args(WriterBroadcast *b, DBusMessage *m)
+{
+	DBusMessageIter it, a, e;
+	const char *set = b->set_id;
+
+	dbus_message_iter_init_append(m, &it);
+	switch (b->ev) {
+	case WRITER_EVENT_IDENTIFY:
+		return 0;
+	case WRITER_EVENT_PREPARE_BACKUP:
+		if (bus_dict_open(&it, &a) < 0 || bus_dict_add_string(&a, "set", set) < 0 ||
+		    bus_dict_add_string(&a, "backup-type", b->backup_type) < 0 ||
+		    bus_dict_add_string(&a, "context", b->context) < 0 ||
+		    bus_dict_close(&it, &a) < 0)
+			return -ENOMEM;
+		return 0;
+	case WRITER_EVENT_PREPARE_SNAPSHOT:
+		if (bus_append_string(&it, set) < 0 ||
+		    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &a))
+			return -ENOMEM;
+		for (char **v = b->volumes; v && *v; v++)
+			if (bus_append_string(&a, *v) < 0)
+				return -ENOMEM;
+		return dbus_message_iter_close_container(&it, &a) ? 0 : -ENOMEM;
+	case WRITER_EVENT_POST_SNAPSHOT:
+		if (bus_append_string(&it, set) < 0 ||
+		    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &a))
+			return -ENOMEM;
+		for (char **v = b->devices; v && v[0] && v[1]; v += 2)
+			if (!dbus_message_iter_open_container(&a, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+			    bus_append_string(&e, v[0]) < 0 || bus_append_string(&e, v[1]) < 0 ||
+			    !dbus_message_iter_close_container(&a, &e))
+				return -ENOMEM;
+		return dbus_message_iter_close_container(&it, &a) ? 0 : -ENOMEM;
+	case WRITER_EVENT_BACKUP_COMPLETE:
+		if (bus_append_string(&it, set) < 0 || bus_append_bool(&it, b->success) < 0)
+			return -ENOMEM;
+		return 0;
+	case WRITER_EVENT_FREEZE:
+	case WRITER_EVENT_THAW:
+	case WRITER_EVENT_ABORT:
+	case WRITER_EVENT_BACKUP_SHUTDOWN:
+		return bus_append_string(&it, set);
+	case _WRITER_EVENT_MAX:
+	case _WRITER_EVENT_INVALID:
+		break;
+	}
+	return -EINVAL;
+}
+
+static void broadcast_send_more(WriterBroadcast *b);
+
+static void broadcast_finish(WriterBroadcast *b, int r, const VssErr *err)
+{
+	if (b->finished)
+		return;
+	b->finished = true;
+	if (b->done)
+		b->done(b, r, err, b->userdata); /* may cancel (free) b */
+	else
+		broadcast_free(b);
+}
+
+/* Records one writer's answer; returns 0 or the failure (err filled) */
+static int judge_reply(WriterBroadcast *b, Writer *w, DBusMessage *reply, VssErr *err)
+{
+	const char *ev = events[b->ev].method;
+	const char *ename, *emsg = NULL;
+
+	if (!w)
+		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
+		                   "a writer left the bus during %s", ev);
+	if (reply && dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_ERROR) {
+		if (events[b->ev].ok != WRITER_STATE_UNKNOWN &&
+		    !(b->ev == WRITER_EVENT_ABORT && w->state >= WRITER_STATE_FAILED_AT_IDENTIFY))
+			writer_set_state(w, events[b->ev].ok);
+		if (b->ev == WRITER_EVENT_IDENTIFY || b->ev == WRITER_EVENT_PREPARE_BACKUP) {
+			free(w->last_error);
+			w->last_error = strdup("");
+		}
+		return 0;
+	}
+	ename = reply ? dbus_message_get_error_name(reply) : DBUS_ERROR_NO_REPLY;
+	if (reply)
+		(void)dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &emsg,
+		                            DBUS_TYPE_INVALID);
+	free(w->failure_message);
+	w->failure_message = strdup(bus_safe_string(emsg));
+	free(w->last_error);
+	w->last_error = NULL;
+
+	if (startswith(ename, WRITER_ERROR_PREFIX)) {
+		const char *kind = ename + strlen(WRITER_ERROR_PREFIX);
+
+		for (size_t i = 0; i < ELEMENTSOF(vetoes); i++)
+			if (streq(kind, vetoes[i].name)) {
+				w->last_error = strdup(vetoes[i].code_name);
+				vss_err_set(err, VSS_ERROR_WRITER_VETO, -ECANCELED,
+				            "writer \"%s\" (%s) vetoed %s: %s", w->name, w->id_str,
+				            ev, bus_safe_string(emsg));
+				if (err) {
+					err->code_name = vetoes[i].code_name;
+					err->code = vetoes[i].code;
+				}
+				break;
+			}
+	}
+	if (!w->last_error && streq(ename, DBUS_ERROR_NO_REPLY) && b->ev == WRITER_EVENT_FREEZE) {
+		w->last_error = strdup("VSS_E_WRITERERROR_TIMEOUT");
+		vss_err_set(err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
+		            "writer \"%s\" (%s) did not finish Freeze within its freeze window of "
+		            "%u ms",
+		            w->name, w->id_str, w->freeze_timeout_ms);
+	}
+	if (!w->last_error) {
+		w->last_error = strdup("VSS_E_WRITER_NOT_RESPONDING");
+		vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
+		            "writer \"%s\" (%s) did not answer %s: %s%s%s", w->name, w->id_str, ev,
+		            ename, emsg ? ": " : "", bus_safe_string(emsg));
+	}
+	if (events[b->ev].failed != WRITER_STATE_UNKNOWN)
+		writer_set_state(w, events[b->ev].failed);
+	log_full(events[b->ev].strict ? LOG_WARNING : LOG_NOTICE, "writer=%s set=%s: %s failed: %s",
+	         w->id_str, b->set_id, ev, err ? err->message : ename);
+	return -ECANCELED;
+}
+
+static void on_reply(DBusPendingCall *pending, void *userdata)
+{
+	Call *c = userdata;
+	WriterBroadcast *b = c->b;
+	DBusMessage *reply = dbus_pending_call_steal_reply(pending);
+	Writer *w = writer_find(b->d, &b->ids[c->idx]);
+	VssErr err = { 0 };
+	int r;
+
+	dbus_pending_call_unref(pending);
+	b->pending[c->idx] = NULL;
+	b->in_flight--;
+	b->answered++;
+	r = judge_reply(b, w, reply, &err);
+	if (reply)
+		dbus_message_unref(reply);
+	if (r < 0 && events[b->ev].strict) {
+		broadcast_finish(b, r, &err);
+		return;
+	}
+	if (b->answered == b->n) {
+		broadcast_finish(b, 0, NULL);
+		return;
+	}
+	broadcast_send_more(b);
+}
+
+static int send_one(WriterBroadcast *b, size_t idx)
+{
+	Writer *w = writer_find(b->d, &b->ids[idx]);
+	DBusMessage *m;
+	DBusPendingCall *pending = NULL;
+	Call *c;
+	int timeout_ms;
+
+	if (!w)
+		return -ENOENT;
+	m = dbus_message_new_method_call(w->owner, w->object, VSSD_IFACE_WRITER,
+	                                 events[b->ev].method);
+	if (!m)
+		return -ENOMEM;
+	dbus_message_set_auto_start(m, FALSE);
+	if (append_args(b, m) < 0) {
+		dbus_message_unref(m);
+		return -ENOMEM;
+	}
+	timeout_ms = b->ev == WRITER_EVENT_FREEZE
+	                     ? (int)w->freeze_timeout_ms
+	                     : (int)(b->d->config.writer_event_timeout / USEC_PER_MSEC);
+	c = calloc(1, sizeof(*c));
+	if (!c || !dbus_connection_send_with_reply(b->d->bus.conn, m, &pending, timeout_ms) ||
+	    !pending) {
+		free(c);
+		dbus_message_unref(m);
+		return -ENOMEM;
+	}
+	dbus_message_unref(m);
+	*c = (Call){ .b = b, .idx = idx };
+	if (!dbus_pending_call_set_notify(pending, on_reply, c, free)) {
+		dbus_pending_call_cancel(pending);
+		dbus_pending_call_unref(pending);
+		free(c);
+		return -ENOMEM;
+	}
+	b->pending[idx] = pending;
+	b->in_flight++;
+	log_debug("writer=%s set=%s: %s sent", w->id_str, b->set_id, events[b->ev].method);
+	return 0;
+}
+
+static void broadcast_send_more(WriterBroadcast *b)
+{
+	while (b->next < b->n && b->in_flight < VSSD_PENDING_CALLS_MAX) {
+		size_t idx = b->next++;
+		int r = send_one(b, idx);
+
+		if (r < 0) {
+			VssErr err = { 0 };
+
+			b->answered++;
+			if (r == -ENOENT)
+				vss_err_set(&err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
+				            "a writer left the bus before %s",
+				            events[b->ev].method);
+			else
+				vss_err_set(&err, VSS_ERROR_WRITER_NOT_RESPONDING, r,
+				            "cannot send %s: %s", events[b->ev].method,
+				            strerror(-r));
+			if (events[b->ev].strict) {
+				broadcast_finish(b, -ECANCELED, &err);
+				return;
+			}
+		}
+	}
+	if (b->answered == b->n)
+		broadcast_finish(b, 0, NULL);
+}
+
+static int strv_copy(char **src, char ***ret)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	if (!l)
+		return -ENOMEM;
+	for (char **i = src; i && *i; i++)
+		if (strv_extend(&l, *i) < 0)
+			return -ENOMEM;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n,
+                           const WriterEventArgs *args, WriterDoneFn done, void *userdata,
+                           WriterBroadcast **ret)
+{
+	WriterBroadcast *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	*b = (WriterBroadcast){ .d = d,
+		                .ev = ev,
+		                .n = n,
+		                .done = done,
+		                .userdata = userdata,
+		                .success = args->success };
+	b->ids = calloc(n ? n : 1, sizeof(VssId));
+	b->pending = calloc(n ? n : 1, sizeof(DBusPendingCall *));
+	b->set_id = strdup(strempty(args->set_id));
+	b->backup_type = strdup(strempty(args->backup_type));
+	b->context = strdup(strempty(args->context));
+	if (!b->ids || !b->pending || !b->set_id || !b->backup_type || !b->context ||
+	    strv_copy(args->volumes, &b->volumes) < 0 ||
+	    strv_copy(args->devices, &b->devices) < 0) {
+		broadcast_free(b);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(b->ids, ids, n * sizeof(VssId));
+	if (ret)
+		*ret = b;
+	log_debug("set=%s: %s to %zu writers", b->set_id, events[ev].method, n);
+	broadcast_send_more(b); /* with no writers this finishes at once */
+	return 0;
+}
+
+/* ---- bus: the writer objects ----------------------------------------------------------------- */
+
+static int prop_name(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->name);
+}
+
+static int prop_class_id(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->class_id);
+}
+
+static int prop_instance_id(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->id_str);
+}
+
+static int prop_instance_name(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->instance_name);
+}
+
+static int prop_usage(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->usage);
+}
+
+static int prop_state(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_u32(it, (uint32_t)((Writer *)u)->state);
+}
+
+static int prop_state_name(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, writer_state_to_string(((Writer *)u)->state));
+}
+
+static int prop_last_error(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->last_error);
+}
+
+static int prop_owner(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, ((Writer *)u)->owner);
+}
+
+static const BusMethod writer_methods[] = {
+	{ NULL },
+};
+
+static const BusProperty writer_properties[] = {
+	{ "Name", "s", prop_name },
+	{ "ClassId", "s", prop_class_id },
+	{ "InstanceId", "s", prop_instance_id },
+	{ "InstanceName", "s", prop_instance_name },
+	{ "Usage", "s", prop_usage },
+	{ "State", "u", prop_state },
+	{ "StateName", "s", prop_state_name },
+	{ "LastError", "s", prop_last_error },
+	{ "Owner", "s", prop_owner },
+	{ NULL },
+};
+
+const BusInterface writer_interface = {
+	.name = VSSD_IFACE_WRITER,
+	.methods = writer_methods,
+	.properties = writer_properties,
+};

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* writer.h - registered writers: objects, VSS_WRITER_STATE, and events sent to many in parallel */
+#pragma once
+
+#include <dbus/dbus.h>
+#include <sys/types.h>
+
+#include "common/macro.h"
+#include "common/vss-error.h"
+#include "common/vssid.h"
+
+typedef struct Daemon Daemon;
+typedef struct BusInterface BusInterface;
+typedef struct BusCaller BusCaller;
+
+/* VSS_WRITER_STATE, same numbers and names */
+typedef enum WriterState {
+	WRITER_STATE_UNKNOWN = 0,
+	WRITER_STATE_STABLE = 1,
+	WRITER_STATE_WAITING_FOR_FREEZE = 2,
+	WRITER_STATE_WAITING_FOR_THAW = 3,
+	WRITER_STATE_WAITING_FOR_POST_SNAPSHOT = 4,
+	WRITER_STATE_WAITING_FOR_BACKUP_COMPLETE = 5,
+	WRITER_STATE_FAILED_AT_IDENTIFY = 6,
+	WRITER_STATE_FAILED_AT_PREPARE_BACKUP = 7,
+	WRITER_STATE_FAILED_AT_PREPARE_SNAPSHOT = 8,
+	WRITER_STATE_FAILED_AT_FREEZE = 9,
+	WRITER_STATE_FAILED_AT_THAW = 10,
+	WRITER_STATE_FAILED_AT_POST_SNAPSHOT = 11,
+	WRITER_STATE_FAILED_AT_BACKUP_COMPLETE = 12,
+	WRITER_STATE_FAILED_AT_PRE_RESTORE = 13,
+	WRITER_STATE_FAILED_AT_POST_RESTORE = 14,
+	WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN = 15,
+	_WRITER_STATE_MAX,
+	_WRITER_STATE_INVALID = -EINVAL,
+} WriterState;
+
+typedef enum WriterEvent {
+	WRITER_EVENT_IDENTIFY,
+	WRITER_EVENT_PREPARE_BACKUP,
+	WRITER_EVENT_PREPARE_SNAPSHOT,
+	WRITER_EVENT_FREEZE,
+	WRITER_EVENT_THAW,
+	WRITER_EVENT_POST_SNAPSHOT,
+	WRITER_EVENT_ABORT,
+	WRITER_EVENT_BACKUP_COMPLETE,
+	WRITER_EVENT_BACKUP_SHUTDOWN,
+	_WRITER_EVENT_MAX,
+	_WRITER_EVENT_INVALID = -EINVAL,
+} WriterEvent;
+
+typedef struct WriterComponent {
+	char *name;
+	char **paths;
+} WriterComponent;
+
+typedef struct Writer {
+	Daemon *d;
+	VssId instance_id;
+	char id_str[VSSID_STRING_MAX];
+	char path[128]; /* our object */
+	char *owner;    /* unique bus name of the writer */
+	char *object;   /* the path it exports the Writer interface at */
+	char *name;
+	char *class_id;
+	char *instance_name;
+	char *usage;
+	uint32_t freeze_timeout_ms;
+	WriterComponent *components;
+	size_t n_components;
+	WriterState state;
+	char *last_error;      /* "" or a VSS_E_* name */
+	char *failure_message; /* what the writer said */
+	bool exported;
+} Writer;
+
+const char *writer_state_to_string(WriterState s);
+const char *writer_event_to_string(WriterEvent e);
+
+int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessageIter *info,
+                    Writer **ret, VssErr *err);
+Writer *writer_free(Writer *w); /* unexports and removes it from the daemon */
+DEFINE_POINTER_CLEANUP(writer_freep, Writer *, writer_free)
+Writer *writer_find(Daemon *d, const VssId *instance_id);
+void writer_set_state(Writer *w, WriterState s);
+/* Appends the writer's dictionary (ListWriters / GatherWriterStatus / metadata). */
+int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components);
+/* Forgets every writer of this unique name. */
+void writers_peer_gone(Daemon *d, const char *name);
+
+/* The arguments an event carries. */
+typedef struct WriterEventArgs {
+	const char *set_id;
+	const char *backup_type;
+	const char *context;
+	char **volumes; /* PrepareForSnapshot */
+	char **devices; /* PostSnapshot: volume, device, volume, device, ... */
+	bool success;   /* BackupComplete */
+} WriterEventArgs;
+
+typedef struct WriterBroadcast WriterBroadcast;
+/* Called once: when every writer answered, or at the first failure (err says who and how). */
+typedef void (*WriterDoneFn)(WriterBroadcast *b, int r, const VssErr *err, void *userdata);
+
+/* Sends ev to every writer in ids, in parallel (at most VSSD_PENDING_CALLS_MAX at once), each
+ * with its own deadline (Freeze: the writer's freeze timeout; others: writer-event-ms). done may
+ * be NULL (fire and forget: the broadcast frees itself). */
+int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n,
+                           const WriterEventArgs *args, WriterDoneFn done, void *userdata,
+                           WriterBroadcast **ret);
+/* Stops waiting; replies still on the way are ignored. Idempotent; frees b. */
+void writer_broadcast_cancel(WriterBroadcast *b);
+
+extern const BusInterface writer_interface;
