@@ -8,6 +8,7 @@ BUILD=${VSSD_BUILD:-$PWD/build}
 SRC=$PWD
 VSSD_PID=
 BUS_PID=
+WRITER_PIDS=
 export VSSD_STATE_DIR="$WORK/state"
 export VSSD_STORAGE_DIR="$WORK/storage"
 
@@ -16,6 +17,8 @@ test_teardown()
 	case $(command -V test_teardown_more 2>/dev/null) in
 	*function*) test_teardown_more ;;
 	esac
+	# writers hold files on the test's volumes open
+	[ -z "$WRITER_PIDS" ] || kill $WRITER_PIDS 2>/dev/null
 	vssd_stop
 	[ -z "$BUS_PID" ] || kill "$BUS_PID" 2>/dev/null
 	[ -z "$VSSD_LOG" ] || [ ! -s "$WORK/vssd.log" ] || {
@@ -102,7 +105,7 @@ vssd_stop()
 {
 	[ -n "$VSSD_PID" ] || return 0
 	kill -TERM "$VSSD_PID" 2>/dev/null
-	wait "$VSSD_PID" 2>/dev/null
+	wait "$VSSD_PID" 2>/dev/null || true
 	VSSD_PID=
 }
 
@@ -110,7 +113,7 @@ vssd_kill()
 {
 	[ -n "$VSSD_PID" ] || return 0
 	kill -KILL "$VSSD_PID" 2>/dev/null
-	wait "$VSSD_PID" 2>/dev/null
+	wait "$VSSD_PID" 2>/dev/null || true
 	VSSD_PID=
 }
 
@@ -149,6 +152,7 @@ writer_start()
 	"$BUILD/vssd-example-writer" --name "$name" --event-log "$WORK/$name.events" "$@" \
 		"$fa" "$fb" >>"$WORK/$name.log" 2>&1 &
 	pid=$!
+	WRITER_PIDS="$WRITER_PIDS $pid"
 	eval "WPID_$(printf %s "$name" | tr -c 'A-Za-z0-9_\n' _)=$pid"
 	for _ in $(seq 1 200); do
 		grep -q "registered" "$WORK/$name.log" 2>/dev/null && return 0
