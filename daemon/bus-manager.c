@@ -14,6 +14,7 @@
 #include "daemon/hostops.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
+#include "daemon/storage.h"
 #include "daemon/writer.h"
 
 /* Reads the StartSnapshotSet / CreateSnapshotSet options. */
@@ -565,6 +566,123 @@ static int method_list_writers(Bus *b, DBusMessage *m, void *u, const BusCaller 
 	return 0;
 }
 
+/* ---- shadow storage -------------------------------------------------------------------------- */
+
+static int method_add_storage(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	const char *volume, *location;
+	uint64_t max;
+	int r;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &volume, DBUS_TYPE_STRING, &location,
+	                           DBUS_TYPE_UINT64, &max, DBUS_TYPE_INVALID))
+		return -EINVAL;
+	r = storage_add(u, volume, location, max, err);
+	return r < 0 ? r : bus_reply_empty(b, m);
+}
+
+static int method_resize_storage(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	const char *volume;
+	uint64_t max;
+	int r;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &volume, DBUS_TYPE_UINT64, &max,
+	                           DBUS_TYPE_INVALID))
+		return -EINVAL;
+	r = storage_resize(u, volume, max, err);
+	return r < 0 ? r : bus_reply_empty(b, m);
+}
+
+static int method_delete_storage(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	bool delete_snapshots = false;
+	const BusOption opts[] = {
+		{ "delete-snapshots", 'b', &delete_snapshots },
+		{ NULL },
+	};
+	DBusMessageIter it;
+	const char *volume;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	dbus_message_iter_get_basic(&it, &volume);
+	dbus_message_iter_next(&it);
+	r = bus_read_options(&it, opts, err);
+	if (r >= 0)
+		r = storage_delete(u, volume, delete_snapshots, err);
+	return r < 0 ? r : bus_reply_empty(b, m);
+}
+
+static int append_storage(Daemon *d, DBusMessageIter *arr, const char *volume_name)
+{
+	StorageAssoc *a = storage_find(d, volume_name);
+	_cleanup_free_ char *volume = NULL;
+	DBusMessageIter dict;
+	StorageUsage u;
+	int r;
+
+	r = storage_usage(d, volume_name, &u);
+	if (r < 0)
+		return r;
+	if (asprintf(&volume, "/dev/mapper/%s", volume_name) < 0)
+		return -ENOMEM;
+	if (!dbus_message_iter_open_container(arr, DBUS_TYPE_ARRAY, "{sv}", &dict))
+		return -ENOMEM;
+	r = bus_dict_add_string(&dict, "volume", volume);
+	if (r >= 0)
+		r = bus_dict_add_string(&dict, "location", a ? a->location : d->config.storage_dir);
+	if (r >= 0)
+		r = bus_dict_add_u64(&dict, "used-bytes", u.used);
+	if (r >= 0)
+		r = bus_dict_add_u64(&dict, "allocated-bytes", u.allocated);
+	if (r >= 0)
+		r = bus_dict_add_u64(&dict, "max-bytes", u.max);
+	if (r >= 0)
+		r = bus_dict_add_u32(&dict, "snapshot-count", u.n_snapshots);
+	if (r >= 0)
+		r = bus_dict_add_bool(&dict, "default", !a);
+	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Every volume with an association or with shadow copies */
+static int method_list_storage(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	Daemon *d = u;
+	_cleanup_strv_free_ char **names = NULL;
+	DBusMessage *reply = dbus_message_new_method_return(m);
+	DBusMessageIter it, arr;
+	int r = 0;
+
+	if (!reply)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_storage && r >= 0; i++)
+		if (!strv_contains(names, d->storage[i].volume_name))
+			r = strv_extend(&names, d->storage[i].volume_name);
+	for (size_t i = 0; i < d->n_sets && r >= 0; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps && r >= 0; j++) {
+			Snapshot *s = d->sets[i]->snaps[j];
+
+			if (s->state != SNAPSHOT_STATE_PREPARING &&
+			    !strv_contains(names, s->dm.volume_name))
+				r = strv_extend(&names, s->dm.volume_name);
+		}
+	dbus_message_iter_init_append(reply, &it);
+	if (r >= 0 && !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr))
+		r = -ENOMEM;
+	for (char **n = names; r >= 0 && n && *n; n++)
+		r = append_storage(d, &arr, *n);
+	if (r >= 0 && !dbus_message_iter_close_container(&it, &arr))
+		r = -ENOMEM;
+	if (r < 0) {
+		dbus_message_unref(reply);
+		return r;
+	}
+	return bus_send(b, reply);
+}
+
 static int prop_version(Bus *b, void *u, DBusMessageIter *it)
 {
 	return bus_append_string(it, VSSD_VERSION);
@@ -591,6 +709,10 @@ static const BusMethod manager_methods[] = {
 	{ "RegisterWriter", "oa{sv}", method_register_writer, BUS_ACCESS_WRITER },
 	{ "UnregisterWriter", "s", method_unregister_writer, BUS_ACCESS_WRITER },
 	{ "ListWriters", "b", method_list_writers, BUS_ACCESS_ADMIN },
+	{ "AddStorage", "sst", method_add_storage, BUS_ACCESS_ADMIN },
+	{ "ResizeStorage", "st", method_resize_storage, BUS_ACCESS_ADMIN },
+	{ "DeleteStorage", "sa{sv}", method_delete_storage, BUS_ACCESS_ADMIN },
+	{ "ListStorage", "", method_list_storage, BUS_ACCESS_ADMIN },
 	{ NULL },
 };
 

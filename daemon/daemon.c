@@ -10,9 +10,11 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/hostops.h"
+#include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
+#include "daemon/storage.h"
 #include "daemon/writer.h"
 
 /* ---- registries ------------------------------------------------------------------------------ */
@@ -90,16 +92,6 @@ int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret,
 	return 0;
 }
 
-int daemon_storage_for(Daemon *d, const DmsnapVolume *v, const char **ret_dir,
-                       uint64_t *ret_cow_bytes)
-{
-	uint64_t bytes = v->sectors * 512 / 100 * d->config.storage_default_percent;
-
-	*ret_dir = d->config.storage_dir;
-	*ret_cow_bytes = MAX(bytes, d->config.storage_min_bytes);
-	return 0;
-}
-
 /* ---- state ----------------------------------------------------------------------------------- */
 
 static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
@@ -173,6 +165,16 @@ int daemon_save_state(Daemon *d)
 			r = state_add_set(&st, &x);
 		else
 			state_set_done(&x);
+	}
+	for (size_t i = 0; i < d->n_storage && r >= 0; i++) {
+		StateStorage x = { .max_bytes = d->storage[i].max_bytes };
+
+		if (asprintf(&x.volume, "/dev/mapper/%s", d->storage[i].volume_name) < 0)
+			x.volume = NULL;
+		x.location = strdup(d->storage[i].location);
+		r = x.volume && x.location ? state_add_storage(&st, &x) : -ENOMEM;
+		if (r < 0)
+			state_storage_done(&x);
 	}
 	if (r >= 0)
 		r = state_save(d->state_path, &st, &error);
@@ -397,6 +399,13 @@ static int daemon_recover(Daemon *d)
 			return log_error_errno(r, "recovery failed: %m");
 		}
 	}
+	for (size_t i = 0; i < st.n_storage; i++) {
+		r = storage_restore(d, st.storage[i].volume, st.storage[i].location,
+		                    st.storage[i].max_bytes);
+		if (r < 0)
+			log_warning_errno(r, "recovery: storage of %s not restored, ignoring: %m",
+			                  st.storage[i].volume);
+	}
 	state_done(&st);
 	if (corrupt)
 		daemon_rebuild_from_dm(d);
@@ -494,8 +503,7 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 		              .hold_timeout = d->config.hold_timeout,
 		              .flush_timeout = d->config.flush_timeout,
 		              .chunk_sectors = d->config.chunk_kib * 2,
-		              .use_fifreeze = d->config.parallel_freeze,
-		              .min_cow_bytes = d->config.storage_min_bytes };
+		              .use_fifreeze = d->config.parallel_freeze };
 
 	/* 4. directories, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
@@ -525,6 +533,13 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 		if (r < 0)
 			return log_error_errno(r, "cannot export objects: %m");
 	}
+	/* 6. storage monitoring: one look now (a restart may find full COWs), then on events */
+	r = monitor_new(d, &d->monitor);
+	if (r < 0)
+		return log_error_errno(r, "cannot watch shadow storage: %m");
+	monitor_sync(d->monitor);
+	monitor_check(d->monitor);
+
 	r = bus_request_name(&d->bus, VSSD_BUS_NAME);
 	if (r < 0)
 		return r;
@@ -536,6 +551,7 @@ void daemon_done(Daemon *d)
 {
 	/* Sessions end with the daemon: creations roll back, auto-release snapshots go. */
 	d->stopping = true;
+	d->monitor = monitor_free(d->monitor);
 	release_owned(d, NULL);
 	while (d->n_sets > 0) {
 		Snapset *s = d->sets[d->n_sets - 1];
@@ -547,6 +563,7 @@ void daemon_done(Daemon *d)
 	d->sets = NULL;
 	while (d->n_writers > 0)
 		writer_free(d->writers[d->n_writers - 1]);
+	storage_done(d);
 	free(d->writers);
 	d->writers = NULL;
 	bus_done(&d->bus);

@@ -12,6 +12,8 @@
 typedef struct Snapset Snapset;
 typedef struct Snapshot Snapshot;
 typedef struct Writer Writer;
+typedef struct StorageAssoc StorageAssoc;
+typedef struct Monitor Monitor;
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
 
@@ -41,6 +43,9 @@ typedef struct Daemon {
 	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */
 	Writer **writers;
 	size_t n_writers;
+	StorageAssoc *storage; /* explicit shadow storage associations */
+	size_t n_storage;
+	Monitor *monitor; /* storage fill level, overflow */
 	bool stopping;
 } Daemon;
 
@@ -59,8 +64,5 @@ Snapset *daemon_find_set(Daemon *d, const VssId *id);
 Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id);
 /* All committed snapshots of a volume (by dm name), oldest first; caller frees the array. */
 int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n);
-/* Storage directory and COW size for a new snapshot of a volume */
-int daemon_storage_for(Daemon *d, const DmsnapVolume *v, const char **ret_dir,
-                       uint64_t *ret_cow_bytes);
 
 extern const BusInterface daemon_manager_interface;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dmdev.c - device-mapper operations: table helpers and the libdevmapper adapter (its sole user) */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
@@ -552,6 +555,32 @@ static int libdm_settle(void *ud)
 	}
 }
 
+static int libdm_event_arm(void *ud, int fd)
+{
+	struct dm_ioctl io = { .version = { DM_VERSION_MAJOR, 0, 0 }, .data_size = sizeof(io) };
+
+	/* The kernel remembers the global event counter per open file: poll() says readable
+	 * once any dm device raised an event after this call. */
+	if (ioctl(fd, DM_DEV_ARM_POLL, &io) < 0)
+		return -errno;
+	return 0;
+}
+
+static int libdm_event_open(void *ud)
+{
+	int fd = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = libdm_event_arm(ud, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static const DmdevOps dmdev_libdm_ops = {
 	.create = libdm_create,
 	.load = libdm_load,
@@ -567,6 +596,8 @@ static const DmdevOps dmdev_libdm_ops = {
 	.message = libdm_message,
 	.is_dm_major = libdm_is_dm_major,
 	.settle = libdm_settle,
+	.event_open = libdm_event_open,
+	.event_arm = libdm_event_arm,
 };
 
 int dmdev_libdm_new(Dmdev **ret)

@@ -80,6 +80,10 @@ typedef struct DmdevOps {
 	bool (*is_dm_major)(void *ud, uint32_t major);
 	/* Waits for the udev events of earlier create/resume/remove calls (bounded). */
 	int (*settle)(void *ud);
+	/* An fd that polls readable after any dm event (DM_DEV_ARM_POLL on the control node);
+	 * arm() re-arms it after each wake-up. */
+	int (*event_open)(void *ud);
+	int (*event_arm)(void *ud, int fd);
 } DmdevOps;
 
 typedef struct Dmdev {
@@ -148,6 +152,14 @@ static inline bool dmdev_is_dm_major(Dmdev *dm, uint32_t major)
 static inline int dmdev_settle(Dmdev *dm)
 {
 	return dm->ops->settle(dm->userdata);
+}
+static inline int dmdev_event_open(Dmdev *dm)
+{
+	return dm->ops->event_open(dm->userdata);
+}
+static inline int dmdev_event_arm(Dmdev *dm, int fd)
+{
+	return dm->ops->event_arm(dm->userdata, fd);
 }
 
 /* Names of every device whose uuid starts with prefix ("VSSD-"); caller frees. */

@@ -12,8 +12,6 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 
-#define COW_FLOOR_BYTES (1ULL << 20) /* header, one metadata and a few data chunks */
-
 typedef struct Member {
 	DmsnapVolume vol;
 	DmsnapSnapshot snap;
@@ -494,7 +492,7 @@ const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i)
 
 static uint64_t env_min_cow(const DmsnapEnv *env)
 {
-	return MAX(env->min_cow_bytes, COW_FLOOR_BYTES);
+	return MAX(env->min_cow_bytes, DMSNAP_COW_MIN_BYTES);
 }
 
 /* Names and paths are fixed when the volume is added, so that an intent record written
@@ -1146,4 +1144,43 @@ void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_e
 {
 	*ret_start = s->hold_start;
 	*ret_end = s->hold_end;
+}
+
+int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t new_bytes)
+{
+	DmdevTable t = DMDEV_TABLE_NULL;
+	const char *p;
+	dev_t real, cow;
+	int n, r;
+
+	if (!snap->cow_path || new_bytes <= snap->cow_bytes)
+		return -EINVAL;
+	r = dmdev_get_table(env->dm, snap->snap_name, false, &t);
+	if (r < 0)
+		return r;
+	if (t.n != 1 || !streq(t.targets[0].type, "snapshot")) {
+		dmdev_table_done(&t);
+		return -EMEDIUMTYPE;
+	}
+	p = t.targets[0].params;
+	n = parse_devno(p, &real);
+	if (n > 0) {
+		p += n;
+		while (*p == ' ')
+			p++;
+		n = parse_devno(p, &cow);
+	}
+	dmdev_table_done(&t);
+	if (n <= 0)
+		return -EINVAL;
+	/* The file grows first, then the loop device learns its new size; dm-snapshot reads the
+	 * COW device's size at each new exception, so no reload is needed. */
+	r = env->host->ops->file_grow(env->host->userdata, snap->cow_path, new_bytes);
+	if (r < 0)
+		return r;
+	r = env->host->ops->loop_refresh(env->host->userdata, cow);
+	if (r < 0)
+		return r;
+	snap->cow_bytes = new_bytes;
+	return 0;
 }

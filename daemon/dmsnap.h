@@ -21,12 +21,12 @@ typedef struct DmsnapEnv {
 	uint64_t min_cow_bytes; /* smallest COW accepted (0: the engine's own floor) */
 } DmsnapEnv;
 
-#define DMSNAP_REAL_SUFFIX      "-vssd-real"
-#define DMSNAP_UUID_PREFIX      "VSSD-"
-#define DMSNAP_UUID_SNAP        "VSSD-S-"
-#define DMSNAP_UUID_REAL        "VSSD-R-"
-#define DMSNAP_UUID_VOLUME      "VSSD-V-" /* volumes vssd wraps itself (vssctl add volume) */
-#define DMSNAP_COW_HEADER_BYTES (64 * 1024)
+#define DMSNAP_REAL_SUFFIX   "-vssd-real"
+#define DMSNAP_UUID_PREFIX   "VSSD-"
+#define DMSNAP_UUID_SNAP     "VSSD-S-"
+#define DMSNAP_UUID_REAL     "VSSD-R-"
+#define DMSNAP_UUID_VOLUME   "VSSD-V-"    /* volumes vssd wraps itself (vssctl add volume) */
+#define DMSNAP_COW_MIN_BYTES (1ULL << 20) /* header, metadata and a few data chunks */
 
 /* A volume as found on the system. */
 typedef struct DmsnapVolume {
@@ -101,6 +101,9 @@ void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_e
 /* Deletes a committed snapshot: removes the device; when it was the volume's last, restores
  * the volume's own table and removes -real; removes the COW file. Idempotent. */
 int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err);
+
+/* Grows a snapshot's COW file to new_bytes and tells its loop device. */
+int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t new_bytes);
 
 /* Reads a snapshot back from dm (for the test tool and for recovery without state). */
 int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret);

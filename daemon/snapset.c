@@ -10,8 +10,10 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
+#include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
+#include "daemon/storage.h"
 #include "daemon/writer.h"
 
 static const char *const state_names[_SNAPSET_STATE_MAX] = {
@@ -408,12 +410,9 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		                v.dev_path, s->d->config.max_shadow_copies);
 		goto out;
 	}
-	r = daemon_storage_for(s->d, &v, &dir, &cow);
-	if (r < 0) {
-		r = vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, r,
-		                "no shadow storage for %s: %s", v.dev_path, strerror(-r));
+	r = storage_plan(s->d, &v, &dir, &cow, err);
+	if (r < 0)
 		goto out;
-	}
 	if (!s->engine) {
 		r = dmsnap_set_new(&s->d->env, &s->id, snapset_context_persistent(s->context),
 		                   &s->engine);
@@ -514,6 +513,7 @@ static void creation_failed(Snapset *s, const VssErr *err, int error)
 static void creation_done(Snapset *s)
 {
 	creation_sources_done(s);
+	monitor_sync(s->d->monitor);
 	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
 	if (s->d->creating == s)
 		s->d->creating = NULL;

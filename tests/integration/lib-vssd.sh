@@ -173,3 +173,102 @@ events()
 {
 	awk '{ print $2 }' "$WORK/$1.events" 2>/dev/null
 }
+
+# --- helpers of the vssctl, restart and bus tests (22-25) ------------------------------------
+
+# run_rc CMD [ARGS]: runs CMD with errexit out of the way; its stdout goes to $WORK/out, its
+# stderr to $WORK/err, its exit status to RC
+run_rc()
+{
+	RC=0
+	"$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
+}
+
+# wait_for TRIES CMD [ARGS]: runs CMD every 0.1 s until it succeeds; fails after TRIES attempts
+wait_for()
+{
+	local n=$1
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		n=$((n - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+# no_vssd_devices: true when no dm device has a VSSD- uuid (nothing of vssd is left)
+no_vssd_devices()
+{
+	[ -z "$(dm_with_uuid_prefix VSSD-)" ]
+}
+
+# snap_dev SET-ID VOLUME-NAME: the snapshot device vssd names for a volume in a set (DESIGN §4)
+snap_dev()
+{
+	local sid=$1
+	printf '/dev/mapper/vssd-%s-%s\n' "${sid%%-*}" "$2"
+}
+
+# snap_sha DEV FILE: mounts the ext4 snapshot DEV read-only (noload) and prints FILE's sha256
+snap_sha()
+{
+	local m="$WORK/snap-sha.$$" s
+	mkdir -p "$m"
+	mount -o ro,noload "$1" "$m" || return 1
+	s=$(sha_of "$m/$2") || {
+		umount "$m"
+		return 1
+	}
+	umount "$m" && printf '%s\n' "$s"
+}
+
+# dm_tables NAME: which tables the device has, as dmsetup info says ("LIVE", "LIVE & INACTIVE")
+dm_tables()
+{
+	dmsetup info "$1" | sed -n 's/^Tables present: *//p'
+}
+
+# dm_minor NAME: the device's minor number (its /dev/dm-N)
+dm_minor()
+{
+	dmsetup info -c --noheadings -o minor "$1" | tr -d ' '
+}
+
+# vssd_prop IFACE PROPERTY [PATH]: a property of a vssd object (root by default), busctl JSON
+vssd_prop()
+{
+	busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" --json=short get-property org.vssd.ShadowCopy1 \
+		"${3:-/org/vssd/ShadowCopy1}" "org.vssd.ShadowCopy1.$1" "$2"
+}
+
+# bus_raw PATH IFACE METHOD SIGNATURE JSON-ARGS: one call with exactly that signature, the
+# arguments given as a JSON array (python-dbus converts them by the signature). Prints one JSON
+# line: {"result": ...} or {"error": NAME, "message": ...}; exit status 0 either way.
+# BUS_RAW_DEST (default org.vssd.ShadowCopy1) is the destination.
+bus_raw()
+{
+	/usr/bin/python3 - "$@" <<'EOPY'
+import json, sys
+import dbus
+path, iface, method, sig, args = sys.argv[1:6]
+bus = dbus.SystemBus()
+obj = bus.get_object(__import__("os").environ.get("BUS_RAW_DEST", "org.vssd.ShadowCopy1"),
+                     path, introspect=False)
+def plain(x):
+    if isinstance(x, (dbus.Array, list, tuple)):
+        return [plain(i) for i in x]
+    if isinstance(x, (dbus.Dictionary, dict)):
+        return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, dbus.Boolean):
+        return bool(x)
+    if isinstance(x, (int, float)):
+        return x
+    return str(x)
+try:
+    r = obj.get_dbus_method(method, iface)(*json.loads(args), signature=sig, timeout=900)
+    print(json.dumps({"result": plain(r)}))
+except dbus.exceptions.DBusException as e:
+    print(json.dumps({"error": e.get_dbus_name(), "message": e.get_dbus_message()}))
+EOPY
+}

@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/eventfd.h>
 #include <sys/sysmacros.h>
 
 #include "tests/lib/fake-dm.h"
@@ -17,6 +18,7 @@ typedef struct FakeDev {
 	bool has_live, has_inactive;
 	char *status;
 	char live_line[512];
+	int32_t open_count; /* fake_dm_set_open_count() */
 } FakeDev;
 
 struct FakeDm {
@@ -29,6 +31,7 @@ struct FakeDm {
 	int fail_error[_FAKE_DM_OP_MAX];
 	usec_t *clock;
 	usec_t step;
+	int event_fd;
 };
 
 static FakeDev *find(FakeDm *f, const char *name)
@@ -265,7 +268,8 @@ static void fill_info(FakeDev *d, DmdevInfo *ret)
 		            .live_table = d->has_live,
 		            .inactive_table = d->has_inactive,
 		            .major = FAKE_DM_MAJOR,
-		            .minor = d->minor };
+		            .minor = d->minor,
+		            .open_count = d->open_count };
 	snprintf(ret->name, sizeof(ret->name), "%s", d->name);
 	snprintf(ret->uuid, sizeof(ret->uuid), "%s", d->uuid);
 }
@@ -382,6 +386,25 @@ static int f_settle(void *ud)
 	return 0;
 }
 
+static int f_event_open(void *ud)
+{
+	FakeDm *f = ud;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	f->event_fd = fd;
+	return fd;
+}
+
+static int f_event_arm(void *ud, int fd)
+{
+	uint64_t v;
+
+	(void)!read(fd, &v, sizeof(v));
+	return 0;
+}
+
 static const DmdevOps fake_ops = {
 	.create = f_create,
 	.load = f_load,
@@ -397,6 +420,8 @@ static const DmdevOps fake_ops = {
 	.message = f_message,
 	.is_dm_major = f_is_dm_major,
 	.settle = f_settle,
+	.event_open = f_event_open,
+	.event_arm = f_event_arm,
 };
 
 int fake_dm_new(FakeDm **ret)
@@ -407,6 +432,7 @@ int fake_dm_new(FakeDm **ret)
 		return -ENOMEM;
 	f->dm = (Dmdev){ .ops = &fake_ops, .userdata = f };
 	f->next_minor = 0;
+	f->event_fd = -EBADF;
 	f->calls = calloc(1, sizeof(char *));
 	*ret = f;
 	return 0;
@@ -425,6 +451,8 @@ FakeDm *fake_dm_free(FakeDm *f)
 	}
 	free(f->devs);
 	strv_free(f->calls);
+	if (f->event_fd >= 0)
+		close(f->event_fd);
 	free(f);
 	return NULL;
 }
@@ -554,4 +582,22 @@ bool fake_dm_has_inactive(FakeDm *f, const char *name)
 	FakeDev *d = find(f, name);
 
 	return d && d->has_inactive;
+}
+
+void fake_dm_fire_event(FakeDm *f)
+{
+	uint64_t one = 1;
+
+	if (f->event_fd >= 0)
+		(void)!write(f->event_fd, &one, sizeof(one));
+}
+
+int fake_dm_set_open_count(FakeDm *f, const char *name, int32_t n)
+{
+	FakeDev *d = find(f, name);
+
+	if (!d)
+		return -ENXIO;
+	d->open_count = n;
+	return 0;
 }

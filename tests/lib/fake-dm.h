@@ -38,8 +38,12 @@ dev_t fake_dm_add(FakeDm *f, const char *name, const char *uuid, uint64_t sector
 void fake_dm_fail_nth(FakeDm *f, FakeDmOp op, unsigned nth, int error);
 /* Every dm call advances *clock by step (to test hold deadlines). */
 void fake_dm_set_clock(FakeDm *f, usec_t *clock, usec_t step);
+/* Makes the fd of event_open() readable, as a dm event would. */
+void fake_dm_fire_event(FakeDm *f);
 /* Status line returned for a snapshot device (default "0/<size> 0"). */
 int fake_dm_set_status(FakeDm *f, const char *name, const char *status);
+/* What info() reports as the device's open count (default 0). */
+int fake_dm_set_open_count(FakeDm *f, const char *name, int32_t n);
 
 /* Recorded calls, one string each: "suspend vol-a skip_lockfs", "resume vssd-...". */
 char *const *fake_dm_calls(FakeDm *f);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* monitor.c - shadow storage fill level without polling: grow, delete the oldest, mark invalid */
+#include <inttypes.h>
+#include <sys/inotify.h>
+
+#include "common/log.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/dmdev.h"
+#include "daemon/monitor.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+#include "daemon/storage.h"
+
+/* Writes come in bursts: one look 100 ms after the first of them. */
+#define MONITOR_COALESCE_USEC (100 * USEC_PER_MSEC)
+
+struct Monitor {
+	Daemon *d;
+	int dm_fd;
+	int inotify_fd;
+	sd_event_source *dm_source;
+	sd_event_source *inotify_source;
+	sd_event_source *delay; /* one-shot, armed by inotify */
+	char **warned;          /* volumes over the warning threshold (signalled once) */
+	char **cannot_grow;     /* last snapshots that cannot grow (logged once) */
+};
+
+static void emit(Daemon *d, const char *member, const char *a, const char *b, const char *c,
+                 const uint64_t *u1, const uint64_t *u2)
+{
+	DBusMessage *s = dbus_message_new_signal(VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, member);
+	DBusMessageIter it;
+
+	if (!s)
+		return;
+	dbus_message_iter_init_append(s, &it);
+	if ((a && bus_append_string(&it, a) < 0) || (b && bus_append_string(&it, b) < 0) ||
+	    (c && bus_append_string(&it, c) < 0) || (u1 && bus_append_u64(&it, *u1) < 0) ||
+	    (u2 && bus_append_u64(&it, *u2) < 0)) {
+		dbus_message_unref(s);
+		return;
+	}
+	(void)bus_emit_signal(&d->bus, s);
+	dbus_message_unref(s);
+}
+
+static void mark_invalid(Monitor *m, Snapshot *s)
+{
+	log_error("snap=%s vol=%s: the shadow storage overflowed: the shadow copy is invalid now "
+	          "(reads fail); the volume itself is unaffected",
+	          s->id_str, s->volume);
+	snapshot_set_state(s, SNAPSHOT_STATE_INVALID);
+	emit(m->d, "SnapshotInvalidated", s->id_str, s->volume, NULL, NULL, NULL);
+	(void)daemon_save_state(m->d);
+}
+
+/* The oldest snapshot of a volume goes, as VSS does when its diff area is full. Returns 1 if
+ * one was deleted. */
+static int delete_oldest(Monitor *m, const char *volume_name)
+{
+	_cleanup_free_ Snapshot **l = NULL;
+	_cleanup_free_ char *id = NULL, *vol = NULL;
+	VssErr err = { 0 };
+	size_t n = 0;
+	int r;
+
+	r = daemon_volume_snapshots(m->d, volume_name, &l, &n);
+	if (r < 0 || n < 2)
+		return 0; /* the last one is kept: it becomes invalid when full */
+	id = strdup(l[0]->id_str);
+	vol = strdup(l[0]->volume);
+	if (!id || !vol)
+		return -ENOMEM;
+	r = snapset_delete_snapshot(l[0]->set, l[0], "storage-full", &err);
+	if (r < 0) {
+		log_error("snap=%s vol=%s: storage full, but the oldest shadow copy cannot be "
+		          "deleted: %s",
+		          id, vol, err.message);
+		return r;
+	}
+	log_warning("snap=%s vol=%s: deleted, the oldest shadow copy, because the volume's "
+	            "shadow storage reached its maximum",
+	            id, vol);
+	emit(m->d, "SnapshotDeleted", id, vol, "storage-full", NULL, NULL);
+	return 1;
+}
+
+/* Gives s room: grow its COW file by a step within the volume's budget, deleting the
+ * volume's oldest snapshot when the budget is used up. Returns 1 when s itself went. */
+static int grow(Monitor *m, Snapshot *s)
+{
+	Daemon *d = m->d;
+	_cleanup_free_ char *volume_name = strdup(s->dm.volume_name);
+	VssId id = s->dm.id;
+	StorageUsage u;
+	uint64_t step;
+	int r;
+
+	if (!volume_name)
+		return -ENOMEM;
+	r = storage_usage(d, volume_name, &u);
+	if (r < 0)
+		return r;
+	if (u.allocated >= u.max) {
+		r = delete_oldest(m, volume_name);
+		if (r <= 0) {
+			if (!strv_contains(m->cannot_grow, s->id_str)) {
+				log_warning("snap=%s vol=%s: the shadow storage is at its maximum "
+				            "and this is the last shadow copy; it becomes invalid "
+				            "when full",
+				            s->id_str, s->volume);
+				(void)strv_extend(&m->cannot_grow, s->id_str);
+			}
+			return 0;
+		}
+		s = daemon_find_snapshot(d, &id);
+		if (!s)
+			return 1;
+		r = storage_usage(d, volume_name, &u);
+		if (r < 0 || u.allocated >= u.max)
+			return r;
+	}
+	step = MIN(d->config.storage_grow_bytes, u.max - u.allocated);
+	r = dmsnap_snapshot_grow(&d->env, &s->dm, s->dm.cow_bytes + step);
+	if (r < 0)
+		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str, s->dm.cow_path);
+	log_info("snap=%s vol=%s: shadow storage grown to %" PRIu64 " bytes", s->id_str, s->volume,
+	         s->dm.cow_bytes);
+	(void)daemon_save_state(d);
+	return 0;
+}
+
+static void check_volume_warning(Monitor *m, const char *volume_name)
+{
+	Daemon *d = m->d;
+	_cleanup_free_ char *vol = NULL;
+	StorageUsage u;
+	bool over, was;
+
+	if (storage_usage(d, volume_name, &u) < 0 || u.max == 0)
+		return;
+	over = u.used * 100 >= (uint64_t)d->config.storage_warn_percent * u.max;
+	was = strv_contains(m->warned, volume_name);
+	if (over == was)
+		return;
+	if (!over) {
+		/* below again: forget it, so that the next crossing is signalled */
+		for (char **i = m->warned; *i; i++)
+			if (streq(*i, volume_name)) {
+				free(*i);
+				memmove(i, i + 1,
+				        strv_length(i + 1) * sizeof(char *) + sizeof(char *));
+				break;
+			}
+		return;
+	}
+	(void)strv_extend(&m->warned, volume_name);
+	if (asprintf(&vol, "/dev/mapper/%s", volume_name) < 0)
+		return;
+	log_warning("vol=%s: shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
+	            vol, u.used * 100 / u.max, u.used, u.max);
+	emit(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
+}
+
+void monitor_check(Monitor *m)
+{
+	Daemon *d = m->d;
+	_cleanup_strv_free_ char **volumes = NULL;
+
+	/* collect first: growing may delete snapshots and change the sets */
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
+			Snapshot *s = d->sets[i]->snaps[j];
+
+			if (s->state == SNAPSHOT_STATE_CREATED &&
+			    !strv_contains(volumes, s->dm.volume_name))
+				(void)strv_extend(&volumes, s->dm.volume_name);
+		}
+	for (char **v = volumes; v && *v; v++) {
+		_cleanup_free_ Snapshot **l = NULL;
+		_cleanup_free_ VssId *ids = NULL;
+		size_t n = 0;
+
+		if (daemon_volume_snapshots(d, *v, &l, &n) < 0 || n == 0)
+			continue;
+		ids = calloc(n, sizeof(VssId));
+		if (!ids)
+			return;
+		for (size_t i = 0; i < n; i++)
+			ids[i] = l[i]->dm.id;
+		for (size_t i = 0; i < n; i++) {
+			Snapshot *s = daemon_find_snapshot(d, &ids[i]); /* may be gone by now */
+			DmdevSnapshotStatus st;
+
+			if (!s || s->state != SNAPSHOT_STATE_CREATED ||
+			    dmdev_snapshot_status(d->dm, s->dm.snap_name, &st) < 0)
+				continue;
+			if (st.invalid) {
+				mark_invalid(m, s);
+				continue;
+			}
+			if (st.total_sectors > 0 &&
+			    st.used_sectors * 100 >=
+			            (uint64_t)d->config.storage_warn_percent * st.total_sectors)
+				(void)grow(m, s);
+		}
+		check_volume_warning(m, *v);
+	}
+}
+
+static int on_delay(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	monitor_check(userdata);
+	return 0;
+}
+
+static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Monitor *m = userdata;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int r;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		; /* the events say "something was written": the check looks at everything */
+	if (m->delay) {
+		r = sd_event_source_get_enabled(m->delay, NULL);
+		if (r > 0)
+			return 0; /* a check is due already */
+		(void)sd_event_source_set_time_relative(m->delay, MONITOR_COALESCE_USEC);
+		(void)sd_event_source_set_enabled(m->delay, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	r = sd_event_add_time_relative(m->d->event, &m->delay, CLOCK_MONOTONIC,
+	                               MONITOR_COALESCE_USEC, 10 * USEC_PER_MSEC, on_delay, m);
+	if (r < 0)
+		log_warning_errno(r, "cannot arm the storage check, ignoring: %m");
+	else
+		(void)sd_event_source_set_enabled(m->delay, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int on_dm_event(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Monitor *m = userdata;
+	int r;
+
+	r = dmdev_event_arm(m->d->dm, fd); /* first, so that nothing after it is missed */
+	if (r < 0)
+		log_warning_errno(r, "cannot re-arm dm events, ignoring: %m");
+	monitor_check(m);
+	return 0;
+}
+
+void monitor_sync(Monitor *m)
+{
+	Daemon *d;
+
+	if (!m || m->inotify_fd < 0)
+		return;
+	d = m->d;
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
+			Snapshot *s = d->sets[i]->snaps[j];
+
+			if (s->state == SNAPSHOT_STATE_CREATED && s->dm.cow_path &&
+			    inotify_add_watch(m->inotify_fd, s->dm.cow_path, IN_MODIFY) < 0)
+				log_debug("snap=%s: cannot watch %s: %m", s->id_str,
+				          s->dm.cow_path);
+		}
+}
+
+int monitor_new(Daemon *d, Monitor **ret)
+{
+	_cleanup_(monitor_freep) Monitor *m = NULL;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	*m = (Monitor){ .d = d, .dm_fd = -EBADF, .inotify_fd = -EBADF };
+	m->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (m->inotify_fd < 0)
+		return -errno;
+	r = sd_event_add_io(d->event, &m->inotify_source, m->inotify_fd, EPOLLIN, on_inotify, m);
+	if (r < 0)
+		return r;
+	m->dm_fd = dmdev_event_open(d->dm);
+	if (m->dm_fd < 0)
+		return m->dm_fd;
+	r = sd_event_add_io(d->event, &m->dm_source, m->dm_fd, EPOLLIN, on_dm_event, m);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+Monitor *monitor_free(Monitor *m)
+{
+	if (!m)
+		return NULL;
+	sd_event_source_disable_unref(m->dm_source);
+	sd_event_source_disable_unref(m->inotify_source);
+	sd_event_source_disable_unref(m->delay);
+	if (m->dm_fd >= 0)
+		close(m->dm_fd);
+	if (m->inotify_fd >= 0)
+		close(m->inotify_fd);
+	strv_free(m->warned);
+	strv_free(m->cannot_grow);
+	free(m);
+	return NULL;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* monitor.h - shadow storage fill level without polling: grow, delete the oldest, mark invalid */
+#pragma once
+
+#include "common/macro.h"
+
+typedef struct Daemon Daemon;
+typedef struct Monitor Monitor;
+
+/* Watches dm events (DM_DEV_ARM_POLL on /dev/mapper/control: invalidations, merges) and the
+ * COW files (inotify IN_MODIFY: every chunk dm copies is a write to the loop's backing file).
+ * Nothing wakes it while no volume with snapshots is written. */
+int monitor_new(Daemon *d, Monitor **ret);
+Monitor *monitor_free(Monitor *m);
+DEFINE_POINTER_CLEANUP(monitor_freep, Monitor *, monitor_free)
+/* Watches the COW files of every created snapshot (after a creation or a restore). */
+void monitor_sync(Monitor *m);
+/* One pass over every snapshot now: invalid ones, growth, oldest deletion, warnings. */
+void monitor_check(Monitor *m);

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* storage.c - shadow storage: where a volume's COW files live and how much they may take */
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "daemon/daemon.h"
+#include "daemon/dmdev.h"
+#include "daemon/dmsnap.h"
+#include "daemon/hostops.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+#include "daemon/storage.h"
+
+StorageAssoc *storage_find(Daemon *d, const char *volume_name)
+{
+	for (size_t i = 0; i < d->n_storage; i++)
+		if (streq(d->storage[i].volume_name, volume_name))
+			return &d->storage[i];
+	return NULL;
+}
+
+static void assoc_done(StorageAssoc *a)
+{
+	free(a->volume_name);
+	free(a->location);
+	*a = (StorageAssoc){ 0 };
+}
+
+void storage_done(Daemon *d)
+{
+	for (size_t i = 0; i < d->n_storage; i++)
+		assoc_done(&d->storage[i]);
+	free(d->storage);
+	d->storage = NULL;
+	d->n_storage = 0;
+}
+
+static int assoc_add(Daemon *d, const char *volume_name, const char *location, uint64_t max)
+{
+	StorageAssoc *n = reallocarray(d->storage, d->n_storage + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	d->storage = n;
+	n[d->n_storage] = (StorageAssoc){ .volume_name = strdup(volume_name),
+		                          .location = strdup(location),
+		                          .max_bytes = max };
+	if (!n[d->n_storage].volume_name || !n[d->n_storage].location) {
+		assoc_done(&n[d->n_storage]);
+		return -ENOMEM;
+	}
+	d->n_storage++;
+	return 0;
+}
+
+int storage_restore(Daemon *d, const char *volume, const char *location, uint64_t max_bytes)
+{
+	const char *name = startswith(volume, "/dev/mapper/");
+
+	if (!name || !valid_dm_name(name))
+		return -EINVAL;
+	return assoc_add(d, name, location, max_bytes);
+}
+
+/* The volume's size now, from its table (an origin with snapshots keeps its length) */
+static uint64_t volume_bytes(Daemon *d, const char *volume_name)
+{
+	DmdevTable t = DMDEV_TABLE_NULL;
+	uint64_t sectors = 0;
+
+	if (dmdev_get_table(d->dm, volume_name, false, &t) >= 0)
+		sectors = dmdev_table_sectors(&t);
+	dmdev_table_done(&t);
+	return sectors * 512;
+}
+
+static uint64_t effective_max(Daemon *d, const StorageAssoc *a, uint64_t volume_size)
+{
+	uint64_t pct;
+
+	if (a && a->max_bytes)
+		return a->max_bytes;
+	pct = volume_size / 100 * d->config.storage_default_percent;
+	return MAX(pct, d->config.storage_min_bytes);
+}
+
+int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
+{
+	_cleanup_free_ Snapshot **l = NULL;
+	StorageUsage u = { 0 };
+	size_t n = 0;
+	int r;
+
+	r = daemon_volume_snapshots(d, volume_name, &l, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		DmdevSnapshotStatus st;
+
+		u.allocated += l[i]->dm.cow_bytes;
+		if (l[i]->state == SNAPSHOT_STATE_CREATED &&
+		    dmdev_snapshot_status(d->dm, l[i]->dm.snap_name, &st) >= 0)
+			u.used += st.used_sectors * 512;
+	}
+	u.n_snapshots = (unsigned)n;
+	u.max = effective_max(d, storage_find(d, volume_name), volume_bytes(d, volume_name));
+	*ret = u;
+	return 0;
+}
+
+int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_t *ret_cow_bytes,
+                 VssErr *err)
+{
+	StorageAssoc *a = storage_find(d, v->name);
+	StorageUsage u;
+	char s1[32], s2[32];
+	uint64_t cow;
+	int r;
+
+	r = storage_usage(d, v->name, &u);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot read the storage use of %s: %s", v->dev_path,
+		                   strerror(-r));
+	cow = u.allocated < u.max ? MIN(d->config.storage_initial_bytes, u.max - u.allocated) : 0;
+	if (cow < DMSNAP_COW_MIN_BYTES)
+		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
+		                   "the shadow storage of %s is used up (%s of %s allocated to %u "
+		                   "shadow copies); delete old shadow copies or resize the storage",
+		                   v->dev_path, format_size(u.allocated, s1, sizeof(s1)),
+		                   format_size(u.max, s2, sizeof(s2)), u.n_snapshots);
+	*ret_dir = a ? a->location : d->config.storage_dir;
+	*ret_cow_bytes = cow;
+	return 0;
+}
+
+/* ---- administration ------------------------------------------------------------------------- */
+
+static int resolve(Daemon *d, const char *volume, DmsnapVolume *v, VssErr *err)
+{
+	return dmsnap_volume_resolve(&d->env, volume, v, err);
+}
+
+static int check_location(Daemon *d, const DmsnapVolume *v, const char *location, VssErr *err)
+{
+	struct stat st;
+
+	if (!valid_abs_path(location))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "storage location \"%.64s\" is not an absolute path", location);
+	if (stat(location, &st) < 0)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -errno,
+		                   "storage location %s: %s", location, strerror(errno));
+	if (S_ISBLK(st.st_mode))
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENOTDIR,
+		                   "%s is a block device: shadow storage goes in a directory; make "
+		                   "a file system on the device, mount it and give the mount point",
+		                   location);
+	if (!S_ISDIR(st.st_mode))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ENOTDIR,
+		                   "storage location %s is not a directory", location);
+	if (st.st_dev == v->devno)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
+		                   "storage location %s lies on %s itself; copy-on-write data "
+		                   "cannot live on the volume it protects",
+		                   location, v->dev_path);
+	return 0;
+}
+
+static int check_max(Daemon *d, uint64_t max_bytes, VssErr *err)
+{
+	char s1[32], s2[32];
+
+	if (max_bytes != 0 && max_bytes < d->config.storage_min_bytes)
+		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
+		                   "a maximum of %s is below the minimum shadow storage of %s",
+		                   format_size(max_bytes, s1, sizeof(s1)),
+		                   format_size(d->config.storage_min_bytes, s2, sizeof(s2)));
+	return 0;
+}
+
+int storage_add(Daemon *d, const char *volume, const char *location, uint64_t max_bytes,
+                VssErr *err)
+{
+	DmsnapVolume v = { 0 };
+	int r;
+
+	r = resolve(d, volume, &v, err);
+	if (r < 0)
+		return r;
+	if (storage_find(d, v.name))
+		r = vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+		                "%s has shadow storage already (%s); use ResizeStorage or "
+		                "DeleteStorage",
+		                v.dev_path, storage_find(d, v.name)->location);
+	if (r >= 0)
+		r = check_location(d, &v, location, err);
+	if (r >= 0)
+		r = check_max(d, max_bytes, err);
+	if (r >= 0)
+		r = assoc_add(d, v.name, location, max_bytes);
+	if (r >= 0) {
+		log_notice("vol=%s: shadow storage on %s, maximum %" PRIu64 " bytes%s", v.dev_path,
+		           location, max_bytes, max_bytes ? "" : " (default)");
+		(void)daemon_save_state(d);
+	}
+	dmsnap_volume_done(&v);
+	return r;
+}
+
+/* Deletes the volume's oldest snapshots until its COW files fit in max. */
+static int shrink_to(Daemon *d, const char *volume_name, uint64_t max, VssErr *err)
+{
+	for (;;) {
+		_cleanup_free_ Snapshot **l = NULL;
+		StorageUsage u;
+		size_t n = 0;
+		int r;
+
+		r = storage_usage(d, volume_name, &u);
+		if (r < 0)
+			return r;
+		if (u.allocated <= max)
+			return 0;
+		r = daemon_volume_snapshots(d, volume_name, &l, &n);
+		if (r < 0 || n == 0)
+			return r;
+		log_notice("snap=%s vol=%s: deleted to fit the resized storage", l[0]->id_str,
+		           l[0]->volume);
+		r = snapset_delete_snapshot(l[0]->set, l[0], "storage-resized", err);
+		if (r < 0)
+			return r;
+	}
+}
+
+int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *err)
+{
+	DmsnapVolume v = { 0 };
+	StorageAssoc *a;
+	int r;
+
+	r = resolve(d, volume, &v, err);
+	if (r < 0)
+		return r;
+	r = check_max(d, max_bytes, err);
+	if (r >= 0) {
+		a = storage_find(d, v.name);
+		if (!a)
+			r = assoc_add(d, v.name, d->config.storage_dir, max_bytes);
+		else
+			a->max_bytes = max_bytes;
+	}
+	if (r >= 0) {
+		StorageUsage u;
+
+		/* like VSS: a smaller maximum may make old shadow copies disappear */
+		r = storage_usage(d, v.name, &u);
+		if (r >= 0)
+			r = shrink_to(d, v.name, u.max, err);
+		log_notice("vol=%s: shadow storage maximum now %" PRIu64 " bytes", v.dev_path,
+		           u.max);
+		(void)daemon_save_state(d);
+	}
+	dmsnap_volume_done(&v);
+	return r;
+}
+
+int storage_delete(Daemon *d, const char *volume, bool delete_snapshots, VssErr *err)
+{
+	_cleanup_free_ Snapshot **l = NULL;
+	DmsnapVolume v = { 0 };
+	StorageAssoc *a;
+	size_t n = 0;
+	int r;
+
+	r = resolve(d, volume, &v, err);
+	if (r < 0)
+		return r;
+	a = storage_find(d, v.name);
+	if (!a) {
+		r = vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		                "%s has no shadow storage association", v.dev_path);
+		goto out;
+	}
+	r = daemon_volume_snapshots(d, v.name, &l, &n);
+	if (r >= 0 && n > 0 && !delete_snapshots) {
+		r = vss_err_set(
+			err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+			"the shadow storage of %s still holds %zu shadow copies; delete them "
+			"first or pass delete-snapshots",
+			v.dev_path, n);
+		goto out;
+	}
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = snapset_delete_snapshot(l[i]->set, l[i], "storage-deleted", err);
+	if (r < 0)
+		goto out;
+	a = storage_find(d, v.name); /* the array did not move, but be exact */
+	if (a) {
+		size_t idx = (size_t)(a - d->storage);
+
+		assoc_done(a);
+		memmove(d->storage + idx, d->storage + idx + 1,
+		        (d->n_storage - idx - 1) * sizeof(*d->storage));
+		d->n_storage--;
+	}
+	log_notice("vol=%s: shadow storage association deleted", v.dev_path);
+	(void)daemon_save_state(d);
+out:
+	dmsnap_volume_done(&v);
+	return r;
+}
