@@ -9,6 +9,7 @@ libdevmapper-dev libdbus-1-dev libsystemd-dev libjson-c-dev uuid-dev libmount-de
 libinih-dev check
 dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-system-x86
 lvm2 tar coreutils procps psmisc
+python3-dbus systemd libglib2.0-bin passwd
 "
 
 missing=""
