@@ -9,6 +9,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/expose.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
@@ -227,7 +228,8 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 
 		if (!s->snaps[i]->dm.snap_name)
 			continue;
-		if (dmsnap_snapshot_delete(&d->env, &s->snaps[i]->dm, &err) < 0)
+		if (expose_release(s->snaps[i], &err) < 0 || /* expose.c: unmount first */
+		    dmsnap_snapshot_delete(&d->env, &s->snaps[i]->dm, &err) < 0)
 			log_error("recovery: set=%s snap=%s: cannot delete: %s", s->id_str,
 			          s->snaps[i]->id_str, err.message);
 		else
@@ -410,6 +412,7 @@ static int daemon_recover(Daemon *d)
 	if (corrupt)
 		daemon_rebuild_from_dm(d);
 	purge_orphans(d);
+	expose_recover(d); /* persistent exposures mounted again */
 	return daemon_save_state(d);
 }
 

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hostops.c - host operations behind an ops table: block devices, COW files, loops, mounts, freeze
  */
+#include <blkid.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <libmount.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -239,6 +242,122 @@ static usec_t real_now(void *ud)
 	return now_usec(CLOCK_MONOTONIC);
 }
 
+/* ---- exposure (daemon/expose.c) */
+
+static int real_dir_check(void *ud, const char *path, char **ret)
+{
+	_cleanup_free_ char *canon = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct statx sx;
+	struct dirent *de;
+	DIR *dir;
+	int r = 0;
+
+	canon = realpath(path, NULL);
+	if (!canon)
+		return -errno;
+	fd = open(canon, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (statx(fd, "", AT_EMPTY_PATH, 0, &sx) < 0)
+		return -errno;
+	if (sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+		return -EBUSY;
+	dir = fdopendir(fd);
+	if (!dir)
+		return -errno;
+	fd = -EBADF; /* the DIR owns it now */
+	errno = 0;
+	while ((de = readdir(dir)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+			r = -ENOTEMPTY;
+			break;
+		}
+	if (r == 0 && errno > 0)
+		r = -errno;
+	closedir(dir);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(canon);
+	return 0;
+}
+
+static int real_fs_type(void *ud, const char *device, char **ret)
+{
+	const char *type = NULL;
+	blkid_probe pr;
+	int r;
+
+	pr = blkid_new_probe_from_filename(device);
+	if (!pr)
+		return errno > 0 ? -errno : -EIO;
+	if (blkid_probe_enable_superblocks(pr, 1) < 0 ||
+	    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE) < 0 ||
+	    blkid_probe_filter_superblocks_usage(pr, BLKID_FLTR_ONLYIN, BLKID_USAGE_FILESYSTEM) <
+	            0) {
+		blkid_free_probe(pr);
+		return -ENOMEM;
+	}
+	r = blkid_do_safeprobe(pr);
+	if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 && type) {
+		*ret = strdup(type);
+		r = *ret ? 0 : -ENOMEM;
+	} else if (r == 0 || r == 1 || r == -2) { /* nothing, or more than one: none */
+		*ret = NULL;
+		r = 0;
+	} else
+		r = -EIO;
+	blkid_free_probe(pr);
+	return r;
+}
+
+static int real_mount_ro(void *ud, const char *device, const char *target, const char *fstype,
+                         const char *options)
+{
+	struct libmnt_context *cxt = mnt_new_context();
+	int r;
+
+	if (!cxt)
+		return -ENOMEM;
+	/* exactly this mount: no fstab, no /sbin/mount.<type> helper, no utab entry */
+	r = mnt_context_set_optsmode(cxt, MNT_OMODE_IGNORE);
+	if (r >= 0)
+		r = mnt_context_disable_helpers(cxt, 1);
+	if (r >= 0)
+		r = mnt_context_disable_mtab(cxt, 1);
+	if (r >= 0)
+		r = mnt_context_disable_canonicalize(cxt, 1);
+	if (r >= 0)
+		r = mnt_context_set_source(cxt, device);
+	if (r >= 0)
+		r = mnt_context_set_target(cxt, target);
+	if (r >= 0)
+		r = mnt_context_set_fstype(cxt, fstype);
+	if (r >= 0)
+		r = mnt_context_set_options(cxt, options);
+	if (r >= 0) {
+		r = mnt_context_mount(cxt);
+		if (r > 0) /* mount(2) failed: its errno */
+			r = mnt_context_syscall_called(cxt) &&
+			                    mnt_context_get_syscall_errno(cxt) > 0
+			            ? -mnt_context_get_syscall_errno(cxt)
+			            : -EIO;
+		else if (r < -4095) /* a libmount MNT_ERR_* code */
+			r = -EINVAL;
+	}
+	mnt_free_context(cxt);
+	return r < 0 ? r : 0;
+}
+
+static int real_umount(void *ud, const char *target)
+{
+	if (umount2(target, UMOUNT_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- end exposure */
+
 static const HostOps host_real_ops = {
 	.stat_block = real_stat_block,
 	.fs_devno = real_fs_devno,
@@ -253,6 +372,10 @@ static const HostOps host_real_ops = {
 	.thaw = real_thaw,
 	.sync = real_sync,
 	.now = real_now,
+	.dir_check = real_dir_check,
+	.fs_type = real_fs_type,
+	.mount_ro = real_mount_ro,
+	.umount = real_umount,
 };
 
 const Host host_real = { .ops = &host_real_ops, .userdata = NULL };

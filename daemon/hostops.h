@@ -32,6 +32,18 @@ typedef struct HostOps {
 	int (*thaw)(void *ud, const char *mountpoint);
 	int (*sync)(void *ud, const char *mountpoint);
 	usec_t (*now)(void *ud); /* CLOCK_MONOTONIC */
+	/* ---- exposure (daemon/expose.c) */
+	/* The canonical path of an existing, empty directory that is not a mount point itself:
+	 * -ENOENT, -ENOTDIR, -ENOTEMPTY, -EBUSY (a mount point) otherwise */
+	int (*dir_check)(void *ud, const char *path, char **ret_canonical);
+	/* File-system type on a block device (libblkid); *ret NULL when none is recognised */
+	int (*fs_type)(void *ud, const char *device, char **ret);
+	/* Mounts device on target (libmount, no helpers) with options such as "ro,noload" */
+	int (*mount_ro)(void *ud, const char *device, const char *target, const char *fstype,
+	                const char *options);
+	/* Unmounts target (not following a symlink): -EBUSY while it is busy */
+	int (*umount)(void *ud, const char *target);
+	/* ---- end exposure */
 } HostOps;
 
 typedef struct Host {

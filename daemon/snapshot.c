@@ -7,6 +7,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/expose.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 
@@ -110,6 +111,9 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		                   "shadow copy %s is being reverted into %s; it goes away by "
 		                   "itself when the merge ends",
 		                   s->id_str, s->volume);
+	r = expose_release(s, err); /* an exposed shadow copy is unmounted first */
+	if (r < 0)
+		return r;
 	r = dmsnap_snapshot_delete(&s->d->env, &s->dm, err);
 	if (r < 0)
 		return r;
@@ -158,7 +162,10 @@ static int prop_context(Bus *b, void *u, DBusMessageIter *it)
 
 static int prop_attributes(Bus *b, void *u, DBusMessageIter *it)
 {
-	return bus_append_u32(it, ((Snapshot *)u)->set->attributes);
+	Snapshot *s = u;
+
+	return bus_append_u32(it, s->set->attributes |
+	                                  (s->exposed_path ? VSS_ATTR_EXPOSED_LOCALLY : 0));
 }
 
 static int prop_creation_time(Bus *b, void *u, DBusMessageIter *it)
@@ -219,6 +226,8 @@ static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 }
 
 static const BusMethod snapshot_methods[] = {
+	{ "Expose", "sa{sv}", expose_method_expose, BUS_ACCESS_ADMIN },
+	{ "Unexpose", "", expose_method_unexpose, BUS_ACCESS_ADMIN },
 	{ "Delete", "", method_delete, BUS_ACCESS_ADMIN },
 	{ NULL },
 };

@@ -10,8 +10,10 @@
 typedef struct Entry {
 	char *path;
 	dev_t devno;
-	int kind; /* 0 block, 1 file, 2 dir, 3 cow file, 4 mount */
+	int kind; /* 0 block, 1 file, 2 dir, 3 cow file, 4 mount, 5 fs type of a block path */
 	bool frozen;
+	bool busy;  /* mount: umount fails with -EBUSY */
+	char *data; /* mount: its options; fs type: the type */
 } Entry;
 
 struct FakeHost {
@@ -196,6 +198,77 @@ static usec_t h_now(void *ud)
 	return f->clock;
 }
 
+/* ---- exposure */
+
+static int h_dir_check(void *ud, const char *path, char **ret)
+{
+	FakeHost *f = ud;
+	size_t l = strlen(path);
+
+	if (!find(f, path, 2))
+		return find(f, path, -1) ? -ENOTDIR : -ENOENT;
+	if (find(f, path, 4))
+		return -EBUSY;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->e[i].path && (f->e[i].kind == 1 || f->e[i].kind == 2) &&
+		    strncmp(f->e[i].path, path, l) == 0 && f->e[i].path[l] == '/')
+			return -ENOTEMPTY;
+	*ret = strdup(path);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int h_fs_type(void *ud, const char *device, char **ret)
+{
+	Entry *e = find(ud, device, 5);
+
+	*ret = NULL;
+	if (e && !(*ret = strdup(e->data)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int h_mount_ro(void *ud, const char *device, const char *target, const char *fstype,
+                      const char *options)
+{
+	FakeHost *f = ud;
+	dev_t devno;
+	int r = enter(f, FAKE_HOST_MOUNT);
+
+	if (r < 0)
+		return r;
+	r = h_stat_block(f, device, &devno);
+	if (r < 0)
+		return r;
+	if (!find(f, target, 2))
+		return -ENOENT;
+	add(f, target, devno, 4);
+	f->e[f->n - 1].data = strdup(options);
+	return 0;
+}
+
+static int h_umount(void *ud, const char *target)
+{
+	FakeHost *f = ud;
+	Entry *e;
+	int r = enter(f, FAKE_HOST_UMOUNT);
+
+	if (r < 0)
+		return r;
+	/* the last mount on target is the visible one */
+	for (size_t i = f->n; i-- > 0;)
+		if (f->e[i].kind == 4 && f->e[i].path && streq(f->e[i].path, target)) {
+			e = &f->e[i];
+			if (e->busy)
+				return -EBUSY;
+			free(e->path);
+			e->path = NULL;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* ---- end exposure */
+
 static const HostOps fake_host_ops = {
 	.stat_block = h_stat_block,
 	.fs_devno = h_fs_devno,
@@ -210,6 +283,10 @@ static const HostOps fake_host_ops = {
 	.thaw = h_thaw,
 	.sync = h_sync,
 	.now = h_now,
+	.dir_check = h_dir_check,
+	.fs_type = h_fs_type,
+	.mount_ro = h_mount_ro,
+	.umount = h_umount,
 };
 
 int fake_host_new(FakeHost **ret)
@@ -229,8 +306,10 @@ FakeHost *fake_host_free(FakeHost *f)
 {
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
 		free(f->e[i].path);
+		free(f->e[i].data);
+	}
 	free(f->e);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -297,3 +376,28 @@ unsigned fake_host_freezes(FakeHost *f)
 {
 	return f->freezes;
 }
+
+/* ---- exposure */
+
+void fake_host_set_fstype(FakeHost *f, const char *device, const char *fstype)
+{
+	add(f, device, 0, 5);
+	f->e[f->n - 1].data = strdup(fstype);
+}
+
+void fake_host_set_busy(FakeHost *f, const char *mountpoint, bool busy)
+{
+	Entry *e = find(f, mountpoint, 4);
+
+	if (e)
+		e->busy = busy;
+}
+
+const char *fake_host_mount_options(FakeHost *f, const char *mountpoint)
+{
+	Entry *e = find(f, mountpoint, 4);
+
+	return e ? e->data : NULL;
+}
+
+/* ---- end exposure */

@@ -12,6 +12,8 @@ typedef enum FakeHostOp {
 	FAKE_HOST_LOOP_ATTACH,
 	FAKE_HOST_FREEZE,
 	FAKE_HOST_THAW,
+	FAKE_HOST_MOUNT, /* mount_ro */
+	FAKE_HOST_UMOUNT,
 	_FAKE_HOST_OP_MAX,
 } FakeHostOp;
 
@@ -32,3 +34,14 @@ usec_t *fake_host_clock(FakeHost *f);
 unsigned fake_host_count_files(FakeHost *f);  /* COW files existing now */
 unsigned fake_host_count_frozen(FakeHost *f); /* file systems frozen now */
 unsigned fake_host_freezes(FakeHost *f);      /* FIFREEZE calls so far */
+
+/* ---- exposure: dir_check, fs_type, mount_ro, umount */
+/* dir_check: a directory added with fake_host_add_dir() is empty unless a file or directory was
+ * added below it; one with a mount on it is a mount point (-EBUSY). */
+/* The file-system type fs_type() reports for a block device path (none by default) */
+void fake_host_set_fstype(FakeHost *f, const char *device, const char *fstype);
+/* umount() of mountpoint fails with -EBUSY while busy */
+void fake_host_set_busy(FakeHost *f, const char *mountpoint, bool busy);
+/* The options of the mount on mountpoint made by mount_ro(), or NULL. Borrowed. */
+const char *fake_host_mount_options(FakeHost *f, const char *mountpoint);
+/* ---- end exposure */

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-expose.c - Expose / Unexpose against fake dm and host: checks, options, delete, restart */
+#include <sys/sysmacros.h>
+
+#include "daemon/bus.h"
+#include "daemon/dmdev.h"
+#include "daemon/expose.h"
+#include "tests/lib/check-main.h"
+#include "tests/lib/daemon-fixture.h"
+
+#define MNT "/mnt/snap"
+
+static const char *const vol_a[] = { "a" };
+
+/* A persistent set over a, its shadow copy, and an empty directory MNT on 8:2 */
+static Snapshot *setup(Fixture *f, SnapsetContext ctx, const char *fstype, char dev[static 160])
+{
+	Snapshot *s;
+
+	fixture_init(f);
+	s = fixture_snap(fixture_set(f, ctx, vol_a, 1), dev);
+	if (fstype)
+		fake_host_set_fstype(f->host, dev, fstype);
+	fake_host_add_dir(f->host, MNT, makedev(8, 2));
+	return s;
+}
+
+static bool snap_mounted_at(Fixture *f, const char *dev, const char *path)
+{
+	return fake_host_mount_options(f->host, path) != NULL && dev[0];
+}
+
+START_TEST(expose_ext4_and_unexpose)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+
+	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	ck_assert_str_eq(got, MNT);
+	ck_assert_str_eq(s->exposed_path, MNT);
+	/* beside the mounted origin: no journal replay, no set-uid, no device nodes */
+	ck_assert_str_eq(fake_host_mount_options(f.host, MNT), "ro,nodev,nosuid,noload");
+
+	ck_assert_int_eq(expose_unmount(s, &err), 0);
+	ck_assert_ptr_null(s->exposed_path);
+	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	/* not exposed any more */
+	ck_assert_int_eq(expose_unmount(s, &err), -ENOENT);
+	ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
+	fixture_done(&f);
+}
+END_TEST
+
+START_TEST(expose_xfs_options)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_BACKUP, "xfs", dev);
+
+	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	ck_assert_str_eq(fake_host_mount_options(f.host, MNT), "ro,nodev,nosuid,nouuid,norecovery");
+	ck_assert_str_eq(expose_mount_options("btrfs"), "ro,nodev,nosuid");
+	ck_assert_str_eq(expose_mount_options("ext3"), "ro,nodev,nosuid,noload");
+	fixture_done(&f);
+}
+END_TEST
+
+/* Each refusal names its error and leaves nothing mounted or recorded. */
+static void refused(Fixture *f, Snapshot *s, const char *path, VssError kind)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+
+	ck_assert_int_lt(expose_mount(s, path, &got, &err), 0);
+	ck_assert_msg(err.kind == kind, "%s: got %s (%s)", path, vss_error_info(err.kind)->name,
+	              err.message);
+	ck_assert_ptr_null(got);
+	ck_assert_ptr_null(s->exposed_path);
+}
+
+START_TEST(expose_refusals)
+{
+	char dev[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+
+	refused(&f, s, "relative/dir", VSS_ERROR_INVALID_ARGUMENT);
+	refused(&f, s, "/mnt/../mnt/snap", VSS_ERROR_INVALID_ARGUMENT);
+	refused(&f, s, "/nonexistent", VSS_ERROR_OBJECT_NOT_FOUND);
+	fake_host_add_file(f.host, "/etc/passwd");
+	refused(&f, s, "/etc/passwd", VSS_ERROR_INVALID_ARGUMENT);
+	fake_host_add_dir(f.host, "/mnt/full", makedev(8, 2));
+	fake_host_add_file(f.host, "/mnt/full/file");
+	refused(&f, s, "/mnt/full", VSS_ERROR_INVALID_ARGUMENT);
+	/* a mount point already */
+	fake_host_add_dir(f.host, "/mnt/other", makedev(8, 2));
+	fake_host_add_mount(f.host, makedev(8, 3), "/mnt/other");
+	refused(&f, s, "/mnt/other", VSS_ERROR_INVALID_ARGUMENT);
+	/* on the volume of the set itself */
+	fake_host_add_dir(f.host, "/srv/a/empty", f.devno[0]);
+	refused(&f, s, "/srv/a/empty", VSS_ERROR_INVALID_ARGUMENT);
+
+	/* not created, invalid, merging: BadState */
+	s->state = SNAPSHOT_STATE_PREPARING;
+	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	s->state = SNAPSHOT_STATE_INVALID;
+	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	s->state = SNAPSHOT_STATE_MERGING;
+	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	s->state = SNAPSHOT_STATE_CREATED;
+	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+
+	/* exposed already: BadState, and the first exposure stays */
+	{
+		_cleanup_free_ char *got = NULL;
+		VssErr err = { 0 };
+
+		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	}
+	fake_host_add_dir(f.host, "/mnt/second", makedev(8, 2));
+	{
+		_cleanup_free_ char *got = NULL;
+		VssErr err = { 0 };
+
+		ck_assert_int_lt(expose_mount(s, "/mnt/second", &got, &err), 0);
+		ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
+	}
+	ck_assert_str_eq(s->exposed_path, MNT);
+	ck_assert_ptr_null(fake_host_mount_options(f.host, "/mnt/second"));
+	fixture_done(&f);
+}
+END_TEST
+
+/* On another shadow copy's exposure (a vssd device): refused */
+START_TEST(expose_refuses_a_directory_on_a_shadow_copy)
+{
+	_cleanup_free_ char *got = NULL;
+	static const char *const vol_b[] = { "b" };
+	VssErr err = { 0 };
+	char dev[160], devb[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev), *sb;
+	DmdevInfo info;
+
+	sb = fixture_snap(fixture_set(&f, SNAPSET_CONTEXT_PERSISTENT, vol_b, 1), devb);
+	ck_assert_int_eq(dmdev_info(f.d.dm, sb->dm.snap_name, &info), 0);
+	fake_host_add_dir(f.host, "/mnt/b-snap/dir", makedev(info.major, info.minor));
+	ck_assert_int_lt(expose_mount(s, "/mnt/b-snap/dir", &got, &err), 0);
+	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
+	fixture_done(&f);
+}
+END_TEST
+
+START_TEST(expose_device_only)
+{
+	VssErr err = { 0 };
+	char dev[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, NULL, dev);
+
+	/* "": the device only, nothing mounted, nothing recorded */
+	{
+		_cleanup_free_ char *got = NULL;
+
+		ck_assert_int_eq(expose_mount(s, "", &got, &err), 0);
+		ck_assert_str_eq(got, "");
+		ck_assert_ptr_null(s->exposed_path);
+	}
+	/* no file system recognised: the device only, with success */
+	{
+		_cleanup_free_ char *got = NULL;
+
+		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+		ck_assert_str_eq(got, "");
+		ck_assert_ptr_null(s->exposed_path);
+		ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	}
+	/* a file system that refuses the read-only mount: the device only as well */
+	fake_host_set_fstype(f.host, dev, "btrfs");
+	fake_host_fail_nth(f.host, FAKE_HOST_MOUNT, 1, -EINVAL);
+	{
+		_cleanup_free_ char *got = NULL;
+
+		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+		ck_assert_str_eq(got, "");
+		ck_assert_ptr_null(s->exposed_path);
+	}
+	/* but a mount that fails for a reason of our own is an error */
+	fake_host_fail_nth(f.host, FAKE_HOST_MOUNT, 1, -EPERM);
+	{
+		_cleanup_free_ char *got = NULL;
+
+		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), -EPERM);
+		ck_assert_int_eq(err.kind, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR);
+		ck_assert_ptr_null(s->exposed_path);
+	}
+	fixture_done(&f);
+}
+END_TEST
+
+START_TEST(delete_unmounts_first_and_refuses_while_busy)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160], name[128];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+	Snapset *set = s->set;
+
+	snprintf(name, sizeof(name), "%s", s->dm.snap_name);
+	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	fake_host_set_busy(f.host, MNT, true);
+	ck_assert_int_eq(snapset_delete_snapshot(set, s, "test", &err), -EBUSY);
+	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
+	ck_assert_ptr_nonnull(strstr(err.message, MNT));
+	/* nothing changed: still mounted, still there */
+	ck_assert(fake_dm_exists(f.dm, name));
+	ck_assert(snap_mounted_at(&f, dev, MNT));
+	ck_assert_str_eq(s->exposed_path, MNT);
+	ck_assert_ptr_eq(daemon_find_snapshot(&f.d, &s->dm.id), s);
+
+	fake_host_set_busy(f.host, MNT, false);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(snapset_delete_snapshot(set, s, "test", &err), 0);
+	ck_assert(!fake_dm_exists(f.dm, name));
+	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	ck_assert_uint_eq(f.d.n_sets, 0); /* no owner, no shadow copies: the set went too */
+	fixture_done(&f);
+}
+END_TEST
+
+/* A restart: an exposure that is still mounted stays; one that is gone is mounted again; one
+ * that cannot be mounted again is forgotten. */
+START_TEST(recover_mounts_again)
+{
+	static const char *const vol_b[] = { "b" };
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160], devb[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev), *sb;
+
+	sb = fixture_snap(fixture_set(&f, SNAPSET_CONTEXT_PERSISTENT, vol_b, 1), devb);
+	fake_host_set_fstype(f.host, devb, "xfs");
+	fake_host_add_dir(f.host, "/mnt/b", makedev(8, 2));
+	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	/* b was exposed at /mnt/b before the restart, but nothing is mounted there now */
+	sb->exposed_path = strdup("/mnt/b");
+
+	expose_recover(&f.d);
+	ck_assert_str_eq(s->exposed_path, MNT);
+	ck_assert_str_eq(sb->exposed_path, "/mnt/b");
+	ck_assert_str_eq(fake_host_mount_options(f.host, "/mnt/b"),
+	                 "ro,nodev,nosuid,nouuid,norecovery");
+
+	/* gone again, and its directory is not empty any more: forgotten */
+	ck_assert_int_eq(expose_unmount(sb, &err), 0);
+	sb->exposed_path = strdup("/mnt/b");
+	fake_host_add_file(f.host, "/mnt/b/junk");
+	expose_recover(&f.d);
+	ck_assert_ptr_null(sb->exposed_path);
+	ck_assert_str_eq(s->exposed_path, MNT);
+	fixture_done(&f);
+}
+END_TEST
+
+/* The bus method: strict options, and the reply */
+START_TEST(method_options_are_strict)
+{
+	DBusMessage *m;
+	DBusMessageIter it, dict, e, v;
+	const char *path = MNT, *key = "bogus";
+	dbus_bool_t yes = TRUE;
+	VssErr err = { 0 };
+	char dev[160];
+	Fixture f;
+	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+
+	m = dbus_message_new_method_call(VSSD_BUS_NAME, s->path, VSSD_IFACE_SNAP, "Expose");
+	ck_assert_ptr_nonnull(m);
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &path));
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict));
+	ck_assert(dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "b", &v));
+	ck_assert(dbus_message_iter_append_basic(&v, DBUS_TYPE_BOOLEAN, &yes));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&dict, &e));
+	ck_assert(dbus_message_iter_close_container(&it, &dict));
+
+	ck_assert_int_eq(expose_method_expose(&f.d.bus, m, s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(s->exposed_path);
+	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	dbus_message_unref(m);
+	fixture_done(&f);
+}
+END_TEST
+
+TEST_SUITE_MAIN("expose", TEST(expose_ext4_and_unexpose) TEST(expose_xfs_options)
+                                  TEST(expose_refusals)
+                                          TEST(expose_refuses_a_directory_on_a_shadow_copy)
+                                                  TEST(expose_device_only)
+                                                          TEST(delete_unmounts_first_and_refuses_while_busy)
+                                                                  TEST(recover_mounts_again)
+                                                                          TEST(method_options_are_strict))
