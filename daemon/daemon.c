@@ -12,6 +12,7 @@
 #include "daemon/expose.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -280,6 +281,8 @@ static int restore_set(Daemon *d, const StateSet *x)
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		DmdevInfo info;
 
+		if (s->snaps[i]->state == SNAPSHOT_STATE_MERGING)
+			continue; /* its device went with the merge: revert_recover() */
 		if (dmdev_info(d->dm, s->snaps[i]->dm.snap_name, &info) < 0 || !info.exists) {
 			log_error("recovery: set=%s snap=%s: device %s is missing; it is shown "
 			          "as invalid",
@@ -413,6 +416,7 @@ static int daemon_recover(Daemon *d)
 		daemon_rebuild_from_dm(d);
 	purge_orphans(d);
 	expose_recover(d); /* persistent exposures mounted again */
+	revert_recover(d); /* merges that went on without us: watched, or finished */
 	return daemon_save_state(d);
 }
 

@@ -282,6 +282,20 @@ static int count_snapshots_of(const DmsnapEnv *env, dev_t real_devno, const char
 	return (int)n;
 }
 
+/* revert.c: a volume merging a shadow copy back keeps its snapshot-merge table and -real until
+ * the merge is over; the end of the merge restores its own table. */
+static bool volume_merging(const DmsnapEnv *env, const char *volume_name)
+{
+	DmdevTable t = DMDEV_TABLE_NULL;
+	bool merging;
+
+	if (dmdev_get_table(env->dm, volume_name, false, &t) < 0)
+		return false;
+	merging = t.n == 1 && streq(t.targets[0].type, "snapshot-merge");
+	dmdev_table_done(&t);
+	return merging;
+}
+
 int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err)
 {
 	DmdevInfo si, ri, oi;
@@ -322,7 +336,7 @@ int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, Vss
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, n,
 			                   "cannot count the snapshots of %s: %s",
 			                   snap->volume_name, strerror(-n));
-		if (n == 0) {
+		if (n == 0 && !volume_merging(env, snap->volume_name)) {
 			/* The last one: the volume gets its own table back, then -real goes. */
 			r = dmdev_get_table(env->dm, real, false, &own);
 			if (r < 0)

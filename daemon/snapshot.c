@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 
@@ -55,6 +56,7 @@ Snapshot *snapshot_free(Snapshot *s)
 {
 	if (!s)
 		return NULL;
+	revert_unwatch(s);
 	if (s->exported)
 		bus_remove_object(&s->d->bus, s->path);
 	dmsnap_snapshot_done(&s->dm);
@@ -211,7 +213,7 @@ static int prop_exposed(Bus *b, void *u, DBusMessageIter *it)
 
 static int prop_revert_progress(Bus *b, void *u, DBusMessageIter *it)
 {
-	return bus_append_double(it, 0.0);
+	return bus_append_double(it, ((Snapshot *)u)->revert_progress);
 }
 
 static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
@@ -229,6 +231,7 @@ static const BusMethod snapshot_methods[] = {
 	{ "Expose", "sa{sv}", expose_method_expose, BUS_ACCESS_ADMIN },
 	{ "Unexpose", "", expose_method_unexpose, BUS_ACCESS_ADMIN },
 	{ "Delete", "", method_delete, BUS_ACCESS_ADMIN },
+	{ "Revert", "a{sv}", revert_method_revert, BUS_ACCESS_ADMIN },
 	{ NULL },
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "common/macro.h"
 #include "common/vss-error.h"
@@ -35,6 +36,10 @@ typedef struct Snapshot {
 	usec_t creation_time; /* µs since the epoch */
 	char *exposed_path;
 	bool exported;
+	/* revert.c: the merge of this shadow copy into its volume, while it runs */
+	sd_event_source *merge_timer;
+	uint64_t merge_base_sectors; /* COW data sectors to merge when watching began */
+	double revert_progress;      /* RevertProgress, 0.0 to 1.0 */
 } Snapshot;
 
 const char *snapshot_state_to_string(SnapshotState s);

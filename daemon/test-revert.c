@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-revert.c - Revert against fake dm and host: refusals, the dm sequence, the end, restarts */
+#include <sys/sysmacros.h>
+
+#include "daemon/bus.h"
+#include "daemon/dmdev.h"
+#include "daemon/expose.h"
+#include "daemon/revert.h"
+#include "tests/lib/check-main.h"
+#include "tests/lib/daemon-fixture.h"
+
+static const char *const vol_a[] = { "a" };
+
+typedef struct T {
+	Fixture f;
+	Snapshot *s;
+	char dev[160];
+	char snap[128];        /* dm name of the shadow copy */
+	char real_params[32];  /* "253:N" of a-vssd-real */
+	char cow_params[64];   /* the snapshot table's parameters: "253:R 7:N P 32" */
+	char origin_live[128]; /* "snapshot-origin 253:R" */
+} T;
+
+static void t_init(T *t, SnapsetContext ctx)
+{
+	DmdevTable tb = DMDEV_TABLE_NULL;
+
+	fixture_init(&t->f);
+	t->s = fixture_snap(fixture_set(&t->f, ctx, vol_a, 1), t->dev);
+	snprintf(t->snap, sizeof(t->snap), "%s", t->s->dm.snap_name);
+	ck_assert_int_eq(dmdev_get_table(t->f.d.dm, t->snap, false, &tb), 0);
+	snprintf(t->cow_params, sizeof(t->cow_params), "%s", tb.targets[0].params);
+	dmdev_table_done(&tb);
+	snprintf(t->origin_live, sizeof(t->origin_live), "%s", fake_dm_live(t->f.dm, "a"));
+	ck_assert_ptr_nonnull(startswith(t->origin_live, "snapshot-origin "));
+	snprintf(t->real_params, sizeof(t->real_params), "%s",
+	         t->origin_live + strlen("snapshot-origin "));
+	/* 1000 data sectors in the COW, 16 of metadata */
+	ck_assert_int_eq(fake_dm_set_status(t->f.dm, t->snap, "1016/16384 16"), 0);
+}
+
+static void refused(T *t, VssError kind)
+{
+	VssErr err = { 0 };
+	_cleanup_free_ char *calls = NULL;
+
+	ck_assert_int_lt(revert_start(t->s, &err), 0);
+	ck_assert_msg(err.kind == kind, "got %s (%s)", vss_error_info(err.kind)->name,
+	              err.message);
+	/* nothing changed */
+	ck_assert_int_eq(t->s->state, SNAPSHOT_STATE_CREATED);
+	calls = fake_dm_calls_filtered(t->f.dm, "load suspend resume remove clear");
+	ck_assert_str_eq(calls, "");
+	ck_assert_str_eq(fake_dm_live(t->f.dm, "a"), t->origin_live);
+	ck_assert(fake_dm_exists(t->f.dm, t->snap));
+	ck_assert_ptr_null(t->s->merge_timer);
+}
+
+START_TEST(revert_refused_for_a_backup_context)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_BACKUP);
+	refused(&t, VSS_ERROR_UNSUPPORTED_CONTEXT);
+	fixture_done(&t.f);
+}
+END_TEST
+
+START_TEST(revert_refused_while_the_volume_is_used)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_CLIENT_ACCESSIBLE);
+	fake_host_add_mount(t.f.host, t.f.devno[0], "/srv/a");
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
+	fixture_done(&t.f);
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, "a", 1), 0);
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
+	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, "a", 0), 0);
+	/* the shadow copy itself is open, or exposed */
+	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, t.snap, 2), 0);
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
+	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, t.snap, 0), 0);
+	fake_host_set_fstype(t.f.host, t.dev, "ext4");
+	fake_host_add_dir(t.f.host, "/mnt/x", makedev(8, 2));
+	ck_assert_int_eq(expose_mount(t.s, "/mnt/x", &got, &err), 0);
+	fake_dm_clear_calls(t.f.dm);
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
+	fixture_done(&t.f);
+}
+END_TEST
+
+START_TEST(revert_refused_for_an_invalid_shadow_copy)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, t.snap, "Invalid"), 0);
+	refused(&t, VSS_ERROR_BAD_STATE);
+	t.s->state = SNAPSHOT_STATE_INVALID;
+	{
+		VssErr err = { 0 };
+
+		ck_assert_int_lt(revert_start(t.s, &err), 0);
+		ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
+	}
+	fixture_done(&t.f);
+}
+END_TEST
+
+static void start_ok(T *t)
+{
+	VssErr err = { 0 };
+
+	ck_assert_int_eq(revert_start(t->s, &err), 0);
+	ck_assert_int_eq(t->s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_ptr_nonnull(t->s->merge_timer);
+}
+
+START_TEST(revert_dm_sequence_and_end)
+{
+	_cleanup_free_ char *calls = NULL;
+	char want[1024], merge_live[160];
+	Fixture *f;
+	Snapset *set;
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	f = &t.f;
+	set = t.s->set;
+	ck_assert_uint_eq(fake_host_count_files(f->host), 1);
+	start_ok(&t);
+
+	/* LVM's merge: the origin takes the COW over while the shadow copy is suspended (the
+	 * handover), then the shadow copy's device goes */
+	calls = fake_dm_calls_filtered(f->dm, "load suspend resume remove clear");
+	snprintf(want, sizeof(want),
+	         "load a snapshot-merge\nsuspend %s skip_lockfs\nsuspend a skip_lockfs\n"
+	         "resume a\nremove %s",
+	         t.snap, t.snap);
+	ck_assert_str_eq(calls, want);
+	snprintf(merge_live, sizeof(merge_live), "snapshot-merge %s", t.cow_params);
+	ck_assert_str_eq(fake_dm_live(f->dm, "a"), merge_live);
+	ck_assert(!fake_dm_exists(f->dm, t.snap));
+	ck_assert_uint_eq(fake_dm_count_suspended(f->dm), 0);
+	ck_assert_double_eq(t.s->revert_progress, 0.0);
+
+	/* half of it merged */
+	ck_assert_int_eq(fake_dm_set_status(f->dm, "a", "516/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 0);
+	ck_assert_double_eq_tol(t.s->revert_progress, 0.5, 1e-9);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+
+	/* done: the volume's own table, -real gone, the COW file gone, the object gone */
+	fake_dm_clear_calls(f->dm);
+	ck_assert_int_eq(fake_dm_set_status(f->dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 1);
+	ck_assert_str_eq(fake_dm_live(f->dm, "a"), "linear 7:0 0");
+	ck_assert(!fake_dm_exists(f->dm, "a-vssd-real"));
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(f->dm, "VSSD-"), 0);
+	ck_assert_uint_eq(fake_dm_count_suspended(f->dm), 0);
+	ck_assert_uint_eq(fake_host_count_files(f->host), 0);
+	ck_assert_uint_eq(f->d.n_sets, 0);
+	(void)set;
+	fixture_done(f);
+}
+END_TEST
+
+/* Another shadow copy of the volume is kept, and the volume stays its origin. */
+START_TEST(revert_keeps_other_shadow_copies)
+{
+	char dev2[160];
+	Snapshot *other;
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	start_ok(&t);
+	ck_assert(fake_dm_exists(t.f.dm, other->dm.snap_name));
+
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 1);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
+	ck_assert(fake_dm_exists(t.f.dm, "a-vssd-real"));
+	ck_assert(fake_dm_exists(t.f.dm, other->dm.snap_name));
+	ck_assert_int_eq(other->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t.f.d, &other->dm.id), other);
+	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* Deleting the volume's other shadow copy during the merge leaves the merge table alone. */
+START_TEST(delete_of_another_shadow_copy_during_the_merge)
+{
+	char dev2[160], merge_live[160];
+	VssErr err = { 0 };
+	Snapshot *other;
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	start_ok(&t);
+	snprintf(merge_live, sizeof(merge_live), "snapshot-merge %s", t.cow_params);
+	ck_assert_int_eq(snapset_delete_snapshot(other->set, other, "test", &err), 0);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), merge_live);
+	ck_assert(fake_dm_exists(t.f.dm, "a-vssd-real"));
+
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 1);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
+	fixture_done(&t.f);
+}
+END_TEST
+
+START_TEST(one_revert_per_volume)
+{
+	char dev2[160];
+	VssErr err = { 0 };
+	Snapshot *other;
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	start_ok(&t);
+	ck_assert_int_eq(revert_start(other, &err), -EBUSY);
+	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
+	ck_assert_str_eq(err.code_name, "VSS_E_REVERT_IN_PROGRESS");
+	ck_assert_int_eq(other->state, SNAPSHOT_STATE_CREATED);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(revert_start(t.s, &err), -EBUSY); /* and the same one again */
+	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* A failure on the way puts everything back. */
+START_TEST(revert_failures_roll_back)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	fake_dm_fail_nth(t.f.dm, FAKE_DM_LOAD, 1, -ENOMEM);
+	{
+		VssErr err = { 0 };
+
+		ck_assert_int_lt(revert_start(t.s, &err), 0);
+	}
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
+
+	fake_dm_fail_nth(t.f.dm, FAKE_DM_SUSPEND, 2, -EIO); /* the origin's */
+	{
+		VssErr err = { 0 };
+
+		ck_assert_int_lt(revert_start(t.s, &err), 0);
+	}
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
+	ck_assert(!fake_dm_has_inactive(t.f.dm, "a"));
+	ck_assert_uint_eq(fake_dm_count_suspended(t.f.dm), 0);
+	ck_assert(fake_dm_exists(t.f.dm, t.snap));
+	ck_assert_ptr_null(t.s->merge_timer);
+
+	/* and then it works */
+	start_ok(&t);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* vssd restarted during the merge: dm went on; the new daemon watches again and finishes. */
+START_TEST(restart_during_the_merge)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	start_ok(&t);
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "816/16384 16"), 0);
+	/* what a restart leaves: the object in state merging, nobody watching */
+	revert_unwatch(t.s);
+	t.s->revert_progress = 0.0;
+	t.s->merge_base_sectors = 0;
+
+	revert_recover(&t.f.d);
+	ck_assert_ptr_nonnull(t.s->merge_timer);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_uint_eq(t.s->merge_base_sectors, 800); /* what was left counts as the whole */
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "416/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 0);
+	ck_assert_double_eq_tol(t.s->revert_progress, 0.5, 1e-9);
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 1);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* The merge ended while vssd was down: the start-up finishes it at once. */
+START_TEST(restart_after_the_merge_ended)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	start_ok(&t);
+	revert_unwatch(t.s);
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	revert_recover(&t.f.d);
+	ck_assert_uint_eq(t.f.d.n_sets, 0);
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
+	ck_assert_uint_eq(fake_host_count_files(t.f.host), 0);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* vssd died between writing "merging" and loading the merge table: nothing happened. */
+START_TEST(restart_before_the_merge_began)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t.s->state = SNAPSHOT_STATE_MERGING;
+	revert_recover(&t.f.d);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_ptr_null(t.s->merge_timer);
+	ck_assert(fake_dm_exists(t.f.dm, t.snap));
+	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* dm reports the merge failed: left alone, still merging, not watched any more */
+START_TEST(merge_failed_is_reported)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	start_ok(&t);
+	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "Merge failed"), 0);
+	ck_assert_int_eq(revert_poll(t.s), 0);
+	ck_assert_ptr_null(t.s->merge_timer);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.f.dm, "a"), "snapshot-merge "));
+	fixture_done(&t.f);
+}
+END_TEST
+
+START_TEST(method_options_are_strict)
+{
+	DBusMessage *m;
+	DBusMessageIter it, dict, e, v;
+	const char *key = "force-dismount";
+	dbus_bool_t yes = TRUE;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	m = dbus_message_new_method_call(VSSD_BUS_NAME, t.s->path, VSSD_IFACE_SNAP, "Revert");
+	ck_assert_ptr_nonnull(m);
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict));
+	ck_assert(dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "b", &v));
+	ck_assert(dbus_message_iter_append_basic(&v, DBUS_TYPE_BOOLEAN, &yes));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&dict, &e));
+	ck_assert(dbus_message_iter_close_container(&it, &dict));
+
+	ck_assert_int_eq(revert_method_revert(&t.f.d.bus, m, t.s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
+	dbus_message_unref(m);
+	fixture_done(&t.f);
+}
+END_TEST
+
+TEST_SUITE_MAIN("revert", TEST(revert_refused_for_a_backup_context)
+                                  TEST(revert_refused_while_the_volume_is_used)
+                                          TEST(revert_refused_for_an_invalid_shadow_copy)
+                                                  TEST(revert_dm_sequence_and_end)
+                                                          TEST(revert_keeps_other_shadow_copies)
+                                                                  TEST(delete_of_another_shadow_copy_during_the_merge)
+                                                                          TEST(one_revert_per_volume)
+                                                                                  TEST(revert_failures_roll_back)
+                                                                                          TEST(restart_during_the_merge)
+                                                                                                  TEST(restart_after_the_merge_ended)
+                                                                                                          TEST(restart_before_the_merge_began)
+                                                                                                                  TEST(merge_failed_is_reported)
+                                                                                                                          TEST(method_options_are_strict))
