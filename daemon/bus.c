@@ -222,6 +222,8 @@ static int append_interfaces(Bus *b, BusObject *o, DBusMessageIter *it)
 
 int bus_emit_signal(Bus *b, DBusMessage *signal)
 {
+	if (b->tap)
+		b->tap(b->tap_userdata, signal);
 	if (!b->conn)
 		return -ENOTCONN;
 	if (!dbus_connection_send(b->conn, signal, NULL))
@@ -343,6 +345,8 @@ int bus_send(Bus *b, DBusMessage *reply)
 
 	if (!reply)
 		return -ENOMEM;
+	if (b->tap)
+		b->tap(b->tap_userdata, reply);
 	if (b->conn && !dbus_connection_send(b->conn, reply, NULL))
 		r = -ENOMEM;
 	dbus_message_unref(reply);

@@ -81,6 +81,10 @@ struct Bus {
 	const char *group_admin;  /* "vssadmin" */
 	const char *group_writer; /* "vsswriters" */
 	bool exit_on_disconnect;
+	/* Unit tests: sees every reply, error and signal sent through bus_send() and
+	 * bus_emit_signal(), with or without a connection (the message is borrowed). */
+	void (*tap)(void *userdata, DBusMessage *m);
+	void *tap_userdata;
 };
 
 #define BUS_NULL ((Bus){ 0 })

@@ -493,20 +493,20 @@ static void broadcast_finish(WriterBroadcast *b, int r, const VssErr *err)
 		broadcast_free(b);
 }
 
-/* Records one writer's answer; returns 0 or the failure (err filled) */
-static int judge_reply(WriterBroadcast *b, Writer *w, DBusMessage *reply, VssErr *err)
+int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMessage *reply,
+                       VssErr *err)
 {
-	const char *ev = events[b->ev].method;
+	const char *ev = events[event].method;
 	const char *ename, *emsg = NULL;
 
 	if (!w)
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		                   "a writer left the bus during %s", ev);
 	if (reply && dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_ERROR) {
-		if (events[b->ev].ok != WRITER_STATE_UNKNOWN &&
-		    !(b->ev == WRITER_EVENT_ABORT && w->state >= WRITER_STATE_FAILED_AT_IDENTIFY))
-			writer_set_state(w, events[b->ev].ok);
-		if (b->ev == WRITER_EVENT_IDENTIFY || b->ev == WRITER_EVENT_PREPARE_BACKUP) {
+		if (events[event].ok != WRITER_STATE_UNKNOWN &&
+		    !(event == WRITER_EVENT_ABORT && w->state >= WRITER_STATE_FAILED_AT_IDENTIFY))
+			writer_set_state(w, events[event].ok);
+		if (event == WRITER_EVENT_IDENTIFY || event == WRITER_EVENT_PREPARE_BACKUP) {
 			free(w->last_error);
 			w->last_error = strdup("");
 		}
@@ -537,7 +537,7 @@ static int judge_reply(WriterBroadcast *b, Writer *w, DBusMessage *reply, VssErr
 				break;
 			}
 	}
-	if (!w->last_error && streq(ename, DBUS_ERROR_NO_REPLY) && b->ev == WRITER_EVENT_FREEZE) {
+	if (!w->last_error && streq(ename, DBUS_ERROR_NO_REPLY) && event == WRITER_EVENT_FREEZE) {
 		w->last_error = strdup("VSS_E_WRITERERROR_TIMEOUT");
 		vss_err_set(err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
 		            "writer \"%s\" (%s) did not finish Freeze within its freeze window of "
@@ -550,10 +550,10 @@ static int judge_reply(WriterBroadcast *b, Writer *w, DBusMessage *reply, VssErr
 		            "writer \"%s\" (%s) did not answer %s: %s%s%s", w->name, w->id_str, ev,
 		            ename, emsg ? ": " : "", bus_safe_string(emsg));
 	}
-	if (events[b->ev].failed != WRITER_STATE_UNKNOWN)
-		writer_set_state(w, events[b->ev].failed);
-	log_full(events[b->ev].strict ? LOG_WARNING : LOG_NOTICE, "writer=%s set=%s: %s failed: %s",
-	         w->id_str, b->set_id, ev, err ? err->message : ename);
+	if (events[event].failed != WRITER_STATE_UNKNOWN)
+		writer_set_state(w, events[event].failed);
+	log_full(events[event].strict ? LOG_WARNING : LOG_NOTICE, "writer=%s set=%s: %s failed: %s",
+	         w->id_str, strempty(set_id), ev, err ? err->message : ename);
 	return -ECANCELED;
 }
 
@@ -570,7 +570,7 @@ static void on_reply(DBusPendingCall *pending, void *userdata)
 	b->pending[c->idx] = NULL;
 	b->in_flight--;
 	b->answered++;
-	r = judge_reply(b, w, reply, &err);
+	r = writer_apply_reply(w, b->ev, b->set_id, reply, &err);
 	if (reply)
 		dbus_message_unref(reply);
 	if (r < 0 && events[b->ev].strict) {
@@ -594,6 +594,8 @@ static int send_one(WriterBroadcast *b, size_t idx)
 
 	if (!w)
 		return -ENOENT;
+	if (!b->d->bus.conn) /* a daemon without a bus (unit tests) reaches no writer */
+		return -ENOTCONN;
 	m = dbus_message_new_method_call(w->owner, w->object, VSSD_IFACE_WRITER,
 	                                 events[b->ev].method);
 	if (!m)
