@@ -228,7 +228,7 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	static const char *const usages[] = { "user-data", "bootable-system-state",
 		                              "system-service", "other" };
 	unsigned mine = 0;
-	bool usage_ok = !usage;
+	bool usage_ok;
 	VssId cid;
 	int r;
 
@@ -246,6 +246,7 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "instance-name must be text of at most %d bytes",
 		                   VSSD_STRING_MAX);
+	usage_ok = !usage; /* read by bus_read_options() above, not at the declaration */
 	for (size_t i = 0; usage && i < ELEMENTSOF(usages); i++)
 		usage_ok = usage_ok || streq(usage, usages[i]);
 	if (!usage_ok)

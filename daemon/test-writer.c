@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-writer.c - the writer state machine (VSS_WRITER_STATE), error mapping of writer answers,
+ * and RegisterWriter's validation */
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/writer.h"
+#include "tests/lib/check-main.h"
+#include "tests/lib/test-daemon.h"
+
+#define CLASS_ID     "5a1b2c3d-0000-4000-8000-00000000c1a5"
+#define WRITER_ERROR "org.vssd.ShadowCopy1.Writer.Error."
+
+static const char *kind(const VssErr *e)
+{
+	return vss_error_info(e->kind)->name;
+}
+
+/* ---- answers -------------------------------------------------------------------------------- */
+
+/* The call vssd would have sent for ev, so that replies can be made to it */
+static DBusMessage *event_call(WriterEvent ev)
+{
+	DBusMessage *m = dbus_message_new_method_call(":1.50", "/w/db", VSSD_IFACE_WRITER,
+	                                              writer_event_to_string(ev));
+
+	ck_assert_ptr_nonnull(m);
+	dbus_message_set_serial(m, 7);
+	ck_assert(dbus_message_set_sender(m, ":1.1"));
+	return m;
+}
+
+/* The writer's answer to ev: success (error NULL), or the error name with a message (NULL: none) */
+static int answer(Writer *w, WriterEvent ev, const char *error, const char *message, VssErr *err)
+{
+	DBusMessage *call = event_call(ev), *reply;
+	int r;
+
+	if (!error)
+		reply = dbus_message_new_method_return(call);
+	else if (message)
+		reply = dbus_message_new_error(call, error, message);
+	else {
+		/* an error without a text argument */
+		reply = dbus_message_new(DBUS_MESSAGE_TYPE_ERROR);
+		ck_assert_ptr_nonnull(reply);
+		ck_assert(dbus_message_set_error_name(reply, error));
+		ck_assert(dbus_message_set_reply_serial(reply, 7));
+	}
+	ck_assert_ptr_nonnull(reply);
+	r = writer_apply_reply(w, ev, "6f1c2d3e-0000-4000-8000-00000000000a", reply, err);
+	dbus_message_unref(reply);
+	dbus_message_unref(call);
+	return r;
+}
+
+static const struct {
+	WriterEvent ev;
+	WriterState ok;     /* UNKNOWN: unchanged */
+	WriterState failed; /* UNKNOWN: unchanged */
+} table[] = {
+	{ WRITER_EVENT_IDENTIFY, WRITER_STATE_STABLE, WRITER_STATE_FAILED_AT_IDENTIFY },
+	{ WRITER_EVENT_PREPARE_BACKUP, WRITER_STATE_STABLE, WRITER_STATE_FAILED_AT_PREPARE_BACKUP },
+	{ WRITER_EVENT_PREPARE_SNAPSHOT, WRITER_STATE_WAITING_FOR_FREEZE,
+	  WRITER_STATE_FAILED_AT_PREPARE_SNAPSHOT },
+	{ WRITER_EVENT_FREEZE, WRITER_STATE_WAITING_FOR_THAW, WRITER_STATE_FAILED_AT_FREEZE },
+	{ WRITER_EVENT_THAW, WRITER_STATE_WAITING_FOR_POST_SNAPSHOT, WRITER_STATE_FAILED_AT_THAW },
+	{ WRITER_EVENT_POST_SNAPSHOT, WRITER_STATE_WAITING_FOR_BACKUP_COMPLETE,
+	  WRITER_STATE_FAILED_AT_POST_SNAPSHOT },
+	{ WRITER_EVENT_ABORT, WRITER_STATE_STABLE, WRITER_STATE_UNKNOWN },
+	{ WRITER_EVENT_BACKUP_COMPLETE, WRITER_STATE_STABLE,
+	  WRITER_STATE_FAILED_AT_BACKUP_COMPLETE },
+	{ WRITER_EVENT_BACKUP_SHUTDOWN, WRITER_STATE_UNKNOWN,
+	  WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN },
+};
+
+START_TEST(state_numbers_and_names_are_vss_writer_state)
+{
+	static const char *const names[] = {
+		"Unknown",
+		"Stable",
+		"Waiting for freeze",
+		"Waiting for thaw",
+		"Waiting for post snapshot",
+		"Waiting for completion",
+		"Failed at identify",
+		"Failed at prepare backup",
+		"Failed at prepare snapshot",
+		"Failed at freeze",
+		"Failed at thaw",
+		"Failed at post snapshot",
+		"Failed at backup complete",
+		"Failed at pre restore",
+		"Failed at post restore",
+		"Failed at backup shutdown",
+	};
+
+	ck_assert_int_eq(_WRITER_STATE_MAX, 16);
+	ck_assert_int_eq(WRITER_STATE_STABLE, 1);
+	ck_assert_int_eq(WRITER_STATE_WAITING_FOR_BACKUP_COMPLETE, 5);
+	ck_assert_int_eq(WRITER_STATE_FAILED_AT_IDENTIFY, 6);
+	ck_assert_int_eq(WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN, 15);
+	for (int i = 0; i < _WRITER_STATE_MAX; i++)
+		ck_assert_str_eq(writer_state_to_string((WriterState)i), names[i]);
+	ck_assert_ptr_null(writer_state_to_string(_WRITER_STATE_MAX));
+	ck_assert_ptr_null(writer_state_to_string(_WRITER_STATE_INVALID));
+	ck_assert_str_eq(writer_event_to_string(WRITER_EVENT_PREPARE_SNAPSHOT),
+	                 "PrepareForSnapshot");
+	ck_assert_str_eq(writer_event_to_string(WRITER_EVENT_BACKUP_SHUTDOWN), "BackupShutdown");
+	ck_assert_ptr_null(writer_event_to_string(_WRITER_EVENT_MAX));
+}
+END_TEST
+
+START_TEST(success_moves_to_the_event_state)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		Writer *w = test_writer(t, "db", NULL);
+		VssErr err = { 0 };
+
+		ck_assert_int_eq(w->state, WRITER_STATE_STABLE); /* as registered */
+		writer_set_state(w, WRITER_STATE_WAITING_FOR_FREEZE);
+		ck_assert_int_eq(answer(w, table[i].ev, NULL, NULL, &err), 0);
+		ck_assert_msg(!vss_err_is_set(&err), "%s", err.message);
+		ck_assert_msg(w->state ==
+		                      (table[i].ok ? table[i].ok : WRITER_STATE_WAITING_FOR_FREEZE),
+		              "%s: state %d", writer_event_to_string(table[i].ev), w->state);
+		ck_assert_str_eq(w->last_error, "");
+		writer_free(w);
+	}
+	ck_assert_uint_eq(t->d.n_writers, 0);
+}
+END_TEST
+
+START_TEST(failure_moves_to_the_event_failed_state)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		Writer *w = test_writer(t, "db", NULL);
+		VssErr err = { 0 };
+
+		writer_set_state(w, WRITER_STATE_WAITING_FOR_THAW);
+		ck_assert_int_eq(answer(w, table[i].ev, DBUS_ERROR_FAILED, "disk on fire", &err),
+		                 -ECANCELED);
+		ck_assert_msg(w->state == (table[i].failed ? table[i].failed
+		                                           : WRITER_STATE_WAITING_FOR_THAW),
+		              "%s: state %d", writer_event_to_string(table[i].ev), w->state);
+		/* not a veto: the writer did not answer the event properly */
+		ck_assert_str_eq(kind(&err), "WriterNotResponding");
+		ck_assert_str_eq(w->last_error, "VSS_E_WRITER_NOT_RESPONDING");
+		ck_assert_str_eq(w->failure_message, "disk on fire");
+		ck_assert_ptr_nonnull(strstr(err.message, "\"db\""));
+		ck_assert_ptr_nonnull(strstr(err.message, writer_event_to_string(table[i].ev)));
+		ck_assert_ptr_nonnull(strstr(err.message, DBUS_ERROR_FAILED));
+		writer_free(w);
+	}
+}
+END_TEST
+
+START_TEST(vetoes_map_to_writer_veto_with_their_code)
+{
+	static const struct {
+		const char *name;
+		const char *code_name;
+		uint32_t code;
+	} vetoes[] = {
+		{ "Retryable", "VSS_E_WRITERERROR_RETRYABLE", 0x800423F3 },
+		{ "NonRetryable", "VSS_E_WRITERERROR_NONRETRYABLE", 0x800423F4 },
+		{ "OutOfResources", "VSS_E_WRITERERROR_OUTOFRESOURCES", 0x800423F1 },
+		{ "InconsistentSnapshot", "VSS_E_WRITERERROR_INCONSISTENTSNAPSHOT", 0x800423F0 },
+		{ "Timeout", "VSS_E_WRITERERROR_TIMEOUT", 0x800423F2 },
+	};
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (size_t i = 0; i < ELEMENTSOF(vetoes); i++) {
+		Writer *w = test_writer(t, "db", NULL);
+		char name[128], text[700];
+		VssErr err = { 0 };
+
+		snprintf(name, sizeof(name), WRITER_ERROR "%s", vetoes[i].name);
+		writer_set_state(w, WRITER_STATE_WAITING_FOR_FREEZE);
+		ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, name, "log full", &err),
+		                 -ECANCELED);
+		ck_assert_str_eq(kind(&err), "WriterVeto");
+		ck_assert_int_eq(err.error, -ECANCELED);
+		ck_assert_str_eq(err.code_name, vetoes[i].code_name);
+		ck_assert_uint_eq(err.code, vetoes[i].code);
+		ck_assert_ptr_nonnull(strstr(err.message, "\"db\""));
+		ck_assert_ptr_nonnull(strstr(err.message, w->id_str));
+		ck_assert_ptr_nonnull(strstr(err.message, "vetoed Freeze"));
+		ck_assert_ptr_nonnull(strstr(err.message, "log full"));
+		/* the reply names WriterVeto, the text starts with the writer's own code */
+		vss_err_format_err(&err, text, sizeof(text));
+		ck_assert_ptr_nonnull(startswith(text, vetoes[i].code_name));
+		ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+		ck_assert_str_eq(w->last_error, vetoes[i].code_name);
+		ck_assert_str_eq(w->failure_message, "log full");
+		writer_free(w);
+	}
+}
+END_TEST
+
+START_TEST(veto_at_prepare_snapshot_and_without_a_message)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	ck_assert_int_eq(
+		answer(w, WRITER_EVENT_PREPARE_SNAPSHOT, WRITER_ERROR "NonRetryable", NULL, &err),
+		-ECANCELED);
+	ck_assert_str_eq(kind(&err), "WriterVeto");
+	ck_assert_str_eq(err.code_name, "VSS_E_WRITERERROR_NONRETRYABLE");
+	ck_assert_ptr_nonnull(strstr(err.message, "vetoed PrepareForSnapshot"));
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_PREPARE_SNAPSHOT);
+	ck_assert_str_eq(w->failure_message, "");
+}
+END_TEST
+
+START_TEST(unknown_writer_error_is_not_a_veto)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, WRITER_ERROR "Bogus", "?", &err),
+	                 -ECANCELED);
+	ck_assert_str_eq(kind(&err), "WriterNotResponding");
+	ck_assert_ptr_null(err.code_name);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITER_NOT_RESPONDING");
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+}
+END_TEST
+
+START_TEST(no_reply_to_freeze_is_writer_timeout)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	writer_set_state(w, WRITER_STATE_WAITING_FOR_FREEZE);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, DBUS_ERROR_NO_REPLY,
+	                        "Did not receive a reply", &err),
+	                 -ECANCELED);
+	ck_assert_str_eq(kind(&err), "WriterTimeout");
+	ck_assert_int_eq(err.error, -ETIME);
+	ck_assert_ptr_nonnull(strstr(err.message, "freeze window of 60000 ms"));
+	ck_assert_ptr_nonnull(strstr(err.message, "\"db\""));
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITERERROR_TIMEOUT");
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+
+	/* a reply lost altogether counts as no reply */
+	w = test_writer(t, "db2", NULL);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(writer_apply_reply(w, WRITER_EVENT_FREEZE, "x", NULL, &err), -ECANCELED);
+	ck_assert_str_eq(kind(&err), "WriterTimeout");
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+}
+END_TEST
+
+START_TEST(no_reply_to_other_events_is_writer_not_responding)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+		Writer *w;
+		VssErr err = { 0 };
+
+		if (table[i].ev == WRITER_EVENT_FREEZE)
+			continue;
+		w = test_writer(t, "db", NULL);
+		ck_assert_int_eq(answer(w, table[i].ev, DBUS_ERROR_NO_REPLY, "no reply", &err),
+		                 -ECANCELED);
+		ck_assert_msg(streq(kind(&err), "WriterNotResponding"), "%s: %s",
+		              writer_event_to_string(table[i].ev), kind(&err));
+		ck_assert_str_eq(w->last_error, "VSS_E_WRITER_NOT_RESPONDING");
+		ck_assert_ptr_nonnull(strstr(err.message, "did not answer"));
+		writer_free(w);
+	}
+}
+END_TEST
+
+START_TEST(a_writer_gone_is_writer_not_responding)
+{
+	VssErr err = { 0 };
+
+	ck_assert_int_eq(writer_apply_reply(NULL, WRITER_EVENT_THAW, "x", NULL, &err), -ETIMEDOUT);
+	ck_assert_str_eq(kind(&err), "WriterNotResponding");
+	ck_assert_ptr_nonnull(strstr(err.message, "left the bus during Thaw"));
+}
+END_TEST
+
+START_TEST(failed_state_recovers_on_the_next_identify)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, WRITER_ERROR "Retryable", "busy", NULL),
+	                 -ECANCELED);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITERERROR_RETRYABLE");
+	/* BackupShutdown's success changes nothing */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_BACKUP_SHUTDOWN, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITERERROR_RETRYABLE");
+	/* the next Identify (a new backup, or vssctl list writers) clears it */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_IDENTIFY, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_STABLE);
+	ck_assert_str_eq(w->last_error, "");
+}
+END_TEST
+
+START_TEST(abort_keeps_a_failed_state)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_PREPARE_SNAPSHOT, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_WAITING_FOR_FREEZE);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, DBUS_ERROR_NO_REPLY, "late", NULL),
+	                 -ECANCELED);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+	/* Abort, answered: the failure stays visible */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_ABORT, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITERERROR_TIMEOUT");
+	/* Abort failing: nothing changes either */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_ABORT, DBUS_ERROR_NO_REPLY, "gone", NULL),
+	                 -ECANCELED);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_FREEZE);
+
+	/* a writer that was not failed is stable after Abort */
+	w = test_writer(t, "db2", NULL);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_WAITING_FOR_THAW);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_ABORT, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(w->state, WRITER_STATE_STABLE);
+}
+END_TEST
+
+START_TEST(a_full_backup_walks_the_states)
+{
+	static const WriterEvent order[] = {
+		WRITER_EVENT_IDENTIFY,
+		WRITER_EVENT_PREPARE_BACKUP,
+		WRITER_EVENT_PREPARE_SNAPSHOT,
+		WRITER_EVENT_FREEZE,
+		WRITER_EVENT_THAW,
+		WRITER_EVENT_POST_SNAPSHOT,
+		WRITER_EVENT_BACKUP_COMPLETE,
+		WRITER_EVENT_BACKUP_SHUTDOWN,
+	};
+	static const WriterState want[] = { 1, 1, 2, 3, 4, 5, 1, 1 };
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+		ck_assert_int_eq(answer(w, order[i], NULL, NULL, NULL), 0);
+		ck_assert_int_eq(w->state, want[i]);
+	}
+}
+END_TEST
+
+/* ---- RegisterWriter ------------------------------------------------------------------------- */
+
+typedef struct Info {
+	DBusMessage *m;
+	DBusMessageIter it, dict;
+} Info;
+
+static void info_open(Info *i)
+{
+	i->m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER,
+	                                    "RegisterWriter");
+	ck_assert_ptr_nonnull(i->m);
+	dbus_message_iter_init_append(i->m, &i->it);
+	ck_assert_int_eq(bus_dict_open(&i->it, &i->dict), 0);
+}
+
+/* name and class id (either NULL: left out) */
+static void info_basic(Info *i, const char *name, const char *class_id)
+{
+	info_open(i);
+	if (name)
+		ck_assert_int_eq(bus_dict_add_string(&i->dict, "name", name), 0);
+	if (class_id)
+		ck_assert_int_eq(bus_dict_add_string(&i->dict, "class-id", class_id), 0);
+}
+
+/* "components": one component with the given name (NULL: none) and paths */
+static void info_component(Info *i, const char *name, char *const *paths)
+{
+	DBusMessageIter e, v, a, c;
+	const char *key = "components";
+
+	ck_assert(dbus_message_iter_open_container(&i->dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));
+	if (name)
+		ck_assert_int_eq(bus_dict_add_string(&c, "name", name), 0);
+	ck_assert_int_eq(bus_dict_add_strv(&c, "paths", paths), 0);
+	ck_assert(dbus_message_iter_close_container(&a, &c));
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&i->dict, &e));
+}
+
+static int info_register(TestDaemon *t, Info *i, const char *owner, const char *object,
+                         Writer **ret, VssErr *err)
+{
+	BusCaller c = test_caller(owner, 0);
+	DBusMessageIter it;
+	Writer *w = NULL;
+	int r;
+
+	ck_assert_int_eq(bus_dict_close(&i->it, &i->dict), 0);
+	ck_assert(dbus_message_iter_init(i->m, &it));
+	r = writer_register(&t->d, &c, object, &it, &w, err);
+	dbus_message_unref(i->m);
+	if (r < 0)
+		ck_assert_ptr_null(w);
+	if (ret)
+		*ret = w;
+	return r;
+}
+
+/* Registering fails with InvalidArgument and a message that contains what */
+static void assert_invalid(TestDaemon *t, Info *i, int error, const char *what)
+{
+	VssErr err = { 0 };
+
+	ck_assert_int_eq(info_register(t, i, ":1.50", "/w", NULL, &err), error);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_msg(strstr(err.message, what), "\"%s\" lacks \"%s\"", err.message, what);
+	ck_assert_uint_eq(t->d.n_writers, 0);
+}
+
+START_TEST(register_makes_a_stable_exported_writer)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	char *paths[] = { (char *)"/srv/db", NULL };
+	Writer *w = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_string(&i.dict, "instance-name", "main"), 0);
+	ck_assert_int_eq(bus_dict_add_string(&i.dict, "usage", "system-service"), 0);
+	ck_assert_int_eq(bus_dict_add_u32(&i.dict, "freeze-timeout-ms", 5000), 0);
+	info_component(&i, "data", paths);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w", &w, NULL), 0);
+	ck_assert_ptr_eq(writer_find(&t->d, &w->instance_id), w);
+	ck_assert_int_eq(w->state, WRITER_STATE_STABLE);
+	ck_assert_str_eq(w->name, "db");
+	ck_assert_str_eq(w->class_id, CLASS_ID);
+	ck_assert_str_eq(w->instance_name, "main");
+	ck_assert_str_eq(w->usage, "system-service");
+	ck_assert_uint_eq(w->freeze_timeout_ms, 5000);
+	ck_assert_str_eq(w->owner, ":1.50");
+	ck_assert_str_eq(w->object, "/w");
+	ck_assert_str_eq(w->last_error, "");
+	ck_assert_uint_eq(w->n_components, 1);
+	ck_assert_str_eq(w->components[0].name, "data");
+	ck_assert_str_eq(w->components[0].paths[0], "/srv/db");
+	ck_assert(bus_has_object(&t->d.bus, w->path));
+	ck_assert_ptr_nonnull(startswith(w->path, VSSD_ROOT_PATH "/writer/"));
+
+	/* defaults: usage user-data, the configured freeze window */
+	info_basic(&i, "fs", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w2", &w, NULL), 0);
+	ck_assert_str_eq(w->usage, "user-data");
+	ck_assert_str_eq(w->instance_name, "");
+	ck_assert_uint_eq(w->freeze_timeout_ms, VSSD_FREEZE_TIMEOUT_DEFAULT_MSEC);
+	ck_assert_uint_eq(w->n_components, 0);
+	ck_assert_uint_eq(t->d.n_writers, 2);
+}
+END_TEST
+
+START_TEST(register_needs_a_name)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, NULL, CLASS_ID);
+	assert_invalid(t, &i, -EINVAL, "\"name\"");
+	info_basic(&i, "", CLASS_ID);
+	assert_invalid(t, &i, -EINVAL, "\"name\"");
+	info_basic(&i, "tab\there", CLASS_ID);
+	assert_invalid(t, &i, -EINVAL, "\"name\"");
+}
+END_TEST
+
+START_TEST(register_needs_a_uuid_class_id)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", NULL);
+	assert_invalid(t, &i, -EINVAL, "class-id");
+	info_basic(&i, "db", "not-a-uuid");
+	assert_invalid(t, &i, -EINVAL, "class-id");
+	info_basic(&i, "db", "5a1b2c3d-0000-4000-8000-00000000c1a"); /* one digit short */
+	assert_invalid(t, &i, -EINVAL, "class-id");
+}
+END_TEST
+
+START_TEST(register_refuses_unknown_usage_keys_and_types)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	/* BUG found here: writer_register() computed usage_ok = !usage at its declaration, before
+	 * bus_read_options() read "usage", so any usage was accepted (this assertion failed with
+	 * "info_register(...) == 0, error == -22"); fixed in daemon/writer.c with this test */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_string(&i.dict, "usage", "database"), 0);
+	assert_invalid(t, &i, -EINVAL, "unknown usage \"database\"");
+
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_string(&i.dict, "colour", "blue"), 0);
+	assert_invalid(t, &i, -EINVAL, "colour");
+
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_string(&i.dict, "freeze-timeout-ms", "5000"), 0);
+	assert_invalid(t, &i, -EINVAL, "freeze-timeout-ms");
+}
+END_TEST
+
+START_TEST(register_checks_component_paths)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	char *relative[] = { (char *)"/srv/db", (char *)"srv/log", NULL };
+	char *fine[] = { (char *)"/srv/db", NULL };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	info_component(&i, "data", relative);
+	assert_invalid(t, &i, -EINVAL, "not an absolute path");
+
+	info_basic(&i, "db", CLASS_ID);
+	info_component(&i, NULL, fine);
+	assert_invalid(t, &i, -EINVAL, "needs a name");
+}
+END_TEST
+
+START_TEST(register_bounds_the_freeze_timeout)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *w = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_u32(&i.dict, "freeze-timeout-ms", 99), 0);
+	assert_invalid(t, &i, -ERANGE, "at least 100");
+
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_u32(&i.dict, "freeze-timeout-ms", 100), 0);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w1", &w, NULL), 0);
+	ck_assert_uint_eq(w->freeze_timeout_ms, 100);
+
+	/* the configured maximum caps what a writer asks for, and the default */
+	t->d.config.writer_freeze_max = 5 * USEC_PER_SEC;
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_u32(&i.dict, "freeze-timeout-ms", 600000), 0);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w2", &w, NULL), 0);
+	ck_assert_uint_eq(w->freeze_timeout_ms, 5000);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w3", &w, NULL), 0);
+	ck_assert_uint_eq(w->freeze_timeout_ms, 5000);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(bus_dict_add_u32(&i.dict, "freeze-timeout-ms", 4000), 0);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w4", &w, NULL), 0);
+	ck_assert_uint_eq(w->freeze_timeout_ms, 4000);
+}
+END_TEST
+
+START_TEST(register_limits_writers_per_connection)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	t->d.config.writers_per_connection = 2;
+	for (int n = 0; n < 2; n++) {
+		char object[16];
+
+		snprintf(object, sizeof(object), "/w%d", n);
+		info_basic(&i, "db", CLASS_ID);
+		ck_assert_int_eq(info_register(t, &i, ":1.50", object, NULL, NULL), 0);
+	}
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w2", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_ptr_nonnull(strstr(err.message, "at most 2 writers"));
+	ck_assert_uint_eq(t->d.n_writers, 2);
+	/* another connection has its own count */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.51", "/w2", NULL, NULL), 0);
+	ck_assert_uint_eq(t->d.n_writers, 3);
+}
+END_TEST
+
+START_TEST(register_refuses_a_duplicate_object_path)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *first = NULL;
+	VssErr err = { 0 };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w", &first, NULL), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w", NULL, &err), -EEXIST);
+	ck_assert_str_eq(kind(&err), "ObjectAlreadyExists");
+	ck_assert_ptr_nonnull(strstr(err.message, first->id_str));
+	ck_assert_uint_eq(t->d.n_writers, 1);
+	/* the same path on another connection is another writer */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.51", "/w", NULL, NULL), 0);
+	ck_assert_uint_eq(t->d.n_writers, 2);
+}
+END_TEST
+
+START_TEST(a_connection_leaving_unregisters_its_writers)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	char path[128];
+	Writer *a, *c;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	a = test_writer(t, "a", ":1.50");
+	(void)test_writer(t, "b", ":1.51");
+	c = test_writer(t, "c", ":1.50");
+	snprintf(path, sizeof(path), "%s", a->path);
+	(void)c;
+	writers_peer_gone(&t->d, ":1.50");
+	ck_assert_uint_eq(t->d.n_writers, 1);
+	ck_assert_str_eq(t->d.writers[0]->name, "b");
+	ck_assert(!bus_has_object(&t->d.bus, path));
+	writers_peer_gone(&t->d, ":1.99");
+	ck_assert_uint_eq(t->d.n_writers, 1);
+}
+END_TEST
+
+TEST_SUITE_MAIN(
+	"writer",
+	TEST(state_numbers_and_names_are_vss_writer_state) TEST(success_moves_to_the_event_state) TEST(
+		failure_moves_to_the_event_failed_state) TEST(vetoes_map_to_writer_veto_with_their_code)
+		TEST(veto_at_prepare_snapshot_and_without_a_message) TEST(
+			unknown_writer_error_is_not_a_veto) TEST(no_reply_to_freeze_is_writer_timeout)
+			TEST(no_reply_to_other_events_is_writer_not_responding) TEST(
+				a_writer_gone_is_writer_not_responding)
+				TEST(failed_state_recovers_on_the_next_identify) TEST(
+					abort_keeps_a_failed_state) TEST(a_full_backup_walks_the_states)
+					TEST(register_makes_a_stable_exported_writer) TEST(
+						register_needs_a_name) TEST(register_needs_a_uuid_class_id)
+						TEST(register_refuses_unknown_usage_keys_and_types) TEST(
+							register_checks_component_paths)
+							TEST(register_bounds_the_freeze_timeout) TEST(
+								register_limits_writers_per_connection)
+								TEST(register_refuses_a_duplicate_object_path)
+									TEST(a_connection_leaving_unregisters_its_writers))
