@@ -14,6 +14,8 @@ typedef struct Entry {
 	bool frozen;
 	bool busy;  /* mount: umount fails with -EBUSY */
 	char *data; /* mount: its options; fs type: the type */
+	/* cow file: bytes, from file_create and file_grow (storage growth) */
+	uint64_t size;
 } Entry;
 
 struct FakeHost {
@@ -26,6 +28,7 @@ struct FakeHost {
 	int fail_error[_FAKE_HOST_OP_MAX];
 	usec_t clock;
 	unsigned freezes;
+	unsigned loop_refreshes; /* storage growth: loop_refresh() calls */
 };
 
 static void add(FakeHost *f, const char *path, dev_t devno, int kind)
@@ -87,6 +90,8 @@ static int h_file_create(void *ud, const char *path, uint64_t bytes)
 	if (find(f, path, -1))
 		return -EEXIST;
 	add(f, path, 0, 3);
+	if (find(f, path, 3))
+		find(f, path, 3)->size = bytes;
 	return 0;
 }
 
@@ -104,7 +109,15 @@ static int h_file_remove(void *ud, const char *path)
 
 static int h_file_grow(void *ud, const char *path, uint64_t bytes)
 {
-	return find(ud, path, 3) ? 0 : -ENOENT;
+	Entry *e = find(ud, path, 3);
+	int r = enter(ud, FAKE_HOST_FILE_GROW);
+
+	if (r < 0)
+		return r;
+	if (!e)
+		return -ENOENT;
+	e->size = bytes;
+	return 0;
 }
 
 static int h_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
@@ -131,6 +144,9 @@ static int h_loop_backing_file(void *ud, dev_t devno, char **ret)
 
 static int h_loop_refresh(void *ud, dev_t devno)
 {
+	FakeHost *f = ud;
+
+	f->loop_refreshes++;
 	return 0;
 }
 
@@ -401,3 +417,19 @@ const char *fake_host_mount_options(FakeHost *f, const char *mountpoint)
 }
 
 /* ---- end exposure */
+
+/* ---- storage growth (daemon/test-monitor.c) */
+
+uint64_t fake_host_file_size(FakeHost *f, const char *path)
+{
+	Entry *e = find(f, path, 3);
+
+	return e ? e->size : 0;
+}
+
+unsigned fake_host_loop_refreshes(FakeHost *f)
+{
+	return f->loop_refreshes;
+}
+
+/* ---- end storage growth */

@@ -14,6 +14,7 @@ typedef enum FakeHostOp {
 	FAKE_HOST_THAW,
 	FAKE_HOST_MOUNT, /* mount_ro */
 	FAKE_HOST_UMOUNT,
+	FAKE_HOST_FILE_GROW, /* storage growth */
 	_FAKE_HOST_OP_MAX,
 } FakeHostOp;
 
@@ -45,3 +46,9 @@ void fake_host_set_busy(FakeHost *f, const char *mountpoint, bool busy);
 /* The options of the mount on mountpoint made by mount_ro(), or NULL. Borrowed. */
 const char *fake_host_mount_options(FakeHost *f, const char *mountpoint);
 /* ---- end exposure */
+
+/* ---- storage growth: file_grow (FAKE_HOST_FILE_GROW may fail), loop_refresh */
+/* The size of a COW file as created and grown so far, 0 when there is none */
+uint64_t fake_host_file_size(FakeHost *f, const char *path);
+unsigned fake_host_loop_refreshes(FakeHost *f); /* loop_refresh() calls so far */
+/* ---- end storage growth */
