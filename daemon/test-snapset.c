@@ -1142,32 +1142,46 @@ START_TEST(sets_per_uid_is_a_limit)
 }
 END_TEST
 
-TEST_SUITE_MAIN(
-	"snapset",
-	TEST(add_volume_after_do_snapshot_set_is_bad_state) TEST(prepare_before_gather_in_writer_context_is_bad_state) TEST(
-		do_snapshot_set_before_prepare_in_writer_context_is_bad_state) TEST(gather_after_prepare_is_bad_state)
-		TEST(set_components_only_between_gather_and_prepare) TEST(backup_complete_before_creation_is_bad_state) TEST(
-			abort_after_backup_complete_is_bad_state) TEST(do_snapshot_set_twice_is_bad_state) TEST(calls_during_creation_are_bad_state_or_in_progress)
-			TEST(abort_during_creation_rolls_back_and_thaws) TEST(no_writers_context_may_skip_metadata_and_prepare) TEST(
-				writer_context_flow_with_no_writer_registered) TEST(create_snapshot_set_without_writers_completes_synchronously)
-				TEST(create_snapshot_set_with_no_writer_registered_completes_synchronously) TEST(
-					create_snapshot_set_with_a_bad_volume_leaves_nothing) TEST(create_snapshot_set_fails_when_a_writer_cannot_be_reached)
-					TEST(in_progress_from_start_until_created) TEST(in_progress_cleared_on_failure) TEST(
-						in_progress_cleared_on_abort) TEST(in_progress_cleared_on_release)
-						TEST(in_progress_cleared_when_prepare_fails) TEST(
-							release_deletes_auto_release_shadow_copies) TEST(release_keeps_persistent_shadow_copies_and_forgets_the_owner)
-							TEST(release_keeps_no_auto_release_shadow_copies) TEST(
-								auto_release_failure_keeps_the_shadow_copy) TEST(deleting_the_last_shadow_copy_of_a_released_set_frees_it)
-								TEST(owner_gone_during_creation_rolls_back) TEST(
-									abort_drops_shadow_copies_not_created_yet) TEST(abort_after_creation_keeps_shadow_copies_until_release)
-									TEST(table_load_failure_leaves_failed_set_and_clean_dm) TEST(
-										suspend_failure_leaves_failed_set_and_clean_dm)
-										TEST(resume_failure_leaves_failed_set_and_clean_dm) TEST(
-											state_file_holds_created_sets_only)
-											TEST(sixty_fifth_volume_is_refused) TEST(
-												duplicate_volume_is_refused)
-												TEST(provider_must_be_ours_or_empty) TEST(
-													bad_volumes_are_refused_with_their_reason)
-													TEST(client_accessible_shadow_copies_stop_at_max_shadow_copies)
-														TEST(only_the_owner_drives_the_set)
-															TEST(sets_per_uid_is_a_limit))
+/* clang-format off */
+TEST_SUITE_MAIN("snapset",
+	TEST(add_volume_after_do_snapshot_set_is_bad_state)
+	TEST(prepare_before_gather_in_writer_context_is_bad_state)
+	TEST(do_snapshot_set_before_prepare_in_writer_context_is_bad_state)
+	TEST(gather_after_prepare_is_bad_state)
+	TEST(set_components_only_between_gather_and_prepare)
+	TEST(backup_complete_before_creation_is_bad_state)
+	TEST(abort_after_backup_complete_is_bad_state)
+	TEST(do_snapshot_set_twice_is_bad_state)
+	TEST(calls_during_creation_are_bad_state_or_in_progress)
+	TEST(abort_during_creation_rolls_back_and_thaws)
+	TEST(no_writers_context_may_skip_metadata_and_prepare)
+	TEST(writer_context_flow_with_no_writer_registered)
+	TEST(create_snapshot_set_without_writers_completes_synchronously)
+	TEST(create_snapshot_set_with_no_writer_registered_completes_synchronously)
+	TEST(create_snapshot_set_with_a_bad_volume_leaves_nothing)
+	TEST(create_snapshot_set_fails_when_a_writer_cannot_be_reached)
+	TEST(in_progress_from_start_until_created)
+	TEST(in_progress_cleared_on_failure)
+	TEST(in_progress_cleared_on_abort)
+	TEST(in_progress_cleared_on_release)
+	TEST(in_progress_cleared_when_prepare_fails)
+	TEST(release_deletes_auto_release_shadow_copies)
+	TEST(release_keeps_persistent_shadow_copies_and_forgets_the_owner)
+	TEST(release_keeps_no_auto_release_shadow_copies)
+	TEST(auto_release_failure_keeps_the_shadow_copy)
+	TEST(deleting_the_last_shadow_copy_of_a_released_set_frees_it)
+	TEST(owner_gone_during_creation_rolls_back)
+	TEST(abort_drops_shadow_copies_not_created_yet)
+	TEST(abort_after_creation_keeps_shadow_copies_until_release)
+	TEST(table_load_failure_leaves_failed_set_and_clean_dm)
+	TEST(suspend_failure_leaves_failed_set_and_clean_dm)
+	TEST(resume_failure_leaves_failed_set_and_clean_dm)
+	TEST(state_file_holds_created_sets_only)
+	TEST(sixty_fifth_volume_is_refused)
+	TEST(duplicate_volume_is_refused)
+	TEST(provider_must_be_ours_or_empty)
+	TEST(bad_volumes_are_refused_with_their_reason)
+	TEST(client_accessible_shadow_copies_stop_at_max_shadow_copies)
+	TEST(only_the_owner_drives_the_set)
+	TEST(sets_per_uid_is_a_limit))
+/* clang-format on */

@@ -669,21 +669,27 @@ START_TEST(a_connection_leaving_unregisters_its_writers)
 }
 END_TEST
 
-TEST_SUITE_MAIN(
-	"writer",
-	TEST(state_numbers_and_names_are_vss_writer_state) TEST(success_moves_to_the_event_state) TEST(
-		failure_moves_to_the_event_failed_state) TEST(vetoes_map_to_writer_veto_with_their_code)
-		TEST(veto_at_prepare_snapshot_and_without_a_message) TEST(
-			unknown_writer_error_is_not_a_veto) TEST(no_reply_to_freeze_is_writer_timeout)
-			TEST(no_reply_to_other_events_is_writer_not_responding) TEST(
-				a_writer_gone_is_writer_not_responding)
-				TEST(failed_state_recovers_on_the_next_identify) TEST(
-					abort_keeps_a_failed_state) TEST(a_full_backup_walks_the_states)
-					TEST(register_makes_a_stable_exported_writer) TEST(
-						register_needs_a_name) TEST(register_needs_a_uuid_class_id)
-						TEST(register_refuses_unknown_usage_keys_and_types) TEST(
-							register_checks_component_paths)
-							TEST(register_bounds_the_freeze_timeout) TEST(
-								register_limits_writers_per_connection)
-								TEST(register_refuses_a_duplicate_object_path)
-									TEST(a_connection_leaving_unregisters_its_writers))
+/* clang-format off */
+TEST_SUITE_MAIN("writer",
+	TEST(state_numbers_and_names_are_vss_writer_state)
+	TEST(success_moves_to_the_event_state)
+	TEST(failure_moves_to_the_event_failed_state)
+	TEST(vetoes_map_to_writer_veto_with_their_code)
+	TEST(veto_at_prepare_snapshot_and_without_a_message)
+	TEST(unknown_writer_error_is_not_a_veto)
+	TEST(no_reply_to_freeze_is_writer_timeout)
+	TEST(no_reply_to_other_events_is_writer_not_responding)
+	TEST(a_writer_gone_is_writer_not_responding)
+	TEST(failed_state_recovers_on_the_next_identify)
+	TEST(abort_keeps_a_failed_state)
+	TEST(a_full_backup_walks_the_states)
+	TEST(register_makes_a_stable_exported_writer)
+	TEST(register_needs_a_name)
+	TEST(register_needs_a_uuid_class_id)
+	TEST(register_refuses_unknown_usage_keys_and_types)
+	TEST(register_checks_component_paths)
+	TEST(register_bounds_the_freeze_timeout)
+	TEST(register_limits_writers_per_connection)
+	TEST(register_refuses_a_duplicate_object_path)
+	TEST(a_connection_leaving_unregisters_its_writers))
+/* clang-format on */
