@@ -236,4 +236,48 @@ install-vssctl: $(BUILD)/vssctl
 	install -m 0644 doc/vssctl.1 $(DESTDIR)$(MANDIR)/man1/
 # ---- end vssctl
 
+# ---- install (daemon)
+# vssd and what a system needs to run it: the unit (with the install's paths), the bus policy,
+# the activation file and the API description under DBUSDATADIR (/usr/share/dbus-1 whatever the
+# PREFIX: dbus-daemon looks nowhere else), the groups the policy names (sysusers.d), the state
+# directory, the configuration (the commented example; never over an existing file), the man
+# page. vssd has /etc/vssd/vssd.conf and /var/lib/vssd built in: --config and --state-dir (in
+# the unit) move them.
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+
+.PHONY: install-daemon
+install: install-daemon
+install-daemon: $(BUILD)/vssd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(DBUSDATADIR)/system.d $(DESTDIR)$(DBUSDATADIR)/system-services \
+		$(DESTDIR)$(DBUSDATADIR)/interfaces $(DESTDIR)$(SYSCONFDIR)/vssd \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	install -d -m 0700 $(DESTDIR)$(LOCALSTATEDIR)/lib/vssd
+	install -m 0755 $(BUILD)/vssd $(DESTDIR)$(SBINDIR)/
+	sed 's|@SBINDIR@|$(SBINDIR)|' systemd/vssd.service.in >$(DESTDIR)$(UNITDIR)/vssd.service
+	install -m 0644 systemd/vssd.sysusers $(DESTDIR)$(SYSUSERSDIR)/vssd.conf
+	install -m 0644 dbus/org.vssd.ShadowCopy1.conf $(DESTDIR)$(DBUSDATADIR)/system.d/
+	install -m 0644 dbus/org.vssd.ShadowCopy1.service $(DESTDIR)$(DBUSDATADIR)/system-services/
+	install -m 0644 dbus/org.vssd.ShadowCopy1.xml $(DESTDIR)$(DBUSDATADIR)/interfaces/
+	install -m 0644 doc/vssd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 doc/vssd.conf.example $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vssd/vssd.conf ]; then \
+		echo "kept the existing $(DESTDIR)$(SYSCONFDIR)/vssd/vssd.conf"; \
+	else \
+		echo "install -m 0644 doc/vssd.conf.example $(DESTDIR)$(SYSCONFDIR)/vssd/vssd.conf"; \
+		install -m 0644 doc/vssd.conf.example $(DESTDIR)$(SYSCONFDIR)/vssd/vssd.conf; \
+	fi
+
+# After every piece, on a live system (no DESTDIR): the loader cache, or the writer programs do
+# not find libvsswriter.so.1 under /usr/local/lib; then what only the administrator should run.
+.PHONY: install-post
+install: install-post
+install-post: install-libvsswriter install-vssctl install-daemon
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo ldconfig; ldconfig; \
+		echo "next: systemd-sysusers vssd.conf; systemctl daemon-reload;" \
+			"systemctl reload dbus; systemctl enable --now vssd"; \
+	fi
+# ---- end install (daemon)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
