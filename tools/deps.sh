@@ -3,6 +3,14 @@
 # deps.sh - install every Debian package that build, tests, demo and benchmarks need (idempotent)
 set -eu
 
+# Build: the compiler, pkg-config and the -dev packages; clang-format for format-check.
+# Tests, demo: dbus (dbus-daemon, dbus-send, dbus-monitor), dmsetup, mkfs (e2fsprogs,
+# xfsprogs), util-linux (blockdev, flock, fsfreeze, setpriv, findmnt) and mount (mount, losetup),
+# jq, python3-dbus (requester.py), systemd (busctl, systemd-sysusers), libglib2.0-bin (gdbus),
+# passwd (useradd, groupadd); the guest: qemu-system-x86, busybox-static, cpio, xz-utils and
+# zstd (kernel modules come compressed with either). Benchmarks: lvm2, and what bench/ calls.
+# Not kmod: the guest runs the host's binaries but loads modules with busybox, against a module
+# index that busybox built (tests/vm/README.md); a kmod modprobe first in PATH is untested there.
 PACKAGES="
 build-essential pkg-config git clang-format
 libdevmapper-dev libdbus-1-dev libsystemd-dev libjson-c-dev uuid-dev libmount-dev libblkid-dev
@@ -10,6 +18,7 @@ libinih-dev check
 dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-system-x86
 lvm2 tar coreutils procps psmisc
 python3-dbus systemd libglib2.0-bin passwd
+mount zstd
 "
 
 missing=""
