@@ -15,6 +15,7 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
+#include "daemon/volume.h"
 #include "daemon/writer.h"
 
 /* Reads the StartSnapshotSet / CreateSnapshotSet options. */
@@ -378,7 +379,7 @@ static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
 	if (r >= 0)
 		r = bus_dict_add_string(&dict, "mountpoint", mounts && mounts[0] ? mounts[0] : "");
 	if (r >= 0)
-		r = bus_dict_add_bool(&dict, "managed", false);
+		r = bus_dict_add_bool(&dict, "managed", ok && volume_find(d, v.name));
 	dmsnap_volume_done(&v);
 	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
 		return -ENOMEM;
@@ -566,6 +567,47 @@ static int method_list_writers(Bus *b, DBusMessage *m, void *u, const BusCaller 
 	return 0;
 }
 
+static int method_create_volume(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	const char *device, *name = NULL;
+	const BusOption opts[] = {
+		{ "name", 's', &name },
+		{ NULL },
+	};
+	_cleanup_free_ char *volume = NULL;
+	DBusMessageIter it;
+	DBusMessage *reply;
+	int r;
+
+	dbus_message_iter_init(m, &it);
+	dbus_message_iter_get_basic(&it, &device);
+	dbus_message_iter_next(&it);
+	r = bus_read_options(&it, opts, err);
+	if (r >= 0)
+		r = volume_create(u, device, name, &volume, err);
+	if (r < 0)
+		return r;
+	reply = dbus_message_new_method_return(m);
+	if (!reply ||
+	    !dbus_message_append_args(reply, DBUS_TYPE_STRING, &volume, DBUS_TYPE_INVALID)) {
+		if (reply)
+			dbus_message_unref(reply);
+		return -ENOMEM;
+	}
+	return bus_send(b, reply);
+}
+
+static int method_remove_volume(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
+{
+	const char *volume;
+	int r;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &volume, DBUS_TYPE_INVALID))
+		return -EINVAL;
+	r = volume_remove(u, volume, err);
+	return r < 0 ? r : bus_reply_empty(b, m);
+}
+
 /* ---- shadow storage -------------------------------------------------------------------------- */
 
 static int method_add_storage(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
@@ -709,6 +751,8 @@ static const BusMethod manager_methods[] = {
 	{ "RegisterWriter", "oa{sv}", method_register_writer, BUS_ACCESS_WRITER },
 	{ "UnregisterWriter", "s", method_unregister_writer, BUS_ACCESS_WRITER },
 	{ "ListWriters", "b", method_list_writers, BUS_ACCESS_ADMIN },
+	{ "CreateVolume", "sa{sv}", method_create_volume, BUS_ACCESS_ADMIN },
+	{ "RemoveVolume", "s", method_remove_volume, BUS_ACCESS_ADMIN },
 	{ "AddStorage", "sst", method_add_storage, BUS_ACCESS_ADMIN },
 	{ "ResizeStorage", "st", method_resize_storage, BUS_ACCESS_ADMIN },
 	{ "DeleteStorage", "sa{sv}", method_delete_storage, BUS_ACCESS_ADMIN },

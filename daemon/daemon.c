@@ -17,6 +17,7 @@
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
 #include "daemon/storage.h"
+#include "daemon/volume.h"
 #include "daemon/writer.h"
 
 /* ---- registries ------------------------------------------------------------------------------ */
@@ -179,6 +180,8 @@ int daemon_save_state(Daemon *d)
 			state_storage_done(&x);
 	}
 	if (r >= 0)
+		r = volumes_save(d, &st);
+	if (r >= 0)
 		r = state_save(d->state_path, &st, &error);
 	state_done(&st);
 	if (r < 0)
@@ -217,8 +220,12 @@ static void set_original_device(Daemon *d, Snapshot *s)
 {
 	DmdevInfo info;
 
-	if (dmdev_info(d->dm, s->dm.volume_name, &info) >= 0 && info.exists)
-		(void)asprintf(&s->original_device, "/dev/dm-%u", info.minor);
+	if (dmdev_info(d->dm, s->dm.volume_name, &info) >= 0 && info.exists) {
+		free(s->original_device);
+		if (asprintf(&s->original_device, "/dev/dm-%u", info.minor) < 0)
+			s->original_device = NULL;
+		s->devno = makedev(info.major, info.minor);
+	}
 }
 
 /* Deletes what a state entry describes, whatever of it exists. */
@@ -237,6 +244,33 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 			log_notice("recovery: set=%s snap=%s: deleted (%s)", s->id_str,
 			           s->snaps[i]->id_str, why);
 	}
+}
+
+/* A persistent snapshot whose devices are gone (a reboot) comes back from its COW file. */
+static void reactivate(Daemon *d, Snapshot *s)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *e = NULL;
+	VssErr err = { 0 };
+	int r;
+
+	r = dmsnap_set_new(&d->env, &s->dm.set_id, true, &e);
+	if (r >= 0)
+		r = dmsnap_set_add_existing(e, &s->dm, &err);
+	if (r >= 0)
+		r = dmsnap_set_prepare(e, &err);
+	if (r >= 0)
+		r = dmsnap_set_commit(e, NULL, &err);
+	if (r < 0) {
+		log_error("recovery: snap=%s vol=%s: cannot bring back %s from %s: %s; it is "
+		          "shown as invalid",
+		          s->id_str, s->volume, s->dm.snap_name, strempty(s->dm.cow_path),
+		          vss_err_is_set(&err) ? err.message : strerror(-r));
+		s->state = SNAPSHOT_STATE_INVALID;
+		return;
+	}
+	log_notice("recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume,
+	           s->dm.cow_path);
+	set_original_device(d, s);
 }
 
 static int restore_set(Daemon *d, const StateSet *x)
@@ -283,12 +317,9 @@ static int restore_set(Daemon *d, const StateSet *x)
 
 		if (s->snaps[i]->state == SNAPSHOT_STATE_MERGING)
 			continue; /* its device went with the merge: revert_recover() */
-		if (dmdev_info(d->dm, s->snaps[i]->dm.snap_name, &info) < 0 || !info.exists) {
-			log_error("recovery: set=%s snap=%s: device %s is missing; it is shown "
-			          "as invalid",
-			          s->id_str, s->snaps[i]->id_str, s->snaps[i]->dm.snap_name);
-			s->snaps[i]->state = SNAPSHOT_STATE_INVALID;
-		}
+		if ((dmdev_info(d->dm, s->snaps[i]->dm.snap_name, &info) < 0 || !info.exists) &&
+		    s->snaps[i]->state == SNAPSHOT_STATE_CREATED)
+			reactivate(d, s->snaps[i]); /* after a reboot */
 	}
 	r = daemon_add_set(d, s);
 	if (r < 0)
@@ -397,6 +428,12 @@ static int daemon_recover(Daemon *d)
 	} else if (r < 0)
 		return log_error_errno(r, "cannot read %s: %m", d->state_path);
 
+	/* managed volumes first: the snapshots of a rebooted machine need their volumes */
+	r = volumes_restore(d, &st);
+	if (r < 0) {
+		state_done(&st);
+		return log_error_errno(r, "recovery failed: %m");
+	}
 	for (size_t i = 0; i < st.n_sets; i++) {
 		r = restore_set(d, &st.sets[i]);
 		if (r < 0) {
@@ -571,6 +608,7 @@ void daemon_done(Daemon *d)
 	while (d->n_writers > 0)
 		writer_free(d->writers[d->n_writers - 1]);
 	storage_done(d);
+	volumes_done(d);
 	free(d->writers);
 	d->writers = NULL;
 	bus_done(&d->bus);

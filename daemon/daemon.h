@@ -14,6 +14,7 @@ typedef struct Snapshot Snapshot;
 typedef struct Writer Writer;
 typedef struct StorageAssoc StorageAssoc;
 typedef struct Monitor Monitor;
+typedef struct ManagedVolume ManagedVolume;
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
 
@@ -45,7 +46,9 @@ typedef struct Daemon {
 	size_t n_writers;
 	StorageAssoc *storage; /* explicit shadow storage associations */
 	size_t n_storage;
-	Monitor *monitor; /* storage fill level, overflow */
+	Monitor *monitor;       /* storage fill level, overflow */
+	ManagedVolume *volumes; /* CreateVolume's */
+	size_t n_volumes;
 	bool stopping;
 } Daemon;
 

@@ -20,6 +20,7 @@ typedef struct Member {
 	DmdevTable own_table; /* the origin's table before its first snapshot */
 	dev_t cow_devno;
 	int loop_fd;
+	bool reuse_cow; /* an existing persistent COW, brought back after a reboot */
 	/* what exists, for rollback */
 	bool cow_created;
 	bool real_created;
@@ -619,6 +620,53 @@ int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_di
 	return 0;
 }
 
+int dmsnap_set_add_existing(DmsnapSet *s, const DmsnapSnapshot *snap, VssErr *err)
+{
+	_cleanup_free_ char *path = NULL;
+	DmsnapVolume v = { 0 };
+	Member *n;
+	int r;
+
+	if (s->phase != SET_PHASE_NEW || s->n_members > 0)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "an existing snapshot is brought back in a set of its own");
+	if (!snap->persistent || !snap->cow_path || !snap->snap_name)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "only a persistent snapshot with its COW file can come back");
+	if (asprintf(&path, "/dev/mapper/%s", snap->volume_name) < 0)
+		return -ENOMEM;
+	r = dmsnap_volume_resolve(&s->env, path, &v, err);
+	if (r < 0)
+		return r;
+	if (v.sectors != snap->sectors) {
+		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EMEDIUMTYPE,
+		                "%s has %" PRIu64
+		                " sectors now, its snapshot was taken with %" PRIu64,
+		                path, v.sectors, snap->sectors);
+		dmsnap_volume_done(&v);
+		return r;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		dmsnap_volume_done(&v);
+		return -ENOMEM;
+	}
+	s->members = n;
+	*n = (Member){ .vol = v, .loop_fd = -EBADF, .reuse_cow = true };
+	r = dmsnap_snapshot_copy(snap, &n->snap);
+	if (r >= 0 && !(n->storage_dir = strdup("/")))
+		r = -ENOMEM;
+	if (r < 0) {
+		member_done(n);
+		free(n);
+		s->members = NULL;
+		return r;
+	}
+	(void)real_name_of(v.name, n->real_name);
+	s->n_members = 1;
+	return 0;
+}
+
 static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 {
 	const DmsnapEnv *env = &s->env;
@@ -636,7 +684,9 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                   "device %s exists already", name);
 
 	/* Shadow storage: a sparse file on a loop device. */
-	r = env->host->ops->file_create(env->host->userdata, m->snap.cow_path, m->snap.cow_bytes);
+	r = m->reuse_cow ? 0
+	                 : env->host->ops->file_create(env->host->userdata, m->snap.cow_path,
+	                                               m->snap.cow_bytes);
 	if (r < 0)
 		return vss_err_set(err,
 		                   r == -ENOSPC || r == -EDQUOT || r == -EFBIG
@@ -644,7 +694,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                           : VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
 		                   r, "cannot create shadow storage %s: %s", m->snap.cow_path,
 		                   strerror(-r));
-	m->cow_created = true;
+	m->cow_created = !m->reuse_cow; /* rollback never deletes a COW it did not make */
 	r = env->host->ops->loop_attach(env->host->userdata, m->snap.cow_path, &m->cow_devno,
 	                                &m->loop_fd);
 	if (r < 0)
@@ -672,7 +722,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                   "cannot find %s", m->real_name);
 	real_devno = makedev(info.major, info.minor);
 
-	snap_uuid(&s->id, &m->snap.id, uuid);
+	snap_uuid(&m->snap.set_id, &m->snap.id, uuid);
 	r = dmdev_create(env->dm, name, uuid, NULL);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,

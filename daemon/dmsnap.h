@@ -71,6 +71,9 @@ DEFINE_POINTER_CLEANUP(dmsnap_set_freep, DmsnapSet *, dmsnap_set_free)
  * one). Nothing on the system changes yet. */
 int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_dir,
                    uint64_t cow_bytes, const VssId *snap_id, VssErr *err);
+/* After a reboot: a persistent snapshot whose devices are gone comes back from its COW file,
+ * in a set of its own (id and names as recorded; the COW is never removed on rollback). */
+int dmsnap_set_add_existing(DmsnapSet *s, const DmsnapSnapshot *snap, VssErr *err);
 size_t dmsnap_set_count(const DmsnapSet *s);
 const DmsnapVolume *dmsnap_set_volume(const DmsnapSet *s, size_t i);
 const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i);
