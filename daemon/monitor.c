@@ -177,6 +177,13 @@ void monitor_check(Monitor *m)
 			    !strv_contains(volumes, s->dm.volume_name))
 				(void)strv_extend(&volumes, s->dm.volume_name);
 		}
+	/* a volume with no shadow copy left starts afresh: its next crossing is signalled */
+	for (size_t i = strv_length(m->warned); i-- > 0;)
+		if (!strv_contains(volumes, m->warned[i])) {
+			free(m->warned[i]);
+			memmove(m->warned + i, m->warned + i + 1,
+			        (strv_length(m->warned + i + 1) + 1) * sizeof(char *));
+		}
 	for (char **v = volumes; v && *v; v++) {
 		_cleanup_free_ Snapshot **l = NULL;
 		_cleanup_free_ VssId *ids = NULL;
