@@ -160,6 +160,23 @@ wait_for()
 	return 1
 }
 
+# write_file FILE: standard input (a here-document) into FILE, without an exec
+write_file()
+{
+	local text
+	IFS= read -r -d '' text || true
+	printf '%s' "$text" >"$1"
+}
+
+# show_file FILE: FILE's lines behind "| "
+show_file()
+{
+	local line
+	while IFS= read -r line; do
+		printf '     | %s\n' "$line"
+	done <"$1"
+}
+
 # slurp VAR FILE: the exact content of FILE (trailing newlines included) in VAR; empty when
 # FILE does not exist (yet)
 slurp()
@@ -297,7 +314,7 @@ stop()
 
 cleanup()
 {
-	local rc=$? round name state left=() f
+	local rc=$? round name state left=() names=() f
 	set +e
 	trap - EXIT INT TERM
 
@@ -325,20 +342,21 @@ cleanup()
 		mapfile -t left < <(dm_ours)
 		((${#left[@]} > 0)) || break
 		((round == 1)) || nap 0.2 # udev may still have a device open (not in the guest)
+		names=()
 		for name in "${left[@]}"; do
 			state=${name#* }
 			name=${name%% *}
 			[[ $state != Suspended ]] || dmsetup resume "$name"
-			if ((round < 5)); then
-				dmsetup remove "$name" 2>/dev/null
-			else
-				dmsetup remove --force "$name"
-			fi
+			names+=("$name")
 		done
+		if ((round < 5)); then
+			dmsetup remove "${names[@]}" 2>/dev/null
+		else
+			dmsetup remove --force "${names[@]}"
+		fi
 	done
-	for name in $(loops_ours); do
-		losetup -d "$name"
-	done
+	mapfile -t left < <(loops_ours)
+	((${#left[@]} == 0)) || losetup -d "${left[@]}"
 
 	# Is anything left?
 	left=()
@@ -376,7 +394,7 @@ cleanup()
 }
 
 # vol_create NAME: a 64 MiB sparse file on a loop device, mapped as dm-linear $PREFIX-NAME, with
-# ext4, mounted on $WORK/mnt/NAME
+# ext4, mounted on $WORK/mnt/NAME (which exists)
 vol_create()
 {
 	local img=$WORK/vol-$1.img dev=/dev/mapper/$PREFIX-$1 loop
@@ -385,16 +403,16 @@ vol_create()
 	dmsetup create "$PREFIX-$1" --table "0 $((64 * 2048)) linear $loop 0"
 	[[ -b $dev ]] || die "no $dev after dmsetup create"
 	mkfs.ext4 -q -F -L "demo-$1" -E lazy_itable_init=0,lazy_journal_init=0,nodiscard "$dev"
-	mkdir -p "$WORK/mnt/$1"
 	mount -t ext4 "$dev" "$WORK/mnt/$1"
 	printf '     %-26s on %-11s mounted on %s\n' "$dev" "$loop" "$WORK/mnt/$1"
 }
 
-vssd_on_bus()
+# vssd_ready: vssd logged "ready", which it does once it owns its bus name
+vssd_ready()
 {
-	[[ $(dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-		org.freedesktop.DBus.NameHasOwner string:org.vssd.ShadowCopy1 2>/dev/null) == \
-		*"boolean true"* ]]
+	local log
+	slurp log "$WORK/vssd.log"
+	[[ $log == *" ready: "* ]] || return 1
 }
 
 writer_registered()
@@ -402,6 +420,74 @@ writer_registered()
 	local log
 	slurp log "$WORK/writer.log"
 	[[ $log == *"registered with vssd"* ]]
+}
+
+# has_groups NAME...: /etc/group has these groups (the demo's note only: NSS is not asked)
+has_groups()
+{
+	local name rest groups=" "
+	while IFS=: read -r name rest; do
+		groups+="$name "
+	done </etc/group
+	for name; do
+		[[ $groups == *" $name "* ]] || return 1
+	done
+}
+
+# only_linear TABLES: every line of TABLES (dmsetup table output) is a linear target
+only_linear()
+{
+	local line
+	while IFS= read -r line; do
+		[[ $line == *" linear "* ]] || return 1
+	done <<<"$1"
+}
+
+# ms1 US: microseconds as milliseconds with one decimal
+ms1()
+{
+	echo "$(($1 / 1000)).$(($1 % 1000 / 100))"
+}
+
+# held_window: the I/O hold window from vssd's log ("I/O held from T1 to T2 (monotonic us)")
+# on stdout as "T1 T2", nothing when there is none
+held_window()
+{
+	local line re='I/O held from ([0-9]+) to ([0-9]+) \(monotonic us\)' window=''
+	while IFS= read -r line; do
+		[[ ! $line =~ $re ]] || window="${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+	done <"$WORK/vssd.log"
+	echo "$window"
+}
+
+# timeline H1 H2: the writer's event log (stdin) as times since its first event, with the hold
+# window H1..H2 in its place, and a summary
+timeline()
+{
+	local h1=$1 h2=$2 t ev _set t0='' f=0 th=0 shown=0
+	local -A note=([freeze]="(flush, stop appending)" [thaw]="(append again)"
+		[post-snapshot]="(the shadow copy devices exist)"
+		[backup-complete]="(CMD exited 0: success)" [backup-shutdown]="(the set is released)")
+	while read -r t ev _set; do
+		[[ -n $t0 ]] || t0=$t
+		if [[ -n $h1 ]] && ((!shown && t > h2)); then
+			printf '     %9s ms     vssd suspends both origins: the snapshot instant\n' \
+				"+$(ms1 $((h1 - t0)))"
+			printf '     %9s ms     both resumed: I/O held for %s ms\n' \
+				"+$(ms1 $((h2 - t0)))" "$(ms1 $((h2 - h1)))"
+			shown=1
+		fi
+		if [[ -n ${note[$ev]:-} ]]; then
+			printf '     %9s ms  %-17s %s\n' "+$(ms1 $((t - t0)))" "$ev" "${note[$ev]}"
+		else
+			printf '     %9s ms  %s\n' "+$(ms1 $((t - t0)))" "$ev"
+		fi
+		[[ $ev != freeze ]] || f=$t
+		[[ $ev != thaw ]] || th=$t
+	done
+	[[ -z $h1 ]] ||
+		say "The writer paused for $(((th - f) / 1000)) ms; I/O was held for $(ms1 \
+			$((h2 - h1))) ms."
 }
 
 # writer_saw EVENT: the writer's event log has EVENT
@@ -412,10 +498,10 @@ writer_saw()
 	[[ $log == *" $1 "* ]]
 }
 
-# bus_config: the system bus's default policy, plus the policy vssd ships
+# bus_config FILE: the system bus's default policy, plus the policy vssd ships
 bus_config()
 {
-	cat <<EOC
+	write_file "$1" <<EOC
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -442,10 +528,10 @@ bus_config()
 EOC
 }
 
-# The command vssctl backup runs while the shadow copies exist (POSIX sh)
+# backup_job FILE: the command vssctl backup runs while the shadow copies exist (POSIX sh)
 backup_job()
 {
-	cat <<'EOS'
+	write_file "$1" <<'EOS'
 # backup-job.sh - mount the shadow copies read-only, list the set, archive both
 for pair in $VSSD_SNAPSHOT_DEVICES; do            # "VOLUME=DEVICE ..."
 	vol=${pair%%=*} dev=${pair#*=} name=${vol##*-}  # name: a or b
@@ -463,21 +549,19 @@ EOS
 
 inside()
 {
-	local t a b ma mb tb ms held=() ra rb la lb ca cb entries size
+	local t a b ma mb tb held=() ra rb la lb ca cb entries=() tables line
 
 	((EUID == 0)) || die "--inside runs as root"
-	for t in dmsetup losetup mkfs.ext4 mount umount dbus-daemon dbus-send tar sha256sum \
-		getent truncate; do
+	for t in dmsetup losetup mkfs.ext4 mount umount dbus-daemon tar sha256sum truncate; do
 		command -v "$t" >/dev/null || die "$t not found: run 'make deps' first"
 	done
 	for t in vssd vssctl vssd-example-writer; do
 		[[ -x $BUILD/$t ]] || die "$BUILD/$t is missing: run 'make all' first"
 	done
 	host_has_dm || die "this kernel has no device-mapper"
-	# the kernel loads dm-snapshot on demand; loading it now only saves time, where kmod exists
-	[[ $(dmsetup targets) == *snapshot* ]] || modprobe -q dm_snapshot 2>/dev/null || true
 	# vssd's start-up recovery deletes the VSSD- shadow copies its state file does not know,
-	# so the demo's own vssd must not start next to another vssd's shadow copies.
+	# so the demo's own vssd must not start next to another vssd's shadow copies. (The kernel
+	# loads dm-snapshot when the first snapshot table needs it.)
 	no_vssd_devices || die "this machine has vssd shadow copies (dm uuids VSSD-*), which the" \
 		"demo's private vssd would take for leftovers of a crash and delete: not running"
 
@@ -485,15 +569,15 @@ inside()
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	exec {NAP_FD}<> <(:)
-	WORK=$(mktemp -d /tmp/vssd-demo.XXXXXX)
-	chmod 0755 "$WORK"
+	WORK=/tmp/vssd-demo.$$.$RANDOM
+	mkdir -m 0755 "$WORK" "$WORK/mnt" "$WORK/mnt/a" "$WORK/mnt/b" "$WORK/storage" "$WORK/restore"
 	export PATH="$BUILD:$PATH"
 	ma=$WORK/mnt/a
 	mb=$WORK/mnt/b
 	a=/dev/mapper/$PREFIX-a
 	b=/dev/mapper/$PREFIX-b
 
-	cat <<EOF
+	write_file /dev/stdout <<EOF
 
 vssd takes Windows-VSS-style shadow copy sets of device-mapper volumes: several volumes
 captured at one instant, the applications on them asked to pause for it, so that a backup
@@ -501,7 +585,7 @@ reads one consistent picture while the live volumes go on changing.
 
 This tour backs up two volumes that an application writes to, checks that the archive holds
 exactly what the volumes held at the snapshot instant, and removes everything it made.
-Kernel $(uname -r); sandbox $WORK.
+Kernel $(</proc/sys/kernel/osrelease); sandbox $WORK.
 EOF
 
 	step "Two volumes"
@@ -524,11 +608,11 @@ EOF
 		"a dbus-daemon of its own, with the system bus's default-deny rules plus the policy" \
 		"vssd ships (dbus/org.vssd.ShadowCopy1.conf): only root may own the name; root and" \
 		"group vssadmin may ask for shadow copies; group vsswriters may register writers."
-	if ! getent group vssadmin >/dev/null || ! getent group vsswriters >/dev/null; then
+	if ! has_groups vssadmin vsswriters; then
 		say "(This machine lacks the groups vssadmin and vsswriters, which 'make install'" \
 			"creates through sysusers.d: the bus skips their rules. The demo runs as root.)"
 	fi
-	bus_config >"$WORK/bus.conf"
+	bus_config "$WORK/bus.conf"
 	dbus-daemon --config-file="$WORK/bus.conf" --fork --print-pid=3 3>"$WORK/bus.pid" \
 		2>"$WORK/bus.log" || die "dbus-daemon did not start: $(<"$WORK/bus.log")"
 	read -r BUS_PID <"$WORK/bus.pid"
@@ -537,8 +621,7 @@ EOF
 		"command below there."
 
 	step "Starting vssd"
-	mkdir -p "$WORK/storage"
-	cat >"$WORK/vssd.conf" <<EOC
+	write_file "$WORK/vssd.conf" <<EOC
 [storage]
 directory = $WORK/storage
 minimum = 16M
@@ -547,14 +630,12 @@ EOC
 	say "The daemon, with its state file in the sandbox and a configuration that puts the" \
 		"copy-on-write storage (sparse files on loop devices) there too, sized for these small" \
 		"volumes (the default minimum is 320 MiB per volume, as in VSS):"
-	while IFS= read -r t; do
-		printf '     | %s\n' "$t"
-	done <"$WORK/vssd.conf"
+	show_file "$WORK/vssd.conf"
 	say "\$ vssd --bus \$DBUS_SYSTEM_BUS_ADDRESS --config \$WORK/vssd.conf --state-dir \$WORK/state &"
 	vssd --bus "$DBUS_SYSTEM_BUS_ADDRESS" --config "$WORK/vssd.conf" --state-dir "$WORK/state" \
 		--log-level info >"$WORK/vssd.log" 2>&1 &
 	VSSD_PID=$!
-	wait_for 20 vssd_on_bus || die "vssd did not take its bus name"
+	wait_for 20 vssd_ready || die "vssd did not take its bus name: $(<"$WORK/vssd.log")"
 	say "vssd (pid $VSSD_PID) ran its start-up recovery (no state yet, nothing to do), then took" \
 		"the name org.vssd.ShadowCopy1."
 
@@ -600,20 +681,14 @@ EOC
 		"the live volumes (ext4: noload, so no journal replay), shows the set and the" \
 		"writers, and archives both file systems with tar:"
 	export DEMO_WORK=$WORK
-	backup_job >"$WORK/backup-job.sh"
-	while IFS= read -r t; do
-		printf '     | %s\n' "$t"
-	done <"$WORK/backup-job.sh"
+	backup_job "$WORK/backup-job.sh"
+	show_file "$WORK/backup-job.sh"
 	say "\$ vssctl backup --volume $a --volume $b \\" \
 		"      --description 'make demo' -- sh \$WORK/backup-job.sh"
 	tb=$EPOCHREALTIME
 	vssctl backup --volume "$a" --volume "$b" --description "make demo" -- \
 		sh "$WORK/backup-job.sh" 2>&1 | indent
-	ms=$(ms_since "$tb")
-	mapfile -t entries < <(tar -tf "$WORK/backup.tar")
-	size=$(stat -c %s "$WORK/backup.tar")
-	say "vssctl backup exited 0 after $ms ms. The archive: ${#entries[@]} entries, $((size / \
-		1048576)).$((size % 1048576 * 10 / 1048576)) MiB."
+	say "vssctl backup exited 0 after $(ms_since "$tb") ms."
 	printf '\n'
 	say "While the set existed, CMD ran 'vssctl list shadows':"
 	indent <"$WORK/during-shadows.txt"
@@ -624,37 +699,13 @@ EOC
 	step "What happened, in order"
 	# BackupShutdown reaches the writer after the release; the writers go on meanwhile
 	wait_for 5 writer_saw backup-shutdown || true
-	read -r -a held < <(sed -n \
-		's/.*I\/O held from \([0-9]*\) to \([0-9]*\) (monotonic us).*/\1 \2/p' \
-		"$WORK/vssd.log") || true
+	read -r -a held <<<"$(held_window)"
 	say "The writer's events (its --event-log, in ms since the first), and when vssd held I/O" \
 		"on both volumes (vssd's log, same clock):"
-	awk -v h1="${held[0]:-}" -v h2="${held[1]:-}" '
-		function at(t, text) { printf "     %+8.1f ms  %s\n", (t - t0) / 1000, text }
-		NR == 1 { t0 = $1 }
-		h1 != "" && !shown && $1 > h2 {
-			at(h1, "   vssd suspends both origins: the snapshot instant")
-			at(h2, sprintf("   both resumed: I/O held for %.1f ms", (h2 - h1) / 1000))
-			shown = 1
-		}
-		{
-			note["freeze"] = "(flush, stop appending)"
-			note["thaw"] = "(append again)"
-			note["post-snapshot"] = "(the shadow copy devices exist)"
-			note["backup-complete"] = "(CMD exited 0: success)"
-			note["backup-shutdown"] = "(the set is released)"
-			at($1, $2 in note ? sprintf("%-17s %s", $2, note[$2]) : $2)
-			if ($2 == "freeze") f = $1
-			if ($2 == "thaw") t = $1
-		}
-		END {
-			printf "   The writer paused for %.0f ms; I/O on the volumes was held for %.1f ms.\n",
-				(t - f) / 1000, (h2 - h1) / 1000
-		}' "$WORK/writer.events"
+	timeline "${held[0]:-}" "${held[1]:-}" <"$WORK/writer.events"
 
 	step "Checking the archive against the snapshot instant"
-	mkdir -p "$WORK/restore"
-	tar -C "$WORK/restore" -xf "$WORK/backup.tar"
+	mapfile -t entries < <(tar -C "$WORK/restore" -xvf "$WORK/backup.tar")
 	# hold the live side still for the comparison
 	stop "$CHURN_PID"
 	CHURN_PID=
@@ -666,7 +717,7 @@ EOC
 	lb=$(last_line "$mb/records.txt")
 	ca=$(count_lines "$WORK/restore/a/churn.log")
 	cb=$(count_lines "$WORK/restore/b/churn.log")
-	say "The archive is unpacked in \$WORK/restore; both writers are stopped now."
+	say "Unpacked the archive (${#entries[@]} entries) in \$WORK/restore; stopped both writers."
 	check "the 4 files written before the backup are in the archive, sha256 identical" \
 		sums_match "$WORK/restore" "$WORK/before.sha256"
 	check "archive: the last records, a=$ra and b=$rb, are consecutive (application-consistent)" \
@@ -691,12 +742,17 @@ EOC
 		"deleted them when vssctl released the set, and the volumes went back to their own" \
 		"dm tables."
 	shown vssctl list shadows
-	shown dmsetup table "$PREFIX-a" "$PREFIX-b"
+	tables=$(dmsetup table "$PREFIX-a" "$PREFIX-b")
+	say "\$ dmsetup table $PREFIX-a $PREFIX-b"
+	indent <<<"$tables"
 	check "no shadow copy is left (no dm device with a VSSD- uuid)" no_vssd_devices
-	check "the volumes are plain dm-linear devices again" \
-		test "$(dmsetup table "$PREFIX-a" "$PREFIX-b" | grep -c ' linear ')" = 2
+	check "the volumes are plain dm-linear devices again" only_linear "$tables"
 	say "vssd's log:"
-	sed -n -e 's/^<[0-9]>//' -e '/set=\|recovery\|ready\|state/p' "$WORK/vssd.log" | indent
+	while IFS= read -r line; do
+		line=${line#<[0-9]>}
+		[[ $line != *set=* && $line != *recovery* && $line != *ready* && $line != *state* ]] ||
+			printf '     %s\n' "$line"
+	done <"$WORK/vssd.log"
 }
 
 case ${1:-} in
