@@ -87,6 +87,49 @@ static int parse_devno(const char *s, dev_t *ret)
 	return n;
 }
 
+/* A snapshot device's live table "snapshot <real> <cow> P|N <chunk>", taken apart */
+typedef struct SnapTable {
+	uint64_t sectors;
+	dev_t real;
+	dev_t cow;
+	bool persistent;
+	unsigned chunk;
+} SnapTable;
+
+static int read_snap_table(const DmsnapEnv *env, const char *snap_name, SnapTable *ret)
+{
+	DmdevTable t = DMDEV_TABLE_NULL;
+	SnapTable x = { 0 };
+	const char *p;
+	char mode = 0;
+	int n, r;
+
+	r = dmdev_get_table(env->dm, snap_name, false, &t);
+	if (r < 0)
+		return r;
+	r = -EMEDIUMTYPE;
+	if (t.n != 1 || !streq(t.targets[0].type, "snapshot"))
+		goto out;
+	x.sectors = t.targets[0].length;
+	p = t.targets[0].params;
+	r = -EINVAL;
+	n = parse_devno(p, &x.real);
+	if (n <= 0)
+		goto out;
+	p += n;
+	while (*p == ' ')
+		p++;
+	n = parse_devno(p, &x.cow);
+	if (n <= 0 || sscanf(p + n, " %c %u", &mode, &x.chunk) != 2)
+		goto out;
+	x.persistent = mode == 'P' || mode == 'p';
+	*ret = x;
+	r = 0;
+out:
+	dmdev_table_done(&t);
+	return r;
+}
+
 /* "<real maj:min>" of a snapshot-origin table, or of the first field of a snapshot table */
 static int table_first_devno(const DmdevTable *t, const char *type, dev_t *ret)
 {
@@ -384,13 +427,11 @@ int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, Vss
 int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret)
 {
 	DmsnapSnapshot s = { 0 };
-	DmdevTable t = DMDEV_TABLE_NULL;
 	DmdevInfo info, rinfo;
-	char set32[33], snap32[33], mode = 0;
-	unsigned chunk = 0;
-	dev_t real, cow;
+	char set32[33], snap32[33];
 	const char *p, *end;
-	int r, n;
+	SnapTable st;
+	int r;
 
 	r = dmdev_info(env->dm, snap_name, &info);
 	if (r < 0)
@@ -407,31 +448,14 @@ int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapS
 	if (vssid_from_path(set32, &s.set_id) < 0 || vssid_from_path(snap32, &s.id) < 0)
 		return -EMEDIUMTYPE;
 
-	r = dmdev_get_table(env->dm, snap_name, false, &t);
+	r = read_snap_table(env, snap_name, &st);
 	if (r < 0)
 		return r;
-	if (t.n != 1 || !streq(t.targets[0].type, "snapshot")) {
-		dmdev_table_done(&t);
-		return -EMEDIUMTYPE;
-	}
-	s.sectors = t.targets[0].length;
-	p = t.targets[0].params;
-	n = parse_devno(p, &real);
-	if (n > 0) {
-		p += n;
-		while (*p == ' ')
-			p++;
-		n = parse_devno(p, &cow);
-	}
-	if (n <= 0 || sscanf(p + n, " %c %u", &mode, &chunk) != 2) {
-		dmdev_table_done(&t);
-		return -EINVAL;
-	}
-	dmdev_table_done(&t);
-	s.persistent = mode == 'P' || mode == 'p';
-	s.chunk_sectors = chunk;
+	s.sectors = st.sectors;
+	s.persistent = st.persistent;
+	s.chunk_sectors = st.chunk;
 
-	r = dmdev_info_devno(env->dm, real, &rinfo);
+	r = dmdev_info_devno(env->dm, st.real, &rinfo);
 	if (r < 0)
 		return r;
 	end = rinfo.exists ? strstr(rinfo.name, DMSNAP_REAL_SUFFIX) : NULL;
@@ -443,7 +467,7 @@ int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapS
 		dmsnap_snapshot_done(&s);
 		return -ENOMEM;
 	}
-	r = env->host->ops->loop_backing_file(env->host->userdata, cow, &s.cow_path);
+	r = env->host->ops->loop_backing_file(env->host->userdata, st.cow, &s.cow_path);
 	if (r < 0 && r != -ENXIO) {
 		dmsnap_snapshot_done(&s);
 		return r;
@@ -1212,37 +1236,20 @@ void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_e
 
 int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t new_bytes)
 {
-	DmdevTable t = DMDEV_TABLE_NULL;
-	const char *p;
-	dev_t real, cow;
-	int n, r;
+	SnapTable st;
+	int r;
 
 	if (!snap->cow_path || new_bytes <= snap->cow_bytes)
 		return -EINVAL;
-	r = dmdev_get_table(env->dm, snap->snap_name, false, &t);
+	r = read_snap_table(env, snap->snap_name, &st);
 	if (r < 0)
 		return r;
-	if (t.n != 1 || !streq(t.targets[0].type, "snapshot")) {
-		dmdev_table_done(&t);
-		return -EMEDIUMTYPE;
-	}
-	p = t.targets[0].params;
-	n = parse_devno(p, &real);
-	if (n > 0) {
-		p += n;
-		while (*p == ' ')
-			p++;
-		n = parse_devno(p, &cow);
-	}
-	dmdev_table_done(&t);
-	if (n <= 0)
-		return -EINVAL;
 	/* The file grows first, then the loop device learns its new size; dm-snapshot reads the
 	 * COW device's size at each new exception, so no reload is needed. */
 	r = env->host->ops->file_grow(env->host->userdata, snap->cow_path, new_bytes);
 	if (r < 0)
 		return r;
-	r = env->host->ops->loop_refresh(env->host->userdata, cow);
+	r = env->host->ops->loop_refresh(env->host->userdata, st.cow);
 	if (r < 0)
 		return r;
 	snap->cow_bytes = new_bytes;
