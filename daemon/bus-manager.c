@@ -205,31 +205,6 @@ static int delete_list(Daemon *d, Snapshot **l, size_t n, uint32_t *count, VssEr
 	return ret;
 }
 
-static int collect(Daemon *d, bool (*match)(Snapshot *, const void *), const void *arg,
-                   Snapshot ***ret, size_t *ret_n)
-{
-	Snapshot **l = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < d->n_sets; i++)
-		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
-			Snapshot *s = d->sets[i]->snaps[j], **x;
-
-			if (s->state == SNAPSHOT_STATE_PREPARING || !match(s, arg))
-				continue;
-			x = reallocarray(l, n + 1, sizeof(*l));
-			if (!x) {
-				free(l);
-				return -ENOMEM;
-			}
-			l = x;
-			l[n++] = s;
-		}
-	*ret = l;
-	*ret_n = n;
-	return 0;
-}
-
 static bool match_all(Snapshot *s, const void *arg)
 {
 	return true;
@@ -290,7 +265,7 @@ static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 		if (!daemon_find_set(d, &id))
 			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
 			                   "there is no shadow copy set %s", set);
-		r = collect(d, match_set, &id, &l, &n);
+		r = daemon_snapshots(d, match_set, &id, &l, &n);
 	} else if (has_vol) {
 		DmsnapVolume v;
 
@@ -305,7 +280,7 @@ static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 		if (r >= 0 && oldest)
 			n = 1;
 	} else
-		r = collect(d, match_all, NULL, &l, &n);
+		r = daemon_snapshots(d, match_all, NULL, &l, &n);
 	if (r < 0)
 		return r;
 	r = delete_list(d, l, n, &count, err);

@@ -68,7 +68,8 @@ static int snap_cmp_age(const void *a, const void *b)
 	return x->creation_time < y->creation_time ? -1 : x->creation_time > y->creation_time;
 }
 
-int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n)
+int daemon_snapshots(Daemon *d, bool (*match)(Snapshot *s, const void *arg), const void *arg,
+                     Snapshot ***ret, size_t *ret_n)
 {
 	Snapshot **l = NULL;
 	size_t n = 0;
@@ -77,8 +78,7 @@ int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret,
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *s = d->sets[i]->snaps[j], **x;
 
-			if (s->state == SNAPSHOT_STATE_PREPARING ||
-			    !streq(s->dm.volume_name, volume_name))
+			if (s->state == SNAPSHOT_STATE_PREPARING || !match(s, arg))
 				continue;
 			x = reallocarray(l, n + 1, sizeof(*l));
 			if (!x) {
@@ -88,11 +88,23 @@ int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret,
 			l = x;
 			l[n++] = s;
 		}
-	if (n > 1)
-		qsort(l, n, sizeof(*l), snap_cmp_age);
 	*ret = l;
 	*ret_n = n;
 	return 0;
+}
+
+static bool match_volume(Snapshot *s, const void *volume_name)
+{
+	return streq(s->dm.volume_name, volume_name);
+}
+
+int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n)
+{
+	int r = daemon_snapshots(d, match_volume, volume_name, ret, ret_n);
+
+	if (r >= 0 && *ret_n > 1)
+		qsort(*ret, *ret_n, sizeof(**ret), snap_cmp_age);
+	return r;
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */

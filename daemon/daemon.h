@@ -65,6 +65,9 @@ int daemon_add_set(Daemon *d, Snapset *s);
 void daemon_remove_set(Daemon *d, Snapset *s);
 Snapset *daemon_find_set(Daemon *d, const VssId *id);
 Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id);
+/* The created (not preparing) snapshots that match; caller frees the array. */
+int daemon_snapshots(Daemon *d, bool (*match)(Snapshot *s, const void *arg), const void *arg,
+                     Snapshot ***ret, size_t *ret_n);
 /* All committed snapshots of a volume (by dm name), oldest first; caller frees the array. */
 int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n);
 
