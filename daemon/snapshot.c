@@ -184,6 +184,8 @@ static int read_usage(Snapshot *s, DmdevSnapshotStatus *st)
 {
 	if (s->state != SNAPSHOT_STATE_CREATED && s->state != SNAPSHOT_STATE_MERGING)
 		return -ENODEV;
+	if (s->state == SNAPSHOT_STATE_MERGING) /* revert.c: the origin holds the COW now */
+		return dmdev_snapshot_status(s->d->dm, s->dm.volume_name, st);
 	return dmdev_snapshot_status(s->d->dm, s->dm.snap_name, st);
 }
 

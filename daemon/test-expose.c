@@ -303,10 +303,14 @@ START_TEST(method_options_are_strict)
 }
 END_TEST
 
-TEST_SUITE_MAIN("expose", TEST(expose_ext4_and_unexpose) TEST(expose_xfs_options)
-                                  TEST(expose_refusals)
-                                          TEST(expose_refuses_a_directory_on_a_shadow_copy)
-                                                  TEST(expose_device_only)
-                                                          TEST(delete_unmounts_first_and_refuses_while_busy)
-                                                                  TEST(recover_mounts_again)
-                                                                          TEST(method_options_are_strict))
+/* clang-format off */
+TEST_SUITE_MAIN("expose",
+	TEST(expose_ext4_and_unexpose)
+	TEST(expose_xfs_options)
+	TEST(expose_refusals)
+	TEST(expose_refuses_a_directory_on_a_shadow_copy)
+	TEST(expose_device_only)
+	TEST(delete_unmounts_first_and_refuses_while_busy)
+	TEST(recover_mounts_again)
+	TEST(method_options_are_strict))
+/* clang-format on */

@@ -45,8 +45,7 @@ static void refused(T *t, VssError kind)
 	_cleanup_free_ char *calls = NULL;
 
 	ck_assert_int_lt(revert_start(t->s, &err), 0);
-	ck_assert_msg(err.kind == kind, "got %s (%s)", vss_error_info(err.kind)->name,
-	              err.message);
+	ck_assert_msg(err.kind == kind, "got %s (%s)", vss_error_info(err.kind)->name, err.message);
 	/* nothing changed */
 	ck_assert_int_eq(t->s->state, SNAPSHOT_STATE_CREATED);
 	calls = fake_dm_calls_filtered(t->f.dm, "load suspend resume remove clear");
@@ -381,16 +380,19 @@ START_TEST(method_options_are_strict)
 }
 END_TEST
 
-TEST_SUITE_MAIN("revert", TEST(revert_refused_for_a_backup_context)
-                                  TEST(revert_refused_while_the_volume_is_used)
-                                          TEST(revert_refused_for_an_invalid_shadow_copy)
-                                                  TEST(revert_dm_sequence_and_end)
-                                                          TEST(revert_keeps_other_shadow_copies)
-                                                                  TEST(delete_of_another_shadow_copy_during_the_merge)
-                                                                          TEST(one_revert_per_volume)
-                                                                                  TEST(revert_failures_roll_back)
-                                                                                          TEST(restart_during_the_merge)
-                                                                                                  TEST(restart_after_the_merge_ended)
-                                                                                                          TEST(restart_before_the_merge_began)
-                                                                                                                  TEST(merge_failed_is_reported)
-                                                                                                                          TEST(method_options_are_strict))
+/* clang-format off */
+TEST_SUITE_MAIN("revert",
+	TEST(revert_refused_for_a_backup_context)
+	TEST(revert_refused_while_the_volume_is_used)
+	TEST(revert_refused_for_an_invalid_shadow_copy)
+	TEST(revert_dm_sequence_and_end)
+	TEST(revert_keeps_other_shadow_copies)
+	TEST(delete_of_another_shadow_copy_during_the_merge)
+	TEST(one_revert_per_volume)
+	TEST(revert_failures_roll_back)
+	TEST(restart_during_the_merge)
+	TEST(restart_after_the_merge_ended)
+	TEST(restart_before_the_merge_began)
+	TEST(merge_failed_is_reported)
+	TEST(method_options_are_strict))
+/* clang-format on */

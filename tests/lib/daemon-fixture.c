@@ -27,7 +27,8 @@ void fixture_init(Fixture *f)
 	for (int i = 0; i < 2; i++) {
 		char name[2] = { (char)('a' + i), 0 }, p[64];
 
-		f->devno[i] = fake_dm_add(f->dm, name, "", FIXTURE_SECTORS, "linear", vol_tables[i]);
+		f->devno[i] =
+			fake_dm_add(f->dm, name, "", FIXTURE_SECTORS, "linear", vol_tables[i]);
 		snprintf(p, sizeof(p), "/dev/mapper/%s", name);
 		fake_host_add_block(f->host, p, f->devno[i]);
 	}
