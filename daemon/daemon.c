@@ -341,6 +341,25 @@ static int restore_set(Daemon *d, const StateSet *x)
 }
 
 /* VSSD- snapshot devices that no state entry knows: leftovers of a crash. */
+/* Is path in a storage location of ours? Another vssd (a test's, the demo's) may manage dm
+ * devices on the same machine: what lives in its storage is none of our business. */
+static bool in_our_storage(Daemon *d, const char *path)
+{
+	const char *rest;
+
+	if (!path)
+		return false;
+	rest = startswith(path, d->config.storage_dir);
+	if (rest && rest[0] == '/')
+		return true;
+	for (size_t i = 0; i < d->n_storage; i++) {
+		rest = startswith(path, d->storage[i].location);
+		if (rest && rest[0] == '/')
+			return true;
+	}
+	return false;
+}
+
 static void purge_orphans(Daemon *d)
 {
 	_cleanup_strv_free_ char **names = NULL;
@@ -353,7 +372,10 @@ static void purge_orphans(Daemon *d)
 
 		if (dmsnap_snapshot_from_dm(&d->env, *n, &s) < 0)
 			continue;
-		if (!daemon_find_snapshot(d, &s.id)) {
+		if (!in_our_storage(d, s.cow_path))
+			log_info("recovery: leaving %s alone: its storage %s is not ours", *n,
+			         strempty(s.cow_path));
+		else if (!daemon_find_snapshot(d, &s.id)) {
 			if (dmsnap_snapshot_delete(&d->env, &s, &err) < 0)
 				log_error("recovery: cannot delete orphan %s: %s", *n, err.message);
 			else
@@ -379,7 +401,8 @@ static void daemon_rebuild_from_dm(Daemon *d)
 
 		if (dmsnap_snapshot_from_dm(&d->env, *n, &x) < 0)
 			continue;
-		if (!x.persistent || daemon_find_snapshot(d, &x.id)) {
+		if (!x.persistent || daemon_find_snapshot(d, &x.id) ||
+		    !in_our_storage(d, x.cow_path)) {
 			dmsnap_snapshot_done(&x);
 			continue;
 		}
@@ -403,6 +426,17 @@ static void daemon_rebuild_from_dm(Daemon *d)
 		dmsnap_snapshot_done(&snap->dm);
 		snap->dm = x;
 		snap->state = SNAPSHOT_STATE_CREATED;
+		{
+			/* dm knows neither: the COW file's size and change time stand in */
+			struct stat st;
+
+			if (snap->dm.cow_path && stat(snap->dm.cow_path, &st) >= 0) {
+				snap->dm.cow_bytes = (uint64_t)st.st_size;
+				snap->creation_time = (usec_t)st.st_ctim.tv_sec * USEC_PER_SEC +
+				                      (usec_t)st.st_ctim.tv_nsec / NSEC_PER_USEC;
+			}
+			set->creation_time = MAX(set->creation_time, snap->creation_time);
+		}
 		set_original_device(d, snap);
 		if (snapset_add_snapshot(set, snap) < 0) {
 			snapshot_free(snap);
@@ -533,6 +567,10 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 	if (r >= 0)
 		r = sd_event_add_signal(d->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, NULL,
 		                        NULL);
+	/* SIGHUP too: its default action would skip the cleanup (no reload to do) */
+	if (r >= 0)
+		r = sd_event_add_signal(d->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, NULL,
+		                        NULL);
 	if (r < 0)
 		return log_error_errno(r, "cannot watch signals: %m");
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -553,6 +591,15 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 	if (r < 0)
 		return log_error_errno(r, "cannot initialise libdevmapper: %m");
 	d->own_dm = true;
+	{
+		_cleanup_strv_free_ char **names = NULL;
+
+		/* fail early and plainly where the kernel has no device-mapper */
+		r = dmdev_list(d->dm, &names);
+		if (r < 0)
+			return log_error_errno(r, "device-mapper is not usable here (is dm_mod "
+			                          "loaded? /dev/mapper/control?): %m");
+	}
 	d->host = &host_real;
 	d->env = (DmsnapEnv){ .dm = d->dm,
 		              .host = d->host,

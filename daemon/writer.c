@@ -504,10 +504,18 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		                   "a writer left the bus during %s", ev);
 	if (reply && dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_ERROR) {
-		if (events[event].ok != WRITER_STATE_UNKNOWN &&
-		    !(event == WRITER_EVENT_ABORT && w->state >= WRITER_STATE_FAILED_AT_IDENTIFY))
+		/* Identify changes nothing in a session under way (as in VSS, where it must not
+		 * change state): it only brings a failed writer back to Stable. Abort keeps a
+		 * failure visible to the requester's next GatherWriterStatus. */
+		bool failed = w->state >= WRITER_STATE_FAILED_AT_IDENTIFY;
+		bool keep = (event == WRITER_EVENT_ABORT && failed) ||
+		            (event == WRITER_EVENT_IDENTIFY && !failed &&
+		             w->state != WRITER_STATE_UNKNOWN);
+
+		if (events[event].ok != WRITER_STATE_UNKNOWN && !keep)
 			writer_set_state(w, events[event].ok);
-		if (event == WRITER_EVENT_IDENTIFY || event == WRITER_EVENT_PREPARE_BACKUP) {
+		if ((event == WRITER_EVENT_IDENTIFY && failed) ||
+		    event == WRITER_EVENT_PREPARE_BACKUP) {
 			free(w->last_error);
 			w->last_error = strdup("");
 		}
