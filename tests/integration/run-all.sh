@@ -99,10 +99,12 @@ for t in "${tests[@]}"; do
 	name=${name%.sh}
 	log=$logs/$name.log
 	read -ra interp <<<"$(interpreter "$t")"
+	t0=$SECONDS
 	# timeout runs the test in a process group of its own and signals the whole group: TERM
 	# (lib.sh then tears down), KILL 10 s later.
 	timeout -k 10 "$timeout" "${interp[@]}" "$t" </dev/null >"$log" 2>&1
 	rc=$?
+	took="$((SECONDS - t0)) s"
 	left=$(leftovers)
 	if [[ -n $left ]]; then
 		{
@@ -113,7 +115,7 @@ for t in "${tests[@]}"; do
 	fi
 
 	if ((rc == 0)) && [[ -z $left ]]; then
-		echo "PASS $name"
+		echo "PASS $name ($took)"
 		passed=$((passed + 1))
 		continue
 	fi
@@ -126,7 +128,7 @@ for t in "${tests[@]}"; do
 	elif ((rc == 0)); then
 		echo "FAIL $name (left dm or loop devices behind)"
 	else
-		echo "FAIL $name (exit $rc)"
+		echo "FAIL $name (exit $rc, $took)"
 	fi
 	echo "---- log of $name ----"
 	cat "$log"
