@@ -358,6 +358,21 @@ static int real_umount(void *ud, const char *target)
 
 /* ---- end exposure */
 
+/* ---- revert (daemon/revert.c) */
+
+static ssize_t real_file_read(void *ud, const char *path, uint64_t offset, void *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, size, (off_t)offset);
+	return n < 0 ? -errno : n;
+}
+
+/* ---- end revert */
+
 static const HostOps host_real_ops = {
 	.stat_block = real_stat_block,
 	.fs_devno = real_fs_devno,
@@ -376,6 +391,7 @@ static const HostOps host_real_ops = {
 	.fs_type = real_fs_type,
 	.mount_ro = real_mount_ro,
 	.umount = real_umount,
+	.file_read = real_file_read,
 };
 
 const Host host_real = { .ops = &host_real_ops, .userdata = NULL };

@@ -44,6 +44,10 @@ typedef struct HostOps {
 	/* Unmounts target (not following a symlink): -EBUSY while it is busy */
 	int (*umount)(void *ud, const char *target);
 	/* ---- end exposure */
+	/* ---- revert (daemon/revert.c) */
+	/* Reads up to size bytes of a file at offset: the number read, or -errno */
+	ssize_t (*file_read)(void *ud, const char *path, uint64_t offset, void *buf, size_t size);
+	/* ---- end revert */
 } HostOps;
 
 typedef struct Host {

@@ -15,9 +15,12 @@
  * table (R's), and R goes; the COW file goes (its loop device detaches with the last table that
  * held it); the Snapshot object is deleted (InterfacesRemoved). "merging" is written to the state
  * file before any dm change. A daemon that dies meanwhile finds "merging" at start-up: dm went on
- * merging (and goes on after a reboot, when the origin is activated with its merge table), so it
- * watches again and finishes; if the merge table never went live, the shadow copy is "created"
- * again. Progress after a restart counts from what was left at the restart.
+ * merging, so it watches again and finishes; if the merge table never went live, the shadow copy
+ * is "created" again; if the volume is off its merge table while the COW is empty, the end was
+ * under way and is completed. A reboot stops the merge (VSS resumes it at boot; vssd does not
+ * activate volumes with a merge table yet): the COW then still holds exceptions, and vssd
+ * changes nothing, keeps the COW and the shadow copy "merging", and logs an error. Progress after
+ * a restart counts from what was left at the restart.
  *
  * Other shadow copies of the same volume are kept, and keep their own content: every chunk the
  * merge writes into R is first copied into their COWs (origin_write_extent), as for any write to
@@ -169,6 +172,44 @@ static int remove_snap_device(Snapshot *s)
 	return 0;
 }
 
+/* dm-snapshot's persistent exception store: a header chunk {le32 magic "SnAp", valid, version 1,
+ * chunk size in sectors}, then metadata areas of {le64 old chunk, le64 new chunk} pairs, the first
+ * area in chunk 1, ended by a new chunk of 0. A merge clears them from the last one, so the first
+ * pair is the last to go. 1: the COW holds exceptions (a merge did not end); 0: it holds none;
+ * <0: cannot tell. */
+#define COW_MAGIC 0x70416e53u
+
+static uint64_t le_bytes(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = n; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int cow_holds_exceptions(Daemon *d, const char *path)
+{
+	uint8_t hdr[16], de[16];
+	uint64_t chunk;
+	ssize_t n;
+
+	n = d->host->ops->file_read(d->host->userdata, path, 0, hdr, sizeof(hdr));
+	if (n < 0)
+		return (int)n;
+	if (n != sizeof(hdr) || le_bytes(hdr, 4) != COW_MAGIC || le_bytes(hdr + 8, 4) != 1)
+		return -EMEDIUMTYPE;
+	chunk = le_bytes(hdr + 12, 4);
+	if (chunk == 0)
+		return -EMEDIUMTYPE;
+	n = d->host->ops->file_read(d->host->userdata, path, chunk * 512, de, sizeof(de));
+	if (n < 0)
+		return (int)n;
+	if (n != sizeof(de))
+		return -EMEDIUMTYPE;
+	return le_bytes(de + 8, 8) != 0;
+}
+
 /* ---- watching -------------------------------------------------------------------------------- */
 
 static void emit_progress(Snapshot *s)
@@ -190,7 +231,7 @@ static int on_merge_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	int r;
 
 	r = revert_poll(s); /* may free s, and with it this source (sd-event keeps it alive) */
-	if (r != 0 || !s->merge_timer) /* over, or no longer watched */
+	if (r != 0)         /* over, or no longer watched */
 		return 0;
 	r = sd_event_source_set_time_relative(src, REVERT_POLL_USEC);
 	if (r >= 0)
@@ -331,17 +372,31 @@ int revert_poll(Snapshot *s)
 			                  s->dm.snap_name);
 			return 0;
 		}
-		if (r == 0) /* over, and the end was under way */
+		if (r > 0) {
+			/* the merge table never went live: nothing changed on disk */
+			revert_unwatch(s);
+			s->revert_progress = 0.0;
+			snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
+			emit_progress(s);
+			(void)daemon_save_state(d);
+			log_notice("snap=%s vol=%s: the revert had not started; the shadow copy is "
+			           "kept",
+			           s->id_str, s->volume);
+			return 2;
+		}
+		/* No merge table and no shadow copy: either the end was under way when vssd
+		 * stopped (the COW holds no exceptions any more, or is gone), or the merge stopped
+		 * before its end, as a reboot stops it. Only the COW itself tells. */
+		r = s->dm.cow_path ? cow_holds_exceptions(d, s->dm.cow_path) : -ENOENT;
+		if (r == 0 || r == -ENOENT)
 			return merge_finish(s);
-		/* the merge table never went live: nothing changed on disk */
 		revert_unwatch(s);
-		s->revert_progress = 0.0;
-		snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
-		emit_progress(s);
-		(void)daemon_save_state(d);
-		log_notice("snap=%s vol=%s: the revert had not started; the shadow copy is kept",
-		           s->id_str, s->volume);
-		return 2;
+		log_error("snap=%s vol=%s: the merge stopped before its end (the volume has no "
+		          "snapshot-merge table any more: a reboot?); nothing is changed: %s is "
+		          "kept and the shadow copy stays \"merging\"%s%s",
+		          s->id_str, s->volume, strempty(s->dm.cow_path), r < 0 ? ": " : "",
+		          r < 0 ? strerror(-r) : "");
+		return 3;
 	}
 	if (remove_snap_device(s) < 0)
 		log_debug("snap=%s: %s is still there, retrying", s->id_str, s->dm.snap_name);
@@ -353,7 +408,7 @@ int revert_poll(Snapshot *s)
 		log_error("snap=%s vol=%s: the kernel reports that the merge failed; the volume is "
 		          "left as it is, with its merge table (see the kernel log)",
 		          s->id_str, s->volume);
-		return 0;
+		return 3;
 	}
 	if (left < 0) {
 		log_warning_errno((int)left, "vol=%s: cannot read the merge status, retrying: %m",

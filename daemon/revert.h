@@ -20,8 +20,9 @@ typedef struct Snapshot Snapshot;
  * timer watches it until it ends. */
 int revert_start(Snapshot *s, VssErr *err);
 /* One look at s's merge: progress (PropertiesChanged), and its end. 0: still merging; 1: the
- * merge is over and s is deleted (freed); 2: the merge had never started (s is "created" again).
- */
+ * merge is over and s is deleted (freed); 2: the merge had never started (s is "created" again);
+ * 3: dm stopped merging before the end (failed, or a reboot): s stays "merging", not watched,
+ * nothing is deleted (logged). */
 int revert_poll(Snapshot *s);
 /* Stops watching s (snapshot_free() calls it). Idempotent. */
 void revert_unwatch(Snapshot *s);

@@ -334,6 +334,78 @@ START_TEST(restart_before_the_merge_began)
 }
 END_TEST
 
+/* A COW file as dm-snapshot writes it: the header, then the first metadata area with one
+ * exception ({old 5, new 2}) or none. */
+static void set_cow(T *t, bool exceptions)
+{
+	static uint8_t buf[32 * 512 + 16];
+	const uint32_t hdr[4] = { 0x70416e53, 1, 1, 32 }; /* little-endian host */
+	const uint64_t de[2] = { 5, 2 };
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, hdr, sizeof(hdr));
+	if (exceptions)
+		memcpy(buf + 32 * 512, de, sizeof(de));
+	ck_assert_int_eq(fake_host_set_file_content(t->f.host, t->s->dm.cow_path, buf, sizeof(buf)),
+	                 0);
+}
+
+/* What the dm side looks like once the volume is off its merge table: its own table again */
+static void volume_back_on_its_own(T *t)
+{
+	DmdevTable own = DMDEV_TABLE_NULL;
+	Dmdev *dm = t->f.d.dm;
+
+	ck_assert_int_eq(dmdev_table_add(&own, 0, FIXTURE_SECTORS, "linear", "7:0 0"), 0);
+	ck_assert_int_eq(dmdev_load(dm, "a", &own), 0);
+	ck_assert_int_eq(dmdev_resume(dm, "a"), 0);
+	ck_assert_int_eq(dmdev_remove(dm, "a-vssd-real"), 0);
+	dmdev_table_done(&own);
+}
+
+/* vssd stopped while it finished a merge that had ended: the start-up completes the end. */
+START_TEST(restart_while_the_end_was_under_way)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	start_ok(&t);
+	revert_unwatch(t.s);
+	set_cow(&t, false); /* every exception merged */
+	volume_back_on_its_own(&t);
+	revert_recover(&t.f.d);
+	ck_assert_uint_eq(t.f.d.n_sets, 0);
+	ck_assert_uint_eq(fake_host_count_files(t.f.host), 0);
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
+	fixture_done(&t.f);
+}
+END_TEST
+
+/* A reboot in the middle: the volume came back on its own table, the COW still holds
+ * exceptions. Nothing is deleted: the shadow copy stays merging, its COW stays. */
+START_TEST(reboot_in_the_middle_keeps_the_cow)
+{
+	T t;
+
+	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	start_ok(&t);
+	revert_unwatch(t.s);
+	set_cow(&t, true);
+	volume_back_on_its_own(&t);
+	revert_recover(&t.f.d);
+	ck_assert_uint_eq(t.f.d.n_sets, 1);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_ptr_null(t.s->merge_timer);
+	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
+	/* a COW that cannot be read as one: kept as well */
+	ck_assert_int_eq(fake_host_set_file_content(t.f.host, t.s->dm.cow_path, "junk", 4), 0);
+	revert_recover(&t.f.d);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
+	fixture_done(&t.f);
+}
+END_TEST
+
 /* dm reports the merge failed: left alone, still merging, not watched any more */
 START_TEST(merge_failed_is_reported)
 {
@@ -342,7 +414,7 @@ START_TEST(merge_failed_is_reported)
 	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
 	start_ok(&t);
 	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "Merge failed"), 0);
-	ck_assert_int_eq(revert_poll(t.s), 0);
+	ck_assert_int_eq(revert_poll(t.s), 3);
 	ck_assert_ptr_null(t.s->merge_timer);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
 	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.f.dm, "a"), "snapshot-merge "));
@@ -393,6 +465,8 @@ TEST_SUITE_MAIN("revert",
 	TEST(restart_during_the_merge)
 	TEST(restart_after_the_merge_ended)
 	TEST(restart_before_the_merge_began)
+	TEST(restart_while_the_end_was_under_way)
+	TEST(reboot_in_the_middle_keeps_the_cow)
 	TEST(merge_failed_is_reported)
 	TEST(method_options_are_strict))
 /* clang-format on */

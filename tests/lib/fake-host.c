@@ -285,6 +285,22 @@ static int h_umount(void *ud, const char *target)
 
 /* ---- end exposure */
 
+/* ---- revert: file_read of a COW file (zeros, as a new sparse file, unless content was set) */
+
+static ssize_t h_file_read(void *ud, const char *path, uint64_t offset, void *buf, size_t size)
+{
+	Entry *e = find(ud, path, 3);
+
+	if (!e)
+		return -ENOENT;
+	memset(buf, 0, size);
+	if (e->data && offset < e->devno) /* devno: the length of data */
+		memcpy(buf, e->data + offset, MIN(size, (size_t)(e->devno - offset)));
+	return (ssize_t)size;
+}
+
+/* ---- end revert */
+
 static const HostOps fake_host_ops = {
 	.stat_block = h_stat_block,
 	.fs_devno = h_fs_devno,
@@ -303,6 +319,7 @@ static const HostOps fake_host_ops = {
 	.fs_type = h_fs_type,
 	.mount_ro = h_mount_ro,
 	.umount = h_umount,
+	.file_read = h_file_read,
 };
 
 int fake_host_new(FakeHost **ret)
@@ -433,3 +450,22 @@ unsigned fake_host_loop_refreshes(FakeHost *f)
 }
 
 /* ---- end storage growth */
+
+/* ---- revert */
+
+int fake_host_set_file_content(FakeHost *f, const char *path, const void *data, size_t size)
+{
+	Entry *e = find(f, path, 3);
+
+	if (!e)
+		return -ENOENT;
+	free(e->data);
+	e->data = malloc(size ? size : 1);
+	if (!e->data)
+		return -ENOMEM;
+	memcpy(e->data, data, size);
+	e->devno = (dev_t)size;
+	return 0;
+}
+
+/* ---- end revert */

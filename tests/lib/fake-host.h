@@ -47,6 +47,10 @@ void fake_host_set_busy(FakeHost *f, const char *mountpoint, bool busy);
 const char *fake_host_mount_options(FakeHost *f, const char *mountpoint);
 /* ---- end exposure */
 
+/* ---- revert: what file_read() returns for a COW file (zeros beyond it, and by default) */
+int fake_host_set_file_content(FakeHost *f, const char *path, const void *data, size_t size);
+/* ---- end revert */
+
 /* ---- storage growth: file_grow (FAKE_HOST_FILE_GROW may fail), loop_refresh */
 /* The size of a COW file as created and grown so far, 0 when there is none */
 uint64_t fake_host_file_size(FakeHost *f, const char *path);
