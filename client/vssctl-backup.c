@@ -249,7 +249,13 @@ static int backup_mount(Backup *b)
 			return r;
 		if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &mp, DBUS_TYPE_INVALID))
 			return log_error_errno(-EBADMSG, "unexpected reply to Expose");
-		if (strv_extend(&b->mounts, mp[0] ? mp : tmpl) < 0)
+		/* "" from Expose: the file system cannot be mounted beside its volume; the
+		 * command gets the device instead, and a warning says why */
+		if (!mp[0])
+			log_warning("warning: %s: its shadow copy cannot be mounted beside the "
+			            "volume; VSSD_SNAPSHOT_MOUNTS names the device %s",
+			            vol[i], b->devices[i]);
+		if (strv_extend(&b->mounts, mp[0] ? mp : b->devices[i]) < 0)
 			return log_oom();
 	}
 	return 0;

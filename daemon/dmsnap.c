@@ -204,6 +204,13 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 	if (rinfo.exists) {
 		dev_t rd;
 
+		if (t.n == 1 && streq(t.targets[0].type, "snapshot-merge")) {
+			r = vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+			                "%s is being reverted to a shadow copy; wait until the "
+			                "revert is done (vssctl query reverts)",
+			                path);
+			goto fail_table;
+		}
 		if (table_first_devno(&t, "snapshot-origin", &rd) < 0 ||
 		    rd != makedev(rinfo.major, rinfo.minor)) {
 			r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
