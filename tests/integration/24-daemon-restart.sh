@@ -142,6 +142,9 @@ assert_eq "$(dm_table "$RUN-c")" "$table_c" "c's own table"
 [ -z "$(dm_with_name_prefix "vssd-${h%%-*}-")" ] ||
 	fail "the half-made set left $(dm_with_name_prefix "vssd-${h%%-*}-")"
 vssd_log_has "recovery: vol=$RUN-c: dropped a table staged" || fail "no staged table drop logged"
+note "recovery said: $(grep recovery "$WORK/vssd.log" | tr '\n' ';')"
+vssd_log_has "recovery: .*${h%%-*}.*deleted\|recovery: deleted vssd-${h%%-*}-" ||
+	fail "the removal of the half-made set was not logged"
 persistent_back "killed mid-creation"
 gone "killed mid-creation" "$h"
 echo still-writable >"$WORK/mc/after" && sync
