@@ -106,7 +106,7 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	r = daemon_add_set(d, s);
 	if (r < 0)
 		return r;
-	d->creating = s;
+	daemon_set_creating(d, s);
 	log_notice("set=%s: started by %s (uid %u), context %s", s->id_str, c->name,
 	           (unsigned)c->uid, snapset_context_to_string(s->context));
 	*ret = TAKE_PTR(s);

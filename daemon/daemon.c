@@ -44,6 +44,16 @@ void daemon_remove_set(Daemon *d, Snapset *s)
 		}
 }
 
+void daemon_set_creating(Daemon *d, Snapset *s)
+{
+	static const char *const changed[] = { "SetInProgress", NULL };
+
+	if (d->creating == s)
+		return;
+	d->creating = s;
+	bus_emit_properties_changed(&d->bus, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, changed);
+}
+
 Snapset *daemon_find_set(Daemon *d, const VssId *id)
 {
 	for (size_t i = 0; i < d->n_sets; i++)
@@ -387,7 +397,7 @@ static void purge_orphans(Daemon *d)
 
 /* After a corrupt state file: persistent snapshots found in dm come back as sets (their
  * context is not recorded in dm, so they are shown as "persistent"). */
-static void daemon_rebuild_from_dm(Daemon *d)
+static void daemon_rebuild_from_dm(Daemon *d, bool corrupt)
 {
 	_cleanup_strv_free_ char **names = NULL;
 
@@ -442,8 +452,9 @@ static void daemon_rebuild_from_dm(Daemon *d)
 			snapshot_free(snap);
 			continue;
 		}
-		log_notice("recovery: rebuilt set=%s snap=%s from %s", set->id_str, snap->id_str,
-		           *n);
+		log_notice("recovery: %s set=%s snap=%s from %s",
+		           corrupt ? "rebuilt" : "adopted, its state entry lost,", set->id_str,
+		           snap->id_str, *n);
 	}
 }
 
@@ -495,8 +506,9 @@ static int daemon_recover(Daemon *d)
 			                  st.storage[i].volume);
 	}
 	state_done(&st);
-	if (corrupt)
-		daemon_rebuild_from_dm(d);
+	/* State is written before every dm change, so a persistent snapshot in our storage that
+	 * no entry knows lost its entry (a corrupt or missing state file): adopt it. */
+	daemon_rebuild_from_dm(d, corrupt);
 	purge_orphans(d);
 	expose_recover(d); /* persistent exposures mounted again */
 	revert_recover(d); /* merges that went on without us: watched, or finished */

@@ -61,6 +61,8 @@ void daemon_done(Daemon *d);
 
 int daemon_save_state(Daemon *d);
 
+/* The set in creation (NULL: none); emits PropertiesChanged of SetInProgress */
+void daemon_set_creating(Daemon *d, Snapset *s);
 int daemon_add_set(Daemon *d, Snapset *s);
 void daemon_remove_set(Daemon *d, Snapset *s);
 Snapset *daemon_find_set(Daemon *d, const VssId *id);

@@ -268,7 +268,7 @@ Snapset *snapset_free(Snapset *s)
 		dbus_message_unref(s->reply_to);
 	}
 	if (s->d->creating == s)
-		s->d->creating = NULL;
+		daemon_set_creating(s->d, NULL);
 	for (size_t i = 0; i < s->n_snaps; i++)
 		snapshot_free(s->snaps[i]);
 	free(s->snaps);
@@ -503,7 +503,7 @@ static void creation_failed(Snapset *s, const VssErr *err, int error)
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
 	if (s->d->creating == s)
-		s->d->creating = NULL;
+		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_FAILED);
 	(void)daemon_save_state(s->d);
 	creation_reply(s, err, error);
@@ -516,7 +516,7 @@ static void creation_done(Snapset *s)
 	monitor_sync(s->d->monitor);
 	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
 	if (s->d->creating == s)
-		s->d->creating = NULL;
+		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
@@ -800,7 +800,7 @@ static void on_prepared(WriterBroadcast *b, int r, const VssErr *err, void *user
 	if (r < 0) {
 		writers_notify(s, WRITER_EVENT_ABORT);
 		if (s->d->creating == s)
-			s->d->creating = NULL;
+			daemon_set_creating(s->d, NULL);
 		snapset_set_state(s, SNAPSET_STATE_FAILED);
 		if (s->one_call)
 			creation_reply(s, err, r);
@@ -937,7 +937,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 		writers_notify(s, WRITER_EVENT_ABORT); /* creation_failed() sent it already */
 	s->engine = dmsnap_set_free(s->engine);
 	if (s->d->creating == s)
-		s->d->creating = NULL;
+		daemon_set_creating(s->d, NULL);
 	/* snapshots not created yet go now; created ones stay until Release (auto-release) */
 	for (size_t i = s->n_snaps; i-- > 0;)
 		if (s->snaps[i]->state == SNAPSHOT_STATE_PREPARING)
@@ -1169,9 +1169,8 @@ static int method_release(Bus *b, DBusMessage *m, void *u, const BusCaller *c, V
 	r = check_owner(s, c, err);
 	if (r < 0)
 		return r;
-	r = bus_reply_empty(b, m);
-	snapset_release(s); /* may free s */
-	return r;
+	snapset_release(s); /* may free s; the reply comes once auto-release is done */
+	return bus_reply_empty(b, m);
 }
 
 static int prop_id(Bus *b, void *u, DBusMessageIter *it)
