@@ -5,29 +5,29 @@
 #include "daemon/bus.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/snapshot.h"
 #include "tests/lib/check-main.h"
-#include "tests/lib/daemon-fixture.h"
+#include "tests/lib/test-daemon.h"
 
 #define MNT "/mnt/snap"
 
-static const char *const vol_a[] = { "a" };
-
-/* A persistent set over a, its shadow copy, and an empty directory MNT on 8:2 */
-static Snapshot *setup(Fixture *f, SnapsetContext ctx, const char *fstype, char dev[static 160])
+/* A set of context over volume a, its shadow copy, and an empty directory MNT on 8:2 */
+static Snapshot *setup(TestDaemon **ret, const char *context, const char *fstype,
+                       char dev[static 160])
 {
 	Snapshot *s;
 
-	fixture_init(f);
-	s = fixture_snap(fixture_set(f, ctx, vol_a, 1), dev);
+	ck_assert_int_eq(test_daemon_new(ret), 0);
+	s = test_released_snapshot(*ret, context, 0, dev);
 	if (fstype)
-		fake_host_set_fstype(f->host, dev, fstype);
-	fake_host_add_dir(f->host, MNT, makedev(8, 2));
+		fake_host_set_fstype((*ret)->host, dev, fstype);
+	fake_host_add_dir((*ret)->host, MNT, makedev(8, 2));
 	return s;
 }
 
-static bool snap_mounted_at(Fixture *f, const char *dev, const char *path)
+static bool snap_mounted_at(TestDaemon *t, const char *dev, const char *path)
 {
-	return fake_host_mount_options(f->host, path) != NULL && dev[0];
+	return fake_host_mount_options(t->host, path) != NULL && dev[0];
 }
 
 START_TEST(expose_ext4_and_unexpose)
@@ -35,22 +35,21 @@ START_TEST(expose_ext4_and_unexpose)
 	_cleanup_free_ char *got = NULL;
 	VssErr err = { 0 };
 	char dev[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 
 	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
 	ck_assert_str_eq(got, MNT);
 	ck_assert_str_eq(s->exposed_path, MNT);
 	/* beside the mounted origin: no journal replay, no set-uid, no device nodes */
-	ck_assert_str_eq(fake_host_mount_options(f.host, MNT), "ro,nodev,nosuid,noload");
+	ck_assert_str_eq(fake_host_mount_options(t->host, MNT), "ro,nodev,nosuid,noload");
 
 	ck_assert_int_eq(expose_unmount(s, &err), 0);
 	ck_assert_ptr_null(s->exposed_path);
-	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));
 	/* not exposed any more */
 	ck_assert_int_eq(expose_unmount(s, &err), -ENOENT);
 	ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
-	fixture_done(&f);
 }
 END_TEST
 
@@ -59,19 +58,19 @@ START_TEST(expose_xfs_options)
 	_cleanup_free_ char *got = NULL;
 	VssErr err = { 0 };
 	char dev[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_BACKUP, "xfs", dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "backup", "xfs", dev);
 
 	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
-	ck_assert_str_eq(fake_host_mount_options(f.host, MNT), "ro,nodev,nosuid,nouuid,norecovery");
+	ck_assert_str_eq(fake_host_mount_options(t->host, MNT),
+	                 "ro,nodev,nosuid,nouuid,norecovery");
 	ck_assert_str_eq(expose_mount_options("btrfs"), "ro,nodev,nosuid");
 	ck_assert_str_eq(expose_mount_options("ext3"), "ro,nodev,nosuid,noload");
-	fixture_done(&f);
 }
 END_TEST
 
 /* Each refusal names its error and leaves nothing mounted or recorded. */
-static void refused(Fixture *f, Snapshot *s, const char *path, VssError kind)
+static void refused(Snapshot *s, const char *path, VssError kind)
 {
 	_cleanup_free_ char *got = NULL;
 	VssErr err = { 0 };
@@ -86,34 +85,34 @@ static void refused(Fixture *f, Snapshot *s, const char *path, VssError kind)
 START_TEST(expose_refusals)
 {
 	char dev[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 
-	refused(&f, s, "relative/dir", VSS_ERROR_INVALID_ARGUMENT);
-	refused(&f, s, "/mnt/../mnt/snap", VSS_ERROR_INVALID_ARGUMENT);
-	refused(&f, s, "/nonexistent", VSS_ERROR_OBJECT_NOT_FOUND);
-	fake_host_add_file(f.host, "/etc/passwd");
-	refused(&f, s, "/etc/passwd", VSS_ERROR_INVALID_ARGUMENT);
-	fake_host_add_dir(f.host, "/mnt/full", makedev(8, 2));
-	fake_host_add_file(f.host, "/mnt/full/file");
-	refused(&f, s, "/mnt/full", VSS_ERROR_INVALID_ARGUMENT);
+	refused(s, "relative/dir", VSS_ERROR_INVALID_ARGUMENT);
+	refused(s, "/mnt/../mnt/snap", VSS_ERROR_INVALID_ARGUMENT);
+	refused(s, "/nonexistent", VSS_ERROR_OBJECT_NOT_FOUND);
+	fake_host_add_file(t->host, "/etc/passwd");
+	refused(s, "/etc/passwd", VSS_ERROR_INVALID_ARGUMENT);
+	fake_host_add_dir(t->host, "/mnt/full", makedev(8, 2));
+	fake_host_add_file(t->host, "/mnt/full/file");
+	refused(s, "/mnt/full", VSS_ERROR_INVALID_ARGUMENT);
 	/* a mount point already */
-	fake_host_add_dir(f.host, "/mnt/other", makedev(8, 2));
-	fake_host_add_mount(f.host, makedev(8, 3), "/mnt/other");
-	refused(&f, s, "/mnt/other", VSS_ERROR_INVALID_ARGUMENT);
+	fake_host_add_dir(t->host, "/mnt/other", makedev(8, 2));
+	fake_host_add_mount(t->host, makedev(8, 3), "/mnt/other");
+	refused(s, "/mnt/other", VSS_ERROR_INVALID_ARGUMENT);
 	/* on the volume of the set itself */
-	fake_host_add_dir(f.host, "/srv/a/empty", f.devno[0]);
-	refused(&f, s, "/srv/a/empty", VSS_ERROR_INVALID_ARGUMENT);
+	fake_host_add_dir(t->host, "/srv/a/empty", t->devno[0]);
+	refused(s, "/srv/a/empty", VSS_ERROR_INVALID_ARGUMENT);
 
 	/* not created, invalid, merging: BadState */
 	s->state = SNAPSHOT_STATE_PREPARING;
-	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	refused(s, MNT, VSS_ERROR_BAD_STATE);
 	s->state = SNAPSHOT_STATE_INVALID;
-	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	refused(s, MNT, VSS_ERROR_BAD_STATE);
 	s->state = SNAPSHOT_STATE_MERGING;
-	refused(&f, s, MNT, VSS_ERROR_BAD_STATE);
+	refused(s, MNT, VSS_ERROR_BAD_STATE);
 	s->state = SNAPSHOT_STATE_CREATED;
-	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));
 
 	/* exposed already: BadState, and the first exposure stays */
 	{
@@ -122,7 +121,7 @@ START_TEST(expose_refusals)
 
 		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
 	}
-	fake_host_add_dir(f.host, "/mnt/second", makedev(8, 2));
+	fake_host_add_dir(t->host, "/mnt/second", makedev(8, 2));
 	{
 		_cleanup_free_ char *got = NULL;
 		VssErr err = { 0 };
@@ -131,8 +130,7 @@ START_TEST(expose_refusals)
 		ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
 	}
 	ck_assert_str_eq(s->exposed_path, MNT);
-	ck_assert_ptr_null(fake_host_mount_options(f.host, "/mnt/second"));
-	fixture_done(&f);
+	ck_assert_ptr_null(fake_host_mount_options(t->host, "/mnt/second"));
 }
 END_TEST
 
@@ -140,19 +138,17 @@ END_TEST
 START_TEST(expose_refuses_a_directory_on_a_shadow_copy)
 {
 	_cleanup_free_ char *got = NULL;
-	static const char *const vol_b[] = { "b" };
 	VssErr err = { 0 };
 	char dev[160], devb[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev), *sb;
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev), *sb;
 	DmdevInfo info;
 
-	sb = fixture_snap(fixture_set(&f, SNAPSET_CONTEXT_PERSISTENT, vol_b, 1), devb);
-	ck_assert_int_eq(dmdev_info(f.d.dm, sb->dm.snap_name, &info), 0);
-	fake_host_add_dir(f.host, "/mnt/b-snap/dir", makedev(info.major, info.minor));
+	sb = test_released_snapshot(t, "persistent", 1, devb);
+	ck_assert_int_eq(dmdev_info(t->d.dm, sb->dm.snap_name, &info), 0);
+	fake_host_add_dir(t->host, "/mnt/b-snap/dir", makedev(info.major, info.minor));
 	ck_assert_int_lt(expose_mount(s, "/mnt/b-snap/dir", &got, &err), 0);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
-	fixture_done(&f);
 }
 END_TEST
 
@@ -160,8 +156,8 @@ START_TEST(expose_device_only)
 {
 	VssErr err = { 0 };
 	char dev[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, NULL, dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", NULL, dev);
 
 	/* "": the device only, nothing mounted, nothing recorded */
 	{
@@ -178,11 +174,11 @@ START_TEST(expose_device_only)
 		ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
 		ck_assert_str_eq(got, "");
 		ck_assert_ptr_null(s->exposed_path);
-		ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+		ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));
 	}
 	/* a file system that refuses the read-only mount: the device only as well */
-	fake_host_set_fstype(f.host, dev, "btrfs");
-	fake_host_fail_nth(f.host, FAKE_HOST_MOUNT, 1, -EINVAL);
+	fake_host_set_fstype(t->host, dev, "btrfs");
+	fake_host_fail_nth(t->host, FAKE_HOST_MOUNT, 1, -EINVAL);
 	{
 		_cleanup_free_ char *got = NULL;
 
@@ -191,7 +187,7 @@ START_TEST(expose_device_only)
 		ck_assert_ptr_null(s->exposed_path);
 	}
 	/* but a mount that fails for a reason of our own is an error */
-	fake_host_fail_nth(f.host, FAKE_HOST_MOUNT, 1, -EPERM);
+	fake_host_fail_nth(t->host, FAKE_HOST_MOUNT, 1, -EPERM);
 	{
 		_cleanup_free_ char *got = NULL;
 
@@ -199,7 +195,6 @@ START_TEST(expose_device_only)
 		ck_assert_int_eq(err.kind, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR);
 		ck_assert_ptr_null(s->exposed_path);
 	}
-	fixture_done(&f);
 }
 END_TEST
 
@@ -208,29 +203,28 @@ START_TEST(delete_unmounts_first_and_refuses_while_busy)
 	_cleanup_free_ char *got = NULL;
 	VssErr err = { 0 };
 	char dev[160], name[128];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 	Snapset *set = s->set;
 
 	snprintf(name, sizeof(name), "%s", s->dm.snap_name);
 	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
-	fake_host_set_busy(f.host, MNT, true);
+	fake_host_set_busy(t->host, MNT, true);
 	ck_assert_int_eq(snapset_delete_snapshot(set, s, "test", &err), -EBUSY);
 	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
 	ck_assert_ptr_nonnull(strstr(err.message, MNT));
 	/* nothing changed: still mounted, still there */
-	ck_assert(fake_dm_exists(f.dm, name));
-	ck_assert(snap_mounted_at(&f, dev, MNT));
+	ck_assert(fake_dm_exists(t->dm, name));
+	ck_assert(snap_mounted_at(t, dev, MNT));
 	ck_assert_str_eq(s->exposed_path, MNT);
-	ck_assert_ptr_eq(daemon_find_snapshot(&f.d, &s->dm.id), s);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t->d, &s->dm.id), s);
 
-	fake_host_set_busy(f.host, MNT, false);
+	fake_host_set_busy(t->host, MNT, false);
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(snapset_delete_snapshot(set, s, "test", &err), 0);
-	ck_assert(!fake_dm_exists(f.dm, name));
-	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
-	ck_assert_uint_eq(f.d.n_sets, 0); /* no owner, no shadow copies: the set went too */
-	fixture_done(&f);
+	ck_assert(!fake_dm_exists(t->dm, name));
+	ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));
+	ck_assert_uint_eq(t->d.n_sets, 0); /* no owner, no shadow copies: the set went too */
 }
 END_TEST
 
@@ -238,34 +232,32 @@ END_TEST
  * that cannot be mounted again is forgotten. */
 START_TEST(recover_mounts_again)
 {
-	static const char *const vol_b[] = { "b" };
 	_cleanup_free_ char *got = NULL;
 	VssErr err = { 0 };
 	char dev[160], devb[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev), *sb;
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev), *sb;
 
-	sb = fixture_snap(fixture_set(&f, SNAPSET_CONTEXT_PERSISTENT, vol_b, 1), devb);
-	fake_host_set_fstype(f.host, devb, "xfs");
-	fake_host_add_dir(f.host, "/mnt/b", makedev(8, 2));
+	sb = test_released_snapshot(t, "persistent", 1, devb);
+	fake_host_set_fstype(t->host, devb, "xfs");
+	fake_host_add_dir(t->host, "/mnt/b", makedev(8, 2));
 	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
 	/* b was exposed at /mnt/b before the restart, but nothing is mounted there now */
 	sb->exposed_path = strdup("/mnt/b");
 
-	expose_recover(&f.d);
+	expose_recover(&t->d);
 	ck_assert_str_eq(s->exposed_path, MNT);
 	ck_assert_str_eq(sb->exposed_path, "/mnt/b");
-	ck_assert_str_eq(fake_host_mount_options(f.host, "/mnt/b"),
+	ck_assert_str_eq(fake_host_mount_options(t->host, "/mnt/b"),
 	                 "ro,nodev,nosuid,nouuid,norecovery");
 
 	/* gone again, and its directory is not empty any more: forgotten */
 	ck_assert_int_eq(expose_unmount(sb, &err), 0);
 	sb->exposed_path = strdup("/mnt/b");
-	fake_host_add_file(f.host, "/mnt/b/junk");
-	expose_recover(&f.d);
+	fake_host_add_file(t->host, "/mnt/b/junk");
+	expose_recover(&t->d);
 	ck_assert_ptr_null(sb->exposed_path);
 	ck_assert_str_eq(s->exposed_path, MNT);
-	fixture_done(&f);
 }
 END_TEST
 
@@ -278,8 +270,8 @@ START_TEST(method_options_are_strict)
 	dbus_bool_t yes = TRUE;
 	VssErr err = { 0 };
 	char dev[160];
-	Fixture f;
-	Snapshot *s = setup(&f, SNAPSET_CONTEXT_PERSISTENT, "ext4", dev);
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 
 	m = dbus_message_new_method_call(VSSD_BUS_NAME, s->path, VSSD_IFACE_SNAP, "Expose");
 	ck_assert_ptr_nonnull(m);
@@ -294,12 +286,11 @@ START_TEST(method_options_are_strict)
 	ck_assert(dbus_message_iter_close_container(&dict, &e));
 	ck_assert(dbus_message_iter_close_container(&it, &dict));
 
-	ck_assert_int_eq(expose_method_expose(&f.d.bus, m, s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(expose_method_expose(&t->d.bus, m, s, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(s->exposed_path);
-	ck_assert_ptr_null(fake_host_mount_options(f.host, MNT));
+	ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));
 	dbus_message_unref(m);
-	fixture_done(&f);
 }
 END_TEST
 

@@ -6,13 +6,12 @@
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
 #include "daemon/revert.h"
+#include "daemon/snapshot.h"
 #include "tests/lib/check-main.h"
-#include "tests/lib/daemon-fixture.h"
-
-static const char *const vol_a[] = { "a" };
+#include "tests/lib/test-daemon.h"
 
 typedef struct T {
-	Fixture f;
+	TestDaemon *td;
 	Snapshot *s;
 	char dev[160];
 	char snap[128];        /* dm name of the shadow copy */
@@ -21,22 +20,22 @@ typedef struct T {
 	char origin_live[128]; /* "snapshot-origin 253:R" */
 } T;
 
-static void t_init(T *t, SnapsetContext ctx)
+static void t_init(T *t, const char *context)
 {
 	DmdevTable tb = DMDEV_TABLE_NULL;
 
-	fixture_init(&t->f);
-	t->s = fixture_snap(fixture_set(&t->f, ctx, vol_a, 1), t->dev);
+	ck_assert_int_eq(test_daemon_new(&t->td), 0);
+	t->s = test_released_snapshot(t->td, context, 0, t->dev);
 	snprintf(t->snap, sizeof(t->snap), "%s", t->s->dm.snap_name);
-	ck_assert_int_eq(dmdev_get_table(t->f.d.dm, t->snap, false, &tb), 0);
+	ck_assert_int_eq(dmdev_get_table(t->td->d.dm, t->snap, false, &tb), 0);
 	snprintf(t->cow_params, sizeof(t->cow_params), "%s", tb.targets[0].params);
 	dmdev_table_done(&tb);
-	snprintf(t->origin_live, sizeof(t->origin_live), "%s", fake_dm_live(t->f.dm, "a"));
+	snprintf(t->origin_live, sizeof(t->origin_live), "%s", fake_dm_live(t->td->dm, "a"));
 	ck_assert_ptr_nonnull(startswith(t->origin_live, "snapshot-origin "));
 	snprintf(t->real_params, sizeof(t->real_params), "%s",
 	         t->origin_live + strlen("snapshot-origin "));
 	/* 1000 data sectors in the COW, 16 of metadata */
-	ck_assert_int_eq(fake_dm_set_status(t->f.dm, t->snap, "1016/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t->td->dm, t->snap, "1016/16384 16"), 0);
 }
 
 static void refused(T *t, VssError kind)
@@ -48,10 +47,10 @@ static void refused(T *t, VssError kind)
 	ck_assert_msg(err.kind == kind, "got %s (%s)", vss_error_info(err.kind)->name, err.message);
 	/* nothing changed */
 	ck_assert_int_eq(t->s->state, SNAPSHOT_STATE_CREATED);
-	calls = fake_dm_calls_filtered(t->f.dm, "load suspend resume remove clear");
+	calls = fake_dm_calls_filtered(t->td->dm, "load suspend resume remove clear");
 	ck_assert_str_eq(calls, "");
-	ck_assert_str_eq(fake_dm_live(t->f.dm, "a"), t->origin_live);
-	ck_assert(fake_dm_exists(t->f.dm, t->snap));
+	ck_assert_str_eq(fake_dm_live(t->td->dm, "a"), t->origin_live);
+	ck_assert(fake_dm_exists(t->td->dm, t->snap));
 	ck_assert_ptr_null(t->s->merge_timer);
 }
 
@@ -59,9 +58,9 @@ START_TEST(revert_refused_for_a_backup_context)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_BACKUP);
+	t_init(&t, "backup");
 	refused(&t, VSS_ERROR_UNSUPPORTED_CONTEXT);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -71,25 +70,25 @@ START_TEST(revert_refused_while_the_volume_is_used)
 	VssErr err = { 0 };
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_CLIENT_ACCESSIBLE);
-	fake_host_add_mount(t.f.host, t.f.devno[0], "/srv/a");
+	t_init(&t, "client-accessible");
+	fake_host_add_mount(t.td->host, t.td->devno[0], "/srv/a");
 	refused(&t, VSS_ERROR_VOLUME_IN_USE);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, "a", 1), 0);
+	t_init(&t, "persistent");
+	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, "a", 1), 0);
 	refused(&t, VSS_ERROR_VOLUME_IN_USE);
-	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, "a", 0), 0);
+	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, "a", 0), 0);
 	/* the shadow copy itself is open, or exposed */
-	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, t.snap, 2), 0);
+	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, t.snap, 2), 0);
 	refused(&t, VSS_ERROR_VOLUME_IN_USE);
-	ck_assert_int_eq(fake_dm_set_open_count(t.f.dm, t.snap, 0), 0);
-	fake_host_set_fstype(t.f.host, t.dev, "ext4");
-	fake_host_add_dir(t.f.host, "/mnt/x", makedev(8, 2));
+	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, t.snap, 0), 0);
+	fake_host_set_fstype(t.td->host, t.dev, "ext4");
+	fake_host_add_dir(t.td->host, "/mnt/x", makedev(8, 2));
 	ck_assert_int_eq(expose_mount(t.s, "/mnt/x", &got, &err), 0);
-	fake_dm_clear_calls(t.f.dm);
+	fake_dm_clear_calls(t.td->dm);
 	refused(&t, VSS_ERROR_VOLUME_IN_USE);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -97,8 +96,8 @@ START_TEST(revert_refused_for_an_invalid_shadow_copy)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, t.snap, "Invalid"), 0);
+	t_init(&t, "persistent");
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, t.snap, "Invalid"), 0);
 	refused(&t, VSS_ERROR_BAD_STATE);
 	t.s->state = SNAPSHOT_STATE_INVALID;
 	{
@@ -107,7 +106,7 @@ START_TEST(revert_refused_for_an_invalid_shadow_copy)
 		ck_assert_int_lt(revert_start(t.s, &err), 0);
 		ck_assert_int_eq(err.kind, VSS_ERROR_BAD_STATE);
 	}
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -124,48 +123,48 @@ START_TEST(revert_dm_sequence_and_end)
 {
 	_cleanup_free_ char *calls = NULL;
 	char want[1024], merge_live[160];
-	Fixture *f;
+	TestDaemon *td;
 	Snapset *set;
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	f = &t.f;
+	t_init(&t, "persistent");
+	td = t.td;
 	set = t.s->set;
-	ck_assert_uint_eq(fake_host_count_files(f->host), 1);
+	ck_assert_uint_eq(fake_host_count_files(td->host), 1);
 	start_ok(&t);
 
 	/* LVM's merge: the origin takes the COW over while the shadow copy is suspended (the
 	 * handover), then the shadow copy's device goes */
-	calls = fake_dm_calls_filtered(f->dm, "load suspend resume remove clear");
+	calls = fake_dm_calls_filtered(td->dm, "load suspend resume remove clear");
 	snprintf(want, sizeof(want),
 	         "load a snapshot-merge\nsuspend %s skip_lockfs\nsuspend a skip_lockfs\n"
 	         "resume a\nremove %s",
 	         t.snap, t.snap);
 	ck_assert_str_eq(calls, want);
 	snprintf(merge_live, sizeof(merge_live), "snapshot-merge %s", t.cow_params);
-	ck_assert_str_eq(fake_dm_live(f->dm, "a"), merge_live);
-	ck_assert(!fake_dm_exists(f->dm, t.snap));
-	ck_assert_uint_eq(fake_dm_count_suspended(f->dm), 0);
+	ck_assert_str_eq(fake_dm_live(td->dm, "a"), merge_live);
+	ck_assert(!fake_dm_exists(td->dm, t.snap));
+	ck_assert_uint_eq(fake_dm_count_suspended(td->dm), 0);
 	ck_assert_double_eq(t.s->revert_progress, 0.0);
 
 	/* half of it merged */
-	ck_assert_int_eq(fake_dm_set_status(f->dm, "a", "516/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(td->dm, "a", "516/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 0);
 	ck_assert_double_eq_tol(t.s->revert_progress, 0.5, 1e-9);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
 
 	/* done: the volume's own table, -real gone, the COW file gone, the object gone */
-	fake_dm_clear_calls(f->dm);
-	ck_assert_int_eq(fake_dm_set_status(f->dm, "a", "16/16384 16"), 0);
+	fake_dm_clear_calls(td->dm);
+	ck_assert_int_eq(fake_dm_set_status(td->dm, "a", "16/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 1);
-	ck_assert_str_eq(fake_dm_live(f->dm, "a"), "linear 7:0 0");
-	ck_assert(!fake_dm_exists(f->dm, "a-vssd-real"));
-	ck_assert_uint_eq(fake_dm_count_uuid_prefix(f->dm, "VSSD-"), 0);
-	ck_assert_uint_eq(fake_dm_count_suspended(f->dm), 0);
-	ck_assert_uint_eq(fake_host_count_files(f->host), 0);
-	ck_assert_uint_eq(f->d.n_sets, 0);
+	ck_assert_str_eq(fake_dm_live(td->dm, "a"), "linear 7:0 0");
+	ck_assert(!fake_dm_exists(td->dm, "a-vssd-real"));
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(td->dm, "VSSD-"), 0);
+	ck_assert_uint_eq(fake_dm_count_suspended(td->dm), 0);
+	ck_assert_uint_eq(fake_host_count_files(td->host), 0);
+	ck_assert_uint_eq(td->d.n_sets, 0);
 	(void)set;
-	fixture_done(f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -176,20 +175,20 @@ START_TEST(revert_keeps_other_shadow_copies)
 	Snapshot *other;
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	t_init(&t, "persistent");
+	other = test_released_snapshot(t.td, "persistent", 0, dev2);
 	start_ok(&t);
-	ck_assert(fake_dm_exists(t.f.dm, other->dm.snap_name));
+	ck_assert(fake_dm_exists(t.td->dm, other->dm.snap_name));
 
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "16/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 1);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
-	ck_assert(fake_dm_exists(t.f.dm, "a-vssd-real"));
-	ck_assert(fake_dm_exists(t.f.dm, other->dm.snap_name));
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), t.origin_live);
+	ck_assert(fake_dm_exists(t.td->dm, "a-vssd-real"));
+	ck_assert(fake_dm_exists(t.td->dm, other->dm.snap_name));
 	ck_assert_int_eq(other->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_ptr_eq(daemon_find_snapshot(&t.f.d, &other->dm.id), other);
-	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
-	fixture_done(&t.f);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t.td->d, &other->dm.id), other);
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -201,19 +200,19 @@ START_TEST(delete_of_another_shadow_copy_during_the_merge)
 	Snapshot *other;
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	t_init(&t, "persistent");
+	other = test_released_snapshot(t.td, "persistent", 0, dev2);
 	start_ok(&t);
 	snprintf(merge_live, sizeof(merge_live), "snapshot-merge %s", t.cow_params);
 	ck_assert_int_eq(snapset_delete_snapshot(other->set, other, "test", &err), 0);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), merge_live);
-	ck_assert(fake_dm_exists(t.f.dm, "a-vssd-real"));
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), merge_live);
+	ck_assert(fake_dm_exists(t.td->dm, "a-vssd-real"));
 
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "16/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 1);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
-	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
-	fixture_done(&t.f);
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.td->dm, "VSSD-"), 0);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -224,8 +223,8 @@ START_TEST(one_revert_per_volume)
 	Snapshot *other;
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	other = fixture_snap(fixture_set(&t.f, SNAPSET_CONTEXT_PERSISTENT, vol_a, 1), dev2);
+	t_init(&t, "persistent");
+	other = test_released_snapshot(t.td, "persistent", 0, dev2);
 	start_ok(&t);
 	ck_assert_int_eq(revert_start(other, &err), -EBUSY);
 	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
@@ -234,7 +233,7 @@ START_TEST(one_revert_per_volume)
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(revert_start(t.s, &err), -EBUSY); /* and the same one again */
 	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_IN_USE);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -243,32 +242,32 @@ START_TEST(revert_failures_roll_back)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
-	fake_dm_fail_nth(t.f.dm, FAKE_DM_LOAD, 1, -ENOMEM);
+	t_init(&t, "persistent");
+	fake_dm_fail_nth(t.td->dm, FAKE_DM_LOAD, 1, -ENOMEM);
 	{
 		VssErr err = { 0 };
 
 		ck_assert_int_lt(revert_start(t.s, &err), 0);
 	}
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), t.origin_live);
 
-	fake_dm_fail_nth(t.f.dm, FAKE_DM_SUSPEND, 2, -EIO); /* the origin's */
+	fake_dm_fail_nth(t.td->dm, FAKE_DM_SUSPEND, 2, -EIO); /* the origin's */
 	{
 		VssErr err = { 0 };
 
 		ck_assert_int_lt(revert_start(t.s, &err), 0);
 	}
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
-	ck_assert(!fake_dm_has_inactive(t.f.dm, "a"));
-	ck_assert_uint_eq(fake_dm_count_suspended(t.f.dm), 0);
-	ck_assert(fake_dm_exists(t.f.dm, t.snap));
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), t.origin_live);
+	ck_assert(!fake_dm_has_inactive(t.td->dm, "a"));
+	ck_assert_uint_eq(fake_dm_count_suspended(t.td->dm), 0);
+	ck_assert(fake_dm_exists(t.td->dm, t.snap));
 	ck_assert_ptr_null(t.s->merge_timer);
 
 	/* and then it works */
 	start_ok(&t);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -277,26 +276,26 @@ START_TEST(restart_during_the_merge)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	start_ok(&t);
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "816/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "816/16384 16"), 0);
 	/* what a restart leaves: the object in state merging, nobody watching */
 	revert_unwatch(t.s);
 	t.s->revert_progress = 0.0;
 	t.s->merge_base_sectors = 0;
 
-	revert_recover(&t.f.d);
+	revert_recover(&t.td->d);
 	ck_assert_ptr_nonnull(t.s->merge_timer);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
 	ck_assert_uint_eq(t.s->merge_base_sectors, 800); /* what was left counts as the whole */
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "416/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "416/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 0);
 	ck_assert_double_eq_tol(t.s->revert_progress, 0.5, 1e-9);
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "16/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 1);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
-	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
-	fixture_done(&t.f);
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.td->dm, "VSSD-"), 0);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -305,16 +304,16 @@ START_TEST(restart_after_the_merge_ended)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	start_ok(&t);
 	revert_unwatch(t.s);
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "16/16384 16"), 0);
-	revert_recover(&t.f.d);
-	ck_assert_uint_eq(t.f.d.n_sets, 0);
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), "linear 7:0 0");
-	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
-	ck_assert_uint_eq(fake_host_count_files(t.f.host), 0);
-	fixture_done(&t.f);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "16/16384 16"), 0);
+	revert_recover(&t.td->d);
+	ck_assert_uint_eq(t.td->d.n_sets, 0);
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), "linear 7:0 0");
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.td->dm, "VSSD-"), 0);
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 0);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -323,14 +322,14 @@ START_TEST(restart_before_the_merge_began)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	t.s->state = SNAPSHOT_STATE_MERGING;
-	revert_recover(&t.f.d);
+	revert_recover(&t.td->d);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
 	ck_assert_ptr_null(t.s->merge_timer);
-	ck_assert(fake_dm_exists(t.f.dm, t.snap));
-	ck_assert_str_eq(fake_dm_live(t.f.dm, "a"), t.origin_live);
-	fixture_done(&t.f);
+	ck_assert(fake_dm_exists(t.td->dm, t.snap));
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), t.origin_live);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -346,17 +345,17 @@ static void set_cow(T *t, bool exceptions)
 	memcpy(buf, hdr, sizeof(hdr));
 	if (exceptions)
 		memcpy(buf + 32 * 512, de, sizeof(de));
-	ck_assert_int_eq(fake_host_set_file_content(t->f.host, t->s->dm.cow_path, buf, sizeof(buf)),
-	                 0);
+	ck_assert_int_eq(
+		fake_host_set_file_content(t->td->host, t->s->dm.cow_path, buf, sizeof(buf)), 0);
 }
 
 /* What the dm side looks like once the volume is off its merge table: its own table again */
 static void volume_back_on_its_own(T *t)
 {
 	DmdevTable own = DMDEV_TABLE_NULL;
-	Dmdev *dm = t->f.d.dm;
+	Dmdev *dm = t->td->d.dm;
 
-	ck_assert_int_eq(dmdev_table_add(&own, 0, FIXTURE_SECTORS, "linear", "7:0 0"), 0);
+	ck_assert_int_eq(dmdev_table_add(&own, 0, TEST_DAEMON_SECTORS, "linear", "7:0 0"), 0);
 	ck_assert_int_eq(dmdev_load(dm, "a", &own), 0);
 	ck_assert_int_eq(dmdev_resume(dm, "a"), 0);
 	ck_assert_int_eq(dmdev_remove(dm, "a-vssd-real"), 0);
@@ -368,16 +367,16 @@ START_TEST(restart_while_the_end_was_under_way)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	start_ok(&t);
 	revert_unwatch(t.s);
 	set_cow(&t, false); /* every exception merged */
 	volume_back_on_its_own(&t);
-	revert_recover(&t.f.d);
-	ck_assert_uint_eq(t.f.d.n_sets, 0);
-	ck_assert_uint_eq(fake_host_count_files(t.f.host), 0);
-	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.f.dm, "VSSD-"), 0);
-	fixture_done(&t.f);
+	revert_recover(&t.td->d);
+	ck_assert_uint_eq(t.td->d.n_sets, 0);
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 0);
+	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t.td->dm, "VSSD-"), 0);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -387,22 +386,22 @@ START_TEST(reboot_in_the_middle_keeps_the_cow)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	start_ok(&t);
 	revert_unwatch(t.s);
 	set_cow(&t, true);
 	volume_back_on_its_own(&t);
-	revert_recover(&t.f.d);
-	ck_assert_uint_eq(t.f.d.n_sets, 1);
+	revert_recover(&t.td->d);
+	ck_assert_uint_eq(t.td->d.n_sets, 1);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
 	ck_assert_ptr_null(t.s->merge_timer);
-	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
 	/* a COW that cannot be read as one: kept as well */
-	ck_assert_int_eq(fake_host_set_file_content(t.f.host, t.s->dm.cow_path, "junk", 4), 0);
-	revert_recover(&t.f.d);
+	ck_assert_int_eq(fake_host_set_file_content(t.td->host, t.s->dm.cow_path, "junk", 4), 0);
+	revert_recover(&t.td->d);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
-	ck_assert_uint_eq(fake_host_count_files(t.f.host), 1);
-	fixture_done(&t.f);
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -411,14 +410,14 @@ START_TEST(merge_failed_is_reported)
 {
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	start_ok(&t);
-	ck_assert_int_eq(fake_dm_set_status(t.f.dm, "a", "Merge failed"), 0);
+	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "Merge failed"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 3);
 	ck_assert_ptr_null(t.s->merge_timer);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
-	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.f.dm, "a"), "snapshot-merge "));
-	fixture_done(&t.f);
+	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.td->dm, "a"), "snapshot-merge "));
+	test_daemon_free(t.td);
 }
 END_TEST
 
@@ -431,7 +430,7 @@ START_TEST(method_options_are_strict)
 	VssErr err = { 0 };
 	T t;
 
-	t_init(&t, SNAPSET_CONTEXT_PERSISTENT);
+	t_init(&t, "persistent");
 	m = dbus_message_new_method_call(VSSD_BUS_NAME, t.s->path, VSSD_IFACE_SNAP, "Revert");
 	ck_assert_ptr_nonnull(m);
 	dbus_message_iter_init_append(m, &it);
@@ -444,11 +443,11 @@ START_TEST(method_options_are_strict)
 	ck_assert(dbus_message_iter_close_container(&dict, &e));
 	ck_assert(dbus_message_iter_close_container(&it, &dict));
 
-	ck_assert_int_eq(revert_method_revert(&t.f.d.bus, m, t.s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(revert_method_revert(&t.td->d.bus, m, t.s, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
 	dbus_message_unref(m);
-	fixture_done(&t.f);
+	test_daemon_free(t.td);
 }
 END_TEST
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include "daemon/dmdev.h"
 #include "daemon/monitor.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -288,16 +289,42 @@ int test_create(Snapset *s, VssErr *err)
 	return r;
 }
 
-Snapset *test_created_set(TestDaemon *t, const char *context, size_t n)
+/* StartSnapshotSet with no-writers, AddVolume of volumes [first, first + n), DoSnapshotSet */
+static Snapset *created_set(TestDaemon *t, const char *context, bool no_auto_release, size_t first,
+                            size_t n)
 {
-	Snapset *s = test_set(t, context, true);
 	VssErr err = { 0 };
+	Snapset *s = NULL;
 
-	for (size_t i = 0; i < n; i++)
+	ck_assert_msg(test_start_set(t, NULL, context, true, no_auto_release, &s, &err) >= 0, "%s",
+	              err.message);
+	for (size_t i = first; i < first + n; i++)
 		(void)test_add(s, i);
 	ck_assert_msg(test_create(s, &err) >= 0, "%s", err.message);
 	ck_assert_str_eq(snapset_state_to_string(s->state), "created");
 	return s;
+}
+
+Snapset *test_created_set(TestDaemon *t, const char *context, size_t n)
+{
+	return created_set(t, context, false, 0, n);
+}
+
+Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i, char dev[static 160])
+{
+	Snapset *s = created_set(t, context, true, i, 1);
+	Snapshot *snap = s->snaps[0];
+	DmdevInfo info;
+
+	snapset_release(s); /* no-auto-release: the shadow copy stays, and so does its set */
+	ck_assert_ptr_null(s->owner);
+	ck_assert_uint_eq(s->n_snaps, 1);
+	ck_assert_int_eq(dmdev_info(t->d.dm, snap->dm.snap_name, &info), 0);
+	ck_assert(info.exists);
+	fake_host_add_block(t->host, snapshot_device(snap, dev, 160),
+	                    makedev(info.major, info.minor));
+	fake_dm_clear_calls(t->dm);
+	return snap;
 }
 
 Writer *test_writer(TestDaemon *t, const char *name, const char *owner)

@@ -94,6 +94,12 @@ int test_create(Snapset *s, VssErr *err);
 /* A created set (StartSnapshotSet with no-writers, AddVolume of volumes [0, n), DoSnapshotSet),
  * asserting success */
 Snapset *test_created_set(TestDaemon *t, const char *context, size_t n);
+/* The shadow copy of volume i alone in a created set whose requester asked for no-auto-release
+ * and released it: the set has no owner any more, so it goes with its last shadow copy. The
+ * shadow copy's device path goes into dev and, as a block device, into the fake host; the fake
+ * dm's call log is cleared. Asserting success. */
+Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i,
+                                 char dev[static 160]);
 
 /* RegisterWriter's work: a writer named name of class 00000000-0000-4000-8000-000000000001,
  * registered by owner (NULL: ":1.50") at /w/<name>, no components; asserting success */
