@@ -9,6 +9,7 @@
 #include "client/vssctl-format.h"
 #include "client/vssctl-verbs.h"
 #include "common/log.h"
+#include "common/vssd-bus-names.h"
 #include "tests/lib/check-main.h"
 
 #define SET  "11111111-1111-1111-1111-111111111111"

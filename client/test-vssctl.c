@@ -8,7 +8,9 @@
 #include "client/vssctl-format.h"
 #include "client/vssctl-verbs.h"
 #include "common/log.h"
+#include "common/vssd-bus-names.h"
 #include "common/vssd-limits.h"
+#include "common/vssd-version.h"
 #include "tests/lib/check-main.h"
 
 #define ID1  "11111111-1111-1111-1111-111111111111"
@@ -104,7 +106,7 @@ START_TEST(global_options_and_help)
 
 	MAIN(&p, "--version");
 	ck_assert_int_eq(p.r, 0);
-	ck_assert_str_eq(p.out, "vssctl " VSSCTL_VERSION "\n");
+	ck_assert_str_eq(p.out, "vssctl " VSSD_VERSION "\n");
 	p_done(&p);
 
 	MAIN(&p, "create", "shadow", "--help");

@@ -8,6 +8,7 @@
 #include "client/vssctl-args.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
+#include "common/vssd-version.h"
 
 enum {
 	OPT_VERSION = 0x100,
@@ -531,7 +532,7 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		vssctl_usage(out, verb, false);
 		return 0;
 	case OPT_VERSION:
-		fprintf(out, "vssctl %s\n", VSSCTL_VERSION);
+		fprintf(out, "vssctl %s\n", VSSD_VERSION);
 		return 0;
 	case ':':
 		return usage_error(err, verb, "option --%s needs an argument", option_name(optopt));

@@ -7,8 +7,6 @@
 #include "common/macro.h"
 #include "common/vssid.h"
 
-#define VSSCTL_VERSION "0.1"
-
 /* Call timeouts. DoSnapshotSet and CreateSnapshotSet wait for writers and the commit, so they get
  * the long one; --timeout-ms replaces both. */
 #define VSSCTL_TIMEOUT_DEFAULT_MS (120 * 1000)

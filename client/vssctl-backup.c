@@ -12,6 +12,7 @@
 #include "client/vssctl-format.h"
 #include "client/vssctl-verbs.h"
 #include "common/log.h"
+#include "common/vssd-bus-names.h"
 
 #define BACKUP_DIR_DEFAULT "/run" /* VSSD_BACKUP_DIR replaces it (tests, other layouts) */
 #define DIR_NAME_MAX       64

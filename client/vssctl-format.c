@@ -6,6 +6,7 @@
 
 #include "client/vssctl-format.h"
 #include "common/valid.h"
+#include "common/vssd-bus-names.h"
 
 static void json_putp(json_object **o)
 {

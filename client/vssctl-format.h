@@ -8,13 +8,6 @@
 #include "client/busutil.h"
 #include "common/macro.h"
 
-/* Names from dbus/org.vssd.ShadowCopy1.xml (the same spelling as daemon/bus.h) */
-#define VSSD_BUS_NAME      "org.vssd.ShadowCopy1"
-#define VSSD_ROOT_PATH     "/org/vssd/ShadowCopy1"
-#define VSSD_IFACE_MANAGER "org.vssd.ShadowCopy1.Manager"
-#define VSSD_IFACE_SET     "org.vssd.ShadowCopy1.SnapshotSet"
-#define VSSD_IFACE_SNAP    "org.vssd.ShadowCopy1.Snapshot"
-
 typedef struct VssctlShadowFilter {
 	const char *set_id;    /* NULL or "": any */
 	const char *shadow_id; /* NULL or "": any */

@@ -8,6 +8,7 @@
 #include "client/vssctl-verbs.h"
 #include "common/log.h"
 #include "common/vss-error.h"
+#include "common/vssd-bus-names.h"
 
 #define PROPERTIES_IFACE     "org.freedesktop.DBus.Properties"
 #define OBJECT_MANAGER_IFACE "org.freedesktop.DBus.ObjectManager"

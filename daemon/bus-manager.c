@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
+#include "common/vssd-version.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"

@@ -8,13 +8,7 @@
 
 #include "common/macro.h"
 #include "common/vss-error.h"
-
-#define VSSD_BUS_NAME      "org.vssd.ShadowCopy1"
-#define VSSD_ROOT_PATH     "/org/vssd/ShadowCopy1"
-#define VSSD_IFACE_MANAGER "org.vssd.ShadowCopy1.Manager"
-#define VSSD_IFACE_SET     "org.vssd.ShadowCopy1.SnapshotSet"
-#define VSSD_IFACE_SNAP    "org.vssd.ShadowCopy1.Snapshot"
-#define VSSD_IFACE_WRITER  "org.vssd.ShadowCopy1.Writer"
+#include "common/vssd-bus-names.h"
 
 typedef struct Bus Bus;
 typedef struct BusObject BusObject;

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/vssd-limits.h"
+#include "common/vssd-version.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"

@@ -18,7 +18,6 @@ typedef struct ManagedVolume ManagedVolume;
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
 
-#define VSSD_VERSION           "0.1"
 #define VSSD_STATE_DIR_DEFAULT "/var/lib/vssd"
 #define VSSD_PROVIDER_NAME     "dm-snapshot"
 #define VSSD_PROVIDER_ID       "3f0d2a52-7c1e-4d8e-9a55-5ed5d3c0a1b1"

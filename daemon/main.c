@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "common/log.h"
+#include "common/vssd-version.h"
 #include "daemon/daemon.h"
 
 static const char *arg_bus;

@@ -9,7 +9,6 @@
 #include "daemon/daemon.h"
 #include "daemon/writer.h"
 
-#define WRITER_ERROR_PREFIX  "org.vssd.ShadowCopy1.Writer.Error."
 #define WRITER_FREEZE_MIN_MS 100
 
 static const char *const state_names[_WRITER_STATE_MAX] = {
@@ -530,8 +529,8 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	free(w->last_error);
 	w->last_error = NULL;
 
-	if (startswith(ename, WRITER_ERROR_PREFIX)) {
-		const char *kind = ename + strlen(WRITER_ERROR_PREFIX);
+	if (startswith(ename, VSSD_WRITER_ERROR_PREFIX)) {
+		const char *kind = ename + strlen(VSSD_WRITER_ERROR_PREFIX);
 
 		for (size_t i = 0; i < ELEMENTSOF(vetoes); i++)
 			if (streq(kind, vetoes[i].name)) {

@@ -13,16 +13,12 @@
 #include "client/libvsswriter/vss-writer.h"
 #include "common/macro.h"
 #include "common/valid.h"
+#include "common/vssd-bus-names.h"
 #include "common/vssd-limits.h"
 #include "common/vssid.h"
 
 #define _public_ __attribute__((visibility("default")))
 
-#define VSSD_BUS_NAME        "org.vssd.ShadowCopy1"
-#define VSSD_ROOT_PATH       "/org/vssd/ShadowCopy1"
-#define VSSD_MANAGER_IFACE   "org.vssd.ShadowCopy1.Manager"
-#define WRITER_IFACE         "org.vssd.ShadowCopy1.Writer"
-#define WRITER_ERROR_PREFIX  "org.vssd.ShadowCopy1.Writer.Error."
 #define WRITER_OBJECT_PATH   "/org/vssd/ShadowCopy1/Writer"
 #define WRITER_CALL_MSEC     30000 /* RegisterWriter, GetNameOwner: explicit, not libdbus's 25 s */
 #define WRITER_REASON_MAX    1024  /* bytes of a veto reason, NUL included */
@@ -72,11 +68,11 @@ static const char *const usage_names[] = {
 };
 
 static const char *const error_names[] = {
-	[VSS_WRITER_ERROR_RETRYABLE] = WRITER_ERROR_PREFIX "Retryable",
-	[VSS_WRITER_ERROR_NON_RETRYABLE] = WRITER_ERROR_PREFIX "NonRetryable",
-	[VSS_WRITER_ERROR_OUT_OF_RESOURCES] = WRITER_ERROR_PREFIX "OutOfResources",
-	[VSS_WRITER_ERROR_INCONSISTENT_SNAPSHOT] = WRITER_ERROR_PREFIX "InconsistentSnapshot",
-	[VSS_WRITER_ERROR_TIMEOUT] = WRITER_ERROR_PREFIX "Timeout",
+	[VSS_WRITER_ERROR_RETRYABLE] = VSSD_WRITER_ERROR_PREFIX "Retryable",
+	[VSS_WRITER_ERROR_NON_RETRYABLE] = VSSD_WRITER_ERROR_PREFIX "NonRetryable",
+	[VSS_WRITER_ERROR_OUT_OF_RESOURCES] = VSSD_WRITER_ERROR_PREFIX "OutOfResources",
+	[VSS_WRITER_ERROR_INCONSISTENT_SNAPSHOT] = VSSD_WRITER_ERROR_PREFIX "InconsistentSnapshot",
+	[VSS_WRITER_ERROR_TIMEOUT] = VSSD_WRITER_ERROR_PREFIX "Timeout",
 };
 
 /* clang-format off */
@@ -87,7 +83,7 @@ static const char *const error_names[] = {
 static const char writer_introspection[] =
 	DBUS_INTROSPECT_1_0_XML_DOCTYPE_DECL_NODE
 	"<node>\n"
-	" <interface name=\"" WRITER_IFACE "\">\n"
+	" <interface name=\"" VSSD_IFACE_WRITER "\">\n"
 	METHOD("Identify", ARG_OUT("info", "a{sv}"))
 	METHOD("PrepareForBackup", ARG_IN("options", "a{sv}"))
 	METHOD("PrepareForSnapshot", ARG_IN("set", "s") ARG_IN("volumes", "as"))
@@ -953,7 +949,7 @@ static DBusMessage *writer_veto_reply(struct vss_writer *w, DBusMessage *m, cons
                                       enum vss_writer_error code, const char *reason)
 {
 	writer_log(w, LOG_NOTICE, "set=%s: vetoed %s: %s: %s", set_id, dbus_message_get_member(m),
-	           error_names[code] + strlen(WRITER_ERROR_PREFIX), reason);
+	           error_names[code] + strlen(VSSD_WRITER_ERROR_PREFIX), reason);
 	return dbus_message_new_error(m, error_names[code], reason);
 }
 
@@ -1086,7 +1082,7 @@ static DBusHandlerResult writer_on_message(DBusConnection *c, DBusMessage *m, vo
 			reply = NULL;
 		}
 	} else {
-		if (iface && !streq(iface, WRITER_IFACE))
+		if (iface && !streq(iface, VSSD_IFACE_WRITER))
 			return DBUS_HANDLER_RESULT_NOT_YET_HANDLED; /* libdbus: UnknownMethod */
 		ev = writer_event_from_member(dbus_message_get_member(m));
 		if (ev < 0)
@@ -1167,7 +1163,7 @@ static void writer_register_start(struct vss_writer *w)
 	DBusMessageIter it;
 
 	writer_cancel_call(&w->register_call);
-	m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH, VSSD_MANAGER_IFACE,
+	m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER,
 	                                 "RegisterWriter");
 	if (!m)
 		goto oom;

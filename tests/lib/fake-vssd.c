@@ -8,13 +8,10 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "common/vssd-bus-names.h"
 #include "tests/lib/fake-vssd.h"
 
-#define VSSD_NAME     "org.vssd.ShadowCopy1"
-#define VSSD_PATH     "/org/vssd/ShadowCopy1"
-#define MANAGER_IFACE "org.vssd.ShadowCopy1.Manager"
-#define WRITER_IFACE  "org.vssd.ShadowCopy1.Writer"
-#define CALL_MSEC     10000
+#define CALL_MSEC 10000
 
 struct FakeBus {
 	pid_t pid;
@@ -194,7 +191,7 @@ static DBusHandlerResult fake_on_message(DBusConnection *c, DBusMessage *m, void
 	FakeVssd *f = userdata;
 	DBusMessage *reply;
 
-	if (dbus_message_is_method_call(m, MANAGER_IFACE, "RegisterWriter")) {
+	if (dbus_message_is_method_call(m, VSSD_IFACE_MANAGER, "RegisterWriter")) {
 		const char *path, *id = f->instance_id;
 
 		if (!dbus_message_has_signature(m, "oa{sv}")) {
@@ -217,7 +214,7 @@ static DBusHandlerResult fake_on_message(DBusConnection *c, DBusMessage *m, void
 				(void)dbus_message_append_args(reply, DBUS_TYPE_STRING, &id,
 				                               DBUS_TYPE_INVALID);
 		}
-	} else if (dbus_message_is_method_call(m, MANAGER_IFACE, "UnregisterWriter"))
+	} else if (dbus_message_is_method_call(m, VSSD_IFACE_MANAGER, "UnregisterWriter"))
 		reply = dbus_message_new_method_return(m);
 	else
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
@@ -234,7 +231,7 @@ static int fake_request_name(FakeVssd *f)
 	int r;
 
 	dbus_error_init(&e);
-	r = dbus_bus_request_name(f->conn, VSSD_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &e);
+	r = dbus_bus_request_name(f->conn, VSSD_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &e);
 	dbus_error_free(&e);
 	return r == DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER ? 0 : -EEXIST;
 }
@@ -257,7 +254,7 @@ int fake_vssd_new(const char *address, bool own_name, FakeVssd **ret)
 		return -ECONNREFUSED;
 	}
 	dbus_connection_set_exit_on_disconnect(f->conn, FALSE);
-	if (!dbus_connection_register_object_path(f->conn, VSSD_PATH, &vtable, f))
+	if (!dbus_connection_register_object_path(f->conn, VSSD_ROOT_PATH, &vtable, f))
 		return -ENOMEM;
 	if (own_name) {
 		r = fake_request_name(f);
@@ -296,7 +293,7 @@ int fake_vssd_reown(FakeVssd *f)
 	DBusError e;
 
 	dbus_error_init(&e);
-	if (dbus_bus_release_name(f->conn, VSSD_NAME, &e) != DBUS_RELEASE_NAME_REPLY_RELEASED) {
+	if (dbus_bus_release_name(f->conn, VSSD_BUS_NAME, &e) != DBUS_RELEASE_NAME_REPLY_RELEASED) {
 		dbus_error_free(&e);
 		return -ESRCH;
 	}
@@ -364,7 +361,7 @@ DBusMessage *fake_vssd_new_call(FakeVssd *f, const char *method)
 {
 	if (!f->writer)
 		return NULL;
-	return dbus_message_new_method_call(f->writer, f->writer_path, WRITER_IFACE, method);
+	return dbus_message_new_method_call(f->writer, f->writer_path, VSSD_IFACE_WRITER, method);
 }
 
 static bool pending_cond(void *data)

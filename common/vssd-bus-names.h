@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vssd-bus-names.h - vssd's bus name, object path and interfaces, as dbus/org.vssd.ShadowCopy1.xml
+ * spells them; for vssd, vssctl and libvsswriter */
+#pragma once
+
+#define VSSD_BUS_NAME      "org.vssd.ShadowCopy1"
+#define VSSD_ROOT_PATH     "/org/vssd/ShadowCopy1"
+#define VSSD_IFACE_MANAGER "org.vssd.ShadowCopy1.Manager"
+#define VSSD_IFACE_SET     "org.vssd.ShadowCopy1.SnapshotSet"
+#define VSSD_IFACE_SNAP    "org.vssd.ShadowCopy1.Snapshot"
+#define VSSD_IFACE_WRITER  "org.vssd.ShadowCopy1.Writer"
+/* A writer's veto is an error named this prefix and Retryable, NonRetryable, OutOfResources,
+ * InconsistentSnapshot or Timeout */
+#define VSSD_WRITER_ERROR_PREFIX "org.vssd.ShadowCopy1.Writer.Error."
