@@ -12,8 +12,11 @@
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
 
-/* Writes come in bursts: one look 100 ms after the first of them. */
+/* Writes come in bursts: a look at the first, then at most one per 100 ms while they go on. */
 #define MONITOR_COALESCE_USEC (100 * USEC_PER_MSEC)
+/* A COW grows once half full (LVM's lowest autoextend threshold): the other half is the
+ * headroom for the writes that come before the next look. */
+#define MONITOR_GROW_PERCENT 50
 
 struct Monitor {
 	Daemon *d;
@@ -21,7 +24,8 @@ struct Monitor {
 	int inotify_fd;
 	sd_event_source *dm_source;
 	sd_event_source *inotify_source;
-	sd_event_source *delay; /* one-shot, armed by inotify */
+	sd_event_source *delay; /* one-shot quiet period after a look, armed by inotify */
+	bool dirty;             /* written to during the quiet period */
 	char **warned;          /* volumes over the warning threshold (signalled once) */
 	char **cannot_grow;     /* last snapshots that cannot grow (logged once) */
 };
@@ -208,8 +212,7 @@ void monitor_check(Monitor *m)
 				continue;
 			}
 			if (st.total_sectors > 0 &&
-			    st.used_sectors * 100 >=
-			            (uint64_t)d->config.storage_warn_percent * st.total_sectors)
+			    st.used_sectors * 100 >= MONITOR_GROW_PERCENT * st.total_sectors)
 				(void)grow(m, s);
 		}
 		check_volume_warning(m, *v);
@@ -218,7 +221,15 @@ void monitor_check(Monitor *m)
 
 static int on_delay(sd_event_source *es, uint64_t usec, void *userdata)
 {
-	monitor_check(userdata);
+	Monitor *m = userdata;
+
+	/* writes went on during the quiet period: one more look, and another period */
+	if (m->dirty) {
+		m->dirty = false;
+		monitor_check(m);
+		(void)sd_event_source_set_time_relative(es, MONITOR_COALESCE_USEC);
+		(void)sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+	}
 	return 0;
 }
 
@@ -230,20 +241,23 @@ static int on_inotify(sd_event_source *es, int fd, uint32_t revents, void *userd
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		; /* the events say "something was written": the check looks at everything */
-	if (m->delay) {
-		r = sd_event_source_get_enabled(m->delay, NULL);
-		if (r > 0)
-			return 0; /* a check is due already */
-		(void)sd_event_source_set_time_relative(m->delay, MONITOR_COALESCE_USEC);
-		(void)sd_event_source_set_enabled(m->delay, SD_EVENT_ONESHOT);
+	/* The first write of a burst is looked at at once (a COW fills as fast as the volume is
+	 * written); the rest of the burst once per quiet period. */
+	if (m->delay && sd_event_source_get_enabled(m->delay, NULL) > 0) {
+		m->dirty = true;
 		return 0;
 	}
-	r = sd_event_add_time_relative(m->d->event, &m->delay, CLOCK_MONOTONIC,
-	                               MONITOR_COALESCE_USEC, 10 * USEC_PER_MSEC, on_delay, m);
-	if (r < 0)
-		log_warning_errno(r, "cannot arm the storage check, ignoring: %m");
-	else
-		(void)sd_event_source_set_enabled(m->delay, SD_EVENT_ONESHOT);
+	monitor_check(m);
+	m->dirty = false;
+	if (!m->delay) {
+		r = sd_event_add_time_relative(m->d->event, &m->delay, CLOCK_MONOTONIC,
+		                               MONITOR_COALESCE_USEC, 10 * USEC_PER_MSEC, on_delay,
+		                               m);
+		if (r < 0)
+			return log_warning_errno(r, "cannot arm the storage check, ignoring: %m");
+	} else
+		(void)sd_event_source_set_time_relative(m->delay, MONITOR_COALESCE_USEC);
+	(void)sd_event_source_set_enabled(m->delay, SD_EVENT_ONESHOT);
 	return 0;
 }
 

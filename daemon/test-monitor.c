@@ -86,13 +86,13 @@ START_TEST(a_full_cow_grows_by_a_step_within_the_budget)
 	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
 	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
 
-	/* below the warning percentage: nothing happens */
-	t_status(t, s, "%llu/%llu 64", SECTORS(50 * MIB), SECTORS(64 * MIB));
+	/* below half full (the growth threshold): nothing happens */
+	t_status(t, s, "%llu/%llu 64", SECTORS(30 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
 
-	/* 85 %: one step more, file first, then the loop device */
+	/* 86 %: one step more, file first, then the loop device */
 	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB);
