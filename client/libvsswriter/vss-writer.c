@@ -530,46 +530,45 @@ static void writer_safety_thaw(struct vss_writer *w, const char *why)
 
 /* ---- messages */
 
-static bool append_entry_string(DBusMessageIter *dict, const char *key, const char *value)
+/* Opens the entry {key: variant of signature sig} in dict, as e and v; on failure nothing stays
+ * open. */
+static bool entry_open(DBusMessageIter *dict, const char *key, const char *sig, DBusMessageIter *e,
+                       DBusMessageIter *v)
 {
-	DBusMessageIter e, v;
-	bool ok;
-
-	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e))
+	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, e))
 		return false;
-	ok = dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) &&
-	     dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "s", &v);
-	if (ok) {
-		ok = dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &value);
-		ok = ok ? dbus_message_iter_close_container(&e, &v)
-		        : (dbus_message_iter_abandon_container(&e, &v), false);
-	}
-	if (!ok) {
-		dbus_message_iter_abandon_container(dict, &e);
-		return false;
-	}
-	return dbus_message_iter_close_container(dict, &e);
+	if (dbus_message_iter_append_basic(e, DBUS_TYPE_STRING, &key) &&
+	    dbus_message_iter_open_container(e, DBUS_TYPE_VARIANT, sig, v))
+		return true;
+	dbus_message_iter_abandon_container(dict, e);
+	return false;
 }
 
-static bool append_entry_u32(DBusMessageIter *dict, const char *key, uint32_t value)
+/* Closes what entry_open() opened when the value went in (ok), or abandons it */
+static bool entry_close(DBusMessageIter *dict, DBusMessageIter *e, DBusMessageIter *v, bool ok)
 {
-	DBusMessageIter e, v;
-	bool ok;
-
-	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e))
-		return false;
-	ok = dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) &&
-	     dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "u", &v);
-	if (ok) {
-		ok = dbus_message_iter_append_basic(&v, DBUS_TYPE_UINT32, &value);
-		ok = ok ? dbus_message_iter_close_container(&e, &v)
-		        : (dbus_message_iter_abandon_container(&e, &v), false);
-	}
+	ok = ok ? dbus_message_iter_close_container(e, v)
+	        : (dbus_message_iter_abandon_container(e, v), false);
 	if (!ok) {
-		dbus_message_iter_abandon_container(dict, &e);
+		dbus_message_iter_abandon_container(dict, e);
 		return false;
 	}
-	return dbus_message_iter_close_container(dict, &e);
+	return dbus_message_iter_close_container(dict, e);
+}
+
+/* {key: variant of the basic type type}; value points to the value, as for append_basic */
+static bool append_entry_basic(DBusMessageIter *dict, const char *key, int type, const void *value)
+{
+	const char sig[2] = { (char)type, 0 };
+	DBusMessageIter e, v;
+
+	return entry_open(dict, key, sig, &e, &v) &&
+	       entry_close(dict, &e, &v, dbus_message_iter_append_basic(&v, type, value));
+}
+
+static bool append_entry_string(DBusMessageIter *dict, const char *key, const char *value)
+{
+	return append_entry_basic(dict, key, DBUS_TYPE_STRING, &value);
 }
 
 static bool append_strv(DBusMessageIter *it, char **l)
@@ -589,24 +588,12 @@ static bool append_strv(DBusMessageIter *it, char **l)
 static bool append_component(DBusMessageIter *array, const WriterComponent *c)
 {
 	DBusMessageIter d, e, v;
-	const char *key = "paths";
 	bool ok;
 
 	if (!dbus_message_iter_open_container(array, DBUS_TYPE_ARRAY, "{sv}", &d))
 		return false;
-	ok = append_entry_string(&d, "name", c->name) &&
-	     dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e);
-	if (ok) {
-		ok = dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) &&
-		     dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "as", &v);
-		if (ok) {
-			ok = append_strv(&v, c->paths);
-			ok = ok ? dbus_message_iter_close_container(&e, &v)
-			        : (dbus_message_iter_abandon_container(&e, &v), false);
-		}
-		ok = ok ? dbus_message_iter_close_container(&d, &e)
-		        : (dbus_message_iter_abandon_container(&d, &e), false);
-	}
+	ok = append_entry_string(&d, "name", c->name) && entry_open(&d, "paths", "as", &e, &v) &&
+	     entry_close(&d, &e, &v, append_strv(&v, c->paths));
 	if (!ok) {
 		dbus_message_iter_abandon_container(array, &d);
 		return false;
@@ -617,29 +604,18 @@ static bool append_component(DBusMessageIter *array, const WriterComponent *c)
 static bool append_components(DBusMessageIter *dict, const struct vss_writer *w)
 {
 	DBusMessageIter e, v, a;
-	const char *key = "components";
 	bool ok;
 
-	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e))
+	if (!entry_open(dict, "components", "aa{sv}", &e, &v))
 		return false;
-	ok = dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) &&
-	     dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v);
+	ok = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a);
 	if (ok) {
-		ok = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a);
-		if (ok) {
-			for (size_t i = 0; ok && i < w->n_components; i++)
-				ok = append_component(&a, &w->components[i]);
-			ok = ok ? dbus_message_iter_close_container(&v, &a)
-			        : (dbus_message_iter_abandon_container(&v, &a), false);
-		}
-		ok = ok ? dbus_message_iter_close_container(&e, &v)
-		        : (dbus_message_iter_abandon_container(&e, &v), false);
+		for (size_t i = 0; ok && i < w->n_components; i++)
+			ok = append_component(&a, &w->components[i]);
+		ok = ok ? dbus_message_iter_close_container(&v, &a)
+		        : (dbus_message_iter_abandon_container(&v, &a), false);
 	}
-	if (!ok) {
-		dbus_message_iter_abandon_container(dict, &e);
-		return false;
-	}
-	return dbus_message_iter_close_container(dict, &e);
+	return entry_close(dict, &e, &v, ok);
 }
 
 /* The info dictionary: RegisterWriter's (with freeze-timeout-ms) or Identify's. */
@@ -654,7 +630,8 @@ static bool writer_append_info(const struct vss_writer *w, DBusMessageIter *it, 
 	     append_entry_string(&d, "class-id", w->class_id) &&
 	     (!w->instance_name || append_entry_string(&d, "instance-name", w->instance_name)) &&
 	     append_entry_string(&d, "usage", usage_names[w->usage]) &&
-	     (!registration || append_entry_u32(&d, "freeze-timeout-ms", w->freeze_timeout_msec)) &&
+	     (!registration || append_entry_basic(&d, "freeze-timeout-ms", DBUS_TYPE_UINT32,
+	                                          &w->freeze_timeout_msec)) &&
 	     append_components(&d, w);
 	if (!ok) {
 		dbus_message_iter_abandon_container(it, &d);
