@@ -251,14 +251,16 @@ static int task_add_table(struct dm_task *dmt, const DmdevTable *t)
 	return 0;
 }
 
-static int task_set_cookie(Libdm *l, struct dm_task *dmt)
+/* Runs a task that creates or removes device nodes (create, resume, remove) with the udev cookie
+ * that settle() waits for */
+static int dmdev_run_cookie(Libdm *l, struct dm_task *dmt)
 {
 	/* Outside udev (DM_DISABLE_UDEV=1) the cookie makes libdm create and remove the nodes
 	 * itself when settle() runs dm_udev_wait(). */
 	if (!dm_task_set_cookie(dmt, &l->cookie, 0))
 		return -ENOMEM;
 	l->pending = true;
-	return 0;
+	return dmdev_run(dmt);
 }
 
 static int libdm_create(void *ud, const char *name, const char *uuid, const DmdevTable *t)
@@ -277,27 +279,11 @@ static int libdm_create(void *ud, const char *name, const char *uuid, const Dmde
 		if (r < 0)
 			return r;
 	}
-	r = task_set_cookie(l, dmt);
-	if (r < 0)
-		return r;
-	return dmdev_run(dmt);
+	return dmdev_run_cookie(l, dmt);
 }
 
-static int libdm_load(void *ud, const char *name, const DmdevTable *t)
-{
-	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
-	int r;
-
-	r = task_new(DM_DEVICE_RELOAD, name, &dmt);
-	if (r < 0)
-		return r;
-	r = task_add_table(dmt, t);
-	if (r < 0)
-		return r;
-	return dmdev_run(dmt);
-}
-
-static int libdm_simple(int type, const char *name)
+/* A task with nothing but its type, its device and table t (none when NULL) */
+static int libdm_simple(int type, const char *name, const DmdevTable *t)
 {
 	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
 	int r;
@@ -305,12 +291,22 @@ static int libdm_simple(int type, const char *name)
 	r = task_new(type, name, &dmt);
 	if (r < 0)
 		return r;
+	if (t) {
+		r = task_add_table(dmt, t);
+		if (r < 0)
+			return r;
+	}
 	return dmdev_run(dmt);
+}
+
+static int libdm_load(void *ud, const char *name, const DmdevTable *t)
+{
+	return libdm_simple(DM_DEVICE_RELOAD, name, t);
 }
 
 static int libdm_clear(void *ud, const char *name)
 {
-	return libdm_simple(DM_DEVICE_CLEAR, name);
+	return libdm_simple(DM_DEVICE_CLEAR, name, NULL);
 }
 
 static int libdm_suspend(void *ud, const char *name, unsigned flags)
@@ -341,10 +337,7 @@ static int libdm_resume(void *ud, const char *name)
 		return r;
 	if (!dm_task_no_open_count(dmt))
 		return -ENOMEM;
-	r = task_set_cookie(l, dmt);
-	if (r < 0)
-		return r;
-	return dmdev_run(dmt);
+	return dmdev_run_cookie(l, dmt);
 }
 
 static int libdm_remove(void *ud, const char *name)
@@ -358,17 +351,24 @@ static int libdm_remove(void *ud, const char *name)
 		return r;
 	if (!dm_task_retry_remove(dmt)) /* a short-lived opener (blkid) must not fail us */
 		return -ENOMEM;
-	r = task_set_cookie(l, dmt);
-	if (r < 0)
-		return r;
-	return dmdev_run(dmt);
+	return dmdev_run_cookie(l, dmt);
 }
 
-static int info_fill(struct dm_task *dmt, DmdevInfo *ret)
+/* Runs the INFO task dmt and reads its answer into ret; a device that does not exist is
+ * exists = false, not an error */
+static int info_run(struct dm_task *dmt, DmdevInfo *ret)
 {
 	struct dm_info i;
 	const char *s;
+	int r;
 
+	r = dmdev_run(dmt);
+	if (r == -ENXIO || r == -ENODEV) {
+		*ret = (DmdevInfo){ .exists = false };
+		return 0;
+	}
+	if (r < 0)
+		return r;
 	if (!dm_task_get_info(dmt, &i))
 		return -EIO;
 	*ret = (DmdevInfo){ .exists = i.exists };
@@ -397,14 +397,7 @@ static int libdm_info(void *ud, const char *name, DmdevInfo *ret)
 	r = task_new(DM_DEVICE_INFO, name, &dmt);
 	if (r < 0)
 		return r;
-	r = dmdev_run(dmt);
-	if (r == -ENXIO || r == -ENODEV) {
-		*ret = (DmdevInfo){ .exists = false };
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	return info_fill(dmt, ret);
+	return info_run(dmt, ret);
 }
 
 static int libdm_info_devno(void *ud, dev_t devno, DmdevInfo *ret)
@@ -419,14 +412,7 @@ static int libdm_info_devno(void *ud, dev_t devno, DmdevInfo *ret)
 		return r;
 	if (!dm_task_set_major(dmt, major(devno)) || !dm_task_set_minor(dmt, minor(devno)))
 		return -EINVAL;
-	r = dmdev_run(dmt);
-	if (r == -ENXIO || r == -ENODEV) {
-		*ret = (DmdevInfo){ .exists = false };
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	return info_fill(dmt, ret);
+	return info_run(dmt, ret);
 }
 
 static int table_or_status(int type, const char *name, bool inactive, DmdevTable *ret)
