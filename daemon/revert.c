@@ -118,18 +118,27 @@ static int swap_table(Dmdev *dm, const char *name, const DmdevTable *t)
 	return r;
 }
 
-/* 1: S exists and still holds its exceptions (not handed over to a merge); 0: it is gone or
- * invalid; <0: cannot tell */
-static int snap_device_valid(Snapshot *s)
+/* 1: S's device is there; 0: S has none any more; <0: cannot tell */
+static int snap_device_exists(Snapshot *s)
 {
-	DmdevSnapshotStatus st;
 	DmdevInfo info;
 	int r;
 
 	if (!s->dm.snap_name)
 		return 0;
 	r = dmdev_info(s->d->dm, s->dm.snap_name, &info);
-	if (r < 0 || !info.exists)
+	return r < 0 ? r : info.exists;
+}
+
+/* 1: S exists and still holds its exceptions (not handed over to a merge); 0: it is gone or
+ * invalid; <0: cannot tell */
+static int snap_device_valid(Snapshot *s)
+{
+	DmdevSnapshotStatus st;
+	int r;
+
+	r = snap_device_exists(s);
+	if (r <= 0)
 		return r;
 	r = dmdev_snapshot_status(s->d->dm, s->dm.snap_name, &st);
 	if (r < 0)
@@ -157,13 +166,10 @@ static int64_t merge_left(Dmdev *dm, const char *vol)
 /* Removes S's device if it is still there (after the handover it is invalid and idle). */
 static int remove_snap_device(Snapshot *s)
 {
-	DmdevInfo info;
 	int r;
 
-	if (!s->dm.snap_name)
-		return 0;
-	r = dmdev_info(s->d->dm, s->dm.snap_name, &info);
-	if (r < 0 || !info.exists)
+	r = snap_device_exists(s);
+	if (r <= 0)
 		return r;
 	r = dmdev_remove(s->d->dm, s->dm.snap_name);
 	if (r < 0)
