@@ -424,9 +424,7 @@ END_TEST
 START_TEST(method_options_are_strict)
 {
 	DBusMessage *m;
-	DBusMessageIter it, dict, e, v;
-	const char *key = "force-dismount";
-	dbus_bool_t yes = TRUE;
+	DBusMessageIter it, dict;
 	VssErr err = { 0 };
 	T t;
 
@@ -434,14 +432,9 @@ START_TEST(method_options_are_strict)
 	m = dbus_message_new_method_call(VSSD_BUS_NAME, t.s->path, VSSD_IFACE_SNAP, "Revert");
 	ck_assert_ptr_nonnull(m);
 	dbus_message_iter_init_append(m, &it);
-	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &dict));
-	ck_assert(dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
-	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
-	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "b", &v));
-	ck_assert(dbus_message_iter_append_basic(&v, DBUS_TYPE_BOOLEAN, &yes));
-	ck_assert(dbus_message_iter_close_container(&e, &v));
-	ck_assert(dbus_message_iter_close_container(&dict, &e));
-	ck_assert(dbus_message_iter_close_container(&it, &dict));
+	ck_assert_int_eq(bus_dict_open(&it, &dict), 0);
+	ck_assert_int_eq(bus_dict_add_bool(&dict, "force-dismount", true), 0);
+	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
 
 	ck_assert_int_eq(revert_method_revert(&t.td->d.bus, m, t.s, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
