@@ -854,12 +854,13 @@ static int collect_mountpoints(DmsnapSet *s, char ***ret)
 	return 0;
 }
 
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
+int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret)
 {
 	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
 	_cleanup_strv_free_ char **mps = NULL;
 	int r;
 
+	*ret = NULL;
 	r = collect_mountpoints(s, &mps);
 	if (r < 0 || !mps[0])
 		return r;
@@ -868,6 +869,18 @@ int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
 		return r;
 	r = freeze_group_start(g);
 	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(g);
+	return 0;
+}
+
+int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
+{
+	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
+	int r;
+
+	r = dmsnap_set_sync_start(s, &g);
+	if (r < 0 || !g)
 		return r;
 	return freeze_group_wait(g, timeout, NULL);
 }

@@ -10,6 +10,7 @@
 
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
+typedef struct FreezeGroup FreezeGroup;
 
 typedef struct DmsnapEnv {
 	Dmdev *dm;
@@ -81,7 +82,10 @@ const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i);
 /* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
 int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
-/* syncfs of the set's file systems, from threads, so that the hold flushes little. */
+/* syncfs of the set's file systems, from threads, so that the hold flushes little. The
+ * event-loop form: sync_start() hands out the started group (NULL when nothing is mounted),
+ * whose fd says when it is done; the blocking form waits up to timeout. */
+int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret);
 int dmsnap_set_sync(DmsnapSet *s, usec_t timeout);
 /* Step 4a: FIFREEZE every mounted file system of the set in parallel (worker threads). The
  * event-loop form: freeze_start(), then freeze_process() when freeze_fd() is readable, until it

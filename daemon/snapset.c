@@ -10,6 +10,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
+#include "daemon/freeze.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -238,6 +239,8 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 
 static void creation_sources_done(Snapset *s)
 {
+	s->sync_io = sd_event_source_disable_unref(s->sync_io);
+	s->sync = freeze_group_free(s->sync);
 	s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
 	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
 	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
@@ -683,30 +686,15 @@ static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *u
 	creation_freeze_fs(s);
 }
 
-static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+/* Writers' Freeze: each writer's window runs from now; the set keeps the shortest. */
+static void creation_freeze_writers(Snapset *s)
 {
-	Snapset *s = userdata;
-	WriterEventArgs a;
 	uint32_t window = UINT32_MAX;
+	WriterEventArgs a;
 
-	bcast_done(s, b);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return;
-	}
-	/* Provider prepare: everything staged, no I/O held yet. */
-	{
-		VssErr e2 = { 0 };
-
-		r = dmsnap_set_prepare(s->engine, &e2);
-		if (r < 0) {
-			creation_failed(s, &e2, r);
-			return;
-		}
-	}
-	(void)dmsnap_set_sync(s->engine, s->d->config.flush_timeout);
-
-	/* Freeze: each writer's window runs from now; the set keeps the shortest. */
+	s->sync = freeze_group_free(s->sync);
+	s->sync_io = sd_event_source_disable_unref(s->sync_io);
+	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
 	for (size_t i = 0; i < s->n_involved; i++) {
 		Writer *w = writer_find(s->d, &s->involved[i]);
 
@@ -723,6 +711,59 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 	event_args(s, &a);
 	if (start_event(s, WRITER_EVENT_FREEZE, &a, on_freeze_done) < 0)
 		creation_failed(s, NULL, -ENOMEM);
+}
+
+/* The syncfs pass only shortens what the freeze has to flush: its end, its failure or its
+ * deadline all lead to the writers' Freeze. */
+static int on_sync_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Snapset *s = userdata;
+
+	if (freeze_group_process(s->sync, NULL) != 0)
+		creation_freeze_writers(s);
+	return 0;
+}
+
+static int on_sync_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+
+	log_warning("set=%s: syncfs of the set's file systems still runs after %" PRIu64
+	            " ms, going on",
+	            s->id_str, s->d->config.flush_timeout / USEC_PER_MSEC);
+	creation_freeze_writers(s);
+	return 0;
+}
+
+static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr e2 = { 0 };
+
+	bcast_done(s, b);
+	if (r < 0) {
+		creation_failed(s, err, r);
+		return;
+	}
+	/* Provider prepare: everything staged, no I/O held yet. */
+	r = dmsnap_set_prepare(s->engine, &e2);
+	if (r < 0) {
+		creation_failed(s, &e2, r);
+		return;
+	}
+	/* syncfs from worker threads, so that the freeze that follows flushes little */
+	r = dmsnap_set_sync_start(s->engine, &s->sync);
+	if (r >= 0 && s->sync) {
+		r = sd_event_add_io(s->d->event, &s->sync_io, freeze_group_fd(s->sync), EPOLLIN,
+		                    on_sync_io, s);
+		if (r >= 0)
+			r = sd_event_add_time_relative(s->d->event, &s->flush_timer,
+			                               CLOCK_MONOTONIC, s->d->config.flush_timeout,
+			                               1000, on_sync_timeout, s);
+		if (r >= 0)
+			return;
+	}
+	creation_freeze_writers(s); /* nothing mounted, or the pass could not start */
 }
 
 static void creation_begin(Snapset *s)

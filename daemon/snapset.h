@@ -14,6 +14,7 @@ typedef struct Daemon Daemon;
 typedef struct Snapshot Snapshot;
 typedef struct DmsnapSet DmsnapSet;
 typedef struct WriterBroadcast WriterBroadcast;
+typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
 
 typedef enum SnapsetState {
@@ -79,6 +80,8 @@ typedef struct Snapset {
 	DmsnapSet *engine;     /* during creation */
 	DBusMessage *reply_to; /* DoSnapshotSet or CreateSnapshotSet, answered at the end */
 	bool reply_snapshots;  /* CreateSnapshotSet: (o, ao) */
+	FreezeGroup *sync;     /* the syncfs pass before Freeze */
+	sd_event_source *sync_io;
 	sd_event_source *freeze_io;
 	sd_event_source *flush_timer;
 	sd_event_source *freeze_window; /* the shortest writer freeze window */

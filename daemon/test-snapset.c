@@ -345,6 +345,14 @@ START_TEST(calls_during_creation_are_bad_state_or_in_progress)
 }
 END_TEST
 
+/* With a mount in the set, creation runs a syncfs pass from threads first: the loop turns
+ * until the file-system freeze has started. */
+static void wait_for_freeze_stage(TestDaemon *t, Snapset *s)
+{
+	for (int i = 0; i < 100 && !s->freeze_io; i++)
+		ck_assert_int_ge(sd_event_run(t->d.event, 10 * USEC_PER_SEC), 0);
+}
+
 START_TEST(abort_during_creation_rolls_back_and_thaws)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -361,6 +369,7 @@ START_TEST(abort_during_creation_rolls_back_and_thaws)
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
 	ck_assert_int_eq(snapset_create(s, m, false, &err), 0);
 	ck_assert_str_eq(state(s), "creating");
+	wait_for_freeze_stage(t, s);
 	/* wait (without running the loop) until the worker froze /mnt/a */
 	ck_assert_ptr_nonnull(s->freeze_io);
 	p.fd = sd_event_source_get_io_fd(s->freeze_io);
@@ -812,6 +821,7 @@ START_TEST(owner_gone_during_creation_rolls_back)
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
 	ck_assert_int_eq(snapset_create(s, m, false, NULL), 0);
 	ck_assert_str_eq(state(s), "creating");
+	wait_for_freeze_stage(t, s);
 	p.fd = sd_event_source_get_io_fd(s->freeze_io);
 	ck_assert_int_eq(poll(&p, 1, 10000), 1);
 	snapset_release(s); /* frees s: nothing was created */
