@@ -938,10 +938,10 @@ int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err)
 	const char *failed = NULL;
 	int r;
 
-	if (!s->freeze) {
-		mark_frozen(s);
+	/* No freeze group: FIFREEZE is off, or nothing is mounted. Nothing is frozen, so
+	 * commit's suspends keep lockfs and the kernel flushes each mounted file system. */
+	if (!s->freeze)
 		return 1;
-	}
 	r = freeze_group_process(s->freeze, &failed);
 	if (r < 0)
 		return freeze_failed(s, r, failed, err);
@@ -958,10 +958,8 @@ int dmsnap_set_freeze(DmsnapSet *s, VssErr *err)
 	r = dmsnap_set_freeze_start(s, err);
 	if (r < 0)
 		return r;
-	if (!s->freeze) {
-		mark_frozen(s);
-		return 0;
-	}
+	if (!s->freeze)
+		return 0; /* see dmsnap_set_freeze_process */
 	r = freeze_group_wait(s->freeze, s->env.flush_timeout, &failed);
 	if (r < 0)
 		return freeze_failed(s, r, failed, err);

@@ -143,6 +143,24 @@ START_TEST(set_of_three_call_order)
 }
 END_TEST
 
+/* With FIFREEZE off nothing is frozen first, so a mounted origin's suspend keeps lockfs (the
+ * kernel flushes and freezes it); only the unmounted one skips it. */
+START_TEST(without_fifreeze_mounted_origins_suspend_with_lockfs)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t);
+	t.env.use_fifreeze = false;
+	ck_assert_int_eq(t_create(&t, 3, &s, &err), 0);
+	got = fake_dm_calls_filtered(t.dm, "suspend");
+	ck_assert_str_eq(got, "suspend a\nsuspend b\nsuspend c skip_lockfs");
+	t_done(&t);
+}
+END_TEST
+
 START_TEST(names_and_uuids)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
@@ -515,12 +533,12 @@ END_TEST
 
 TEST_SUITE_MAIN(
 	"dmsnap",
-	TEST(set_of_three_call_order) TEST(names_and_uuids) TEST(rollback_when_cow_file_fails) TEST(
-		rollback_when_loop_attach_fails) TEST(rollback_when_real_create_fails)
-		TEST(rollback_when_snapshot_create_fails) TEST(
-			rollback_when_snapshot_load_fails) TEST(rollback_when_origin_stage_fails)
-			TEST(rollback_when_freeze_fails) TEST(rollback_when_suspend_fails) TEST(
-				rollback_when_snapshot_resume_fails)
+	TEST(set_of_three_call_order) TEST(without_fifreeze_mounted_origins_suspend_with_lockfs) TEST(
+		names_and_uuids) TEST(rollback_when_cow_file_fails)
+		TEST(rollback_when_loop_attach_fails) TEST(rollback_when_real_create_fails) TEST(
+			rollback_when_snapshot_create_fails) TEST(rollback_when_snapshot_load_fails)
+			TEST(rollback_when_origin_stage_fails) TEST(rollback_when_freeze_fails) TEST(
+				rollback_when_suspend_fails) TEST(rollback_when_snapshot_resume_fails)
 				TEST(rollback_when_origin_resume_fails) TEST(
 					hold_watchdog_resumes_everything)
 					TEST(suspend_failure_resumes_the_suspended_ones) TEST(
