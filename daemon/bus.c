@@ -305,7 +305,7 @@ void bus_emit_properties_changed(Bus *b, const char *path, const char *iface,
 	DBusMessage *s;
 	DBusMessageIter it, dict, inv;
 
-	if (!o || !b->conn || !(i = object_iface(o, iface)))
+	if (!o || (!b->conn && !b->tap) || !(i = object_iface(o, iface)))
 		return;
 	s = dbus_message_new_signal(path, DBUS_PROPS, "PropertiesChanged");
 	if (!s)

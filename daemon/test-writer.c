@@ -497,6 +497,47 @@ START_TEST(register_makes_a_stable_exported_writer)
 }
 END_TEST
 
+/* PropertiesChanged only when State or LastError changes: an Identify broadcast to writers
+ * already stable sends no signal per writer. */
+START_TEST(properties_changed_only_on_a_change)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *w = NULL;
+	VssErr err = { 0 };
+	size_t n0;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w", &w, NULL), 0);
+	n0 = test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged");
+
+	ck_assert_int_eq(answer(w, WRITER_EVENT_IDENTIFY, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_PREPARE_BACKUP, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged"),
+	                  n0);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_PREPARE_SNAPSHOT, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged"),
+	                  n0 + 1);
+	/* a veto changes State and LastError: one signal for both */
+	ck_assert_int_lt(
+		answer(w, WRITER_EVENT_FREEZE, VSSD_WRITER_ERROR_PREFIX "Retryable", "busy", &err),
+		0);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged"),
+	                  n0 + 2);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITERERROR_RETRYABLE");
+	/* Abort keeps the failure: nothing changes */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_ABORT, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged"),
+	                  n0 + 2);
+	/* the next Identify brings it back to Stable and clears the error */
+	ck_assert_int_eq(answer(w, WRITER_EVENT_IDENTIFY, NULL, NULL, NULL), 0);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "PropertiesChanged"),
+	                  n0 + 3);
+	ck_assert_str_eq(w->last_error, "");
+}
+END_TEST
+
 START_TEST(register_needs_a_name)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -684,7 +725,7 @@ TEST_SUITE_MAIN("writer",
 	TEST(failed_state_recovers_on_the_next_identify)
 	TEST(abort_keeps_a_failed_state)
 	TEST(a_full_backup_walks_the_states)
-	TEST(register_makes_a_stable_exported_writer)
+	TEST(register_makes_a_stable_exported_writer) TEST(properties_changed_only_on_a_change)
 	TEST(register_needs_a_name)
 	TEST(register_needs_a_uuid_class_id)
 	TEST(register_refuses_unknown_usage_keys_and_types)

@@ -131,13 +131,26 @@ void writers_peer_gone(Daemon *d, const char *name)
 		}
 }
 
-void writer_set_state(Writer *w, WriterState s)
+/* writer_update: the new state and, unless NULL, the new last error; one PropertiesChanged
+ * when either differs (a broadcast to 200 writers that changes nothing emits nothing). */
+static void writer_update(Writer *w, WriterState s, const char *last_error)
 {
 	static const char *const changed[] = { "State", "StateName", "LastError", NULL };
+	bool differs = w->state != s;
 
 	w->state = s;
-	if (w->exported)
+	if (last_error && !streq_ptr(w->last_error, last_error)) {
+		free(w->last_error);
+		w->last_error = strdup(last_error);
+		differs = true;
+	}
+	if (differs && w->exported)
 		bus_emit_properties_changed(&w->d->bus, w->path, VSSD_IFACE_WRITER, changed);
+}
+
+void writer_set_state(Writer *w, WriterState s)
+{
+	writer_update(w, s, NULL);
 }
 
 static int read_components(Writer *w, DBusMessageIter *arr, VssErr *err)
@@ -497,7 +510,7 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
                        VssErr *err)
 {
 	const char *ev = events[event].method;
-	const char *ename, *emsg = NULL;
+	const char *ename, *emsg = NULL, *code = NULL;
 
 	if (!w)
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
@@ -511,13 +524,13 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		            (event == WRITER_EVENT_IDENTIFY && !failed &&
 		             w->state != WRITER_STATE_UNKNOWN);
 
-		if (events[event].ok != WRITER_STATE_UNKNOWN && !keep)
-			writer_set_state(w, events[event].ok);
-		if ((event == WRITER_EVENT_IDENTIFY && failed) ||
-		    event == WRITER_EVENT_PREPARE_BACKUP) {
-			free(w->last_error);
-			w->last_error = strdup("");
-		}
+		bool clear = (event == WRITER_EVENT_IDENTIFY && failed) ||
+		             event == WRITER_EVENT_PREPARE_BACKUP;
+
+		writer_update(w,
+		              events[event].ok != WRITER_STATE_UNKNOWN && !keep ? events[event].ok
+		                                                                : w->state,
+		              clear ? "" : NULL);
 		return 0;
 	}
 	ename = reply ? dbus_message_get_error_name(reply) : DBUS_ERROR_NO_REPLY;
@@ -526,15 +539,13 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		                            DBUS_TYPE_INVALID);
 	free(w->failure_message);
 	w->failure_message = strdup(bus_safe_string(emsg));
-	free(w->last_error);
-	w->last_error = NULL;
 
 	if (startswith(ename, VSSD_WRITER_ERROR_PREFIX)) {
 		const char *kind = ename + strlen(VSSD_WRITER_ERROR_PREFIX);
 
 		for (size_t i = 0; i < ELEMENTSOF(vetoes); i++)
 			if (streq(kind, vetoes[i].name)) {
-				w->last_error = strdup(vetoes[i].code_name);
+				code = vetoes[i].code_name;
 				vss_err_set(err, VSS_ERROR_WRITER_VETO, -ECANCELED,
 				            "writer \"%s\" (%s) vetoed %s: %s", w->name, w->id_str,
 				            ev, bus_safe_string(emsg));
@@ -545,21 +556,22 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 				break;
 			}
 	}
-	if (!w->last_error && streq(ename, DBUS_ERROR_NO_REPLY) && event == WRITER_EVENT_FREEZE) {
-		w->last_error = strdup("VSS_E_WRITERERROR_TIMEOUT");
+	if (!code && streq(ename, DBUS_ERROR_NO_REPLY) && event == WRITER_EVENT_FREEZE) {
+		code = "VSS_E_WRITERERROR_TIMEOUT";
 		vss_err_set(err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
 		            "writer \"%s\" (%s) did not finish Freeze within its freeze window of "
 		            "%u ms",
 		            w->name, w->id_str, w->freeze_timeout_ms);
 	}
-	if (!w->last_error) {
-		w->last_error = strdup("VSS_E_WRITER_NOT_RESPONDING");
+	if (!code) {
+		code = "VSS_E_WRITER_NOT_RESPONDING";
 		vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		            "writer \"%s\" (%s) did not answer %s: %s%s%s", w->name, w->id_str, ev,
 		            ename, emsg ? ": " : "", bus_safe_string(emsg));
 	}
-	if (events[event].failed != WRITER_STATE_UNKNOWN)
-		writer_set_state(w, events[event].failed);
+	writer_update(
+		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,
+		code);
 	log_full(events[event].strict ? LOG_WARNING : LOG_NOTICE, "writer=%s set=%s: %s failed: %s",
 	         w->id_str, strempty(set_id), ev, err ? err->message : ename);
 	return -ECANCELED;
