@@ -498,34 +498,15 @@ writer_saw()
 	[[ $log == *" $1 "* ]]
 }
 
-# bus_config FILE: the system bus's default policy, plus the policy vssd ships
+# bus_config FILE: the system bus's default policy, plus the policy vssd ships: the template the
+# integration tests use too, filled in with builtins
 bus_config()
 {
-	write_file "$1" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$WORK/bus.sock</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$root/dbus/org.vssd.ShadowCopy1.conf</include>
-</busconfig>
-EOC
+	local conf
+	slurp conf "$root/tests/integration/system-bus.conf.in"
+	conf=${conf//@SOCKET@/"$WORK/bus.sock"}
+	conf=${conf//@POLICY@/"$root/dbus/org.vssd.ShadowCopy1.conf"}
+	printf '%s' "$conf" >"$1"
 }
 
 # backup_job FILE: the command vssctl backup runs while the shadow copies exist (POSIX sh)

@@ -7,6 +7,7 @@
 BUILD=${VSSD_BUILD:-$PWD/build}
 SRC=$PWD
 VSSD_PID=
+VSSD_LOG=
 BUS_PID=
 WRITER_PIDS=
 export VSSD_STATE_DIR="$WORK/state"
@@ -29,36 +30,14 @@ test_teardown()
 
 # bus_start: a dbus-daemon with the system bus's default policy (method calls denied unless a
 # policy file allows them) plus our shipped dbus/org.vssd.ShadowCopy1.conf
+# (tests/integration/system-bus.conf.in, shared with tools/demo.sh)
 bus_start()
 {
 	# the policy names these groups: they must exist when the bus reads it
 	getent group vssadmin >/dev/null || groupadd -r vssadmin
 	getent group vsswriters >/dev/null || groupadd -r vsswriters
-	cat >"$WORK/bus.conf" <<EOC
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=$WORK/bus.sock</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$SRC/dbus/org.vssd.ShadowCopy1.conf</include>
-</busconfig>
-EOC
+	sed -e "s|@SOCKET@|$WORK/bus.sock|" -e "s|@POLICY@|$SRC/dbus/org.vssd.ShadowCopy1.conf|" \
+		"$SRC/tests/integration/system-bus.conf.in" >"$WORK/bus.conf"
 	dbus-daemon --config-file="$WORK/bus.conf" --fork --print-pid=3 3>"$WORK/bus.pid" ||
 		fail "dbus-daemon did not start"
 	BUS_PID=$(cat "$WORK/bus.pid")
