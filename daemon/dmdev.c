@@ -263,9 +263,11 @@ static int dmdev_run_cookie(Libdm *l, struct dm_task *dmt)
 	return dmdev_run(dmt);
 }
 
-static int libdm_create(void *ud, const char *name, const char *uuid, const DmdevTable *t)
+static int libdm_create(void *ud, const char *name, const char *uuid, const DmdevTable *t,
+                        dev_t *ret_devno)
 {
 	_cleanup_(dm_task_destroyp) struct dm_task *dmt = NULL;
+	struct dm_info info;
 	Libdm *l = ud;
 	int r;
 
@@ -279,7 +281,14 @@ static int libdm_create(void *ud, const char *name, const char *uuid, const Dmde
 		if (r < 0)
 			return r;
 	}
-	return dmdev_run_cookie(l, dmt);
+	r = dmdev_run_cookie(l, dmt);
+	if (r < 0 || !ret_devno)
+		return r;
+	/* the answer to the create ioctl carries the device number: no second ioctl */
+	if (!dm_task_get_info(dmt, &info) || !info.exists)
+		return -EIO;
+	*ret_devno = makedev(info.major, info.minor);
+	return 0;
 }
 
 /* A task with nothing but its type, its device and table t (none when NULL) */

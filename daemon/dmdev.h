@@ -64,7 +64,9 @@ enum {
 typedef struct DmdevOps {
 	/* Creates a device; with a table it is loaded and resumed (live), without it stays empty.
 	 */
-	int (*create)(void *ud, const char *name, const char *uuid, const DmdevTable *t);
+	/* ret_devno (may be NULL): the new device's number, from the create ioctl's answer */
+	int (*create)(void *ud, const char *name, const char *uuid, const DmdevTable *t,
+	              dev_t *ret_devno);
 	int (*load)(void *ud, const char *name, const DmdevTable *t); /* into the inactive slot */
 	int (*clear)(void *ud, const char *name);                     /* drops the inactive table */
 	int (*suspend)(void *ud, const char *name, unsigned flags);
@@ -97,9 +99,10 @@ Dmdev *dmdev_libdm_free(Dmdev *dm);
 DEFINE_POINTER_CLEANUP(dmdev_libdm_freep, Dmdev *, dmdev_libdm_free)
 
 /* Convenience wrappers: the only way the rest of the daemon calls dm. */
-static inline int dmdev_create(Dmdev *dm, const char *name, const char *uuid, const DmdevTable *t)
+static inline int dmdev_create(Dmdev *dm, const char *name, const char *uuid, const DmdevTable *t,
+                               dev_t *ret_devno)
 {
-	return dm->ops->create(dm->userdata, name, uuid, t);
+	return dm->ops->create(dm->userdata, name, uuid, t, ret_devno);
 }
 static inline int dmdev_load(Dmdev *dm, const char *name, const DmdevTable *t)
 {

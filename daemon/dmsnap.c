@@ -193,13 +193,19 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot read the table of %s: %s", info.name, strerror(-r));
-	r = dmdev_info(env->dm, real, &rinfo);
-	if (r < 0)
-		goto fail_table;
 	if (t.n == 0) {
 		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
 		                "%s (%s) has no active table", path, info.name);
 		goto fail_table;
+	}
+	/* Only a snapshot-origin or snapshot-merge table can belong to a converted volume: a
+	 * linear one needs no look for <name>-vssd-real (a stale one makes the create fail). */
+	rinfo.exists = false;
+	if (t.n == 1 && (streq(t.targets[0].type, "snapshot-origin") ||
+	                 streq(t.targets[0].type, "snapshot-merge"))) {
+		r = dmdev_info(env->dm, real, &rinfo);
+		if (r < 0)
+			goto fail_table;
 	}
 	if (rinfo.exists) {
 		dev_t rd;
@@ -220,6 +226,7 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 			goto fail_table;
 		}
 		v.converted = true;
+		v.real_devno = rd;
 	} else
 		for (size_t i = 0; i < t.n; i++)
 			if (!streq(t.targets[i].type, "linear") &&
@@ -607,20 +614,13 @@ int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_di
 			return r;
 		}
 	if (v.converted) {
-		char real[128];
-		DmdevInfo ri;
-
-		(void)real_name_of(v.name, real);
-		r = dmdev_info(s->env.dm, real, &ri);
-		if (r >= 0 && ri.exists) {
-			r = count_snapshots_of(&s->env, makedev(ri.major, ri.minor), NULL);
-			if (r >= VSSD_SNAPSHOTS_PER_VOLUME_MAX) {
-				r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED,
-				                -E2BIG, "volume %s has %d shadow copies already",
-				                v.dev_path, VSSD_SNAPSHOTS_PER_VOLUME_MAX);
-				dmsnap_volume_done(&v);
-				return r;
-			}
+		r = count_snapshots_of(&s->env, v.real_devno, NULL);
+		if (r >= VSSD_SNAPSHOTS_PER_VOLUME_MAX) {
+			r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED, -E2BIG,
+			                "volume %s has %d shadow copies already", v.dev_path,
+			                VSSD_SNAPSHOTS_PER_VOLUME_MAX);
+			dmsnap_volume_done(&v);
+			return r;
 		}
 	}
 
@@ -704,15 +704,10 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 	const char *name = m->snap.snap_name;
 	char uuid[129], id32[VSSID_PATH_MAX];
 	DmdevTable t = DMDEV_TABLE_NULL;
-	DmdevInfo info;
 	dev_t real_devno;
 	int r;
 
 	vssid_to_path(&m->snap.id, id32);
-	r = dmdev_info(env->dm, name, &info);
-	if (r >= 0 && info.exists)
-		return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
-		                   "device %s exists already", name);
 
 	/* Shadow storage: a sparse file on a loop device. */
 	r = m->reuse_cow ? 0
@@ -741,20 +736,24 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 			                   "cannot read the table of %s: %s", m->vol.name,
 			                   strerror(-r));
 		snprintf(uuid, sizeof(uuid), DMSNAP_UUID_REAL "%s", id32);
-		r = dmdev_create(env->dm, m->real_name, uuid, &m->own_table);
+		r = dmdev_create(env->dm, m->real_name, uuid, &m->own_table, &real_devno);
+		if (r == -EBUSY)
+			return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+			                   "device %s exists already but %s does not use it; "
+			                   "remove it (dmsetup remove) if nothing else does",
+			                   m->real_name, m->vol.name);
 		if (r < 0)
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 			                   "cannot create %s: %s", m->real_name, strerror(-r));
 		m->real_created = true;
-	}
-	r = dmdev_info(env->dm, m->real_name, &info);
-	if (r < 0 || !info.exists)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r < 0 ? r : -ENODEV,
-		                   "cannot find %s", m->real_name);
-	real_devno = makedev(info.major, info.minor);
+	} else
+		real_devno = m->vol.real_devno;
 
 	snap_uuid(&m->snap.set_id, &m->snap.id, uuid);
-	r = dmdev_create(env->dm, name, uuid, NULL);
+	r = dmdev_create(env->dm, name, uuid, NULL, NULL);
+	if (r == -EBUSY)
+		return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+		                   "device %s exists already", name);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot create %s: %s", name, strerror(-r));

@@ -36,6 +36,7 @@ typedef struct DmsnapVolume {
 	dev_t devno;
 	uint64_t sectors;
 	bool converted;   /* has <name>-vssd-real: snapshots exist already */
+	dev_t real_devno; /* that of <name>-vssd-real when converted */
 	char *mountpoint; /* first mount point, or NULL */
 } DmsnapVolume;
 

@@ -143,6 +143,29 @@ START_TEST(set_of_three_call_order)
 }
 END_TEST
 
+/* The dm calls of one set creation per volume (first snapshot of each): status and table of
+ * the volume to check it, its table again at prepare, three creates-and-loads (-real with the
+ * volume's table, the snapshot, the staged snapshot-origin), suspend and two resumes. The bare
+ * dmsetup sequence needs the same less one table read; bench/run gates the real count. */
+START_TEST(set_creation_dm_calls_per_volume)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(t_create(&t, 3, &s, &err), 0);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_INFO), 3);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_TABLE), 6);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_CREATE), 6);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_LOAD), 6);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_SUSPEND), 3);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, FAKE_DM_RESUME), 6);
+	ck_assert_uint_eq(fake_dm_count_ops(t.dm, _FAKE_DM_OP_MAX), 30);
+	t_done(&t);
+}
+END_TEST
+
 /* With FIFREEZE off nothing is frozen first, so a mounted origin's suspend keeps lockfs (the
  * kernel flushes and freezes it); only the unmounted one skips it. */
 START_TEST(without_fifreeze_mounted_origins_suspend_with_lockfs)
@@ -533,17 +556,19 @@ END_TEST
 
 TEST_SUITE_MAIN(
 	"dmsnap",
-	TEST(set_of_three_call_order) TEST(without_fifreeze_mounted_origins_suspend_with_lockfs) TEST(
-		names_and_uuids) TEST(rollback_when_cow_file_fails)
-		TEST(rollback_when_loop_attach_fails) TEST(rollback_when_real_create_fails) TEST(
-			rollback_when_snapshot_create_fails) TEST(rollback_when_snapshot_load_fails)
-			TEST(rollback_when_origin_stage_fails) TEST(rollback_when_freeze_fails) TEST(
-				rollback_when_suspend_fails) TEST(rollback_when_snapshot_resume_fails)
-				TEST(rollback_when_origin_resume_fails) TEST(
-					hold_watchdog_resumes_everything)
-					TEST(suspend_failure_resumes_the_suspended_ones) TEST(
-						refuses_bad_volumes) TEST(refuses_bad_storage)
-						TEST(refuses_duplicates_and_too_many) TEST(
-							delete_restores_own_table_with_the_last_snapshot)
-							TEST(recover_resumes_and_drops_staged_tables)
-								TEST(snapshot_status_parsing))
+	TEST(set_of_three_call_order) TEST(set_creation_dm_calls_per_volume) TEST(
+		without_fifreeze_mounted_origins_suspend_with_lockfs) TEST(names_and_uuids)
+		TEST(rollback_when_cow_file_fails) TEST(rollback_when_loop_attach_fails) TEST(
+			rollback_when_real_create_fails) TEST(rollback_when_snapshot_create_fails)
+			TEST(rollback_when_snapshot_load_fails) TEST(
+				rollback_when_origin_stage_fails) TEST(rollback_when_freeze_fails)
+				TEST(rollback_when_suspend_fails) TEST(
+					rollback_when_snapshot_resume_fails)
+					TEST(rollback_when_origin_resume_fails) TEST(
+						hold_watchdog_resumes_everything)
+						TEST(suspend_failure_resumes_the_suspended_ones) TEST(
+							refuses_bad_volumes) TEST(refuses_bad_storage)
+							TEST(refuses_duplicates_and_too_many) TEST(
+								delete_restores_own_table_with_the_last_snapshot)
+								TEST(recover_resumes_and_drops_staged_tables)
+									TEST(snapshot_status_parsing))

@@ -28,6 +28,7 @@ struct FakeDm {
 	unsigned next_minor;
 	char **calls;
 	unsigned fail_nth[_FAKE_DM_OP_MAX];
+	unsigned n_ops[_FAKE_DM_OP_MAX]; /* calls since the last fake_dm_clear_calls() */
 	int fail_error[_FAKE_DM_OP_MAX];
 	usec_t *clock;
 	usec_t step;
@@ -66,6 +67,7 @@ static int enter(FakeDm *f, FakeDmOp op)
 {
 	if (f->clock)
 		*f->clock += f->step;
+	f->n_ops[op]++;
 	if (f->fail_nth[op] > 0 && --f->fail_nth[op] == 0)
 		return f->fail_error[op];
 	return 0;
@@ -125,7 +127,8 @@ static void update_line(FakeDev *d)
 		d->live_line[0] = 0;
 }
 
-static int f_create(void *ud, const char *name, const char *uuid, const DmdevTable *t)
+static int f_create(void *ud, const char *name, const char *uuid, const DmdevTable *t,
+                    dev_t *ret_devno)
 {
 	FakeDm *f = ud;
 	FakeDev *n;
@@ -152,6 +155,8 @@ static int f_create(void *ud, const char *name, const char *uuid, const DmdevTab
 		n->has_live = true;
 	}
 	update_line(n);
+	if (ret_devno)
+		*ret_devno = makedev(FAKE_DM_MAJOR, n->minor);
 	return 0;
 }
 
@@ -469,7 +474,7 @@ dev_t fake_dm_add(FakeDm *f, const char *name, const char *uuid, uint64_t sector
 	FakeDev *d;
 
 	(void)dmdev_table_add(&t, 0, sectors, type, "%s", params);
-	(void)f_create(f, name, uuid, &t);
+	(void)f_create(f, name, uuid, &t, NULL);
 	dmdev_table_done(&t);
 	fake_dm_clear_calls(f);
 	d = find(f, name);
@@ -508,6 +513,17 @@ void fake_dm_clear_calls(FakeDm *f)
 {
 	strv_free(f->calls);
 	f->calls = calloc(1, sizeof(char *));
+	memset(f->n_ops, 0, sizeof(f->n_ops));
+}
+
+unsigned fake_dm_count_ops(FakeDm *f, FakeDmOp op)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < _FAKE_DM_OP_MAX; i++)
+		if (op == _FAKE_DM_OP_MAX || (int)op == i)
+			n += f->n_ops[i];
+	return n;
 }
 
 char *fake_dm_calls_filtered(FakeDm *f, const char *verbs)

@@ -45,6 +45,9 @@ int fake_dm_set_status(FakeDm *f, const char *name, const char *status);
 /* What info() reports as the device's open count (default 0). */
 int fake_dm_set_open_count(FakeDm *f, const char *name, int32_t n);
 
+/* dm calls of op (_FAKE_DM_OP_MAX: of every kind) since the last fake_dm_clear_calls(), reads
+ * included: what the real engine would issue as ioctls */
+unsigned fake_dm_count_ops(FakeDm *f, FakeDmOp op);
 /* Recorded calls, one string each: "suspend vol-a skip_lockfs", "resume vssd-...". */
 char *const *fake_dm_calls(FakeDm *f);
 void fake_dm_clear_calls(FakeDm *f);
