@@ -540,11 +540,13 @@ inside()
 		[[ -x $BUILD/$t ]] || die "$BUILD/$t is missing: run 'make all' first"
 	done
 	host_has_dm || die "this kernel has no device-mapper"
-	# vssd's start-up recovery deletes the VSSD- shadow copies its state file does not know,
-	# so the demo's own vssd must not start next to another vssd's shadow copies. (The kernel
-	# loads dm-snapshot when the first snapshot table needs it.)
-	no_vssd_devices || die "this machine has vssd shadow copies (dm uuids VSSD-*), which the" \
-		"demo's private vssd would take for leftovers of a crash and delete: not running"
+	# The demo proves that it leaves nothing behind by finding no VSSD- device at the end,
+	# which it cannot do next to another vssd's shadow copies (its private vssd leaves those
+	# alone: their storage is not its own). (The kernel loads dm-snapshot when the first
+	# snapshot table needs it.)
+	no_vssd_devices || die "this machine has vssd shadow copies (dm uuids VSSD-*); the demo" \
+		"checks that it leaves no such device behind, which it cannot do next to them:" \
+		"not running (tests/vm/run -- tools/demo.sh --inside runs it in the test guest)"
 
 	trap cleanup EXIT
 	trap 'exit 130' INT
