@@ -3,6 +3,8 @@
  * spells them; for vssd, vssctl and libvsswriter */
 #pragma once
 
+#include <errno.h>
+
 #define VSSD_BUS_NAME      "org.vssd.ShadowCopy1"
 #define VSSD_ROOT_PATH     "/org/vssd/ShadowCopy1"
 #define VSSD_IFACE_MANAGER "org.vssd.ShadowCopy1.Manager"
@@ -12,3 +14,18 @@
 /* A writer's veto is an error named this prefix and Retryable, NonRetryable, OutOfResources,
  * InconsistentSnapshot or Timeout */
 #define VSSD_WRITER_ERROR_PREFIX "org.vssd.ShadowCopy1.Writer.Error."
+
+/* The events vssd calls on a writer's object (the Writer interface's methods, in VSS order) */
+typedef enum WriterEvent {
+	WRITER_EVENT_IDENTIFY,
+	WRITER_EVENT_PREPARE_BACKUP,
+	WRITER_EVENT_PREPARE_SNAPSHOT,
+	WRITER_EVENT_FREEZE,
+	WRITER_EVENT_THAW,
+	WRITER_EVENT_POST_SNAPSHOT,
+	WRITER_EVENT_ABORT,
+	WRITER_EVENT_BACKUP_COMPLETE,
+	WRITER_EVENT_BACKUP_SHUTDOWN,
+	_WRITER_EVENT_MAX,
+	_WRITER_EVENT_INVALID = -EINVAL,
+} WriterEvent;

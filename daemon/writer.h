@@ -7,6 +7,7 @@
 
 #include "common/macro.h"
 #include "common/vss-error.h"
+#include "common/vssd-bus-names.h"
 #include "common/vssid.h"
 
 typedef struct Daemon Daemon;
@@ -34,20 +35,6 @@ typedef enum WriterState {
 	_WRITER_STATE_MAX,
 	_WRITER_STATE_INVALID = -EINVAL,
 } WriterState;
-
-typedef enum WriterEvent {
-	WRITER_EVENT_IDENTIFY,
-	WRITER_EVENT_PREPARE_BACKUP,
-	WRITER_EVENT_PREPARE_SNAPSHOT,
-	WRITER_EVENT_FREEZE,
-	WRITER_EVENT_THAW,
-	WRITER_EVENT_POST_SNAPSHOT,
-	WRITER_EVENT_ABORT,
-	WRITER_EVENT_BACKUP_COMPLETE,
-	WRITER_EVENT_BACKUP_SHUTDOWN,
-	_WRITER_EVENT_MAX,
-	_WRITER_EVENT_INVALID = -EINVAL,
-} WriterEvent;
 
 typedef struct WriterComponent {
 	char *name;

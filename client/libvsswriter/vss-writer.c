@@ -31,20 +31,6 @@
 	"type='signal',sender='" DBUS_SERVICE_DBUS "',path='" DBUS_PATH_DBUS \
 	"',interface='" DBUS_INTERFACE_DBUS "',member='NameOwnerChanged',arg0='" VSSD_BUS_NAME "'"
 
-typedef enum WriterEvent {
-	WRITER_EVENT_IDENTIFY,
-	WRITER_EVENT_PREPARE_BACKUP,
-	WRITER_EVENT_PREPARE_SNAPSHOT,
-	WRITER_EVENT_FREEZE,
-	WRITER_EVENT_THAW,
-	WRITER_EVENT_POST_SNAPSHOT,
-	WRITER_EVENT_ABORT,
-	WRITER_EVENT_BACKUP_COMPLETE,
-	WRITER_EVENT_BACKUP_SHUTDOWN,
-	_WRITER_EVENT_MAX,
-	_WRITER_EVENT_INVALID = -EINVAL,
-} WriterEvent;
-
 static const struct {
 	const char *member;
 	const char *signature;
