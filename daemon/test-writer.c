@@ -591,6 +591,58 @@ START_TEST(register_refuses_unknown_usage_keys_and_types)
 }
 END_TEST
 
+/* "components" with the given variant signature, one element of element_sig holding one entry
+ * key -> "x" (a string): a wrongly typed nested dictionary, which the method's own signature
+ * check never sees (it sits inside a variant) */
+static void info_bad_components(Info *i, const char *variant_sig, const char *dict_sig,
+                                const char *entry_sig, int key_type)
+{
+	DBusMessageIter e, v, a, c, d;
+	const char *key = "components", *s = "x";
+	dbus_int32_t n = 7;
+
+	ck_assert(dbus_message_iter_open_container(&i->dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, variant_sig, &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, dict_sig, &a));
+	ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, entry_sig, &c));
+	ck_assert(dbus_message_iter_open_container(&c, DBUS_TYPE_DICT_ENTRY, NULL, &d));
+	if (key_type == DBUS_TYPE_INT32)
+		ck_assert(dbus_message_iter_append_basic(&d, DBUS_TYPE_INT32, &n));
+	else
+		ck_assert(dbus_message_iter_append_basic(&d, DBUS_TYPE_STRING, &s));
+	if (entry_sig[2] == 'v') {
+		DBusMessageIter x;
+
+		ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_VARIANT, "s", &x));
+		ck_assert(dbus_message_iter_append_basic(&x, DBUS_TYPE_STRING, &s));
+		ck_assert(dbus_message_iter_close_container(&d, &x));
+	} else
+		ck_assert(dbus_message_iter_append_basic(&d, DBUS_TYPE_STRING, &s));
+	ck_assert(dbus_message_iter_close_container(&c, &d));
+	ck_assert(dbus_message_iter_close_container(&a, &c));
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&i->dict, &e));
+}
+
+/* A component as a{ss} or a{iv} is InvalidArgument (it once reached get_basic unchecked) */
+START_TEST(register_refuses_wrongly_typed_components)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	info_bad_components(&i, "aa{ss}", "a{ss}", "{ss}", DBUS_TYPE_STRING);
+	assert_invalid(t, &i, -EINVAL, "components");
+
+	info_basic(&i, "db", CLASS_ID);
+	info_bad_components(&i, "aa{iv}", "a{iv}", "{iv}", DBUS_TYPE_INT32);
+	assert_invalid(t, &i, -EINVAL, "components");
+}
+END_TEST
+
 START_TEST(register_checks_component_paths)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -728,7 +780,7 @@ TEST_SUITE_MAIN("writer",
 	TEST(register_makes_a_stable_exported_writer) TEST(properties_changed_only_on_a_change)
 	TEST(register_needs_a_name)
 	TEST(register_needs_a_uuid_class_id)
-	TEST(register_refuses_unknown_usage_keys_and_types)
+	TEST(register_refuses_unknown_usage_keys_and_types) TEST(register_refuses_wrongly_typed_components)
 	TEST(register_checks_component_paths)
 	TEST(register_bounds_the_freeze_timeout)
 	TEST(register_limits_writers_per_connection)
