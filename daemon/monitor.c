@@ -86,7 +86,7 @@ static int delete_oldest(Monitor *m, const char *volume_name)
 	log_warning("snap=%s vol=%s: deleted, the oldest shadow copy, because the volume's "
 	            "shadow storage reached its maximum",
 	            id, vol);
-	emit(m->d, "SnapshotDeleted", id, vol, "storage-full", NULL, NULL);
+	/* snapset_delete_snapshot() signalled SnapshotDeleted */
 	return 1;
 }
 

@@ -131,7 +131,8 @@ static void event_args(Snapset *s, WriterEventArgs *a)
 {
 	*a = (WriterEventArgs){ .set_id = s->id_str,
 		                .backup_type = s->backup_type,
-		                .context = snapset_context_to_string(s->context) };
+		                .context = snapset_context_to_string(s->context),
+		                .components = s->components };
 }
 
 /* Abort and BackupShutdown: sent without waiting for the answers. */
@@ -282,6 +283,7 @@ Snapset *snapset_free(Snapset *s)
 	free(s->description);
 	free(s->involved);
 	strv_free(s->exclude_writer_classes);
+	strv_free(s->components);
 	free(s);
 	return NULL;
 }
@@ -989,6 +991,24 @@ int snapset_abort(Snapset *s, VssErr *err)
 	return 0;
 }
 
+/* Manager.SnapshotDeleted(snapshot, volume, reason): vssd deleted a shadow copy that nobody
+ * asked it to delete by id (storage-full, storage-resized, storage-deleted, reverted,
+ * auto-release) */
+static void emit_snapshot_deleted(Daemon *d, const Snapshot *snap, const char *reason)
+{
+	DBusMessage *m =
+		dbus_message_new_signal(VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "SnapshotDeleted");
+	DBusMessageIter it;
+
+	if (!m)
+		return;
+	dbus_message_iter_init_append(m, &it);
+	if (bus_append_string(&it, snap->id_str) >= 0 &&
+	    bus_append_string(&it, snap->volume) >= 0 && bus_append_string(&it, reason) >= 0)
+		(void)bus_emit_signal(&d->bus, m);
+	dbus_message_unref(m);
+}
+
 int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssErr *err)
 {
 	Daemon *d = s->d;
@@ -1001,6 +1021,8 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 	if (r < 0)
 		return r;
 	log_debug("snap=%s: deleted (%s)", snap->id_str, reason);
+	if (!streq(reason, "requested"))
+		emit_snapshot_deleted(d, snap, reason);
 	snapset_forget_snapshot(s, snap);
 	(void)snapset_gc(s); /* may free s */
 	(void)daemon_save_state(d);
@@ -1026,6 +1048,7 @@ void snapset_release(Snapset *s)
 				          s->id_str, snap->id_str, err.message);
 				continue;
 			}
+			emit_snapshot_deleted(d, snap, "auto-release");
 			snapset_forget_snapshot(s, snap);
 		}
 	free(s->owner);
@@ -1088,6 +1111,78 @@ static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCall
 	return snapset_gather(s, m, err); /* replies when every writer answered Identify */
 }
 
+/* SetComponents(aa{sv}): each entry instance-id s (an involved writer) and name s (one of its
+ * components). Replaces an earlier selection; PrepareForBackup then tells each writer which of
+ * its components were selected. */
+int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
+{
+	_cleanup_strv_free_ char **sel = NULL;
+	DBusMessageIter it, arr;
+	size_t n = 0;
+	int r;
+
+	if (!dbus_message_iter_init(m, &it) ||
+	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY ||
+	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_ARRAY)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "components must be an array of dictionaries aa{sv}");
+	sel = calloc(1, sizeof(char *));
+	if (!sel)
+		return -ENOMEM;
+	dbus_message_iter_recurse(&it, &arr);
+	for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
+	     dbus_message_iter_next(&arr)) {
+		const char *id = NULL, *name = NULL;
+		bool has_id = false, has_name = false;
+		const BusOption opts[] = {
+			{ "instance-id", 's', &id, &has_id },
+			{ "name", 's', &name, &has_name },
+			{ NULL },
+		};
+		VssId wid;
+		Writer *w;
+		bool involved = false;
+
+		r = bus_read_options(&arr, opts, err);
+		if (r < 0)
+			return r;
+		if (!has_id || !has_name)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "each component needs instance-id and name");
+		if (++n > (size_t)VSSD_COMPONENTS_PER_WRITER_MAX * VSSD_WRITERS_PER_CONNECTION_MAX)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+			                   "too many components (at most %d)",
+			                   VSSD_COMPONENTS_PER_WRITER_MAX *
+			                           VSSD_WRITERS_PER_CONNECTION_MAX);
+		if (vssid_from_string(id, &wid) < 0)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "instance-id \"%.64s\" is not a UUID",
+			                   bus_safe_string(id));
+		w = writer_find(s->d, &wid);
+		for (size_t i = 0; w && i < s->n_involved; i++)
+			involved = involved || vssid_equal(&s->involved[i], &wid);
+		if (!w || !involved)
+			return vss_err_set(
+				err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+				"writer %s takes no part in this set (GatherWriterMetadata "
+				"lists those that do)",
+				id);
+		if (!writer_has_component(w, name))
+			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+			                   "writer \"%s\" (%s) has no component \"%.64s\"", w->name,
+			                   w->id_str, bus_safe_string(name));
+		r = strv_extend(&sel, w->id_str);
+		if (r >= 0)
+			r = strv_extend(&sel, name);
+		if (r < 0)
+			return r;
+	}
+	strv_free(s->components);
+	s->components = TAKE_PTR(sel);
+	log_info("set=%s: %zu components selected", s->id_str, n);
+	return 0;
+}
+
 static int method_set_components(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
 	Snapset *s = u;
@@ -1101,6 +1196,9 @@ static int method_set_components(Bus *b, DBusMessage *m, void *u, const BusCalle
 		                   "SetComponents comes after GatherWriterMetadata and before "
 		                   "PrepareForBackup (the set is %s)",
 		                   snapset_state_to_string(s->state));
+	r = snapset_set_components(s, m, err);
+	if (r < 0)
+		return r;
 	return bus_reply_empty(b, m);
 }
 

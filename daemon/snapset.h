@@ -71,6 +71,7 @@ typedef struct Snapset {
 	char *backup_type;
 	char *description;
 	char **exclude_writer_classes;
+	char **components; /* SetComponents: pairs (writer instance id, component name) */
 	bool writers;      /* writers take part */
 	bool auto_release; /* snapshots go with the session */
 	SnapsetState state;
@@ -111,6 +112,8 @@ DEFINE_POINTER_CLEANUP(snapset_freep, Snapset *, snapset_free)
 int snapset_export(Snapset *s);
 void snapset_set_state(Snapset *s, SnapsetState state);
 
+/* SetComponents: m's aa{sv} selection replaces the set's (err says what is wrong) */
+int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err);
 int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
                        VssErr *err);
 /* Starts DoSnapshotSet; the reply to m is sent when the set exists or has failed. */

@@ -9,6 +9,7 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
+#include "daemon/writer.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
 
@@ -227,6 +228,178 @@ START_TEST(set_components_only_between_gather_and_prepare)
 		if (round == 1)
 			ck_assert_int_eq(CALL(t, s, "PrepareForBackup", NULL), 0);
 	}
+}
+END_TEST
+
+/* A writer "db" with components "data" and "logs", registered by :1.60, no paths (so involved
+ * in every set with writers) */
+static Writer *register_db_writer(TestDaemon *t)
+{
+	BusCaller c = test_caller(":1.60", 0);
+	DBusMessage *m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH,
+	                                              VSSD_IFACE_MANAGER, "RegisterWriter");
+	DBusMessageIter it, d, e, v, a, comp;
+	const char *key = "components";
+	static const char *const names[] = { "data", "logs" };
+	char *none[] = { NULL };
+	Writer *w = NULL;
+
+	ck_assert_ptr_nonnull(m);
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &d), 0);
+	ck_assert_int_eq(bus_dict_add_string(&d, "name", "db"), 0);
+	ck_assert_int_eq(
+		bus_dict_add_string(&d, "class-id", "00000000-0000-4000-8000-000000000001"), 0);
+	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (int i = 0; i < 2; i++) {
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &comp));
+		ck_assert_int_eq(bus_dict_add_string(&comp, "name", names[i]), 0);
+		ck_assert_int_eq(bus_dict_add_strv(&comp, "paths", none), 0);
+		ck_assert(dbus_message_iter_close_container(&a, &comp));
+	}
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&d, &e));
+	ck_assert_int_eq(bus_dict_close(&it, &d), 0);
+	ck_assert(dbus_message_iter_init(m, &it));
+	ck_assert_int_eq(writer_register(&t->d, &c, "/db", &it, &w, NULL), 0);
+	dbus_message_unref(m);
+	return w;
+}
+
+/* SetComponents with entries (instance-id, name) */
+static int set_components(TestDaemon *t, Snapset *s, const char *const *pairs, const char *extra,
+                          VssErr *err)
+{
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "SetComponents", NULL);
+	DBusMessageIter it, arr, d;
+	int r;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr));
+	for (const char *const *p = pairs; p && p[0]; p += 2) {
+		ck_assert(dbus_message_iter_open_container(&arr, DBUS_TYPE_ARRAY, "{sv}", &d));
+		ck_assert_int_eq(bus_dict_add_string(&d, "instance-id", p[0]), 0);
+		if (p[1])
+			ck_assert_int_eq(bus_dict_add_string(&d, "name", p[1]), 0);
+		if (extra)
+			ck_assert_int_eq(bus_dict_add_string(&d, extra, "x"), 0);
+		ck_assert(dbus_message_iter_close_container(&arr, &d));
+		if (!p[1])
+			break;
+	}
+	ck_assert(dbus_message_iter_close_container(&it, &arr));
+	r = test_daemon_call(t, &snapset_interface, s, m, &c, err);
+	dbus_message_unref(m);
+	return r;
+}
+
+/* The components PrepareForBackup would send writer w (names, comma-separated) */
+static char *prepare_components(Writer *w, char **selection)
+{
+	DBusMessage *m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_CALL);
+	DBusMessageIter it, d, e, v, a, c;
+	char buf[256] = "";
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &d), 0);
+	ck_assert_int_eq(writer_dict_add_components(&d, w, selection, true), 0);
+	ck_assert_int_eq(bus_dict_close(&it, &d), 0);
+	ck_assert(dbus_message_iter_init(m, &it));
+	dbus_message_iter_recurse(&it, &d);
+	dbus_message_iter_recurse(&d, &e);
+	dbus_message_iter_next(&e);
+	dbus_message_iter_recurse(&e, &v);
+	dbus_message_iter_recurse(&v, &a);
+	for (; dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_ARRAY; dbus_message_iter_next(&a)) {
+		DBusMessageIter ce, cv;
+		const char *k, *name;
+
+		dbus_message_iter_recurse(&a, &c);
+		dbus_message_iter_recurse(&c, &ce); /* first entry: name */
+		dbus_message_iter_get_basic(&ce, &k);
+		ck_assert_str_eq(k, "name");
+		dbus_message_iter_next(&ce);
+		dbus_message_iter_recurse(&ce, &cv);
+		dbus_message_iter_get_basic(&cv, &name);
+		strcat(buf, buf[0] ? "," : "");
+		strcat(buf, name);
+	}
+	dbus_message_unref(m);
+	return strdup(buf);
+}
+
+START_TEST(set_components_selects_what_prepare_for_backup_sends)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	_cleanup_free_ char *none = NULL, *some = NULL;
+	VssErr err = { 0 };
+	Writer *w;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = register_db_writer(t);
+	s = test_set(t, "backup", false);
+	(void)test_add(s, 0);
+	/* as GatherWriterMetadata leaves it with the writer involved (the unit daemon has no bus
+	 * to reach the writer with Identify) */
+	s->state = SNAPSET_STATE_GATHERED;
+	s->involved = calloc(1, sizeof(VssId));
+	s->involved[0] = w->instance_id;
+	s->n_involved = 1;
+
+	/* no selection: PrepareForBackup tells the writer none was chosen */
+	none = prepare_components(w, s->components);
+	ck_assert_str_eq(none, "");
+
+	ck_assert_int_eq(
+		set_components(t, s, (const char *const[]){ w->id_str, "logs", NULL }, NULL, &err),
+		0);
+	ck_assert_str_eq(s->components[0], w->id_str);
+	ck_assert_str_eq(s->components[1], "logs");
+	ck_assert_ptr_null(s->components[2]);
+	some = prepare_components(w, s->components);
+	ck_assert_str_eq(some, "logs");
+
+	/* refusals leave the selection as it was */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(
+		set_components(t, s, (const char *const[]){ w->id_str, "cache", NULL }, NULL, &err),
+		-ENOENT);
+	ck_assert_str_eq(kind(&err), "ObjectNotFound");
+	ck_assert_ptr_nonnull(strstr(err.message, "no component \"cache\""));
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(
+		set_components(t, s,
+	                       (const char *const[]){ "6f1c2d3e-0000-4000-8000-00000000000a",
+	                                              "data", NULL },
+	                       NULL, &err),
+		-ENOENT);
+	ck_assert_str_eq(kind(&err), "ObjectNotFound");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(
+		set_components(t, s, (const char *const[]){ "db", "data", NULL }, NULL, &err),
+		-EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_components(t, s, (const char *const[]){ w->id_str, "data", NULL },
+	                                "colour", &err),
+	                 -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_ptr_nonnull(strstr(err.message, "colour"));
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_components(t, s, (const char *const[]){ w->id_str, NULL }, NULL, &err),
+	                 -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(s->components[1], "logs");
+
+	/* an empty selection replaces it */
+	ck_assert_int_eq(set_components(t, s, NULL, NULL, &err), 0);
+	ck_assert_ptr_null(s->components[0]);
 }
 END_TEST
 
@@ -716,6 +889,9 @@ START_TEST(release_deletes_auto_release_shadow_copies)
 
 	snapset_release(s); /* frees s: no owner, no shadow copies */
 	ck_assert_uint_eq(t->d.n_sets, 0);
+	/* vssd deleted them on its own: each one is signalled with its reason */
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "SnapshotDeleted"),
+	                  2);
 	ck_assert(!fake_dm_exists(t->dm, snap_a));
 	ck_assert(!fake_dm_exists(t->dm, snap_b));
 	ck_assert(!fake_dm_exists(t->dm, "a-vssd-real"));
@@ -765,6 +941,8 @@ START_TEST(release_keeps_no_auto_release_shadow_copies)
 	ck_assert(has_set(t, s));
 	ck_assert_ptr_null(s->owner);
 	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t->dm, "VSSD-S-"), 1);
+	ck_assert_uint_eq(test_daemon_count_sent(t, DBUS_MESSAGE_TYPE_SIGNAL, "SnapshotDeleted"),
+	                  0);
 }
 END_TEST
 
@@ -1159,6 +1337,7 @@ TEST_SUITE_MAIN("snapset",
 	TEST(do_snapshot_set_before_prepare_in_writer_context_is_bad_state)
 	TEST(gather_after_prepare_is_bad_state)
 	TEST(set_components_only_between_gather_and_prepare)
+	TEST(set_components_selects_what_prepare_for_backup_sends)
 	TEST(backup_complete_before_creation_is_bad_state)
 	TEST(abort_after_backup_complete_is_bad_state)
 	TEST(do_snapshot_set_twice_is_bad_state)

@@ -14,6 +14,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
+#include "daemon/hostops.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
 #include "daemon/volume.h"
@@ -190,10 +191,19 @@ int volume_remove(Daemon *d, const char *volume, VssErr *err)
 	int r;
 
 	v = name ? volume_find(d, name) : NULL;
+	if (!v) {
+		/* any path of the same block device names the same volume (/dev/dm-N, by-id) */
+		dev_t devno;
+
+		if (d->host->ops->stat_block(d->host->userdata, volume, &devno) >= 0 &&
+		    dmdev_is_dm_major(d->dm, major(devno)) &&
+		    dmdev_info_devno(d->dm, devno, &info) >= 0 && info.exists)
+			v = volume_find(d, info.name);
+	}
 	if (!v)
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
-		                   "%s is not a volume vssd created (name it /dev/mapper/NAME)",
-		                   volume);
+		return vss_err_set(
+			err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+			"%s is not a volume vssd created (vssctl list volumes shows them)", volume);
 	r = daemon_volume_snapshots(d, v->name, &l, &n);
 	if (r < 0)
 		return r;

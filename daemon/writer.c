@@ -335,6 +335,57 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	return 0;
 }
 
+/* Is component name of writer w among the selection (instance id, name, instance id, name, ...)? */
+static bool component_selected(const Writer *w, const char *name, char *const *selection)
+{
+	for (char *const *p = selection; p && p[0] && p[1]; p += 2)
+		if (streq(p[0], w->id_str) && streq(p[1], name))
+			return true;
+	return false;
+}
+
+/* "components" aa{sv} (name s, paths as): all of w's, or when selected only those that
+ * SetComponents chose (none chosen: an empty list) */
+int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
+                               bool selected)
+{
+	DBusMessageIter e, v, a;
+	const char *key = "components";
+	int r = 0;
+
+	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+	    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
+	    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v) ||
+	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a))
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_components && r >= 0; i++) {
+		DBusMessageIter c;
+
+		if (selected && !component_selected(w, w->components[i].name, selection))
+			continue;
+		if (!dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c))
+			return -ENOMEM;
+		r = bus_dict_add_string(&c, "name", w->components[i].name);
+		if (r >= 0)
+			r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
+		if (!dbus_message_iter_close_container(&a, &c))
+			r = -ENOMEM;
+	}
+	if (r < 0 || !dbus_message_iter_close_container(&v, &a) ||
+	    !dbus_message_iter_close_container(&e, &v) ||
+	    !dbus_message_iter_close_container(dict, &e))
+		return -ENOMEM;
+	return 0;
+}
+
+bool writer_has_component(const Writer *w, const char *name)
+{
+	for (size_t i = 0; i < w->n_components; i++)
+		if (streq(w->components[i].name, name))
+			return true;
+	return false;
+}
+
 int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components)
 {
 	DBusMessageIter dict;
@@ -363,31 +414,8 @@ int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components)
 		r = bus_dict_add_string(&dict, "owner", w->owner);
 	if (r >= 0)
 		r = bus_dict_add_u32(&dict, "freeze-timeout-ms", w->freeze_timeout_ms);
-	if (r >= 0 && with_components) {
-		DBusMessageIter e, v, a;
-		const char *key = "components";
-
-		if (!dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
-		    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
-		    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v) ||
-		    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a))
-			return -ENOMEM;
-		for (size_t i = 0; i < w->n_components && r >= 0; i++) {
-			DBusMessageIter c;
-
-			if (!dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c))
-				return -ENOMEM;
-			r = bus_dict_add_string(&c, "name", w->components[i].name);
-			if (r >= 0)
-				r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
-			if (!dbus_message_iter_close_container(&a, &c))
-				r = -ENOMEM;
-		}
-		if (r < 0 || !dbus_message_iter_close_container(&v, &a) ||
-		    !dbus_message_iter_close_container(&e, &v) ||
-		    !dbus_message_iter_close_container(&dict, &e))
-			return -ENOMEM;
-	}
+	if (r >= 0 && with_components)
+		r = writer_dict_add_components(&dict, w, NULL, false);
 	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
 		return -ENOMEM;
 	return 0;
@@ -408,6 +436,7 @@ struct WriterBroadcast {
 	char *context;
 	char **volumes;
 	char **devices;
+	char **components; /* PrepareForBackup: the selection, pairs (instance id, name) */
 	bool success;
 	VssId *ids;
 	size_t n;
@@ -433,6 +462,7 @@ static void broadcast_free(WriterBroadcast *b)
 	free(b->backup_type);
 	free(b->context);
 	strv_free(b->volumes);
+	strv_free(b->components);
 	strv_free(b->devices);
 	free(b);
 }
@@ -443,7 +473,7 @@ void writer_broadcast_cancel(WriterBroadcast *b)
 		broadcast_free(b);
 }
 
-static int append_args(WriterBroadcast *b, DBusMessage *m)
+static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 {
 	DBusMessageIter it, a, e;
 	const char *set = b->set_id;
@@ -456,6 +486,7 @@ static int append_args(WriterBroadcast *b, DBusMessage *m)
 		if (bus_dict_open(&it, &a) < 0 || bus_dict_add_string(&a, "set", set) < 0 ||
 		    bus_dict_add_string(&a, "backup-type", b->backup_type) < 0 ||
 		    bus_dict_add_string(&a, "context", b->context) < 0 ||
+		    writer_dict_add_components(&a, w, b->components, true) < 0 ||
 		    bus_dict_close(&it, &a) < 0)
 			return -ENOMEM;
 		return 0;
@@ -621,7 +652,7 @@ static int send_one(WriterBroadcast *b, size_t idx)
 	if (!m)
 		return -ENOMEM;
 	dbus_message_set_auto_start(m, FALSE);
-	if (append_args(b, m) < 0) {
+	if (append_args(b, w, m) < 0) {
 		dbus_message_unref(m);
 		return -ENOMEM;
 	}
@@ -711,7 +742,8 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 	b->context = strdup(strempty(args->context));
 	if (!b->ids || !b->pending || !b->set_id || !b->backup_type || !b->context ||
 	    strv_copy(args->volumes, &b->volumes) < 0 ||
-	    strv_copy(args->devices, &b->devices) < 0) {
+	    strv_copy(args->devices, &b->devices) < 0 ||
+	    strv_copy(args->components, &b->components) < 0) {
 		broadcast_free(b);
 		return -ENOMEM;
 	}

@@ -82,7 +82,10 @@ typedef struct WriterEventArgs {
 	const char *context;
 	char **volumes; /* PrepareForSnapshot */
 	char **devices; /* PostSnapshot: volume, device, volume, device, ... */
-	bool success;   /* BackupComplete */
+	/* PrepareForBackup: the components SetComponents selected, as pairs (writer instance id,
+	 * component name); each writer is sent its own (none selected: an empty list) */
+	char **components;
+	bool success; /* BackupComplete */
 } WriterEventArgs;
 
 typedef struct WriterBroadcast WriterBroadcast;
@@ -103,5 +106,12 @@ void writer_broadcast_cancel(WriterBroadcast *b);
  * log. */
 int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMessage *reply,
                        VssErr *err);
+
+/* Adds "components" aa{sv} (name s, paths as) to dict: all of w's components, or when selected
+ * only those of w in selection (pairs: instance id, component name), maybe none */
+int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
+                               bool selected);
+/* Does writer w declare a component of that name? */
+bool writer_has_component(const Writer *w, const char *name);
 
 extern const BusInterface writer_interface;

@@ -70,7 +70,10 @@ mount "$vol" "$WORK/m"
 expect_err VSS_E_VOLUME_IN_USE delete volume "$vol"
 umount "$WORK/m"
 expect_err VSS_E_OBJECT_NOT_FOUND delete volume /dev/mapper/"$RUN-nope"
-vssctl delete volume "$vol"
+# any path of the device names the volume: here /dev/dm-N (devtmpfs)
+dmn=/dev/dm-$(dmsetup info -c --noheadings -o minor "${vol#/dev/mapper/}" | tr -d ' ')
+[ -b "$dmn" ] || fail "no $dmn"
+vssctl delete volume "$dmn"
 [ ! -e "$vol" ] || fail "$vol still there"
 mount "$loop" "$WORK/m"
 assert_eq "$(cat "$WORK/m/origin")" changed "the plain device holds the volume's data"
