@@ -106,6 +106,13 @@ static int sync_files(Example *ex)
 static int on_prepare_backup(struct vss_writer *w, const char *set_id, const char *backup_type,
                              const char *context, const char *const *components, void *userdata)
 {
+	char sel[256] = "";
+
+	for (const char *const *c = components; c && *c; c++)
+		snprintf(sel + strlen(sel), sizeof(sel) - strlen(sel), "%s%s", sel[0] ? "," : "",
+		         *c);
+	log_info("set=%s: %s backup, context %s, components selected: %s", set_id, backup_type,
+	         context, sel[0] ? sel : "none");
 	return event(w, userdata, "prepare-backup", set_id);
 }
 

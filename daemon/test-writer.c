@@ -643,6 +643,53 @@ START_TEST(register_refuses_wrongly_typed_components)
 }
 END_TEST
 
+/* Identify answered with components: they replace the registered ones; unusable ones do not */
+START_TEST(identify_answer_updates_the_components)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	char *paths[] = { (char *)"/srv/db", NULL };
+	DBusMessage *call, *reply;
+	DBusMessageIter it, d;
+	Writer *w = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	info_component(&i, "data", paths);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w", &w, NULL), 0);
+	ck_assert_uint_eq(w->n_components, 1);
+
+	for (int round = 0; round < 2; round++) {
+		Info a;
+
+		call = event_call(WRITER_EVENT_IDENTIFY);
+		reply = dbus_message_new_method_return(call);
+		ck_assert_ptr_nonnull(reply);
+		dbus_message_iter_init_append(reply, &it);
+		ck_assert_int_eq(bus_dict_open(&it, &d), 0);
+		ck_assert_int_eq(bus_dict_add_string(&d, "name", "db"), 0);
+		ck_assert_int_eq(bus_dict_add_string(&d, "vendor-key", "skipped"), 0);
+		a.dict = d;
+		if (round == 0) {
+			char *p2[] = { (char *)"/srv/db", (char *)"/srv/wal", NULL };
+
+			info_component(&a, "wal", p2);
+		} else
+			info_bad_components(&a, "aa{ss}", "a{ss}", "{ss}", DBUS_TYPE_STRING);
+		d = a.dict;
+		ck_assert_int_eq(bus_dict_close(&it, &d), 0);
+		ck_assert_int_eq(writer_apply_reply(w, WRITER_EVENT_IDENTIFY, NULL, reply, NULL),
+		                 0);
+		dbus_message_unref(reply);
+		dbus_message_unref(call);
+		/* round 0's replace the registered "data"; round 1's unusable ones leave them */
+		ck_assert_uint_eq(w->n_components, 1);
+		ck_assert_str_eq(w->components[0].name, "wal");
+		ck_assert_str_eq(w->components[0].paths[1], "/srv/wal");
+	}
+}
+END_TEST
+
 START_TEST(register_checks_component_paths)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -777,7 +824,7 @@ TEST_SUITE_MAIN("writer",
 	TEST(failed_state_recovers_on_the_next_identify)
 	TEST(abort_keeps_a_failed_state)
 	TEST(a_full_backup_walks_the_states)
-	TEST(register_makes_a_stable_exported_writer) TEST(properties_changed_only_on_a_change)
+	TEST(register_makes_a_stable_exported_writer) TEST(properties_changed_only_on_a_change) TEST(identify_answer_updates_the_components)
 	TEST(register_needs_a_name)
 	TEST(register_needs_a_uuid_class_id)
 	TEST(register_refuses_unknown_usage_keys_and_types) TEST(register_refuses_wrongly_typed_components)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* writer.c - registered writers: objects, VSS_WRITER_STATE, and events sent to many in parallel */
 #include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "common/log.h"
 #include "common/valid.h"
@@ -91,6 +93,15 @@ Writer *writer_find(Daemon *d, const VssId *instance_id)
 	return NULL;
 }
 
+static void components_free(WriterComponent *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		strv_free(c[i].paths);
+	}
+	free(c);
+}
+
 Writer *writer_free(Writer *w)
 {
 	if (!w)
@@ -104,11 +115,7 @@ Writer *writer_free(Writer *w)
 		}
 	if (w->exported)
 		bus_remove_object(&w->d->bus, w->path);
-	for (size_t i = 0; i < w->n_components; i++) {
-		free(w->components[i].name);
-		strv_free(w->components[i].paths);
-	}
-	free(w->components);
+	components_free(w->components, w->n_components);
 	free(w->owner);
 	free(w->object);
 	free(w->name);
@@ -216,6 +223,64 @@ static int read_components(Writer *w, DBusMessageIter *arr, VssErr *err)
 		dbus_message_iter_next(&it);
 	}
 	return 0;
+}
+
+/* Identify's answer a{sv} describes the writer as it is now: its "components" replace the
+ * registered ones (a database may have gained one since). Other keys are the registration's
+ * and are not changed by Identify; unknown keys are skipped. An answer that cannot be read is
+ * logged and leaves the components as they were. */
+static void identify_update(Writer *w, DBusMessage *reply)
+{
+	Writer tmp = { 0 };
+	DBusMessageIter it, d;
+	VssErr err = { 0 };
+	int r;
+
+	if (!dbus_message_iter_init(reply, &it) ||
+	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY ||
+	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_DICT_ENTRY)
+		return; /* no description: nothing changes */
+	dbus_message_iter_recurse(&it, &d);
+	for (; dbus_message_iter_get_arg_type(&d) == DBUS_TYPE_DICT_ENTRY;
+	     dbus_message_iter_next(&d)) {
+		DBusMessageIter e, v;
+		const char *key;
+		char *sig;
+		bool ok;
+
+		dbus_message_iter_recurse(&d, &e);
+		if (dbus_message_iter_get_arg_type(&e) != DBUS_TYPE_STRING)
+			return;
+		dbus_message_iter_get_basic(&e, &key);
+		if (!streq(key, "components"))
+			continue;
+		dbus_message_iter_next(&e);
+		if (dbus_message_iter_get_arg_type(&e) != DBUS_TYPE_VARIANT)
+			return;
+		dbus_message_iter_recurse(&e, &v);
+		sig = dbus_message_iter_get_signature(&v);
+		ok = sig && streq(sig, "aa{sv}");
+		dbus_free(sig);
+		if (!ok) {
+			log_warning("writer=%s: its Identify answer has components that are not "
+			            "aa{sv}; keeping the registered ones",
+			            w->id_str);
+			return;
+		}
+		r = read_components(&tmp, &v, &err);
+		if (r < 0) {
+			log_warning(
+				"writer=%s: its Identify answer has unusable components, keeping "
+				"the registered ones: %s",
+				w->id_str, r == -ENOMEM ? "out of memory" : err.message);
+			components_free(tmp.components, tmp.n_components);
+			return;
+		}
+		components_free(w->components, w->n_components);
+		w->components = tmp.components;
+		w->n_components = tmp.n_components;
+		return;
+	}
 }
 
 static const BusInterface *const writer_ifaces[] = { &writer_interface, NULL };
@@ -346,6 +411,64 @@ static bool component_selected(const Writer *w, const char *name, char *const *s
 
 /* "components" aa{sv} (name s, paths as): all of w's, or when selected only those that
  * SetComponents chose (none chosen: an empty list) */
+/* The block device a path lies on (a block device: itself), as the path AddVolume takes:
+ * /dev/mapper/NAME for device-mapper, /dev/NAME otherwise (sysfs); NULL when unknown */
+static char *volume_of_path(const char *path)
+{
+	char sys[96], line[256], *r = NULL;
+	struct stat st;
+	dev_t dev;
+	FILE *f;
+
+	if (stat(path, &st) < 0)
+		return NULL;
+	dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (f) {
+		if (fgets(line, sizeof(line), f) && line[0] && line[0] != '\n') {
+			line[strcspn(line, "\n")] = 0;
+			if (asprintf(&r, "/dev/mapper/%s", line) < 0)
+				r = NULL;
+		}
+		fclose(f);
+		return r;
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	f = fopen(sys, "re");
+	if (!f)
+		return NULL;
+	while (!r && fgets(line, sizeof(line), f)) {
+		const char *n = startswith(line, "DEVNAME=");
+
+		line[strcspn(line, "\n")] = 0;
+		if (n && n[0] && asprintf(&r, "/dev/%s", n) < 0)
+			r = NULL;
+	}
+	fclose(f);
+	return r;
+}
+
+/* "volumes" as: the volumes a component's paths lie on, each once */
+static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c)
+{
+	_cleanup_strv_free_ char **vols = calloc(1, sizeof(char *));
+	int r;
+
+	if (!vols)
+		return -ENOMEM;
+	for (char **p = c->paths; p && *p; p++) {
+		_cleanup_free_ char *v = volume_of_path(*p);
+
+		if (v && !strv_contains(vols, v)) {
+			r = strv_extend(&vols, v);
+			if (r < 0)
+				return r;
+		}
+	}
+	return bus_dict_add_strv(dict, "volumes", vols);
+}
+
 int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
                                bool selected)
 {
@@ -368,6 +491,8 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 		r = bus_dict_add_string(&c, "name", w->components[i].name);
 		if (r >= 0)
 			r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
+		if (r >= 0 && !selected) /* metadata for requesters: where each component lies */
+			r = dict_add_volumes(&c, &w->components[i]);
 		if (!dbus_message_iter_close_container(&a, &c))
 			r = -ENOMEM;
 	}
@@ -557,6 +682,9 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 
 		bool clear = (event == WRITER_EVENT_IDENTIFY && failed) ||
 		             event == WRITER_EVENT_PREPARE_BACKUP;
+
+		if (event == WRITER_EVENT_IDENTIFY && reply)
+			identify_update(w, reply);
 
 		writer_update(w,
 		              events[event].ok != WRITER_STATE_UNKNOWN && !keep ? events[event].ok

@@ -17,10 +17,19 @@ vssd_start
 # 1. order and timing
 writer_start app "$WORK/ma/records" "$WORK/mb/records" --interval-ms 5
 sleep 1
-requester start -- ok -- add "$a" -- add "$b" -- gather -- ok -- prepare -- ok -- do -- ok \
+requester start -- ok -- add "$a" -- add "$b" -- gather -- ok -- components records -- ok \
+	-- prepare -- ok -- do -- ok \
 	-- status -- ok -- complete true -- ok -- release -- ok >"$WORK/flow" ||
 	{ cat "$WORK/flow" >&2; fail "flow"; }
 grep '"step": "gather"' "$WORK/flow" | grep -q '"name": "app"' || fail "metadata lacks the writer"
+# the metadata names the volumes each component lies on; the selection reaches the writer
+vols=$(grep '"step": "gather"' "$WORK/flow" | jq -r '.result[] | select(.name == "app") |
+	.components[] | select(.name == "records") | .volumes | sort | join(" ")')
+assert_eq "$vols" "$(printf '%s\n' "$a" "$b" | sort | tr '\n' ' ' | sed 's/ $//')" \
+	"volumes of component records"
+grep '"step": "components"' "$WORK/flow" | grep -q '"result": 1' || fail "no component selected"
+grep -q "components selected: records" "$WORK/app.log" ||
+	fail "the writer was not told its selected component: $(grep 'components selected' "$WORK/app.log")"
 grep '"step": "status"' "$WORK/flow" | grep -q '"state": 5' ||
 	fail "writer not waiting for completion after DoSnapshotSet: $(grep status "$WORK/flow")"
 sleep 0.5

@@ -7,7 +7,9 @@
 #   start [key=value...]        StartSnapshotSet (values: true/false, or strings; lists: a,b)
 #   create VOL[,VOL...] [k=v...] CreateSnapshotSet
 #   add VOLUME [PROVIDER]       AddVolume          gather    GatherWriterMetadata
-#   components                  SetComponents([])  prepare   PrepareForBackup
+#   components [NAME...]        SetComponents: the components called NAME of every writer of
+#                               the last gather (none: an empty selection)
+#   prepare                     PrepareForBackup
 #   do                          DoSnapshotSet      status    GatherWriterStatus
 #   complete true|false         BackupComplete     abort     Abort
 #   release                     Release            props     the set's properties
@@ -76,6 +78,7 @@ def main(argv):
         steps.append(cur)
 
     setpath = None
+    gathered = []
     last = None
     for st in steps:
         name, args = st[0], st[1:]
@@ -128,8 +131,13 @@ def main(argv):
                 out["result"] = str(s.AddVolume(args[0], args[1] if len(args) > 1 else ""))
             elif name == "gather":
                 out["result"] = plain(s.GatherWriterMetadata(timeout=LONG))
+                gathered = out["result"]
             elif name == "components":
-                s.SetComponents(dbus.Array([], signature="a{sv}"))
+                sel = [dbus.Dictionary({"instance-id": dbus.String(w["instance-id"]),
+                                        "name": dbus.String(c["name"])}, signature="sv")
+                       for w in gathered for c in w.get("components", []) if c["name"] in args]
+                s.SetComponents(dbus.Array(sel, signature="a{sv}"))
+                out["result"] = len(sel)
             elif name == "prepare":
                 s.PrepareForBackup(timeout=LONG)
             elif name == "do":
