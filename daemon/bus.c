@@ -670,19 +670,49 @@ const char *bus_safe_string(const char *s)
 /* ---- standard interfaces --------------------------------------------------------------------- */
 
 /* The part of the embedded XML for one interface: <interface name="X"> ... </interface> */
-static int append_iface_xml(FILE *f, const char *iface)
+/* Copies XML text [p, e) to f without its <method> elements */
+static void put_without_methods(FILE *f, const char *p, const char *e)
+{
+	while (p < e) {
+		const char *m = strstr(p, "<method "), *gt, *end;
+
+		if (!m || m >= e) {
+			fwrite(p, 1, (size_t)(e - p), f);
+			return;
+		}
+		fwrite(p, 1, (size_t)(m - p), f);
+		gt = strchr(m, '>');
+		end = strstr(m, "</method>");
+		if (gt && gt > m && gt[-1] == '/')
+			p = gt + 1; /* <method name="X"/> */
+		else if (end && end < e)
+			p = end + strlen("</method>");
+		else
+			return;
+	}
+}
+
+/* The interface's XML as dbus/org.vssd.ShadowCopy1.xml has it; an interface whose object
+ * implements no methods here (vssd's writer objects: the writers implement them) is shown with
+ * its properties and signals only. */
+static int append_iface_xml(FILE *f, const BusInterface *iface)
 {
 	char start[160];
 	const char *a, *e;
 
-	snprintf(start, sizeof(start), "<interface name=\"%s\">", iface);
+	snprintf(start, sizeof(start), "<interface name=\"%s\">", iface->name);
 	a = strstr(vssd_introspect_xml, start);
 	if (!a)
 		return -ENOENT;
 	e = strstr(a, "</interface>");
 	if (!e)
 		return -EINVAL;
-	fprintf(f, "  %.*s</interface>\n", (int)(e - a), a);
+	fputs("  ", f);
+	if (iface->methods && iface->methods[0].name)
+		fwrite(a, 1, (size_t)(e - a), f);
+	else
+		put_without_methods(f, a, e);
+	fputs("</interface>\n", f);
 	return 0;
 }
 
@@ -761,7 +791,7 @@ static int introspect(Bus *b, DBusMessage *m, const char *path)
 		if (streq(path, VSSD_ROOT_PATH))
 			fputs(objmgr_xml, f);
 		for (const BusInterface *const *i = self->ifaces; *i; i++)
-			(void)append_iface_xml(f, (*i)->name);
+			(void)append_iface_xml(f, *i);
 	}
 	for (char **c = children; c && *c; c++)
 		fprintf(f, "  <node name=\"%s\"/>\n", *c);

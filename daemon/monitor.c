@@ -131,6 +131,9 @@ static int grow(Monitor *m, Snapshot *s)
 		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str, s->dm.cow_path);
 	log_info("snap=%s vol=%s: shadow storage grown to %" PRIu64 " bytes", s->id_str, s->volume,
 	         s->dm.cow_bytes);
+	if (s->exported)
+		bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SNAP,
+		                            (const char *const[]){ "StorageSize", NULL });
 	(void)daemon_save_state(d);
 	return 0;
 }

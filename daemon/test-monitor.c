@@ -82,6 +82,7 @@ START_TEST(a_full_cow_grows_by_a_step_within_the_budget)
 	State st = STATE_NULL;
 	Snapshot *s = t_snap(t, "persistent", 1000);
 	VssId id = s->dm.id;
+	size_t n0;
 
 	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
 	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
@@ -91,11 +92,13 @@ START_TEST(a_full_cow_grows_by_a_step_within_the_budget)
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
+	n0 = signals(t, "PropertiesChanged"); /* those of the creation */
 
-	/* 86 %: one step more, file first, then the loop device */
+	/* 86 %: one step more, file first, then the loop device; StorageSize is signalled */
 	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB);
+	ck_assert_uint_eq(signals(t, "PropertiesChanged"), n0 + 1);
 	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 128 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
