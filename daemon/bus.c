@@ -1010,8 +1010,24 @@ static void handle_call(Bus *b, DBusMessage *m, const BusCaller *c)
 		return;
 	}
 	if (r == -ENOENT) {
-		(void)bus_send(
-			b, dbus_message_new_error(m, DBUS_ERROR_UNKNOWN_OBJECT, "no such object"));
+		/* a set, shadow copy or writer that is gone (or never was): vssd's own error name,
+		 * as when its id is passed as an argument */
+		const char *path = dbus_message_get_path(m), *rest = NULL, *kind = "object";
+		char id[VSSID_STRING_MAX] = "";
+		VssId v;
+
+		if ((rest = startswith(path, VSSD_ROOT_PATH "/set/")))
+			kind = "shadow copy set";
+		else if ((rest = startswith(path, VSSD_ROOT_PATH "/snapshot/")))
+			kind = "shadow copy";
+		else if ((rest = startswith(path, VSSD_ROOT_PATH "/writer/")))
+			kind = "writer";
+		if (rest && vssid_from_path(rest, &v) >= 0)
+			vssid_to_string(&v, id);
+		vss_err_set(&err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		            "no %s %s (GetManagedObjects lists those that exist)", kind,
+		            id[0] ? id : bus_safe_string(path));
+		(void)bus_reply_error(b, m, &err, -ENOENT);
 		return;
 	}
 	if (r == -ENOSYS) {

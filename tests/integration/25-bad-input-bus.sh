@@ -133,6 +133,11 @@ assert_eq "$(jq -r .result "$WORK/props3.json")" created "the other requester's 
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 wait_for 100 no_vssd_devices || fail "holder2's set was not released"
+# a set that does not exist: vssd's ObjectNotFound, naming it
+requester use "$ROOT/set/6f1c2d3e0a1b4c5d8e9fa0b1c2d3e4f5" -- abort -- expect ObjectNotFound \
+	>"$WORK/ghost" 2>&1 || fail "a set that does not exist: $(cat "$WORK/ghost")"
+grep -q "no shadow copy set 6f1c2d3e-0a1b-4c5d-8e9f-a0b1c2d3e4f5" "$WORK/ghost" ||
+	fail "ObjectNotFound does not name the set: $(cat "$WORK/ghost")"
 
 # 5. signals of a create and a delete; GetManagedObjects and introspection while the set exists
 writer_start w "$WORK/ma/w-a" "$WORK/mb/w-b"
