@@ -109,7 +109,7 @@ check-vm: all
 	tests/vm/check-vm
 
 check-long: all
-	TEST_LONG=1 tests/vm/check-vm
+	TEST_LONG=1 TEST_TIMEOUT=$${TEST_TIMEOUT:-1800} tests/vm/check-vm
 
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -4,7 +4,7 @@
 #
 # usage: tests/integration/run-all.sh [TEST...]   (TEST: 00-guest-sanity, its .sh name or path)
 # Without TEST: every tests/integration/*.sh but run-all.sh and the libraries (lib.sh, lib-*.sh),
-# in name order. Each test runs in its own process group under a timeout (TEST_TIMEOUT seconds,
+# in name order, then with TEST_LONG=1 (make check-long) the long ones, tests/integration/long/*.sh. Each test runs in its own process group under a timeout (TEST_TIMEOUT seconds,
 # default 300), with its output in a log that is shown when it fails. Exit 77 (skip) counts as a
 # failure: the guest kernel is ours, so a missing dm target is a bug. A test that leaves dm
 # devices or loop devices behind fails too, and they are removed before the next test. The last
@@ -33,10 +33,16 @@ if (($# == 0)); then
 	for t in "$dir"/*.sh; do
 		! is_test "$t" || tests+=("$t")
 	done
+	if [[ ${TEST_LONG:-} == 1 ]]; then
+		for t in "$dir"/long/*.sh; do
+			! is_test "$t" || tests+=("$t")
+		done
+	fi
 else
 	for a in "$@"; do
 		t=${a##*/}
 		t=$dir/${t%.sh}.sh
+		[[ -f $t || ! -f $dir/long/${t##*/} ]] || t=$dir/long/${t##*/}
 		is_test "$t" || {
 			echo "run-all: no such test: $a" >&2
 			exit 2
