@@ -270,7 +270,7 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 }
 
 /* A persistent snapshot whose devices are gone (a reboot) comes back from its COW file. */
-static void reactivate(Daemon *d, Snapshot *s)
+int daemon_reactivate_snapshot(Daemon *d, Snapshot *s)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *e = NULL;
 	VssErr err = { 0 };
@@ -284,16 +284,23 @@ static void reactivate(Daemon *d, Snapshot *s)
 	if (r >= 0)
 		r = dmsnap_set_commit(e, NULL, &err);
 	if (r < 0) {
-		log_error("recovery: snap=%s vol=%s: cannot bring back %s from %s: %s; it is "
-		          "shown as invalid",
-		          s->id_str, s->volume, s->dm.snap_name, strempty(s->dm.cow_path),
+		log_error("recovery: snap=%s vol=%s: cannot bring back %s from %s: %s", s->id_str,
+		          s->volume, s->dm.snap_name, strempty(s->dm.cow_path),
 		          vss_err_is_set(&err) ? err.message : strerror(-r));
-		s->state = SNAPSHOT_STATE_INVALID;
-		return;
+		return r;
 	}
 	log_notice("recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume,
 	           s->dm.cow_path);
 	set_original_device(d, s);
+	return 0;
+}
+
+static void reactivate(Daemon *d, Snapshot *s)
+{
+	if (daemon_reactivate_snapshot(d, s) < 0) {
+		log_error("recovery: snap=%s: shown as invalid", s->id_str);
+		s->state = SNAPSHOT_STATE_INVALID;
+	}
 }
 
 static int restore_set(Daemon *d, const StateSet *x)

@@ -58,6 +58,9 @@ typedef struct Daemon {
 int daemon_init(Daemon *d, const DaemonOptions *o);
 void daemon_done(Daemon *d);
 
+/* After a reboot: re-creates s's devices from its COW file (same id and names) and makes its
+ * volume a snapshot-origin again. Returns 0, or a negative errno (logged). */
+int daemon_reactivate_snapshot(Daemon *d, Snapshot *s);
 int daemon_save_state(Daemon *d);
 
 /* The set in creation (NULL: none); emits PropertiesChanged of SetInProgress */

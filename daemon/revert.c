@@ -17,10 +17,10 @@
  * file before any dm change. A daemon that dies meanwhile finds "merging" at start-up: dm went on
  * merging, so it watches again and finishes; if the merge table never went live, the shadow copy
  * is "created" again; if the volume is off its merge table while the COW is empty, the end was
- * under way and is completed. A reboot stops the merge (VSS resumes it at boot; vssd does not
- * activate volumes with a merge table yet): the COW then still holds exceptions, and vssd
- * changes nothing, keeps the COW and the shadow copy "merging", and logs an error. Progress after
- * a restart counts from what was left at the restart.
+ * under way and is completed. A reboot stops the merge: the COW then still holds exceptions,
+ * and vssd resumes the revert as VSS does at boot (revert_resume(): the shadow copy back from
+ * its COW, then the merge again). Progress after a restart counts from what was left at the
+ * restart.
  *
  * Other shadow copies of the same volume are kept, and keep their own content: every chunk the
  * merge writes into R is first copied into their COWs (origin_write_extent), as for any write to
@@ -355,6 +355,44 @@ static int merge_finish(Snapshot *s)
 	return 1;
 }
 
+/* A merge that stopped before its end, as a reboot stops it (VSS resumes a revert at boot):
+ * the COW still holds the chunks not merged yet, and the volume is part reverted. The shadow
+ * copy comes back from its COW (for merged chunks it reads the volume, which holds them now),
+ * and the merge starts again. When it cannot (the volume is mounted or open, say), the shadow
+ * copy is kept, intact, as "created", and the log says that the volume needs the revert again. */
+static int revert_resume(Snapshot *s)
+{
+	Daemon *d = s->d;
+	VssErr err = { 0 };
+	int r;
+
+	log_notice("snap=%s vol=%s: the merge stopped before its end (a reboot?); bringing the "
+	           "shadow copy back from %s to merge the rest",
+	           s->id_str, s->volume, s->dm.cow_path);
+	r = daemon_reactivate_snapshot(d, s);
+	if (r < 0) {
+		log_error(
+			"snap=%s vol=%s: cannot resume the revert; nothing more is changed: %s is "
+			"kept and the shadow copy stays \"merging\"",
+			s->id_str, s->volume, s->dm.cow_path);
+		return 3;
+	}
+	snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
+	r = revert_start(s, &err);
+	if (r < 0) {
+		log_error(
+			"snap=%s vol=%s: the revert cannot go on: %s. The volume is only partly "
+			"reverted; the shadow copy is intact: free the volume and revert it again "
+			"(vssctl revert %s)",
+			s->id_str, s->volume, vss_err_is_set(&err) ? err.message : strerror(-r),
+			s->id_str);
+		(void)daemon_save_state(d);
+		return 3;
+	}
+	log_notice("snap=%s vol=%s: revert resumed", s->id_str, s->volume);
+	return 1; /* revert_start() watches it */
+}
+
 int revert_poll(Snapshot *s)
 {
 	Daemon *d = s->d;
@@ -397,11 +435,12 @@ int revert_poll(Snapshot *s)
 		if (r == 0 || r == -ENOENT)
 			return merge_finish(s);
 		revert_unwatch(s);
+		if (r > 0)
+			return revert_resume(s);
 		log_error("snap=%s vol=%s: the merge stopped before its end (the volume has no "
-		          "snapshot-merge table any more: a reboot?); nothing is changed: %s is "
-		          "kept and the shadow copy stays \"merging\"%s%s",
-		          s->id_str, s->volume, strempty(s->dm.cow_path), r < 0 ? ": " : "",
-		          r < 0 ? strerror(-r) : "");
+		          "snapshot-merge table any more: a reboot?) and %s cannot be read: %s; "
+		          "nothing is changed: the shadow copy stays \"merging\"",
+		          s->id_str, s->volume, strempty(s->dm.cow_path), strerror(-r));
 		return 3;
 	}
 	if (remove_snap_device(s) < 0)

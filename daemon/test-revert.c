@@ -381,26 +381,55 @@ START_TEST(restart_while_the_end_was_under_way)
 END_TEST
 
 /* A reboot in the middle: the volume came back on its own table, the COW still holds
- * exceptions. Nothing is deleted: the shadow copy stays merging, its COW stays. */
-START_TEST(reboot_in_the_middle_keeps_the_cow)
+ * exceptions. A COW that cannot be read is left alone (still merging); a readable one brings the
+ * shadow copy back and the merge starts again, as VSS resumes a revert at boot. */
+START_TEST(reboot_in_the_middle_resumes_the_merge)
 {
 	T t;
 
 	t_init(&t, "persistent");
 	start_ok(&t);
 	revert_unwatch(t.s);
-	set_cow(&t, true);
 	volume_back_on_its_own(&t);
-	revert_recover(&t.td->d);
-	ck_assert_uint_eq(t.td->d.n_sets, 1);
-	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
-	ck_assert_ptr_null(t.s->merge_timer);
-	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
-	/* a COW that cannot be read as one: kept as well */
+	fake_host_add_dir(t.td->host, "/", makedev(8, 1)); /* reactivation looks at "/" */
+	/* a COW that cannot be read as one: kept, still merging, nothing done */
 	ck_assert_int_eq(fake_host_set_file_content(t.td->host, t.s->dm.cow_path, "junk", 4), 0);
 	revert_recover(&t.td->d);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_ptr_null(t.s->merge_timer);
 	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
+	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), "linear 7:0 0");
+
+	/* chunks left to merge: merging again, watched, the COW kept */
+	set_cow(&t, true);
+	revert_recover(&t.td->d);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
+	ck_assert_ptr_nonnull(t.s->merge_timer);
+	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.td->dm, "a"), "snapshot-merge "));
+	ck_assert(!fake_dm_exists(t.td->dm, t.snap)); /* handed over to the merge */
+	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
+	test_daemon_free(t.td);
+}
+END_TEST
+
+/* After the reboot the volume is mounted: the merge cannot go on; the shadow copy comes back
+ * intact as "created", so that the administrator can revert again once the volume is free. */
+START_TEST(reboot_in_the_middle_with_the_volume_mounted)
+{
+	T t;
+
+	t_init(&t, "persistent");
+	start_ok(&t);
+	revert_unwatch(t.s);
+	volume_back_on_its_own(&t);
+	fake_host_add_dir(t.td->host, "/", makedev(8, 1));
+	set_cow(&t, true);
+	fake_host_add_mount(t.td->host, t.td->devno[0], "/srv/a");
+	revert_recover(&t.td->d);
+	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_ptr_null(t.s->merge_timer);
+	ck_assert(fake_dm_exists(t.td->dm, t.snap));
+	ck_assert_ptr_nonnull(startswith(fake_dm_live(t.td->dm, "a"), "snapshot-origin "));
 	test_daemon_free(t.td);
 }
 END_TEST
@@ -458,7 +487,8 @@ TEST_SUITE_MAIN("revert",
 	TEST(restart_after_the_merge_ended)
 	TEST(restart_before_the_merge_began)
 	TEST(restart_while_the_end_was_under_way)
-	TEST(reboot_in_the_middle_keeps_the_cow)
+	TEST(reboot_in_the_middle_resumes_the_merge)
+	TEST(reboot_in_the_middle_with_the_volume_mounted)
 	TEST(merge_failed_is_reported)
 	TEST(method_options_are_strict))
 /* clang-format on */
