@@ -342,7 +342,7 @@ jq -r '.result // .error' "$WORK/u_start2.json" | grep -q "^$ROOT/set/" ||
 wait_for 50 vssd_log_has "started by .* (uid $(id -u "$user"))" || fail "no start by the member logged"
 kill -0 "$VSSD_PID" || fail "vssd died"
 
-# last, as it fails today: SetInProgress of the Manager changed twice during the create (to the
+# last: SetInProgress of the Manager changed twice during the create (to the
 # set and back to "/"), each with PropertiesChanged
 /usr/bin/python3 - "$WORK/monitor" "$setp" <<'EOPY' || fail "SetInProgress changed without PropertiesChanged"
 import json, sys
