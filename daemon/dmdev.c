@@ -284,10 +284,10 @@ static int libdm_create(void *ud, const char *name, const char *uuid, const Dmde
 	r = dmdev_run_cookie(l, dmt);
 	if (r < 0 || !ret_devno)
 		return r;
-	/* the answer to the create ioctl carries the device number: no second ioctl */
-	if (!dm_task_get_info(dmt, &info) || !info.exists)
-		return -EIO;
-	*ret_devno = makedev(info.major, info.minor);
+	/* the answer to the create ioctl carries the device number: no second ioctl (0 when it
+	 * does not: the device exists, the caller asks) */
+	*ret_devno =
+		dm_task_get_info(dmt, &info) && info.exists ? makedev(info.major, info.minor) : 0;
 	return 0;
 }
 

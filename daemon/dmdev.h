@@ -64,7 +64,8 @@ enum {
 typedef struct DmdevOps {
 	/* Creates a device; with a table it is loaded and resumed (live), without it stays empty.
 	 */
-	/* ret_devno (may be NULL): the new device's number, from the create ioctl's answer */
+	/* ret_devno (may be NULL): the new device's number, from the create ioctl's answer (0 when
+	 * the answer lacks it: ask with info) */
 	int (*create)(void *ud, const char *name, const char *uuid, const DmdevTable *t,
 	              dev_t *ret_devno);
 	int (*load)(void *ud, const char *name, const DmdevTable *t); /* into the inactive slot */

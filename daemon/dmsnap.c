@@ -728,26 +728,69 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                   "cannot attach %s to a loop device: %s", m->snap.cow_path,
 		                   strerror(-r));
 
-	/* First snapshot of the volume: -real takes over the volume's own table. */
-	if (!m->vol.converted) {
-		r = dmdev_get_table(env->dm, m->vol.name, false, &m->own_table);
-		if (r < 0)
-			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-			                   "cannot read the table of %s: %s", m->vol.name,
-			                   strerror(-r));
+	/* The volume's live table decides, not what AddVolume saw: its last shadow copy may have
+	 * gone since (the volume is back on its own table), or another set's first one come. */
+	r = dmdev_get_table(env->dm, m->vol.name, false, &t);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot read the table of %s: %s", m->vol.name, strerror(-r));
+	if (table_first_devno(&t, "snapshot-merge", &real_devno) >= 0) {
+		dmdev_table_done(&t);
+		return vss_err_set(
+			err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+			"%s is being reverted to a shadow copy; wait until the revert is "
+			"done (vssctl query reverts)",
+			m->vol.dev_path);
+	}
+	m->vol.converted = table_first_devno(&t, "snapshot-origin", &real_devno) >= 0;
+	if (m->vol.converted) {
+		/* snapshot-origin names -real: the snapshot reads the same device */
+		dmdev_table_done(&t);
+		m->vol.real_devno = real_devno;
+	} else {
+		/* First snapshot of the volume: -real takes over the volume's own table. */
+		for (size_t i = 0; i < t.n; i++)
+			if (!streq(t.targets[i].type, "linear") &&
+			    !streq(t.targets[i].type, "striped")) {
+				r = vss_err_set(
+					err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+					"%s uses the '%s' target now; only linear and striped "
+					"volumes can be snapshotted",
+					m->vol.dev_path, t.targets[i].type);
+				dmdev_table_done(&t);
+				return r;
+			}
+		m->own_table = t;
+		t = DMDEV_TABLE_NULL;
 		snprintf(uuid, sizeof(uuid), DMSNAP_UUID_REAL "%s", id32);
+		real_devno = 0;
 		r = dmdev_create(env->dm, m->real_name, uuid, &m->own_table, &real_devno);
-		if (r == -EBUSY)
-			return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
-			                   "device %s exists already but %s does not use it; "
-			                   "remove it (dmsetup remove) if nothing else does",
-			                   m->real_name, m->vol.name);
-		if (r < 0)
+		if (r < 0) {
+			DmdevInfo ri;
+
+			/* (libdm may report a failed create-with-table as EIO, not EBUSY) */
+			if (r == -EBUSY ||
+			    (dmdev_info(env->dm, m->real_name, &ri) >= 0 && ri.exists))
+				return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
+				                   "device %s exists already but %s does not use "
+				                   "it; remove it (dmsetup remove) if nothing else "
+				                   "does",
+				                   m->real_name, m->vol.name);
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 			                   "cannot create %s: %s", m->real_name, strerror(-r));
+		}
 		m->real_created = true;
-	} else
-		real_devno = m->vol.real_devno;
+		if (real_devno == 0) { /* the create's answer lacked it: ask */
+			DmdevInfo ri;
+
+			r = dmdev_info(env->dm, m->real_name, &ri);
+			if (r < 0 || !ri.exists)
+				return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
+				                   r < 0 ? r : -ENODEV, "cannot find %s",
+				                   m->real_name);
+			real_devno = makedev(ri.major, ri.minor);
+		}
+	}
 
 	snap_uuid(&m->snap.set_id, &m->snap.id, uuid);
 	r = dmdev_create(env->dm, name, uuid, NULL, NULL);

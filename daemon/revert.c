@@ -390,7 +390,7 @@ static int revert_resume(Snapshot *s)
 		return 3;
 	}
 	log_notice("snap=%s vol=%s: revert resumed", s->id_str, s->volume);
-	return 1; /* revert_start() watches it */
+	return 4; /* merging again; revert_start() watches it */
 }
 
 int revert_poll(Snapshot *s)

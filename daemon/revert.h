@@ -21,8 +21,10 @@ typedef struct Snapshot Snapshot;
 int revert_start(Snapshot *s, VssErr *err);
 /* One look at s's merge: progress (PropertiesChanged), and its end. 0: still merging; 1: the
  * merge is over and s is deleted (freed); 2: the merge had never started (s is "created" again);
- * 3: dm stopped merging before the end (failed, or a reboot): s stays "merging", not watched,
- * nothing is deleted (logged). */
+ * 3: not watched any more, nothing deleted (logged): dm reports the merge failed, or the COW of
+ * a merge cut short cannot be read (s stays "merging"), or a merge cut short by a reboot could
+ * not start again (s is back, intact, as "created"); 4: a merge cut short by a reboot started
+ * again (s "merging", watched by a new timer). */
 int revert_poll(Snapshot *s);
 /* Stops watching s (snapshot_free() calls it). Idempotent. */
 void revert_unwatch(Snapshot *s);

@@ -1149,11 +1149,9 @@ int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
 		if (!has_id || !has_name)
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "each component needs instance-id and name");
-		if (++n > (size_t)VSSD_COMPONENTS_PER_WRITER_MAX * VSSD_WRITERS_PER_CONNECTION_MAX)
+		if (++n > s->n_involved * (size_t)VSSD_COMPONENTS_PER_WRITER_MAX)
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-			                   "too many components (at most %d)",
-			                   VSSD_COMPONENTS_PER_WRITER_MAX *
-			                           VSSD_WRITERS_PER_CONNECTION_MAX);
+			                   "more components than the involved writers have");
 		if (vssid_from_string(id, &wid) < 0)
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "instance-id \"%.64s\" is not a UUID",

@@ -511,6 +511,43 @@ START_TEST(delete_restores_own_table_with_the_last_snapshot)
 }
 END_TEST
 
+/* A volume added while converted whose last shadow copy goes before the set is created: the
+ * set converts it again (its -real was removed; a stale device number would point anywhere) */
+START_TEST(volume_unconverted_between_add_and_create)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *s1 = NULL, *s2 = NULL;
+	DmdevTable st = DMDEV_TABLE_NULL;
+	VssErr e = { 0 };
+	char want[64];
+	dev_t real;
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(t_create(&t, 1, &s1, &e), 0);
+	ck_assert_int_eq(t_new_set(&t, 1, &s2, &e), 0); /* AddVolume sees a converted */
+	ck_assert_int_eq(dmsnap_snapshot_delete(&t.env, dmsnap_set_snapshot(s1, 0), &e), 0);
+	ck_assert_str_eq(fake_dm_live(t.dm, "a"), origin_tables[0]);
+	ck_assert(!fake_dm_exists(t.dm, "a-vssd-real"));
+
+	ck_assert_int_eq(dmsnap_set_prepare(s2, &e), 0);
+	ck_assert_int_eq(dmsnap_set_commit(s2, NULL, &e), 0);
+	ck_assert(fake_dm_exists(t.dm, "a-vssd-real"));
+	real = fake_dm_devno(t.dm, "a-vssd-real");
+	snprintf(want, sizeof(want), "snapshot-origin %u:%u", major(real), minor(real));
+	ck_assert_str_eq(fake_dm_live(t.dm, "a"), want);
+	ck_assert_str_eq(fake_dm_live(t.dm, "a-vssd-real"), origin_tables[0]);
+	/* the snapshot reads the new -real */
+	ck_assert_int_eq(
+		dmdev_get_table(t.env.dm, dmsnap_set_snapshot(s2, 0)->snap_name, false, &st), 0);
+	snprintf(want, sizeof(want), "%u:%u ", major(real), minor(real));
+	ck_assert_ptr_nonnull(startswith(st.targets[0].params, want));
+	dmdev_table_done(&st);
+	ck_assert_int_eq(dmsnap_snapshot_delete(&t.env, dmsnap_set_snapshot(s2, 0), &e), 0);
+	assert_clean(&t);
+	t_done(&t);
+}
+END_TEST
+
 START_TEST(recover_resumes_and_drops_staged_tables)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
@@ -560,15 +597,14 @@ TEST_SUITE_MAIN(
 		without_fifreeze_mounted_origins_suspend_with_lockfs) TEST(names_and_uuids)
 		TEST(rollback_when_cow_file_fails) TEST(rollback_when_loop_attach_fails) TEST(
 			rollback_when_real_create_fails) TEST(rollback_when_snapshot_create_fails)
-			TEST(rollback_when_snapshot_load_fails) TEST(
-				rollback_when_origin_stage_fails) TEST(rollback_when_freeze_fails)
-				TEST(rollback_when_suspend_fails) TEST(
-					rollback_when_snapshot_resume_fails)
-					TEST(rollback_when_origin_resume_fails) TEST(
-						hold_watchdog_resumes_everything)
-						TEST(suspend_failure_resumes_the_suspended_ones) TEST(
-							refuses_bad_volumes) TEST(refuses_bad_storage)
-							TEST(refuses_duplicates_and_too_many) TEST(
-								delete_restores_own_table_with_the_last_snapshot)
+			TEST(rollback_when_snapshot_load_fails) TEST(rollback_when_origin_stage_fails) TEST(
+				rollback_when_freeze_fails) TEST(rollback_when_suspend_fails)
+				TEST(rollback_when_snapshot_resume_fails) TEST(
+					rollback_when_origin_resume_fails) TEST(hold_watchdog_resumes_everything)
+					TEST(suspend_failure_resumes_the_suspended_ones) TEST(
+						refuses_bad_volumes) TEST(refuses_bad_storage)
+						TEST(refuses_duplicates_and_too_many) TEST(
+							delete_restores_own_table_with_the_last_snapshot)
+							TEST(volume_unconverted_between_add_and_create)
 								TEST(recover_resumes_and_drops_staged_tables)
 									TEST(snapshot_status_parsing))

@@ -516,6 +516,13 @@ void fake_dm_clear_calls(FakeDm *f)
 	memset(f->n_ops, 0, sizeof(f->n_ops));
 }
 
+dev_t fake_dm_devno(FakeDm *f, const char *name)
+{
+	FakeDev *d = find(f, name);
+
+	return d ? makedev(FAKE_DM_MAJOR, d->minor) : 0;
+}
+
 unsigned fake_dm_count_ops(FakeDm *f, FakeDmOp op)
 {
 	unsigned n = 0;

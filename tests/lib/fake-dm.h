@@ -45,6 +45,8 @@ int fake_dm_set_status(FakeDm *f, const char *name, const char *status);
 /* What info() reports as the device's open count (default 0). */
 int fake_dm_set_open_count(FakeDm *f, const char *name, int32_t n);
 
+/* The device number of name, 0 when there is no such device */
+dev_t fake_dm_devno(FakeDm *f, const char *name);
 /* dm calls of op (_FAKE_DM_OP_MAX: of every kind) since the last fake_dm_clear_calls(), reads
  * included: what the real engine would issue as ioctls */
 unsigned fake_dm_count_ops(FakeDm *f, FakeDmOp op);
