@@ -12,30 +12,7 @@ require_target delay
 
 # The volume sits on a dm-delay device, so that the merge (which writes into the volume's own
 # table, -vssd-real) takes long enough under TCG to kill vssd in the middle of it.
-truncate -s 64M "$WORK/a.img"
-loop=$(losetup -f --show "$WORK/a.img")
-sz=$(blockdev --getsz "$loop")
-dmsetup create "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 0"
-dmsetup create "$RUN-a" --table "0 $sz linear /dev/mapper/$RUN-slow 0"
-a=/dev/mapper/$RUN-a
-table_a=$(dm_table "$RUN-a")
-vol_mkfs_mount "$a" ext4 "$WORK/ma"
-head -c 2M /dev/urandom >"$WORK/ma/data"
-sync
-data1=$(sha_of "$WORK/ma/data")
-
-# COW files large from the start (no growth needed), and room for three of them
-cat >"$WORK/vssd.conf" <<EOC
-[storage]
-directory = $VSSD_STORAGE_DIR
-default-percent = 100
-minimum = 16M
-initial = 16M
-grow-step = 8M
-EOC
-mkdir -p "$VSSD_STORAGE_DIR"
-bus_start
-vssd_start
+revert_volume_setup
 
 # create_shadow CONTEXT [ARGS]: one shadow copy of a, its id
 create_shadow()
@@ -48,19 +25,6 @@ create_shadow()
 }
 dev_of() { vssctl --json list shadows | jq -r '.[] | select(.id == "'"$1"'") | .device'; }
 obj_of() { printf '/org/vssd/ShadowCopy1/snapshot/%s\n' "$(printf %s "$1" | tr -d -)"; }
-# scatter N: N 4 KiB writes to the raw volume, each in its own 16 KiB chunk, none adjacent, so
-# that the merge copies them back one by one
-scatter()
-{
-	/usr/bin/python3 - "$a" "$1" <<'EOPY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY)
-for i in range(int(sys.argv[2])):
-    os.pwrite(fd, os.urandom(4096), (2048 + 3 * i) * 16384)
-os.fsync(fd)
-os.close(fd)
-EOPY
-}
 # revert_state: what a refused call must not change
 revert_state()
 {
@@ -106,9 +70,7 @@ assert_eq "$(revert_state)" "$before" "a refused revert changed something"
 vssctl delete shadows --shadow "$sb" --quiet >/dev/null
 
 # 2. the revert starts; the merge runs slowly (every write to the volume's own table waits)
-dmsetup reload "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 40"
-dmsetup suspend "$RUN-slow"
-dmsetup resume "$RUN-slow"
+merge_speed 40
 run_rc vssctl revert "$s1" --quiet
 assert_eq "$RC" 0 "revert ($(cat "$WORK/err"))"
 case $(dm_table "$RUN-a") in

@@ -11,28 +11,7 @@ require_target snapshot-merge
 require_target delay
 
 # the volume sits on a dm-delay device, so that the merge can be cut in the middle (as in 41)
-truncate -s 64M "$WORK/a.img"
-loop=$(losetup -f --show "$WORK/a.img")
-sz=$(blockdev --getsz "$loop")
-dmsetup create "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 0"
-dmsetup create "$RUN-a" --table "0 $sz linear /dev/mapper/$RUN-slow 0"
-a=/dev/mapper/$RUN-a
-table_a=$(dm_table "$RUN-a")
-vol_mkfs_mount "$a" ext4 "$WORK/ma"
-head -c 2M /dev/urandom >"$WORK/ma/data"
-sync
-data1=$(sha_of "$WORK/ma/data")
-cat >"$WORK/vssd.conf" <<EOC
-[storage]
-directory = $VSSD_STORAGE_DIR
-default-percent = 100
-minimum = 16M
-initial = 16M
-grow-step = 8M
-EOC
-mkdir -p "$VSSD_STORAGE_DIR"
-bus_start
-vssd_start
+revert_volume_setup
 
 run_rc vssctl --json create shadow --volume "$a" --context persistent --no-writers
 assert_eq "$RC" 0 "create shadow ($(cat "$WORK/err"))"
@@ -41,20 +20,11 @@ dev1=$(vssctl --json list shadows | jq -r '.[0].device')
 want=$(sha_of "$dev1")
 umount "$WORK/ma"
 # 300 writes in chunks of their own: the merge copies them back one by one
-/usr/bin/python3 - "$a" 300 <<'EOPY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY)
-for i in range(int(sys.argv[2])):
-    os.pwrite(fd, os.urandom(4096), (2048 + 3 * i) * 16384)
-os.fsync(fd)
-os.close(fd)
-EOPY
+scatter 300
 [ "$(sha_of "$a")" != "$want" ] || fail "the volume did not change"
 
 # the revert starts, slowly
-dmsetup reload "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 40"
-dmsetup suspend "$RUN-slow"
-dmsetup resume "$RUN-slow"
+merge_speed 40
 run_rc vssctl revert "$s1" --quiet
 assert_eq "$RC" 0 "revert ($(cat "$WORK/err"))"
 sleep 1
@@ -72,9 +42,7 @@ for n in $(dm_with_uuid_prefix VSSD-); do dmsetup remove "$n"; done
 [ -z "$(dm_with_uuid_prefix VSSD-)" ] || fail "reboot simulation left devices"
 wait_for 50 sh -c "[ -z \"\$(losetup -n -l -O BACK-FILE | grep -F '$VSSD_STORAGE_DIR')\" ]" ||
 	fail "COW loops still attached"
-dmsetup reload "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 0"
-dmsetup suspend "$RUN-slow"
-dmsetup resume "$RUN-slow"
+merge_speed 0
 dmsetup create "$RUN-a" --table "$table_a"
 note "rebooted with $before COW sectors in use; the volume is part reverted"
 

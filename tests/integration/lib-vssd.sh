@@ -303,3 +303,57 @@ for line in sys.stdin:
 		printf '%s\n' "$json" >"$WORK/$name.json"
 	done
 }
+
+# --- reverts (41, 42) ------------------------------------------------------------------------
+
+# revert_volume_setup: volume a ($a, table $table_a) on a dm-delay device $RUN-slow over loop
+# $loop ($sz sectors), so that a merge can be slowed down (merge_speed) and cut in the middle;
+# ext4 mounted on $WORK/ma with a 2 MiB file "data" (sha256 in $data1); a vssd.conf whose COW
+# files are large from the start (no growth needed); the bus and vssd started.
+revert_volume_setup()
+{
+	truncate -s 64M "$WORK/a.img"
+	loop=$(losetup -f --show "$WORK/a.img")
+	sz=$(blockdev --getsz "$loop")
+	dmsetup create "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 0"
+	dmsetup create "$RUN-a" --table "0 $sz linear /dev/mapper/$RUN-slow 0"
+	a=/dev/mapper/$RUN-a
+	table_a=$(dm_table "$RUN-a")
+	vol_mkfs_mount "$a" ext4 "$WORK/ma"
+	head -c 2M /dev/urandom >"$WORK/ma/data"
+	sync
+	data1=$(sha_of "$WORK/ma/data")
+	cat >"$WORK/vssd.conf" <<EOC
+[storage]
+directory = $VSSD_STORAGE_DIR
+default-percent = 100
+minimum = 16M
+initial = 16M
+grow-step = 8M
+EOC
+	mkdir -p "$VSSD_STORAGE_DIR"
+	bus_start
+	vssd_start
+}
+
+# merge_speed MS: every write to $RUN-slow waits MS milliseconds (0: full speed)
+merge_speed()
+{
+	dmsetup reload "$RUN-slow" --table "0 $sz delay $loop 0 0 $loop 0 $1"
+	dmsetup suspend "$RUN-slow"
+	dmsetup resume "$RUN-slow"
+}
+
+# scatter N: N 4 KiB writes to the raw volume $a, each in its own 16 KiB chunk, none adjacent,
+# so that a merge copies them back one by one
+scatter()
+{
+	/usr/bin/python3 - "$a" "$1" <<'EOPY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(int(sys.argv[2])):
+    os.pwrite(fd, os.urandom(4096), (2048 + 3 * i) * 16384)
+os.fsync(fd)
+os.close(fd)
+EOPY
+}
