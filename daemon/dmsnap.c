@@ -138,6 +138,29 @@ static int table_first_devno(const DmdevTable *t, const char *type, dev_t *ret)
 	return parse_devno(t->targets[0].params, ret) < 0 ? -EINVAL : 0;
 }
 
+/* The refusal of a volume that is being reverted (its table is snapshot-merge) */
+static int refuse_merging(const char *path, VssErr *err)
+{
+	return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+	                   "%s is being reverted to a shadow copy; wait until the revert is done "
+	                   "(vssctl query reverts)",
+	                   path);
+}
+
+/* A volume's own table: only linear and striped targets can be snapshotted. what names the
+ * volume in the error. */
+static int check_plain_targets(const DmdevTable *t, const char *what, VssErr *err)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!streq(t->targets[i].type, "linear") && !streq(t->targets[i].type, "striped"))
+			return vss_err_set(
+				err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+				"%s uses the '%s' target; only linear and striped volumes "
+				"can be snapshotted",
+				what, t->targets[i].type);
+	return 0;
+}
+
 int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *ret, VssErr *err)
 {
 	_cleanup_strv_free_ char **mounts = NULL;
@@ -211,10 +234,7 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 		dev_t rd;
 
 		if (t.n == 1 && streq(t.targets[0].type, "snapshot-merge")) {
-			r = vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-			                "%s is being reverted to a shadow copy; wait until the "
-			                "revert is done (vssctl query reverts)",
-			                path);
+			r = refuse_merging(path, err);
 			goto fail_table;
 		}
 		if (table_first_devno(&t, "snapshot-origin", &rd) < 0 ||
@@ -227,16 +247,14 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 		}
 		v.converted = true;
 		v.real_devno = rd;
-	} else
-		for (size_t i = 0; i < t.n; i++)
-			if (!streq(t.targets[i].type, "linear") &&
-			    !streq(t.targets[i].type, "striped")) {
-				r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-				                "%s (%s) uses the '%s' target; only linear and "
-				                "striped volumes can be snapshotted",
-				                path, info.name, t.targets[i].type);
-				goto fail_table;
-			}
+	} else {
+		char what[VSSD_PATH_MAX + 140];
+
+		snprintf(what, sizeof(what), "%s (%s)", path, info.name);
+		r = check_plain_targets(&t, what, err);
+		if (r < 0)
+			goto fail_table;
+	}
 	v.sectors = dmdev_table_sectors(&t);
 	dmdev_table_done(&t);
 
@@ -736,11 +754,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                   "cannot read the table of %s: %s", m->vol.name, strerror(-r));
 	if (table_first_devno(&t, "snapshot-merge", &real_devno) >= 0) {
 		dmdev_table_done(&t);
-		return vss_err_set(
-			err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-			"%s is being reverted to a shadow copy; wait until the revert is "
-			"done (vssctl query reverts)",
-			m->vol.dev_path);
+		return refuse_merging(m->vol.dev_path, err);
 	}
 	m->vol.converted = table_first_devno(&t, "snapshot-origin", &real_devno) >= 0;
 	if (m->vol.converted) {
@@ -749,17 +763,11 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		m->vol.real_devno = real_devno;
 	} else {
 		/* First snapshot of the volume: -real takes over the volume's own table. */
-		for (size_t i = 0; i < t.n; i++)
-			if (!streq(t.targets[i].type, "linear") &&
-			    !streq(t.targets[i].type, "striped")) {
-				r = vss_err_set(
-					err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-					"%s uses the '%s' target now; only linear and striped "
-					"volumes can be snapshotted",
-					m->vol.dev_path, t.targets[i].type);
-				dmdev_table_done(&t);
-				return r;
-			}
+		r = check_plain_targets(&t, m->vol.dev_path, err);
+		if (r < 0) {
+			dmdev_table_done(&t);
+			return r;
+		}
 		m->own_table = t;
 		t = DMDEV_TABLE_NULL;
 		snprintf(uuid, sizeof(uuid), DMSNAP_UUID_REAL "%s", id32);
