@@ -270,6 +270,25 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 }
 
 /* A persistent snapshot whose devices are gone (a reboot) comes back from its COW file. */
+void daemon_emit_manager_signal(Daemon *d, const char *member, const char *a, const char *b,
+                                const char *c, const uint64_t *u1, const uint64_t *u2)
+{
+	DBusMessage *s = dbus_message_new_signal(VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, member);
+	DBusMessageIter it;
+
+	if (!s)
+		return;
+	dbus_message_iter_init_append(s, &it);
+	if ((a && bus_append_string(&it, a) < 0) || (b && bus_append_string(&it, b) < 0) ||
+	    (c && bus_append_string(&it, c) < 0) || (u1 && bus_append_u64(&it, *u1) < 0) ||
+	    (u2 && bus_append_u64(&it, *u2) < 0)) {
+		dbus_message_unref(s);
+		return;
+	}
+	(void)bus_emit_signal(&d->bus, s);
+	dbus_message_unref(s);
+}
+
 int daemon_reactivate_snapshot(Daemon *d, Snapshot *s)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *e = NULL;

@@ -30,32 +30,14 @@ struct Monitor {
 	char **cannot_grow;     /* last snapshots that cannot grow (logged once) */
 };
 
-static void emit(Daemon *d, const char *member, const char *a, const char *b, const char *c,
-                 const uint64_t *u1, const uint64_t *u2)
-{
-	DBusMessage *s = dbus_message_new_signal(VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, member);
-	DBusMessageIter it;
-
-	if (!s)
-		return;
-	dbus_message_iter_init_append(s, &it);
-	if ((a && bus_append_string(&it, a) < 0) || (b && bus_append_string(&it, b) < 0) ||
-	    (c && bus_append_string(&it, c) < 0) || (u1 && bus_append_u64(&it, *u1) < 0) ||
-	    (u2 && bus_append_u64(&it, *u2) < 0)) {
-		dbus_message_unref(s);
-		return;
-	}
-	(void)bus_emit_signal(&d->bus, s);
-	dbus_message_unref(s);
-}
-
 static void mark_invalid(Monitor *m, Snapshot *s)
 {
 	log_error("snap=%s vol=%s: the shadow storage overflowed: the shadow copy is invalid now "
 	          "(reads fail); the volume itself is unaffected",
 	          s->id_str, s->volume);
 	snapshot_set_state(s, SNAPSHOT_STATE_INVALID);
-	emit(m->d, "SnapshotInvalidated", s->id_str, s->volume, NULL, NULL, NULL);
+	daemon_emit_manager_signal(m->d, "SnapshotInvalidated", s->id_str, s->volume, NULL, NULL,
+	                           NULL);
 	(void)daemon_save_state(m->d);
 }
 
@@ -167,7 +149,7 @@ static void check_volume_warning(Monitor *m, const char *volume_name)
 		return;
 	log_warning("vol=%s: shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
 	            vol, u.used * 100 / u.max, u.used, u.max);
-	emit(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
+	daemon_emit_manager_signal(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
 }
 
 void monitor_check(Monitor *m)

@@ -996,17 +996,8 @@ int snapset_abort(Snapset *s, VssErr *err)
  * auto-release) */
 static void emit_snapshot_deleted(Daemon *d, const Snapshot *snap, const char *reason)
 {
-	DBusMessage *m =
-		dbus_message_new_signal(VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "SnapshotDeleted");
-	DBusMessageIter it;
-
-	if (!m)
-		return;
-	dbus_message_iter_init_append(m, &it);
-	if (bus_append_string(&it, snap->id_str) >= 0 &&
-	    bus_append_string(&it, snap->volume) >= 0 && bus_append_string(&it, reason) >= 0)
-		(void)bus_emit_signal(&d->bus, m);
-	dbus_message_unref(m);
+	daemon_emit_manager_signal(d, "SnapshotDeleted", snap->id_str, snap->volume, reason, NULL,
+	                           NULL);
 }
 
 int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssErr *err)
