@@ -231,45 +231,6 @@ START_TEST(set_components_only_between_gather_and_prepare)
 }
 END_TEST
 
-/* A writer "db" with components "data" and "logs", registered by :1.60, no paths (so involved
- * in every set with writers) */
-static Writer *register_db_writer(TestDaemon *t)
-{
-	BusCaller c = test_caller(":1.60", 0);
-	DBusMessage *m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH,
-	                                              VSSD_IFACE_MANAGER, "RegisterWriter");
-	DBusMessageIter it, d, e, v, a, comp;
-	const char *key = "components";
-	static const char *const names[] = { "data", "logs" };
-	char *none[] = { NULL };
-	Writer *w = NULL;
-
-	ck_assert_ptr_nonnull(m);
-	dbus_message_iter_init_append(m, &it);
-	ck_assert_int_eq(bus_dict_open(&it, &d), 0);
-	ck_assert_int_eq(bus_dict_add_string(&d, "name", "db"), 0);
-	ck_assert_int_eq(
-		bus_dict_add_string(&d, "class-id", "00000000-0000-4000-8000-000000000001"), 0);
-	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
-	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
-	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
-	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
-	for (int i = 0; i < 2; i++) {
-		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &comp));
-		ck_assert_int_eq(bus_dict_add_string(&comp, "name", names[i]), 0);
-		ck_assert_int_eq(bus_dict_add_strv(&comp, "paths", none), 0);
-		ck_assert(dbus_message_iter_close_container(&a, &comp));
-	}
-	ck_assert(dbus_message_iter_close_container(&v, &a));
-	ck_assert(dbus_message_iter_close_container(&e, &v));
-	ck_assert(dbus_message_iter_close_container(&d, &e));
-	ck_assert_int_eq(bus_dict_close(&it, &d), 0);
-	ck_assert(dbus_message_iter_init(m, &it));
-	ck_assert_int_eq(writer_register(&t->d, &c, "/db", &it, &w, NULL), 0);
-	dbus_message_unref(m);
-	return w;
-}
-
 /* SetComponents with entries (instance-id, name) */
 static int set_components(TestDaemon *t, Snapset *s, const char *const *pairs, const char *extra,
                           VssErr *err)
@@ -342,7 +303,9 @@ START_TEST(set_components_selects_what_prepare_for_backup_sends)
 	Snapset *s;
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
-	w = register_db_writer(t);
+	/* components "data" and "logs", no paths: involved in every set with writers */
+	w = test_writer_with_components(t, "db", ":1.60",
+	                                (const char *const[]){ "data", "logs", NULL });
 	s = test_set(t, "backup", false);
 	(void)test_add(s, 0);
 	/* as GatherWriterMetadata leaves it with the writer involved (the unit daemon has no bus

@@ -329,6 +329,12 @@ Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i, c
 
 Writer *test_writer(TestDaemon *t, const char *name, const char *owner)
 {
+	return test_writer_with_components(t, name, owner, NULL);
+}
+
+Writer *test_writer_with_components(TestDaemon *t, const char *name, const char *owner,
+                                    const char *const *components)
+{
 	DBusMessage *m = dbus_message_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH,
 	                                              VSSD_IFACE_MANAGER, "RegisterWriter");
 	BusCaller c = test_caller(owner ? owner : ":1.50", 0);
@@ -344,6 +350,26 @@ Writer *test_writer(TestDaemon *t, const char *name, const char *owner)
 	ck_assert_int_eq(bus_dict_add_string(&dict, "name", name), 0);
 	ck_assert_int_eq(
 		bus_dict_add_string(&dict, "class-id", "00000000-0000-4000-8000-000000000001"), 0);
+	if (components) {
+		DBusMessageIter e, v, a, comp;
+		const char *key = "components";
+		char *none[] = { NULL };
+
+		ck_assert(dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+		ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+		ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+		for (const char *const *n = components; *n; n++) {
+			ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}",
+			                                           &comp));
+			ck_assert_int_eq(bus_dict_add_string(&comp, "name", *n), 0);
+			ck_assert_int_eq(bus_dict_add_strv(&comp, "paths", none), 0);
+			ck_assert(dbus_message_iter_close_container(&a, &comp));
+		}
+		ck_assert(dbus_message_iter_close_container(&v, &a));
+		ck_assert(dbus_message_iter_close_container(&e, &v));
+		ck_assert(dbus_message_iter_close_container(&dict, &e));
+	}
 	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
 	ck_assert(dbus_message_iter_init(m, &it));
 	ck_assert_msg(writer_register(&t->d, &c, object, &it, &w, &err) == 0, "%s", err.message);

@@ -104,3 +104,6 @@ Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i,
 /* RegisterWriter's work: a writer named name of class 00000000-0000-4000-8000-000000000001,
  * registered by owner (NULL: ":1.50") at /w/<name>, no components; asserting success */
 Writer *test_writer(TestDaemon *t, const char *name, const char *owner);
+/* The same with components of these names (NULL-terminated), each without paths */
+Writer *test_writer_with_components(TestDaemon *t, const char *name, const char *owner,
+                                    const char *const *components);
