@@ -229,23 +229,14 @@ vssd_prop()
 bus_raw()
 {
 	# shellcheck disable=SC2086 # BUS_RAW_AS is words
-	${BUS_RAW_AS:-} /usr/bin/python3 - "$@" <<'EOPY'
+	PYTHONPATH="$SRC/tests/integration" ${BUS_RAW_AS:-} /usr/bin/python3 - "$@" <<'EOPY'
 import json, sys
 import dbus
 path, iface, method, sig, args = sys.argv[1:6]
 bus = dbus.SystemBus()
 obj = bus.get_object(__import__("os").environ.get("BUS_RAW_DEST", "org.vssd.ShadowCopy1"),
                      path, introspect=False)
-def plain(x):
-    if isinstance(x, (dbus.Array, list, tuple)):
-        return [plain(i) for i in x]
-    if isinstance(x, (dbus.Dictionary, dict)):
-        return {str(k): plain(v) for k, v in x.items()}
-    if isinstance(x, dbus.Boolean):
-        return bool(x)
-    if isinstance(x, (int, float)):
-        return x
-    return str(x)
+from requester import plain  # the JSON form of a reply, as requester.py prints it
 try:
     r = obj.get_dbus_method(method, iface)(*json.loads(args), signature=sig, timeout=900)
     print(json.dumps({"result": plain(r)}))
@@ -274,20 +265,11 @@ bus_raw_many()
 	local tab name json
 	tab=$(printf '\t')
 	# shellcheck disable=SC2086 # BUS_RAW_AS is words
-	${BUS_RAW_AS:-} /usr/bin/python3 -c '
+	PYTHONPATH="$SRC/tests/integration" ${BUS_RAW_AS:-} /usr/bin/python3 -c '
 import json, sys
 import dbus
 bus = dbus.SystemBus()
-def plain(x):
-    if isinstance(x, (dbus.Array, list, tuple)):
-        return [plain(i) for i in x]
-    if isinstance(x, (dbus.Dictionary, dict)):
-        return {str(k): plain(v) for k, v in x.items()}
-    if isinstance(x, dbus.Boolean):
-        return bool(x)
-    if isinstance(x, (int, float)):
-        return x
-    return str(x)
+from requester import plain  # the JSON form of a reply, as requester.py prints it
 for line in sys.stdin:
     if not line.strip():
         continue
