@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* snapset.c - shadow copy sets: the requester session, its state machine, creation and release */
 #include <inttypes.h>
-#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
@@ -95,14 +94,13 @@ static bool writer_involved(const Snapset *s, const Writer *w)
 		return false;
 	for (size_t i = 0; i < w->n_components; i++)
 		for (char **p = w->components[i].paths; p && *p; p++) {
-			struct stat st;
+			dev_t dev;
 
 			any_path = true;
-			if (stat(*p, &st) < 0)
+			if (writer_path_device(*p, &dev) < 0)
 				continue;
 			for (size_t j = 0; j < s->n_snaps; j++)
-				if (s->snaps[j]->devno == st.st_dev ||
-				    (S_ISBLK(st.st_mode) && s->snaps[j]->devno == st.st_rdev))
+				if (s->snaps[j]->devno == dev)
 					return true;
 		}
 	return !any_path;

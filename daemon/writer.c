@@ -409,20 +409,26 @@ static bool component_selected(const Writer *w, const char *name, char *const *s
 	return false;
 }
 
-/* "components" aa{sv} (name s, paths as): all of w's, or when selected only those that
- * SetComponents chose (none chosen: an empty list) */
+int writer_path_device(const char *path, dev_t *ret)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+	return 0;
+}
+
 /* The block device a path lies on (a block device: itself), as the path AddVolume takes:
  * /dev/mapper/NAME for device-mapper, /dev/NAME otherwise (sysfs); NULL when unknown */
 static char *volume_of_path(const char *path)
 {
 	char sys[96], line[256], *r = NULL;
-	struct stat st;
 	dev_t dev;
 	FILE *f;
 
-	if (stat(path, &st) < 0)
+	if (writer_path_device(path, &dev) < 0)
 		return NULL;
-	dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
 	f = fopen(sys, "re");
 	if (f) {
@@ -469,6 +475,8 @@ static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c)
 	return bus_dict_add_strv(dict, "volumes", vols);
 }
 
+/* "components" aa{sv} (name s, paths as): all of w's, or when selected only those that
+ * SetComponents chose (none chosen: an empty list) */
 int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
                                bool selected)
 {

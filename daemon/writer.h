@@ -111,6 +111,8 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
  * only those of w in selection (pairs: instance id, component name), maybe none */
 int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
                                bool selected);
+/* The device a component path lies on (a block device node: that device). 0 or -errno. */
+int writer_path_device(const char *path, dev_t *ret);
 /* Does writer w declare a component of that name? */
 bool writer_has_component(const Writer *w, const char *name);
 
