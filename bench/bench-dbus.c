@@ -5,6 +5,7 @@
 
 #include "client/busutil.h"
 #include "common/log.h"
+#include "common/valid.h"
 
 #define VSSD_BUS     "org.vssd.ShadowCopy1"
 #define VSSD_ROOT    "/org/vssd/ShadowCopy1"
@@ -239,12 +240,9 @@ static int cmd_create(DBusConnection *c, unsigned rounds, unsigned pings, char *
 
 static int parse_count(const char *s, unsigned *ret)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end || v == 0 || v > PINGS_MAX)
+	if (parse_u64(s, &v) < 0 || v == 0 || v > PINGS_MAX)
 		return -EINVAL;
 	*ret = (unsigned)v;
 	return 0;

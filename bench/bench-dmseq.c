@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
+#include "common/valid.h"
 
 /* Every device of this program: <origin>-real, <origin>-snap (the names bench/run uses for the
  * dmsetup sequence too). */
@@ -221,11 +222,15 @@ static int cmd_create(int argc, char **argv)
 			cow_dir = optarg;
 			break;
 		case 's':
-			cow_bytes = strtoull(optarg, NULL, 10);
+			if (parse_size(optarg, &cow_bytes) < 0)
+				cow_bytes = 0; /* refused below */
 			break;
-		case 'c':
-			chunk = (unsigned)strtoul(optarg, NULL, 10);
+		case 'c': {
+			uint64_t v;
+
+			chunk = parse_u64(optarg, &v) < 0 || v > UINT_MAX ? 0 : (unsigned)v;
 			break;
+		}
 		case 'n':
 			nolockfs = true;
 			break;

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "common/log.h"
+#include "common/valid.h"
 
 #define BLOCK          4096
 #define NSEC_PER_SEC_L 1000000000L
@@ -102,8 +103,8 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
 		switch (o) {
 		case 'i':
-			interval = strtoull(optarg, NULL, 10);
-			if (interval == 0 || interval > USEC_PER_SEC) {
+			if (parse_u64(optarg, &interval) < 0 || interval == 0 ||
+			    interval > USEC_PER_SEC) {
 				fprintf(stderr, "bench-probe: bad interval: %s\n", optarg);
 				return 2;
 			}

@@ -506,14 +506,9 @@ uint64_t vssctl_size_bytes(const VssctlSize *s, uint64_t volume_bytes)
 
 static int parse_timeout(const char *s, int *ret)
 {
-	unsigned long v;
-	char *end;
+	uint64_t v;
 
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v == 0 || v > INT_MAX)
+	if (parse_u64(s, &v) < 0 || v == 0 || v > INT_MAX)
 		return -EINVAL;
 	*ret = (int)v;
 	return 0;

@@ -9,6 +9,7 @@
 
 #include "client/libvsswriter/vss-writer.h"
 #include "common/log.h"
+#include "common/valid.h"
 
 #define NAME_DEFAULT     "vssd-example-writer"
 #define CLASS_ID_DEFAULT "c65cebd2-542e-4094-981e-dd9a53d7634f"
@@ -232,19 +233,6 @@ static bool valid_event(const char *s)
 		if (streq(s, event_names[i]))
 			return true;
 	return false;
-}
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end || s[0] == '-')
-		return -EINVAL;
-	*ret = v;
-	return 0;
 }
 
 static int parse_ms(const char *s, uint32_t *ret)

@@ -627,12 +627,9 @@ static void help(void)
 
 static int parse_ms(const char *s, uint32_t *ret)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end || v == 0 || v > UINT32_MAX || s[0] == '-')
+	if (parse_u64(s, &v) < 0 || v == 0 || v > UINT32_MAX)
 		return -EINVAL;
 	*ret = (uint32_t)v;
 	return 0;

@@ -49,6 +49,27 @@ START_TEST(sizes)
 }
 END_TEST
 
+START_TEST(whole_numbers)
+{
+	uint64_t v = 7;
+
+	ck_assert_int_eq(parse_u64("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(parse_u64("18446744073709551615", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(parse_u64("18446744073709551616", &v), -ERANGE);
+	v = 7;
+	ck_assert_int_eq(parse_u64("-1", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64("+1", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64(" 1", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64("0x10", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64("10ms", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64("", &v), -EINVAL);
+	ck_assert_int_eq(parse_u64(NULL, &v), -EINVAL);
+	ck_assert_uint_eq(v, 7); /* untouched on a refusal */
+}
+END_TEST
+
 START_TEST(error_table)
 {
 	char buf[256];
@@ -73,4 +94,4 @@ START_TEST(error_table)
 }
 END_TEST
 
-TEST_SUITE_MAIN("valid", TEST(text_and_paths) TEST(sizes) TEST(error_table))
+TEST_SUITE_MAIN("valid", TEST(text_and_paths) TEST(sizes) TEST(whole_numbers) TEST(error_table))

@@ -52,6 +52,23 @@ bool valid_dm_name(const char *s)
 	return true;
 }
 
+int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 int parse_size(const char *s, uint64_t *ret)
 {
 	unsigned long long v;

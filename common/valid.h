@@ -12,6 +12,9 @@ bool valid_text_or_empty(const char *s, size_t max);
 bool valid_abs_path(const char *s);
 /* A device-mapper device name we would create or accept: [A-Za-z0-9#+-.:=@_], 1..127 bytes. */
 bool valid_dm_name(const char *s);
+/* A whole decimal number: digits only (no sign, blank, base prefix or unit). -ERANGE above
+ * UINT64_MAX, -EINVAL otherwise. */
+int parse_u64(const char *s, uint64_t *ret);
 /* Parses a size with an optional K, M, G, T suffix (powers of 1024) and optional "B"/"iB". */
 int parse_size(const char *s, uint64_t *ret);
 /* Formats bytes as a short human string ("1.5G"). */

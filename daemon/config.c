@@ -261,24 +261,6 @@ static char *config_read_line(char *buf, int size, void *userdata)
 	return buf;
 }
 
-/* A whole decimal number: no sign, blanks, base prefix or unit. */
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (*end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static int config_parse_number(const ConfigKey *k, const char *value, uint64_t *ret)
 {
 	_cleanup_free_ char *copy = NULL;
