@@ -101,15 +101,7 @@ grep -q "Revert of volume: $a" "$WORK/q" || fail "query reverts after the restar
 grep -q "Progress: [0-9]*%" "$WORK/q" || fail "no progress: $(cat "$WORK/q")"
 # the progress moves (PropertiesChanged on the way) and the merge ends by itself
 p0=$(vssctl --json query reverts | jq -r '.[0].revert_progress // 1')
-done_=
-for _ in $(seq 1 300); do
-	if [ "$(vssctl --json query reverts | jq length)" = 0 ]; then
-		done_=1
-		break
-	fi
-	sleep 0.5
-done
-[ -n "$done_" ] || fail "the merge did not end: $(vssctl query reverts)"
+reverts_end || fail "the merge did not end: $(vssctl query reverts)"
 note "progress after the restart went on from $p0 to the end"
 vssd_log_has "a revert is under way, watching it again" || fail "no recovery log line"
 vssd_log_has "revert finished" || fail "no end log line"

@@ -49,15 +49,7 @@ note "rebooted with $before COW sectors in use; the volume is part reverted"
 vssd_start
 vssd_log_has "merge stopped before its end" || fail "recovery did not see the cut merge"
 vssd_log_has "revert resumed" || fail "the revert was not resumed"
-done_=
-for _ in $(seq 1 300); do
-	if [ "$(vssctl --json query reverts | jq length)" = 0 ]; then
-		done_=1
-		break
-	fi
-	sleep 0.5
-done
-[ -n "$done_" ] || fail "the resumed merge did not end: $(vssctl query reverts)"
+reverts_end || fail "the resumed merge did not end: $(vssctl query reverts)"
 vssd_log_has "revert finished" || fail "no end log line"
 
 assert_eq "$(sha_of "$a")" "$want" "the volume after the resumed revert"

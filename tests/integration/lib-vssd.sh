@@ -326,6 +326,18 @@ merge_speed()
 	dmsetup resume "$RUN-slow"
 }
 
+# reverts_end: true once no revert is in progress (vssctl query reverts), within 150 s
+reverts_end()
+{
+	local n=300
+	while [ "$n" -gt 0 ]; do
+		[ "$(vssctl --json query reverts | jq length)" != 0 ] || return 0
+		n=$((n - 1))
+		sleep 0.5
+	done
+	return 1
+}
+
 # scatter N: N 4 KiB writes to the raw volume $a, each in its own 16 KiB chunk, none adjacent,
 # so that a merge copies them back one by one
 scatter()
