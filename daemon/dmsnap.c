@@ -561,6 +561,29 @@ const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i)
 	return i < s->n_members ? &s->members[i].snap : NULL;
 }
 
+const DmsnapSnapshot *dmsnap_set_find(const DmsnapSet *s, const VssId *snap_id)
+{
+	for (size_t i = 0; i < s->n_members; i++)
+		if (vssid_equal(&s->members[i].snap.id, snap_id))
+			return &s->members[i].snap;
+	return NULL;
+}
+
+int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id)
+{
+	if (s->phase != SET_PHASE_NEW)
+		return -EBUSY;
+	for (size_t i = 0; i < s->n_members; i++)
+		if (vssid_equal(&s->members[i].snap.id, snap_id)) {
+			member_done(&s->members[i]);
+			memmove(s->members + i, s->members + i + 1,
+			        (s->n_members - i - 1) * sizeof(*s->members));
+			s->n_members--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static uint64_t env_min_cow(const DmsnapEnv *env)
 {
 	return MAX(env->min_cow_bytes, DMSNAP_COW_MIN_BYTES);

@@ -79,6 +79,11 @@ int dmsnap_set_add_existing(DmsnapSet *s, const DmsnapSnapshot *snap, VssErr *er
 size_t dmsnap_set_count(const DmsnapSet *s);
 const DmsnapVolume *dmsnap_set_volume(const DmsnapSet *s, size_t i);
 const DmsnapSnapshot *dmsnap_set_snapshot(const DmsnapSet *s, size_t i);
+/* The member whose snapshot has this id, or NULL. Objects are paired with members by id,
+ * never by position. */
+const DmsnapSnapshot *dmsnap_set_find(const DmsnapSet *s, const VssId *snap_id);
+/* Takes a member out again before prepare: -EBUSY once prepared, -ENOENT if not there. */
+int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id);
 
 /* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */

@@ -428,24 +428,23 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		goto out;
 	r = snapshot_new(s->d, s, &id, v.name, &snap);
 	if (r < 0)
-		goto out;
+		goto undo;
 	/* the names the engine will use, known now for the intent record */
 	dmsnap_snapshot_done(&snap->dm);
-	r = dmsnap_snapshot_copy(dmsnap_set_snapshot(s->engine, dmsnap_set_count(s->engine) - 1),
-	                         &snap->dm);
+	r = dmsnap_snapshot_copy(dmsnap_set_find(s->engine, &id), &snap->dm);
 	if (r < 0)
-		goto out;
+		goto undo;
 	snap->devno = v.devno;
 	if (asprintf(&snap->original_device, "/dev/dm-%u", minor(v.devno)) < 0) {
 		r = -ENOMEM;
-		goto out;
+		goto undo;
 	}
 	r = snapshot_export(snap);
 	if (r < 0)
-		goto out;
+		goto undo;
 	r = snapset_add_snapshot(s, snap);
 	if (r < 0)
-		goto out;
+		goto undo;
 	*ret = TAKE_PTR(snap);
 	{
 		static const char *const changed[] = { "Snapshots", NULL };
@@ -453,6 +452,10 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SET, changed);
 	}
 	r = 0;
+	goto out;
+undo:
+	/* the engine keeps no member without its object: they are paired by id */
+	(void)dmsnap_set_remove(s->engine, &id);
 out:
 	dmsnap_volume_done(&v);
 	return r;
@@ -575,9 +578,11 @@ static void creation_committed(Snapset *s)
 	           t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
+		const DmsnapSnapshot *made = dmsnap_set_find(s->engine, &snap->dm.id);
 		DmsnapSnapshot copy;
 
-		if (dmsnap_snapshot_copy(dmsnap_set_snapshot(s->engine, i), &copy) >= 0) {
+		/* by id, never by position: snapset_create() checked that they pair up */
+		if (made && dmsnap_snapshot_copy(made, &copy) >= 0) {
 			dmsnap_snapshot_done(&snap->dm);
 			snap->dm = copy;
 		}
@@ -785,6 +790,21 @@ static void creation_begin(Snapset *s)
 		creation_failed(s, NULL, -ENOMEM);
 }
 
+/* Every shadow copy object has exactly one provider member with its id, and the other way
+ * round: what the provider creates for one volume can only reach that volume's object. */
+static int engine_pairs_up(const Snapset *s)
+{
+	if (dmsnap_set_count(s->engine) != s->n_snaps)
+		return -EPROTO;
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->dm.id);
+
+		if (!m || !streq(m->volume_name, s->snaps[i]->dm.volume_name))
+			return -EPROTO;
+	}
+	return 0;
+}
+
 int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err)
 {
 	int r;
@@ -801,6 +821,11 @@ int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err
 	if (s->n_snaps == 0 || !s->engine)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "the set has no volumes; add some with AddVolume");
+	r = engine_pairs_up(s);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "the set's shadow copies and the provider's volumes disagree; "
+		                   "abort the set and start a new one");
 
 	s->reply_to = dbus_message_ref(m);
 	s->reply_snapshots = reply_snapshots;
@@ -1006,6 +1031,12 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 	if (s->state == SNAPSET_STATE_CREATING)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is being created", snap->id_str);
+	if (snap->state == SNAPSHOT_STATE_PREPARING)
+		return vss_err_set(
+			err, VSS_ERROR_BAD_STATE, -EBUSY,
+			"shadow copy %s is not created yet (its set %s is %s); Abort the "
+			"set to drop its volumes",
+			snap->id_str, s->id_str, snapset_state_to_string(s->state));
 	r = snapshot_destroy(snap, err);
 	if (r < 0)
 		return r;

@@ -106,7 +106,12 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 {
 	int r;
 
-	if (s->state == SNAPSHOT_STATE_PREPARING || !s->dm.snap_name)
+	if (s->state == SNAPSHOT_STATE_PREPARING)
+		/* nothing exists yet, and the set's provider still counts on it */
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "shadow copy %s is not created yet; Abort its set to drop it",
+		                   s->id_str);
+	if (!s->dm.snap_name)
 		return 0;
 	if (s->state == SNAPSHOT_STATE_MERGING)
 		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,

@@ -1293,6 +1293,60 @@ START_TEST(sets_per_uid_is_a_limit)
 }
 END_TEST
 
+/* Snapshot.Delete on a shadow copy of a set being built is refused, and whatever happens to a
+ * set's volumes, each object gets the device made from its own volume: they are paired by id. */
+START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volumes)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	Snapshot *a, *b, *x;
+	VssErr err = { 0 };
+	DBusMessage *m;
+	char p[64];
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	s = test_set(t, "backup", true);
+	a = test_add(s, 0);
+	b = test_add(s, 1);
+	(void)test_add(s, 2);
+
+	m = test_call_new(t, a->path, VSSD_IFACE_SNAP, "Delete", TEST_DAEMON_OWNER);
+	ck_assert_int_eq(test_daemon_call(t, &snapshot_interface, a, m, &c, &err), -EBUSY);
+	dbus_message_unref(m);
+	ck_assert_str_eq(kind(&err), "BadState");
+	ck_assert_ptr_nonnull(strstr(err.message, "not created yet"));
+	ck_assert_uint_eq(s->n_snaps, 3);
+	ck_assert(bus_has_object(&t->d.bus, a->path));
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(snapset_delete_snapshot(s, b, "requested", &err), -EBUSY);
+	ck_assert_str_eq(kind(&err), "BadState");
+	ck_assert_uint_eq(s->n_snaps, 3);
+
+	/* a volume refused leaves no provider member behind */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(snapset_add_volume(s, test_daemon_volume_path(t, 1, p), "", &x, &err),
+	                 -EEXIST);
+	ck_assert_uint_eq(dmsnap_set_count(s->engine), 3);
+
+	ck_assert_int_eq(test_create(s, NULL), 0);
+	run_until_created(t, s);
+	ck_assert_str_eq(state(s), "created");
+	ck_assert_uint_eq(s->n_snaps, 3);
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		Snapshot *snap = s->snaps[i];
+		char want[128];
+
+		ck_assert_int_eq(dmsnap_snapshot_dm_name(&s->id, snap->dm.volume_name, want), 0);
+		ck_assert_str_eq(snap->dm.snap_name, want);
+		ck_assert_str_eq(snap->volume + strlen("/dev/mapper/"), snap->dm.volume_name);
+		ck_assert(fake_dm_exists(t->dm, want));
+	}
+	snapset_release(s);
+	assert_dm_clean(t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("snapset",
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
@@ -1324,6 +1378,7 @@ TEST_SUITE_MAIN("snapset",
 	TEST(deleting_the_last_shadow_copy_of_a_released_set_frees_it)
 	TEST(owner_gone_during_creation_rolls_back)
 	TEST(abort_drops_shadow_copies_not_created_yet)
+	TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volumes)
 	TEST(abort_after_creation_keeps_shadow_copies_until_release)
 	TEST(table_load_failure_leaves_failed_set_and_clean_dm)
 	TEST(suspend_failure_leaves_failed_set_and_clean_dm)

@@ -14,6 +14,8 @@
 #   complete true|false         BackupComplete     abort     Abort
 #   release                     Release            props     the set's properties
 #   use SETPATH                 drive another set from now on (to test ownership)
+#   delsnap N                   Snapshot.Delete on the shadow copy of the N-th add (from 0)
+#   snaps                       each shadow copy of the set: its Volume, Device and State
 #   delete key=value...         DeleteSnapshots
 #   expect ERROR                the previous step must have failed with ...Error.ERROR
 #   ok                          the previous step must have succeeded
@@ -79,6 +81,7 @@ def main(argv):
 
     setpath = None
     gathered = []
+    added = []
     last = None
     for st in steps:
         name, args = st[0], st[1:]
@@ -106,7 +109,7 @@ def main(argv):
                     time.sleep(3600)
             s = None
             if name in ("add", "gather", "components", "prepare", "do", "status",
-                        "complete", "abort", "release", "props") and not setpath:
+                        "complete", "abort", "release", "props", "snaps") and not setpath:
                 out["error"] = "no-set"
                 last = out
                 print(json.dumps(out), flush=True)
@@ -129,6 +132,18 @@ def main(argv):
                 out["result"] = int(mgr.DeleteSnapshots(options(args)))
             elif name == "add":
                 out["result"] = str(s.AddVolume(args[0], args[1] if len(args) > 1 else ""))
+                added.append(out["result"])
+            elif name == "delsnap":
+                snap = dbus.Interface(bus.get_object(BUS, added[int(args[0])]),
+                                      BUS + ".Snapshot")
+                snap.Delete()
+            elif name == "snaps":
+                p = dbus.Interface(bus.get_object(BUS, setpath), "org.freedesktop.DBus.Properties")
+                out["result"] = []
+                for sp in p.Get(BUS + ".SnapshotSet", "Snapshots"):
+                    q = dbus.Interface(bus.get_object(BUS, sp), "org.freedesktop.DBus.Properties")
+                    a = q.GetAll(BUS + ".Snapshot")
+                    out["result"].append({k: str(a[k]) for k in ("Volume", "Device", "State")})
             elif name == "gather":
                 out["result"] = plain(s.GatherWriterMetadata(timeout=LONG))
                 gathered = out["result"]
