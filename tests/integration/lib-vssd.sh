@@ -109,6 +109,23 @@ requester()
 	/usr/bin/python3 "$REQUESTER" "$@"
 }
 
+# unpriv_dir: prints a directory that any user can read and run from, holding copies of what
+# tests run as an unprivileged user: the checkout and build may sit in a directory only root can
+# read (root's home, mktemp -d). Holds vssd-example-writer with its libvsswriter.so.1 ($ORIGIN
+# runpath) and requester.py. Run such commands from "$WORK" too (cd), not from the checkout.
+unpriv_dir()
+{
+	local d="$WORK/unpriv"
+	if [ ! -d "$d" ]; then
+		mkdir -p "$d"
+		cp "$BUILD/vssd-example-writer" "$BUILD/libvsswriter.so.1" \
+			"$SRC/tests/integration/requester.py" "$d/"
+		chmod 0755 "$WORK" "$d"
+		chmod a+rX "$d"/*
+	fi
+	printf '%s\n' "$d"
+}
+
 # busctl_vssd METHOD SIG ARGS...: one Manager call (its own connection), JSON reply on stdout
 busctl_vssd()
 {
@@ -229,7 +246,11 @@ vssd_prop()
 bus_raw()
 {
 	# shellcheck disable=SC2086 # BUS_RAW_AS is words
-	PYTHONPATH="$SRC/tests/integration" ${BUS_RAW_AS:-} /usr/bin/python3 - "$@" <<'EOPY'
+	# as another user, requester.py comes from unpriv_dir and the cwd is $WORK: the checkout
+	# may be unreadable to that user
+	local pp="$SRC/tests/integration"
+	[ -z "${BUS_RAW_AS:-}" ] || pp=$(unpriv_dir)
+	(cd "$WORK" && PYTHONPATH="$pp" ${BUS_RAW_AS:-} /usr/bin/python3 - "$@") <<'EOPY'
 import json, sys
 import dbus
 path, iface, method, sig, args = sys.argv[1:6]
@@ -262,10 +283,12 @@ bus_allow_monitoring()
 # reply goes to $WORK/NAME.json, as bus_raw prints it. BUS_RAW_AS applies.
 bus_raw_many()
 {
-	local tab name json
+	local tab name json pp="$SRC/tests/integration"
 	tab=$(printf '\t')
+	[ -z "${BUS_RAW_AS:-}" ] || pp=$(unpriv_dir) # as in bus_raw
 	# shellcheck disable=SC2086 # BUS_RAW_AS is words
-	PYTHONPATH="$SRC/tests/integration" ${BUS_RAW_AS:-} /usr/bin/python3 -c '
+	cd "$WORK"
+	PYTHONPATH="$pp" ${BUS_RAW_AS:-} /usr/bin/python3 -c '
 import json, sys
 import dbus
 bus = dbus.SystemBus()
@@ -284,6 +307,7 @@ for line in sys.stdin:
 ' | while IFS="$tab" read -r name json; do
 		printf '%s\n' "$json" >"$WORK/$name.json"
 	done
+	cd "$SRC"
 }
 
 # --- reverts (41, 42) ------------------------------------------------------------------------
