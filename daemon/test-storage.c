@@ -190,9 +190,8 @@ START_TEST(delete_undone_when_the_state_save_fails)
 
 	t_init(&t);
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
-	ck_assert_int_eq(storage_add(t.d, test_daemon_volume_path(t.td, 1, b), t.dir, 40ULL << 20,
-	                             &err),
-	                 0);
+	ck_assert_int_eq(
+		storage_add(t.d, test_daemon_volume_path(t.td, 1, b), t.dir, 40ULL << 20, &err), 0);
 	break_state_file(&t, true);
 	assert_err(storage_delete(t.d, t.vol, false, &err), &err,
 	           VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
