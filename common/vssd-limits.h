@@ -2,6 +2,8 @@
 /* vssd-limits.h - every cap in one place; the daemon enforces each, vssctl checks early */
 #pragma once
 
+#include <stdint.h>
+
 #define VSSD_STRING_MAX                  255 /* bytes: labels, writer names, descriptions */
 #define VSSD_PATH_MAX                    4095
 #define VSSD_PATH_BUF                    4096
@@ -18,6 +20,7 @@
 #define VSSD_FLUSH_TIMEOUT_USEC          (10 * 1000000ULL)
 #define VSSD_FREEZE_TIMEOUT_DEFAULT_MSEC 60000 /* VSS's dwTimeoutFreeze default */
 #define VSSD_CHUNK_SECTORS_DEFAULT       32    /* 16 KiB copy-on-write chunks, as VSS */
+#define VSSD_STORAGE_BYTES_MAX           ((uint64_t)INT64_MAX) /* the state file holds int64 */
 #define VSSD_STORAGE_MIN_BYTES                                            \
 	(320ULL << 20) /* VSS's MinDiffAreaFileSize for volumes >= 500 MB \
 	                */

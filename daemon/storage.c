@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/valid.h"
+#include "common/vssd-limits.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
@@ -169,8 +170,20 @@ static int check_location(Daemon *d, const DmsnapVolume *v, const char *location
 	return 0;
 }
 
-static int check_max(Daemon *d, uint64_t max_bytes, VssErr *err)
+/* The largest maximum a volume may get: its own size (a volume smaller than the configured
+ * minimum may still get that minimum, which its default is anyway), and never more than the
+ * state file can hold. */
+static uint64_t max_limit(Daemon *d, const DmsnapVolume *v)
 {
+	uint64_t limit = v->sectors > VSSD_STORAGE_BYTES_MAX / 512 ? VSSD_STORAGE_BYTES_MAX
+	                                                           : v->sectors * 512;
+
+	return MIN(MAX(limit, d->config.storage_min_bytes), VSSD_STORAGE_BYTES_MAX);
+}
+
+static int check_max(Daemon *d, const DmsnapVolume *v, uint64_t max_bytes, VssErr *err)
+{
+	uint64_t limit = max_limit(d, v);
 	char s1[32], s2[32];
 
 	if (max_bytes != 0 && max_bytes < d->config.storage_min_bytes)
@@ -178,6 +191,25 @@ static int check_max(Daemon *d, uint64_t max_bytes, VssErr *err)
 		                   "a maximum of %s is below the minimum shadow storage of %s",
 		                   format_size(max_bytes, s1, sizeof(s1)),
 		                   format_size(d->config.storage_min_bytes, s2, sizeof(s2)));
+	if (max_bytes > limit)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ERANGE,
+		                   "a maximum of %" PRIu64 " bytes is larger than %s (%s): give at "
+		                   "most %" PRIu64 " bytes, or 0 for the default",
+		                   max_bytes, v->dev_path, format_size(limit, s1, sizeof(s1)),
+		                   limit);
+	return 0;
+}
+
+/* The change in memory is made: write it down, or say why it was undone (the caller undoes) */
+static int save_or_refuse(Daemon *d, const DmsnapVolume *v, const char *what, VssErr *err)
+{
+	int r = daemon_save_state(d);
+
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot write the state file %s (%s), so %s of %s was not made; "
+		                   "vssd's log names the cause",
+		                   d->state_path, strerror(-r), what, v->dev_path);
 	return 0;
 }
 
@@ -198,14 +230,17 @@ int storage_add(Daemon *d, const char *volume, const char *location, uint64_t ma
 	if (r >= 0)
 		r = check_location(d, &v, location, err);
 	if (r >= 0)
-		r = check_max(d, max_bytes, err);
+		r = check_max(d, &v, max_bytes, err);
 	if (r >= 0)
 		r = assoc_add(d, v.name, location, max_bytes);
 	if (r >= 0) {
+		r = save_or_refuse(d, &v, "the storage association", err);
+		if (r < 0)
+			assoc_done(&d->storage[--d->n_storage]); /* the one assoc_add() appended */
+	}
+	if (r >= 0)
 		log_notice("vol=%s: shadow storage on %s, maximum %" PRIu64 " bytes%s", v.dev_path,
 		           location, max_bytes, max_bytes ? "" : " (default)");
-		(void)daemon_save_state(d);
-	}
 	dmsnap_volume_done(&v);
 	return r;
 }
@@ -239,29 +274,40 @@ int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *er
 {
 	DmsnapVolume v = { 0 };
 	StorageAssoc *a;
+	uint64_t old_max = 0;
+	bool added = false;
+	StorageUsage u;
 	int r;
 
 	r = resolve(d, volume, &v, err);
 	if (r < 0)
 		return r;
-	r = check_max(d, max_bytes, err);
+	r = check_max(d, &v, max_bytes, err);
 	if (r >= 0) {
 		a = storage_find(d, v.name);
-		if (!a)
+		if (!a) {
 			r = assoc_add(d, v.name, d->config.storage_dir, max_bytes);
-		else
+			added = r >= 0;
+		} else {
+			old_max = a->max_bytes;
 			a->max_bytes = max_bytes;
+		}
 	}
+	/* the new maximum is on disk before any shadow copy is deleted for it */
 	if (r >= 0) {
-		StorageUsage u;
-
-		/* like VSS: a smaller maximum may make old shadow copies disappear */
+		r = save_or_refuse(d, &v, "the resize", err);
+		if (r < 0 && added)
+			assoc_done(&d->storage[--d->n_storage]);
+		else if (r < 0)
+			storage_find(d, v.name)->max_bytes = old_max;
+	}
+	/* like VSS: a smaller maximum may make old shadow copies disappear */
+	if (r >= 0)
 		r = storage_usage(d, v.name, &u);
-		if (r >= 0)
-			r = shrink_to(d, v.name, u.max, err);
+	if (r >= 0) {
 		log_notice("vol=%s: shadow storage maximum now %" PRIu64 " bytes", v.dev_path,
 		           u.max);
-		(void)daemon_save_state(d);
+		r = shrink_to(d, v.name, u.max, err);
 	}
 	dmsnap_volume_done(&v);
 	return r;
@@ -300,14 +346,22 @@ int storage_delete(Daemon *d, const char *volume, bool delete_snapshots, VssErr 
 	a = storage_find(d, v.name); /* the array did not move, but be exact */
 	if (a) {
 		size_t idx = (size_t)(a - d->storage);
+		StorageAssoc gone = *a;
 
-		assoc_done(a);
 		memmove(d->storage + idx, d->storage + idx + 1,
 		        (d->n_storage - idx - 1) * sizeof(*d->storage));
 		d->n_storage--;
+		r = save_or_refuse(d, &v, "the deletion of the storage association", err);
+		if (r < 0) { /* back in its place: the array still has room for it */
+			memmove(d->storage + idx + 1, d->storage + idx,
+			        (d->n_storage - idx) * sizeof(*d->storage));
+			d->storage[idx] = gone;
+			d->n_storage++;
+			goto out;
+		}
+		assoc_done(&gone);
 	}
 	log_notice("vol=%s: shadow storage association deleted", v.dev_path);
-	(void)daemon_save_state(d);
 out:
 	dmsnap_volume_done(&v);
 	return r;

@@ -248,6 +248,11 @@ START_TEST(error_bad_values)
 		{ "[storage]\ngrow-step = 99999999999999999999T\n",
 		  "vssd.conf:2: grow-step = 99999999999999999999T is out of range: allowed "
 		  "1.0M..64T" },
+		{ "[storage]\ninitial = 18446744073709551615\n",
+		  "vssd.conf:2: initial = 18446744073709551615 is out of range: allowed "
+		  "1.0M..64T" },
+		{ "[storage]\nminimum = 9223372036854775808\n",
+		  "vssd.conf:2: minimum = 9223372036854775808 is out of range: allowed 1.0M..64T" },
 		{ "[storage]\ndefault-percent = 101%\n",
 		  "vssd.conf:2: default-percent = 101% is out of range: allowed 1..100" },
 		{ "[storage]\nwarning-percent = 0\n",

@@ -440,6 +440,13 @@ START_TEST(corrupt_fields)
 		  ": volumes[1].device: \"sdc\" is not a clean absolute path" },
 		{ "\"location\":\"/srv/vssd\"", "\"location\":\"/srv/../vssd\"",
 		  ": storage[0].location: \"/srv/../vssd\" is not a clean absolute path" },
+		/* a storage maximum of 2^64-1 (or 2^63) cannot come back from the file */
+		{ "\"max_bytes\":1073741824", "\"max_bytes\":18446744073709551615",
+		  ": storage[1].max_bytes: out of range (at most 9223372036854775807)" },
+		{ "\"max_bytes\":1073741824", "\"max_bytes\":9223372036854775808",
+		  ": storage[1].max_bytes: out of range (at most 9223372036854775807)" },
+		{ "\"max_bytes\":1073741824", "\"max_bytes\":-1",
+		  ": storage[1].max_bytes: must not be negative" },
 	};
 	T t;
 
@@ -557,6 +564,15 @@ START_TEST(validate_limits)
 	                        "the set that holds it");
 	free(TAKE_PTR(error));
 	s.sets[0].snapshots[0].set_id = s.sets[0].id;
+	/* json-c numbers are int64: a storage maximum of 2^64-1 is not written */
+	s.storage[1].max_bytes = UINT64_MAX;
+	ck_assert_int_eq(state_validate(&s, "state.json", &error), -EINVAL);
+	ck_assert_str_eq(error, "state.json: storage[1].max_bytes: 18446744073709551615 is out of "
+	                        "range 0..9223372036854775807");
+	free(TAKE_PTR(error));
+	s.storage[1].max_bytes = INT64_MAX;
+	r = state_validate(&s, "state.json", &error);
+	ck_assert_msg(r == 0, "%s", error);
 	s.version = 2;
 	ck_assert_int_eq(state_validate(&s, "state.json", &error), -EINVAL);
 	ck_assert_str_eq(error,
