@@ -18,8 +18,9 @@
 #define VSSD_PATHS_PER_COMPONENT_MAX     256
 #define VSSD_HOLD_TIMEOUT_USEC           (10 * 1000000ULL) /* VSS: flush-and-hold lasts 10 s at most */
 #define VSSD_FLUSH_TIMEOUT_USEC          (10 * 1000000ULL)
-#define VSSD_FREEZE_TIMEOUT_DEFAULT_MSEC 60000 /* VSS's dwTimeoutFreeze default */
-#define VSSD_CHUNK_SECTORS_DEFAULT       32    /* 16 KiB copy-on-write chunks, as VSS */
+#define VSSD_SET_IDLE_TIMEOUT_USEC       (300 * 1000000ULL) /* an idle owner frees the slot */
+#define VSSD_FREEZE_TIMEOUT_DEFAULT_MSEC 60000              /* VSS's dwTimeoutFreeze default */
+#define VSSD_CHUNK_SECTORS_DEFAULT       32 /* 16 KiB copy-on-write chunks, as VSS */
 #define VSSD_STORAGE_BYTES_MAX           ((uint64_t)INT64_MAX) /* the state file holds int64 */
 #define VSSD_STORAGE_MIN_BYTES                                            \
 	(320ULL << 20) /* VSS's MinDiffAreaFileSize for volumes >= 500 MB \

@@ -85,6 +85,14 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	VssId id;
 	int r;
 
+	/* root takes the slot over from another user's set that waits for its owner: a vssadmin
+	 * member cannot keep root's backups out */
+	if (d->creating && c->uid == 0 && d->creating->owner_uid != 0 &&
+	    snapset_idle(d->creating)) {
+		log_warning("set=%s: aborted, root (%s) takes over the creation slot from uid %u",
+		            d->creating->id_str, c->name, (unsigned)d->creating->owner_uid);
+		(void)snapset_abort(d->creating, NULL);
+	}
 	if (d->creating)
 		return vss_err_set(err, VSS_ERROR_SNAPSHOT_SET_IN_PROGRESS, -EALREADY,
 		                   "another snapshot set (%s) is being created; retry when it is "
@@ -102,6 +110,9 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	if (r < 0)
 		return r;
 	r = snapset_export(s);
+	if (r < 0)
+		return r;
+	r = snapset_watch_idle(s);
 	if (r < 0)
 		return r;
 	r = daemon_add_set(d, s);

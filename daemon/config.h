@@ -22,6 +22,7 @@ typedef struct Config {
 	usec_t writer_freeze_default;     /* [timeouts] writer-freeze-ms */
 	usec_t writer_freeze_max;         /* [timeouts] writer-freeze-max-ms */
 	usec_t writer_event_timeout;      /* [timeouts] writer-event-ms: the other writer events */
+	usec_t set_idle_timeout;          /* [timeouts] set-idle-ms: the creation slot's owner */
 	uint32_t max_shadow_copies;       /* [limits] max-shadow-copies */
 	uint32_t writers_per_connection;  /* [limits] writers-per-connection */
 	uint32_t sets_per_uid;            /* [limits] sets-per-uid */

@@ -249,6 +249,7 @@ Snapset *snapset_free(Snapset *s)
 {
 	if (!s)
 		return NULL;
+	s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
 	creation_sources_done(s);
 	if (s->bcast)
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
@@ -968,6 +969,46 @@ static void on_completed(WriterBroadcast *b, int r, const VssErr *err, void *use
 
 /* ---- abort, release, delete ------------------------------------------------------------------ */
 
+bool snapset_idle(const Snapset *s)
+{
+	return s->d->creating == s && s->state != SNAPSET_STATE_CREATING && !s->call && !s->bcast &&
+	       !s->reply_to;
+}
+
+static int on_idle_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+	usec_t limit = s->d->config.set_idle_timeout, now = now_usec(CLOCK_MONOTONIC);
+
+	if (s->d->creating != s) { /* created, failed or aborted: the slot is free */
+		s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
+		return 0;
+	}
+	if (!snapset_idle(s)) /* a call or an event is under way, with deadlines of its own */
+		s->last_call = now;
+	if (now - s->last_call < limit) { /* a oneshot source: enable it again */
+		int r = sd_event_source_set_time(es, s->last_call + limit);
+
+		return r < 0 ? r : sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+	}
+	log_warning("set=%s: aborted, its owner %s (uid %u) left it %s for %" PRIu64
+	            " ms (set-idle-ms); the creation slot is free",
+	            s->id_str, s->owner ? s->owner : "-", (unsigned)s->owner_uid,
+	            snapset_state_to_string(s->state), (now - s->last_call) / USEC_PER_MSEC);
+	s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
+	(void)snapset_abort(s, NULL);
+	return 0;
+}
+
+int snapset_watch_idle(Snapset *s)
+{
+	s->last_call = now_usec(CLOCK_MONOTONIC);
+	s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
+	return sd_event_add_time(s->d->event, &s->idle_timer, CLOCK_MONOTONIC,
+	                         s->last_call + s->d->config.set_idle_timeout, USEC_PER_SEC / 10,
+	                         on_idle_timer, s);
+}
+
 int snapset_abort(Snapset *s, VssErr *err)
 {
 	switch (s->state) {
@@ -1093,6 +1134,7 @@ static int check_owner(Snapset *s, const BusCaller *c, VssErr *err)
 		                   "set %s belongs to another requester%s; only its owner may "
 		                   "drive it",
 		                   s->id_str, s->owner ? "" : " (it was released)");
+	s->last_call = now_usec(CLOCK_MONOTONIC); /* the idle limit counts from here */
 	return 0;
 }
 

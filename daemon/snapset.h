@@ -93,6 +93,8 @@ typedef struct Snapset {
 	DBusMessage *call;      /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
 	bool one_call;          /* CreateSnapshotSet: gather, prepare and create in a row */
 	bool exported;
+	usec_t last_call;            /* CLOCK_MONOTONIC of the owner's last call */
+	sd_event_source *idle_timer; /* while it holds the creation slot: set-idle-ms */
 } Snapset;
 
 const char *snapset_state_to_string(SnapsetState s);
@@ -124,6 +126,12 @@ int snapset_prepare(Snapset *s, DBusMessage *m);
 /* CreateSnapshotSet after the volumes are added: gather, prepare, create; replies to m */
 int snapset_create_all(Snapset *s, DBusMessage *m, VssErr *err);
 int snapset_abort(Snapset *s, VssErr *err);
+/* The set holds the creation slot (Manager.SetInProgress) and nothing of it is under way: no
+ * call, no writer event, not in DoSnapshotSet. Such a set may be aborted to free the slot. */
+bool snapset_idle(const Snapset *s);
+/* Starts the idle limit of a set that has just taken the creation slot: an owner who leaves it
+ * untouched for set-idle-ms ([timeouts]) gets it aborted, so that the slot is free again. */
+int snapset_watch_idle(Snapset *s);
 /* The owner is done (Release) or gone: BackupShutdown, auto-release, forget the owner. The set
  * may be freed: do not use s afterwards. */
 void snapset_release(Snapset *s);

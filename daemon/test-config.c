@@ -19,6 +19,7 @@ static const char *const all_keys[] = {
 	"writer-freeze-ms",
 	"writer-freeze-max-ms",
 	"writer-event-ms",
+	"set-idle-ms",
 	"max-shadow-copies",
 	"writers-per-connection",
 	"sets-per-uid",
@@ -39,6 +40,7 @@ static void assert_config_eq(const Config *a, const Config *b)
 	ck_assert_uint_eq(a->writer_freeze_default, b->writer_freeze_default);
 	ck_assert_uint_eq(a->writer_freeze_max, b->writer_freeze_max);
 	ck_assert_uint_eq(a->writer_event_timeout, b->writer_event_timeout);
+	ck_assert_uint_eq(a->set_idle_timeout, b->set_idle_timeout);
 	ck_assert_uint_eq(a->max_shadow_copies, b->max_shadow_copies);
 	ck_assert_uint_eq(a->writers_per_connection, b->writers_per_connection);
 	ck_assert_uint_eq(a->sets_per_uid, b->sets_per_uid);
@@ -110,6 +112,7 @@ START_TEST(every_key_parsed)
 				   "writer-freeze-ms = 20000\n"
 				   "writer-freeze-max-ms = 120000\n"
 				   "writer-event-ms = 90000\n"
+				   "set-idle-ms = 2000\n"
 				   "[limits]\n"
 				   "max-shadow-copies = 512\n"
 				   "writers-per-connection = 4\n"
@@ -134,6 +137,7 @@ START_TEST(every_key_parsed)
 	ck_assert_uint_eq(c.writer_freeze_default, 20 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.writer_freeze_max, 120 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.writer_event_timeout, 90 * USEC_PER_SEC);
+	ck_assert_uint_eq(c.set_idle_timeout, 2 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.max_shadow_copies, 512);
 	ck_assert_uint_eq(c.writers_per_connection, 4);
 	ck_assert_uint_eq(c.sets_per_uid, 1);
@@ -198,7 +202,7 @@ START_TEST(error_unknown_key)
 	assert_error(
 		"# timeouts\n[timeouts]\nhold-ms = 1000\n\n\n\nhold-timeout = 5\n",
 		"vssd.conf:7: unknown key \"hold-timeout\" in [timeouts]; known keys: hold-ms, "
-		"flush-ms, writer-freeze-ms, writer-freeze-max-ms, writer-event-ms");
+		"flush-ms, writer-freeze-ms, writer-freeze-max-ms, writer-event-ms, set-idle-ms");
 	assert_error("[commit]\nHold-ms = 1\n",
 	             "vssd.conf:2: unknown key \"Hold-ms\" in [commit]; known keys: freeze");
 	assert_error("[commit]\n= parallel\n", "vssd.conf:2: missing key name before \"=\"");

@@ -1347,6 +1347,97 @@ START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volum
 }
 END_TEST
 
+/* StartSnapshotSet as a uid other than root */
+static int start_as(TestDaemon *t, const char *name, uid_t uid, Snapset **ret, VssErr *err)
+{
+	DBusMessage *m =
+		test_call_new(t, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "StartSnapshotSet", name);
+	BusCaller c = test_caller(name, uid);
+	DBusMessageIter it, dict;
+	size_t n = t->d.n_sets;
+	int r;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &dict), 0);
+	ck_assert_int_eq(bus_dict_add_bool(&dict, "no-writers", true), 0);
+	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
+	r = test_daemon_call(t, &daemon_manager_interface, &t->d, m, &c, err);
+	dbus_message_unref(m);
+	if (r >= 0)
+		*ret = t->d.sets[n];
+	return r;
+}
+
+/* An owner who leaves the creation slot untouched for set-idle-ms loses it: the set is aborted,
+ * its volumes dropped, and the next StartSnapshotSet succeeds. */
+START_TEST(idle_owner_loses_the_creation_slot)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Snapset *s, *s2;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	t->d.config.set_idle_timeout = 200 * USEC_PER_MSEC;
+	s = test_set(t, "backup", true);
+	(void)test_add(s, 0);
+	ck_assert_ptr_eq(t->d.creating, s);
+	/* any call by the owner restarts the count, even one that fails */
+	for (int i = 0; i < 4; i++) {
+		char p[64];
+
+		usleep(100 * 1000);
+		ck_assert_int_ge(sd_event_run(t->d.event, 0), 0);
+		err = (VssErr){ 0 };
+		ck_assert_int_eq(set_call(t, s, "AddVolume", NULL, NULL, &err, DBUS_TYPE_STRING,
+		                          &(const char *){ test_daemon_volume_path(t, 0, p) },
+		                          DBUS_TYPE_STRING, &(const char *){ "" },
+		                          DBUS_TYPE_INVALID),
+		                 -EEXIST);
+	}
+	ck_assert_str_eq(state(s), "started");
+	for (int i = 0; i < 100 && s->state != SNAPSET_STATE_ABORTED; i++)
+		ck_assert_int_ge(sd_event_run(t->d.event, 50 * USEC_PER_MSEC), 0);
+	ck_assert_str_eq(state(s), "aborted");
+	ck_assert_ptr_null(t->d.creating);
+	ck_assert_uint_eq(s->n_snaps, 0);
+	assert_dm_clean(t);
+	/* its owner learns it at its next call; the slot is free for another set */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(test_create(s, &err), -EBUSY);
+	ck_assert_str_eq(kind(&err), "BadState");
+	s2 = test_set(t, "backup", true);
+	ck_assert_ptr_eq(t->d.creating, s2);
+}
+END_TEST
+
+/* root takes the slot over from another user's set that waits for its owner; not from another
+ * root set, and not from a set whose call is under way */
+START_TEST(root_takes_over_an_idle_slot_from_another_user)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Snapset *user, *root, *other = NULL;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	ck_assert_int_eq(start_as(t, ":1.50", 1000, &user, &err), 0);
+	(void)test_add(user, 0);
+	/* another non-root user does not take over */
+	ck_assert_int_eq(start_as(t, ":1.51", 1001, &other, &err), -EALREADY);
+	ck_assert_str_eq(kind(&err), "SnapshotSetInProgress");
+	ck_assert_ptr_eq(t->d.creating, user);
+
+	err = (VssErr){ 0 };
+	root = test_set(t, "backup", true);
+	ck_assert_ptr_eq(t->d.creating, root);
+	ck_assert_str_eq(state(user), "aborted");
+	ck_assert_uint_eq(user->n_snaps, 0);
+	/* a root set is not taken over by root */
+	ck_assert_int_eq(test_start_set(t, ":1.52", NULL, true, false, &other, &err), -EALREADY);
+	ck_assert_str_eq(kind(&err), "SnapshotSetInProgress");
+	ck_assert_ptr_eq(t->d.creating, root);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("snapset",
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
@@ -1390,5 +1481,7 @@ TEST_SUITE_MAIN("snapset",
 	TEST(bad_volumes_are_refused_with_their_reason)
 	TEST(client_accessible_shadow_copies_stop_at_max_shadow_copies)
 	TEST(only_the_owner_drives_the_set)
-	TEST(sets_per_uid_is_a_limit))
+	TEST(sets_per_uid_is_a_limit)
+	TEST(idle_owner_loses_the_creation_slot)
+	TEST(root_takes_over_an_idle_slot_from_another_user))
 /* clang-format on */
