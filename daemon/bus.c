@@ -1248,6 +1248,14 @@ static DBusHandlerResult bus_filter(DBusConnection *conn, DBusMessage *m, void *
 	if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged")) {
 		const char *name, *old_owner, *new_owner;
 
+		/* Only the bus itself says who left: any peer may send a signal of this name
+		 * to us directly (the match rule filters broadcasts only), and believing it
+		 * would release another requester's sets and writers. */
+		if (!streq_ptr(dbus_message_get_sender(m), DBUS_SERVICE_DBUS)) {
+			log_warning("a NameOwnerChanged signal from %s, not from the bus, ignoring",
+			            bus_safe_string(dbus_message_get_sender(m)));
+			return DBUS_HANDLER_RESULT_HANDLED;
+		}
 		if (dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING,
 		                          &old_owner, DBUS_TYPE_STRING, &new_owner,
 		                          DBUS_TYPE_INVALID) &&
