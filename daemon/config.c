@@ -58,6 +58,8 @@ static const ConfigKey config_keys[] = {
 	    VSSD_SNAPSHOTS_PER_VOLUME_MAX),
 	KEY("limits", "writers-per-connection", CONFIG_COUNT, writers_per_connection, 1,
 	    VSSD_WRITERS_PER_CONNECTION_MAX),
+	KEY("limits", "writers-per-uid", CONFIG_COUNT, writers_per_uid, 1,
+	    VSSD_WRITERS_PER_UID_MAX),
 	KEY("limits", "sets-per-uid", CONFIG_COUNT, sets_per_uid, 1, VSSD_SETS_PER_UID_MAX),
 	KEY("commit", "freeze", CONFIG_FREEZE, parallel_freeze, 0, 0),
 };
@@ -83,6 +85,7 @@ int config_init_defaults(Config *c)
 		.writer_event_timeout = 60 * USEC_PER_SEC,
 		.max_shadow_copies = VSSD_MAX_SHADOW_COPIES_DEFAULT,
 		.writers_per_connection = VSSD_WRITERS_PER_CONNECTION_MAX,
+		.writers_per_uid = VSSD_WRITERS_PER_UID_MAX,
 		.sets_per_uid = VSSD_SETS_PER_UID_MAX,
 		.parallel_freeze = true,
 	};
