@@ -30,7 +30,8 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		{ "no-auto-release", 'b', &o->no_auto_release },
 		{ "backup-type", 's', &backup_type },
 		{ "description", 's', &description },
-		{ "exclude-writer-classes", 'a', &o->exclude_writer_classes },
+		{ "exclude-writer-classes", 'a', &o->exclude_writer_classes, NULL,
+		  VSSD_WRITERS_MAX },
 		{ NULL },
 	};
 	int r;
@@ -161,19 +162,21 @@ static int method_create(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 	SnapsetOptions o = { 0 };
 	DBusMessageIter it;
 	Snapset *s = NULL;
+	size_t n;
 	int r;
 
 	dbus_message_iter_init(m, &it);
-	r = bus_read_strv(&it, VSSD_PATH_MAX, &volumes, err);
+	n = bus_array_count(&it); /* before reading: 200000 volumes are refused, not copied */
+	if (n > VSSD_VOLUMES_PER_SET_MAX)
+		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
+		                   "%zu volumes given; a shadow copy set holds at most %d", n,
+		                   VSSD_VOLUMES_PER_SET_MAX);
+	r = bus_read_strv(&it, VSSD_PATH_MAX, VSSD_VOLUMES_PER_SET_MAX, &volumes, err);
 	if (r < 0)
 		return r;
 	if (!volumes[0])
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "no volumes given; name at least one volume");
-	if (strv_length(volumes) > VSSD_VOLUMES_PER_SET_MAX)
-		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
-		                   "%zu volumes given; a shadow copy set holds at most %d",
-		                   strv_length(volumes), VSSD_VOLUMES_PER_SET_MAX);
 	dbus_message_iter_next(&it);
 	r = read_set_options(&it, &o, err);
 	if (r >= 0)

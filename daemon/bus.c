@@ -404,21 +404,39 @@ static const char *type_name(char t)
 	}
 }
 
-int bus_read_strv(DBusMessageIter *it, size_t max, char ***ret, VssErr *err)
+size_t bus_array_count(DBusMessageIter *it)
 {
-	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-	DBusMessageIter a;
+	int n;
 
-	if (!l)
-		return -ENOMEM;
+	if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY)
+		return 0;
+	/* walks the array's bytes only: nothing is copied or allocated */
+	n = dbus_message_iter_get_element_count(it);
+	return n > 0 ? (size_t)n : 0;
+}
+
+int bus_read_strv(DBusMessageIter *it, size_t max, size_t max_n, char ***ret, VssErr *err)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	DBusMessageIter a;
+	size_t n, i = 0;
+
 	if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
 	    dbus_message_iter_get_element_type(it) != DBUS_TYPE_STRING)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "expected an array of strings");
+	/* counted before anything is read: a huge array costs one walk, not n copies */
+	n = bus_array_count(it);
+	if (n > max_n)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+		                   "%zu strings given; at most %zu are allowed here", n, max_n);
+	l = calloc(n + 1, sizeof(char *)); /* one allocation, NULL-terminated as it fills */
+	if (!l)
+		return -ENOMEM;
 	dbus_message_iter_recurse(it, &a);
-	while (dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING) {
+	for (; i < n && dbus_message_iter_get_arg_type(&a) == DBUS_TYPE_STRING;
+	     dbus_message_iter_next(&a), i++) {
 		const char *s;
-		int r;
 
 		dbus_message_iter_get_basic(&a, &s);
 		if (!valid_text(s, max))
@@ -426,10 +444,9 @@ int bus_read_strv(DBusMessageIter *it, size_t max, char ***ret, VssErr *err)
 			                   "\"%.64s\" is empty, too long or contains control "
 			                   "characters",
 			                   s);
-		r = strv_extend(&l, s);
-		if (r < 0)
-			return r;
-		dbus_message_iter_next(&a);
+		l[i] = strdup(s);
+		if (!l[i])
+			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(l);
 	return 0;
@@ -493,6 +510,16 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 		    (o->type != 'a' && o->type != 'A' && vt != o->type))
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "option \"%s\" must be %s", o->key, type_name(o->type));
+		if (o->type == 'a' || o->type == 'A') {
+			size_t max = o->max ? o->max : VSSD_OPTION_ARRAY_MAX;
+			size_t n = bus_array_count(&v);
+
+			if (n > max)
+				return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+				                   "option \"%s\" has %zu elements; at most %zu "
+				                   "are allowed",
+				                   o->key, n, max);
+		}
 		switch (o->type) {
 		case 's':
 			dbus_message_iter_get_basic(&v, (const char **)o->dest);
@@ -518,7 +545,8 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 			int r;
 
 			*dest = strv_free(*dest);
-			r = bus_read_strv(&v, VSSD_PATH_MAX, dest, err);
+			r = bus_read_strv(&v, VSSD_PATH_MAX, SIZE_MAX, dest,
+			                  err); /* counted above */
 			if (r < 0)
 				return r;
 			break;
@@ -1248,6 +1276,14 @@ static DBusHandlerResult bus_filter(DBusConnection *conn, DBusMessage *m, void *
 	if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged")) {
 		const char *name, *old_owner, *new_owner;
 
+		/* Only the bus itself says who left: any peer may send a signal of this name
+		 * to us directly (the match rule filters broadcasts only), and believing it
+		 * would release another requester's sets and writers. */
+		if (!streq_ptr(dbus_message_get_sender(m), DBUS_SERVICE_DBUS)) {
+			log_warning("a NameOwnerChanged signal from %s, not from the bus, ignoring",
+			            bus_safe_string(dbus_message_get_sender(m)));
+			return DBUS_HANDLER_RESULT_HANDLED;
+		}
 		if (dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING,
 		                          &old_owner, DBUS_TYPE_STRING, &new_owner,
 		                          DBUS_TYPE_INVALID) &&

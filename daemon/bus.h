@@ -111,11 +111,16 @@ typedef struct BusOption {
 	void *dest; /* char ** (borrowed from the message), bool *, uint32_t *, uint64_t *,
 	               char *** (newly allocated strv) */
 	bool *seen; /* optional */
+	size_t max; /* 'a' and 'A': the most elements (counted before reading); 0: the default,
+	               VSSD_OPTION_ARRAY_MAX */
 } BusOption;
 /* Reads an a{sv} at it. Unknown keys and wrong types are InvalidArgument with a sentence. */
 int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err);
-/* Reads an "as" at it into a new strv; each string must be valid text of at most max bytes. */
-int bus_read_strv(DBusMessageIter *it, size_t max, char ***ret, VssErr *err);
+/* Reads an "as" at it into a new strv; each string must be valid text of at most max bytes. The
+ * array is counted first: more than max_n strings are InvalidArgument (-E2BIG), none read. */
+int bus_read_strv(DBusMessageIter *it, size_t max, size_t max_n, char ***ret, VssErr *err);
+/* The number of elements of the array at it, without reading them (0 when it is no array) */
+size_t bus_array_count(DBusMessageIter *it);
 
 /* Dictionary building: open with bus_dict_open(), add entries, close. */
 int bus_dict_open(DBusMessageIter *it, DBusMessageIter *dict);

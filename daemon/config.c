@@ -59,6 +59,8 @@ static const ConfigKey config_keys[] = {
 	    VSSD_SNAPSHOTS_PER_VOLUME_MAX),
 	KEY("limits", "writers-per-connection", CONFIG_COUNT, writers_per_connection, 1,
 	    VSSD_WRITERS_PER_CONNECTION_MAX),
+	KEY("limits", "writers-per-uid", CONFIG_COUNT, writers_per_uid, 1,
+	    VSSD_WRITERS_PER_UID_MAX),
 	KEY("limits", "sets-per-uid", CONFIG_COUNT, sets_per_uid, 1, VSSD_SETS_PER_UID_MAX),
 	KEY("commit", "freeze", CONFIG_FREEZE, parallel_freeze, 0, 0),
 };
@@ -85,6 +87,7 @@ int config_init_defaults(Config *c)
 		.set_idle_timeout = VSSD_SET_IDLE_TIMEOUT_USEC,
 		.max_shadow_copies = VSSD_MAX_SHADOW_COPIES_DEFAULT,
 		.writers_per_connection = VSSD_WRITERS_PER_CONNECTION_MAX,
+		.writers_per_uid = VSSD_WRITERS_PER_UID_MAX,
 		.sets_per_uid = VSSD_SETS_PER_UID_MAX,
 		.parallel_freeze = true,
 	};

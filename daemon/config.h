@@ -25,6 +25,7 @@ typedef struct Config {
 	usec_t set_idle_timeout;          /* [timeouts] set-idle-ms: the creation slot's owner */
 	uint32_t max_shadow_copies;       /* [limits] max-shadow-copies */
 	uint32_t writers_per_connection;  /* [limits] writers-per-connection */
+	uint32_t writers_per_uid;         /* [limits] writers-per-uid */
 	uint32_t sets_per_uid;            /* [limits] sets-per-uid */
 	bool parallel_freeze; /* [commit] freeze = parallel (FIFREEZE from threads) | lockfs */
 } Config;

@@ -1180,7 +1180,7 @@ int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
 {
 	_cleanup_strv_free_ char **sel = NULL;
 	DBusMessageIter it, arr;
-	size_t n = 0;
+	size_t n = 0, count;
 	int r;
 
 	if (!dbus_message_iter_init(m, &it) ||
@@ -1188,11 +1188,17 @@ int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
 	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_ARRAY)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "components must be an array of dictionaries aa{sv}");
-	sel = calloc(1, sizeof(char *));
+	/* counted before anything is read, then the selection is built in one allocation */
+	count = bus_array_count(&it);
+	if (count > s->n_involved * (size_t)VSSD_COMPONENTS_PER_WRITER_MAX)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+		                   "%zu components given, more than the involved writers have",
+		                   count);
+	sel = calloc(2 * count + 1, sizeof(char *));
 	if (!sel)
 		return -ENOMEM;
 	dbus_message_iter_recurse(&it, &arr);
-	for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
+	for (; n < count && dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
 	     dbus_message_iter_next(&arr)) {
 		const char *id = NULL, *name = NULL;
 		bool has_id = false, has_name = false;
@@ -1211,9 +1217,6 @@ int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
 		if (!has_id || !has_name)
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "each component needs instance-id and name");
-		if (++n > s->n_involved * (size_t)VSSD_COMPONENTS_PER_WRITER_MAX)
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-			                   "more components than the involved writers have");
 		if (vssid_from_string(id, &wid) < 0)
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "instance-id \"%.64s\" is not a UUID",
@@ -1231,11 +1234,13 @@ int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
 			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
 			                   "writer \"%s\" (%s) has no component \"%.64s\"", w->name,
 			                   w->id_str, bus_safe_string(name));
-		r = strv_extend(&sel, w->id_str);
-		if (r >= 0)
-			r = strv_extend(&sel, name);
-		if (r < 0)
-			return r;
+		sel[2 * n] = strdup(w->id_str);
+		if (!sel[2 * n])
+			return -ENOMEM;
+		sel[2 * n + 1] = strdup(name);
+		if (!sel[2 * n + 1])
+			return -ENOMEM;
+		n++;
 	}
 	strv_free(s->components);
 	s->components = TAKE_PTR(sel);

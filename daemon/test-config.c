@@ -22,6 +22,7 @@ static const char *const all_keys[] = {
 	"set-idle-ms",
 	"max-shadow-copies",
 	"writers-per-connection",
+	"writers-per-uid",
 	"sets-per-uid",
 	"freeze",
 };
@@ -43,6 +44,7 @@ static void assert_config_eq(const Config *a, const Config *b)
 	ck_assert_uint_eq(a->set_idle_timeout, b->set_idle_timeout);
 	ck_assert_uint_eq(a->max_shadow_copies, b->max_shadow_copies);
 	ck_assert_uint_eq(a->writers_per_connection, b->writers_per_connection);
+	ck_assert_uint_eq(a->writers_per_uid, b->writers_per_uid);
 	ck_assert_uint_eq(a->sets_per_uid, b->sets_per_uid);
 	ck_assert_int_eq(a->parallel_freeze, b->parallel_freeze);
 }
@@ -80,6 +82,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.writer_event_timeout, 60 * USEC_PER_SEC);
 	ck_assert_uint_eq(c.max_shadow_copies, 64);
 	ck_assert_uint_eq(c.writers_per_connection, 16);
+	ck_assert_uint_eq(c.writers_per_uid, 256);
 	ck_assert_uint_eq(c.sets_per_uid, 16);
 	ck_assert(c.parallel_freeze);
 

@@ -686,6 +686,77 @@ START_TEST(create_snapshot_set_with_a_bad_volume_leaves_nothing)
 }
 END_TEST
 
+/* CreateSnapshotSet(volumes, options) as caller TEST_DAEMON_OWNER; exclude: that many
+ * exclude-writer-classes (0: none) */
+static int create_call(TestDaemon *t, const char **vols, int n, int exclude, VssErr *err)
+{
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	DBusMessageIter it, dict, e, v, a;
+	const char *key = "exclude-writer-classes", *cls = "c65cebd2-542e-4094-981e-dd9a53d7634f";
+	DBusMessage *m;
+	int r;
+
+	m = test_call_new(t, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "CreateSnapshotSet", NULL);
+	ck_assert(dbus_message_append_args(m, DBUS_TYPE_ARRAY, DBUS_TYPE_STRING, &vols, n,
+	                                   DBUS_TYPE_INVALID));
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &dict), 0);
+	if (exclude > 0) {
+		ck_assert(dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+		ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "as", &v));
+		ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "s", &a));
+		for (int i = 0; i < exclude; i++)
+			ck_assert(dbus_message_iter_append_basic(&a, DBUS_TYPE_STRING, &cls));
+		ck_assert(dbus_message_iter_close_container(&v, &a));
+		ck_assert(dbus_message_iter_close_container(&e, &v));
+		ck_assert(dbus_message_iter_close_container(&dict, &e));
+	}
+	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
+	r = test_daemon_call(t, &daemon_manager_interface, &t->d, m, &c, err);
+	dbus_message_unref(m);
+	return r;
+}
+
+/* Arrays are counted before they are read: 200000 volumes are refused at once, and a 65th
+ * volume that is not even valid text is refused for the count, not for its text. */
+START_TEST(create_snapshot_set_counts_volumes_before_reading_them)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const int n = 200000;
+	_cleanup_free_ const char **vols = calloc(n, sizeof(char *));
+	VssErr err = { 0 };
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	ck_assert_ptr_nonnull(vols);
+	for (int i = 0; i < n; i++)
+		vols[i] = "/dev/mapper/a";
+	ck_assert_int_eq(create_call(t, vols, n, 0, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "MaximumNumberOfVolumesReached");
+	ck_assert_str_eq(err.message, "200000 volumes given; a shadow copy set holds at most 64");
+	ck_assert_uint_eq(t->d.n_sets, 0);
+
+	vols[VSSD_VOLUMES_PER_SET_MAX] = "bad\001";
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(create_call(t, vols, VSSD_VOLUMES_PER_SET_MAX + 1, 0, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "MaximumNumberOfVolumesReached");
+
+	/* an option array: exclude-writer-classes has its own count */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(create_call(t, vols, 1, VSSD_WRITERS_MAX + 1, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(err.message, "option \"exclude-writer-classes\" has 1025 elements; at "
+	                              "most 1024 are allowed");
+	ck_assert_uint_eq(t->d.n_sets, 0);
+	assert_dm_clean(t);
+
+	/* at the limits: fine */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(create_call(t, vols, 1, VSSD_WRITERS_MAX, &err), 0);
+	ck_assert_uint_eq(t->d.n_sets, 1);
+}
+END_TEST
+
 START_TEST(create_snapshot_set_fails_when_a_writer_cannot_be_reached)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -1456,6 +1527,7 @@ TEST_SUITE_MAIN("snapset",
 	TEST(create_snapshot_set_without_writers_completes_synchronously)
 	TEST(create_snapshot_set_with_no_writer_registered_completes_synchronously)
 	TEST(create_snapshot_set_with_a_bad_volume_leaves_nothing)
+	TEST(create_snapshot_set_counts_volumes_before_reading_them)
 	TEST(create_snapshot_set_fails_when_a_writer_cannot_be_reached)
 	TEST(in_progress_from_start_until_created)
 	TEST(in_progress_cleared_on_failure)

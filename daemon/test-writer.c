@@ -426,10 +426,51 @@ static void info_component(Info *i, const char *name, char *const *paths)
 	ck_assert(dbus_message_iter_close_container(&i->dict, &e));
 }
 
-static int info_register(TestDaemon *t, Info *i, const char *owner, const char *object,
-                         Writer **ret, VssErr *err)
+/* "components": n components "c0", "c1"... each with the same paths */
+static void info_components(Info *i, size_t n, char *const *paths)
 {
-	BusCaller c = test_caller(owner, 0);
+	DBusMessageIter e, v, a, c;
+	const char *key = "components";
+
+	ck_assert(dbus_message_iter_open_container(&i->dict, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (size_t k = 0; k < n; k++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%zu", k);
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));
+		ck_assert_int_eq(bus_dict_add_string(&c, "name", name), 0);
+		ck_assert_int_eq(bus_dict_add_strv(&c, "paths", paths), 0);
+		ck_assert(dbus_message_iter_close_container(&a, &c));
+	}
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&i->dict, &e));
+}
+
+/* n paths "/<k>/xxx...", each len bytes long; strv_free() it */
+static char **long_paths(size_t n, size_t len)
+{
+	char **l = calloc(n + 1, sizeof(char *));
+
+	ck_assert_ptr_nonnull(l);
+	for (size_t k = 0; k < n; k++) {
+		l[k] = malloc(len + 1);
+		ck_assert_ptr_nonnull(l[k]);
+		memset(l[k], 'x', len);
+		l[k][len] = 0;
+		ck_assert_int_lt(snprintf(l[k], len, "/%zu/", k), (int)len);
+		l[k][strlen(l[k])] = 'x';
+	}
+	return l;
+}
+
+static int info_register_uid(TestDaemon *t, Info *i, const char *owner, uid_t uid,
+                             const char *object, Writer **ret, VssErr *err)
+{
+	BusCaller c = test_caller(owner, uid);
 	DBusMessageIter it;
 	Writer *w = NULL;
 	int r;
@@ -443,6 +484,12 @@ static int info_register(TestDaemon *t, Info *i, const char *owner, const char *
 	if (ret)
 		*ret = w;
 	return r;
+}
+
+static int info_register(TestDaemon *t, Info *i, const char *owner, const char *object,
+                         Writer **ret, VssErr *err)
+{
+	return info_register_uid(t, i, owner, 0, object, ret, err);
 }
 
 /* Registering fails with InvalidArgument and a message that contains what */
@@ -767,6 +814,157 @@ START_TEST(register_limits_writers_per_connection)
 }
 END_TEST
 
+START_TEST(register_limits_writers_per_uid)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	t->d.config.writers_per_uid = 3;
+	/* uid 1000: two connections, three writers */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.50", 1000, "/w0", NULL, NULL), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.50", 1000, "/w1", NULL, NULL), 0);
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.51", 1000, "/w0", NULL, NULL), 0);
+	/* a fourth, from a third connection: refused, naming the limit */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.52", 1000, "/w0", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_str_eq(err.message,
+	                 "uid 1000 has 3 writers registered already (writers-per-uid); "
+	                 "unregister some first");
+	ck_assert_uint_eq(t->d.n_writers, 3);
+	/* another uid has its own count */
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.53", 1001, "/w0", NULL, NULL), 0);
+	/* a connection of uid 1000 leaving makes room */
+	writers_peer_gone(&t->d, ":1.50");
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.52", 1000, "/w0", NULL, NULL), 0);
+	ck_assert_uint_eq(t->d.n_writers, 3);
+}
+END_TEST
+
+START_TEST(register_limits_writers_in_all)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (unsigned n = 0; n < VSSD_WRITERS_MAX; n++) {
+		char owner[16], object[16];
+
+		snprintf(owner, sizeof(owner), ":1.%u", 100 + n / VSSD_WRITERS_PER_CONNECTION_MAX);
+		snprintf(object, sizeof(object), "/w%u", n % VSSD_WRITERS_PER_CONNECTION_MAX);
+		info_basic(&i, "db", CLASS_ID);
+		ck_assert_int_eq(info_register_uid(t, &i, owner, n / VSSD_WRITERS_PER_UID_MAX,
+		                                   object, NULL, NULL),
+		                 0);
+	}
+	info_basic(&i, "db", CLASS_ID);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.99", 4242, "/w", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_msg(strstr(err.message, "1024 writers registered, the most it keeps"), "%s",
+	              err.message);
+	ck_assert_uint_eq(t->d.n_writers, VSSD_WRITERS_MAX);
+}
+END_TEST
+
+/* components and paths: counted before they are read */
+START_TEST(register_counts_components_and_paths)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	_cleanup_strv_free_ char **many = long_paths(VSSD_PATHS_PER_COMPONENT_MAX + 1, 8);
+	_cleanup_strv_free_ char **one = long_paths(1, 8);
+	Writer *w = NULL;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	info_basic(&i, "db", CLASS_ID);
+	info_components(&i, VSSD_COMPONENTS_PER_WRITER_MAX + 1, one);
+	assert_invalid(t, &i, -E2BIG, "\"components\" has 257 elements; at most 256");
+
+	info_basic(&i, "db", CLASS_ID);
+	info_component(&i, "data", many);
+	assert_invalid(t, &i, -E2BIG, "\"paths\" has 257 elements; at most 256");
+
+	/* at the limits: taken */
+	free(many[VSSD_PATHS_PER_COMPONENT_MAX]);
+	many[VSSD_PATHS_PER_COMPONENT_MAX] = NULL;
+	info_basic(&i, "db", CLASS_ID);
+	info_components(&i, 2, many);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w1", &w, NULL), 0);
+	ck_assert_uint_eq(w->n_components, 2);
+	ck_assert_uint_eq(strv_length(w->components[1].paths), VSSD_PATHS_PER_COMPONENT_MAX);
+	info_basic(&i, "db", CLASS_ID);
+	info_components(&i, VSSD_COMPONENTS_PER_WRITER_MAX, one);
+	ck_assert_int_eq(info_register(t, &i, ":1.50", "/w2", &w, NULL), 0);
+	ck_assert_uint_eq(w->n_components, VSSD_COMPONENTS_PER_WRITER_MAX);
+}
+END_TEST
+
+/* the bytes of metadata vssd keeps: per uid, and for all writers */
+START_TEST(register_limits_writer_metadata)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	/* 256 paths of 4000 bytes: about 1 MiB per component */
+	_cleanup_strv_free_ char **paths = long_paths(VSSD_PATHS_PER_COMPONENT_MAX, 4000);
+	Writer *w = NULL;
+	VssErr err = { 0 };
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	/* one writer over the per-uid limit alone */
+	info_basic(&i, "huge", CLASS_ID);
+	info_components(&i, 5, paths);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.50", 1000, "/w", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_msg(strstr(err.message, "writer \"huge\" would take the writer metadata vssd "
+	                                  "keeps past 4194304 bytes for uid 1000"),
+	              "%s", err.message);
+	ck_assert_uint_eq(t->d.n_writers, 0);
+
+	/* 3 MiB for uid 1000, then 2 more are over its 4 MiB; another uid still has room */
+	info_basic(&i, "big", CLASS_ID);
+	info_components(&i, 3, paths);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.50", 1000, "/w", &w, NULL), 0);
+	ck_assert_uint_gt(w->metadata_bytes, 3 * 1000000);
+	info_basic(&i, "big2", CLASS_ID);
+	info_components(&i, 2, paths);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.51", 1000, "/w", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_uint_eq(t->d.n_writers, 1);
+
+	/* uids 1001..1004 take 3 MiB each: 15 MiB in all, so 2 more of uid 1005 are refused */
+	for (uid_t u = 1001; u <= 1004; u++) {
+		char owner[16];
+
+		snprintf(owner, sizeof(owner), ":1.%u", (unsigned)u);
+		info_basic(&i, "big", CLASS_ID);
+		info_components(&i, 3, paths);
+		ck_assert_int_eq(info_register_uid(t, &i, owner, u, "/w", NULL, NULL), 0);
+	}
+	info_basic(&i, "big", CLASS_ID);
+	info_components(&i, 2, paths);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.2000", 1005, "/w", NULL, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_msg(strstr(err.message, "or 16777216 bytes in all"), "%s", err.message);
+	ck_assert_uint_eq(t->d.n_writers, 5);
+
+	/* uid 1000's writer leaving gives its bytes back */
+	writers_peer_gone(&t->d, ":1.50");
+	info_basic(&i, "big", CLASS_ID);
+	info_components(&i, 2, paths);
+	ck_assert_int_eq(info_register_uid(t, &i, ":1.2000", 1005, "/w", NULL, NULL), 0);
+}
+END_TEST
+
 START_TEST(register_refuses_a_duplicate_object_path)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -831,6 +1029,10 @@ TEST_SUITE_MAIN("writer",
 	TEST(register_checks_component_paths)
 	TEST(register_bounds_the_freeze_timeout)
 	TEST(register_limits_writers_per_connection)
+	TEST(register_limits_writers_per_uid)
+	TEST(register_limits_writers_in_all)
+	TEST(register_counts_components_and_paths)
+	TEST(register_limits_writer_metadata)
 	TEST(register_refuses_a_duplicate_object_path)
 	TEST(a_connection_leaving_unregisters_its_writers))
 /* clang-format on */

@@ -160,67 +160,119 @@ void writer_set_state(Writer *w, WriterState s)
 	writer_update(w, s, NULL);
 }
 
-static int read_components(Writer *w, DBusMessageIter *arr, VssErr *err)
+static size_t strv_bytes(char *const *l)
+{
+	size_t n = 0;
+
+	for (char *const *p = l; p && *p; p++)
+		n += strlen(*p) + 1;
+	return n;
+}
+
+/* The bytes of w's strings other than its components: name, class id, instance name... */
+static size_t writer_base_bytes(const Writer *w)
+{
+	const char *const s[] = { w->owner,    w->object,        w->name,
+		                  w->class_id, w->instance_name, w->usage };
+	size_t n = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(s); i++)
+		n += s[i] ? strlen(s[i]) + 1 : 0;
+	return n;
+}
+
+/* How many more bytes of metadata a writer of uid may have kept, over the per-uid and the
+ * total limit; the writers of d other than except count. Sets *ret_uid_writers (likewise). */
+static size_t metadata_room(Daemon *d, uid_t uid, const Writer *except, size_t *ret_uid_writers)
+{
+	size_t uid_bytes = 0, all_bytes = 0, uid_writers = 0;
+
+	for (size_t i = 0; i < d->n_writers; i++) {
+		const Writer *x = d->writers[i];
+
+		if (x == except)
+			continue;
+		all_bytes += x->metadata_bytes;
+		if (x->uid == uid) {
+			uid_bytes += x->metadata_bytes;
+			uid_writers++;
+		}
+	}
+	if (ret_uid_writers)
+		*ret_uid_writers = uid_writers;
+	if (uid_bytes >= VSSD_WRITER_METADATA_PER_UID_MAX || all_bytes >= VSSD_WRITER_METADATA_MAX)
+		return 0;
+	return MIN(VSSD_WRITER_METADATA_PER_UID_MAX - uid_bytes,
+	           VSSD_WRITER_METADATA_MAX - all_bytes);
+}
+
+static int metadata_too_big(const Writer *w, VssErr *err)
+{
+	return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
+	                   "writer \"%s\" would take the writer metadata vssd keeps past %u "
+	                   "bytes for uid %u or %u bytes in all; register fewer or shorter "
+	                   "components and paths",
+	                   bus_safe_string(w->name), VSSD_WRITER_METADATA_PER_UID_MAX,
+	                   (unsigned)w->uid, VSSD_WRITER_METADATA_MAX);
+}
+
+/* Reads components aa{sv} into w (which has none yet), counting the array first and the bytes
+ * kept as it goes: once w's metadata would pass room bytes, nothing more is read. */
+static int read_components(Writer *w, DBusMessageIter *arr, size_t room, VssErr *err)
 {
 	DBusMessageIter it;
+	size_t n;
 
 	if (dbus_message_iter_get_element_type(arr) != DBUS_TYPE_ARRAY)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "components must be an array of dictionaries aa{sv}");
+	n = bus_array_count(arr);
+	if (n > VSSD_COMPONENTS_PER_WRITER_MAX)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+		                   "%zu components given; a writer has at most %d", n,
+		                   VSSD_COMPONENTS_PER_WRITER_MAX);
+	if (n == 0)
+		return 0;
+	w->components = calloc(n, sizeof(WriterComponent));
+	if (!w->components)
+		return -ENOMEM;
 	dbus_message_iter_recurse(arr, &it);
-	while (dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY) {
+	for (; w->n_components < n && dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY;
+	     dbus_message_iter_next(&it)) {
 		const char *name = NULL;
-		char **paths = NULL;
+		_cleanup_strv_free_ char **paths = NULL;
 		bool has_name = false;
 		const BusOption opts[] = {
 			{ "name", 's', &name, &has_name },
-			{ "paths", 'a', &paths },
+			{ "paths", 'a', &paths, NULL, VSSD_PATHS_PER_COMPONENT_MAX },
 			{ NULL },
 		};
-		WriterComponent *n;
+		WriterComponent *c = &w->components[w->n_components];
+		size_t bytes;
 		int r;
 
-		if (w->n_components >= VSSD_COMPONENTS_PER_WRITER_MAX)
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-			                   "a writer has at most %d components",
-			                   VSSD_COMPONENTS_PER_WRITER_MAX);
 		r = bus_read_options(&it, opts, err);
-		if (r < 0) {
-			strv_free(paths);
+		if (r < 0)
 			return r;
-		}
-		if (!has_name || !valid_text(name, VSSD_STRING_MAX)) {
-			strv_free(paths);
+		if (!has_name || !valid_text(name, VSSD_STRING_MAX))
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "each component needs a name (text, at most %d bytes)",
 			                   VSSD_STRING_MAX);
-		}
-		if (strv_length(paths) > VSSD_PATHS_PER_COMPONENT_MAX) {
-			strv_free(paths);
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-			                   "component \"%s\" has more than %d paths", name,
-			                   VSSD_PATHS_PER_COMPONENT_MAX);
-		}
 		for (char **p = paths; p && *p; p++)
-			if (!valid_abs_path(*p)) {
-				r = vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-				                "component \"%s\": \"%.64s\" is not an absolute "
-				                "path",
-				                name, *p);
-				strv_free(paths);
-				return r;
-			}
-		n = reallocarray(w->components, w->n_components + 1, sizeof(*n));
-		if (!n) {
-			strv_free(paths);
+			if (!valid_abs_path(*p))
+				return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				                   "component \"%s\": \"%.64s\" is not an absolute "
+				                   "path",
+				                   name, *p);
+		bytes = strlen(name) + 1 + strv_bytes(paths);
+		if (w->metadata_bytes + bytes > room)
+			return metadata_too_big(w, err);
+		c->name = strdup(name);
+		if (!c->name)
 			return -ENOMEM;
-		}
-		w->components = n;
-		n[w->n_components] = (WriterComponent){ .name = strdup(name), .paths = paths };
-		if (!n[w->n_components].name)
-			return -ENOMEM;
+		c->paths = TAKE_PTR(paths);
 		w->n_components++;
-		dbus_message_iter_next(&it);
+		w->metadata_bytes += bytes;
 	}
 	return 0;
 }
@@ -231,7 +283,7 @@ static int read_components(Writer *w, DBusMessageIter *arr, VssErr *err)
  * logged and leaves the components as they were. */
 static void identify_update(Writer *w, DBusMessage *reply)
 {
-	Writer tmp = { 0 };
+	Writer tmp = { .name = w->name, .uid = w->uid, .metadata_bytes = writer_base_bytes(w) };
 	DBusMessageIter it, d;
 	VssErr err = { 0 };
 	int r;
@@ -267,7 +319,7 @@ static void identify_update(Writer *w, DBusMessage *reply)
 			            w->id_str);
 			return;
 		}
-		r = read_components(&tmp, &v, &err);
+		r = read_components(&tmp, &v, metadata_room(w->d, w->uid, w, NULL), &err);
 		if (r < 0) {
 			log_warning(
 				"writer=%s: its Identify answer has unusable components, keeping "
@@ -279,6 +331,7 @@ static void identify_update(Writer *w, DBusMessage *reply)
 		components_free(w->components, w->n_components);
 		w->components = tmp.components;
 		w->n_components = tmp.n_components;
+		w->metadata_bytes = tmp.metadata_bytes;
 		return;
 	}
 }
@@ -299,12 +352,12 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		{ "instance-name", 's', &instance_name },
 		{ "usage", 's', &usage },
 		{ "freeze-timeout-ms", 'u', &timeout_ms, &has_timeout },
-		{ "components", 'A', &components, &has_components },
+		{ "components", 'A', &components, &has_components, VSSD_COMPONENTS_PER_WRITER_MAX },
 		{ NULL },
 	};
 	static const char *const usages[] = { "user-data", "bootable-system-state",
 		                              "system-service", "other" };
-	unsigned mine = 0;
+	size_t mine = 0, uid_writers, room;
 	bool usage_ok;
 	VssId cid;
 	int r;
@@ -348,6 +401,17 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
 		                   "a connection may register at most %u writers",
 		                   d->config.writers_per_connection);
+	room = metadata_room(d, c->uid, NULL, &uid_writers);
+	if (uid_writers >= d->config.writers_per_uid)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
+		                   "uid %u has %zu writers registered already (writers-per-uid); "
+		                   "unregister some first",
+		                   (unsigned)c->uid, uid_writers);
+	if (d->n_writers >= VSSD_WRITERS_MAX)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
+		                   "vssd has %zu writers registered, the most it keeps; retry when "
+		                   "some have left",
+		                   d->n_writers);
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
@@ -356,6 +420,7 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	vssid_generate(&w->instance_id);
 	vssid_to_string(&w->instance_id, w->id_str);
 	bus_object_path("writer", &w->instance_id, w->path, sizeof(w->path));
+	w->uid = c->uid;
 	w->owner = strdup(c->name);
 	w->object = strdup(object);
 	w->name = strdup(name);
@@ -376,8 +441,11 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		w->freeze_timeout_ms = (uint32_t)(d->config.writer_freeze_max / USEC_PER_MSEC);
 	}
 	w->state = WRITER_STATE_STABLE;
+	w->metadata_bytes = writer_base_bytes(w);
+	if (w->metadata_bytes > room)
+		return metadata_too_big(w, err);
 	if (has_components) {
-		r = read_components(w, &components, err);
+		r = read_components(w, &components, room, err);
 		if (r < 0)
 			return r;
 	}

@@ -45,9 +45,11 @@ typedef struct Writer {
 	Daemon *d;
 	VssId instance_id;
 	char id_str[VSSID_STRING_MAX];
-	char path[128]; /* our object */
-	char *owner;    /* unique bus name of the writer */
-	char *object;   /* the path it exports the Writer interface at */
+	char path[128];        /* our object */
+	char *owner;           /* unique bus name of the writer */
+	uid_t uid;             /* of the owner: the per-uid limits count it */
+	size_t metadata_bytes; /* what vssd keeps of its strings: the metadata limits count it */
+	char *object;          /* the path it exports the Writer interface at */
 	char *name;
 	char *class_id;
 	char *instance_name;
