@@ -1271,6 +1271,74 @@ START_TEST(list_writers_output)
 }
 END_TEST
 
+/* Text a hostile writer or caller could have put in what vssd sends */
+static void fill_hostile_writer(DBusMessageIter *d, size_t i)
+{
+	put_string(d, "instance-id", SA1);
+	put_string(d, "class-id", ID1);
+	put_string(d, "name",
+	           "db\xc2\x9b"
+	           "2J\x1b]0;owned\x07");
+	put_string(d, "instance-name", "a\nWriter name: 'forged'");
+	ck_assert_int_eq(busutil_dict_append_u32(d, "state", 8), 0);
+	put_string(d, "state-name", "Failed at freeze");
+	put_string(d, "last-error", "VSS_E_WRITERERROR_RETRYABLE");
+	put_string(d, "failure-message", "full\r\x1b[31mred C:\\tmp");
+}
+
+static bool has_raw_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\n') || *s == 0x7f ||
+		    ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 &&
+		     (unsigned char)s[1] <= 0x9f))
+			return true;
+	return false;
+}
+
+START_TEST(list_writers_escapes_what_vssd_sent)
+{
+	_cleanup_(busutil_value_freep) BusValue *args = list_new(1, fill_hostile_writer);
+	json_object *j;
+	Out o;
+
+	ck_assert_int_eq(vssctl_print_writers(out_open(&o), &args->items[0], false), 0);
+	ck_assert(!has_raw_control(out_text(&o)));
+	ck_assert_str_eq(o.buf, "Writer name: 'db\\xc2\\x9b2J\\x1b]0;owned\\x07'\n"
+	                        "   Writer Id: " ID1 "\n"
+	                        "   Writer Instance Id: " SA1 "\n"
+	                        "   Writer Instance Name: a\\nWriter name: 'forged'\n"
+	                        "   State: [8] Failed at freeze\n"
+	                        "   Last error: VSS_E_WRITERERROR_RETRYABLE\n"
+	                        "   Failure message: full\\r\\x1b[31mred C:\\tmp\n");
+	out_done(&o);
+
+	/* JSON keeps the data exact: its own escaping keeps the control characters out */
+	ck_assert_int_eq(vssctl_print_writers(out_open(&o), &args->items[0], true), 0);
+	ck_assert(!has_raw_control(out_text(&o)));
+	j = json_tokener_parse(o.buf);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_object_get_string(jget(json_object_array_get_idx(j, 0), "name")),
+	                 "db\xc2\x9b"
+	                 "2J\x1b]0;owned\x07");
+	json_object_put(j);
+	out_done(&o);
+}
+END_TEST
+
+START_TEST(exposed_and_added_paths_are_escaped)
+{
+	Out o;
+
+	ck_assert_int_eq(vssctl_print_exposed(out_open(&o), SA1, "/mnt/x\x1b[2J", NULL, false), 0);
+	ck_assert_str_eq(out_text(&o), "/mnt/x\\x1b[2J\n");
+	out_done(&o);
+	ck_assert_int_eq(vssctl_print_volume_added(out_open(&o), "/dev/mapper/a\nb", false), 0);
+	ck_assert_str_eq(out_text(&o), "/dev/mapper/a\\nb\n");
+	out_done(&o);
+}
+END_TEST
+
 static void fill_storage(DBusMessageIter *d, size_t i)
 {
 	put_string(d, "volume", i ? VOLB : VOLA);
@@ -1522,6 +1590,8 @@ TEST_SUITE_MAIN("vssctl",
 	TEST(list_shadows_json)
 	TEST(query_reverts_output)
 	TEST(list_writers_output)
+	TEST(list_writers_escapes_what_vssd_sent)
+	TEST(exposed_and_added_paths_are_escaped)
 	TEST(list_storage_output)
 	TEST(list_volumes_and_providers_output)
 	TEST(verb_results_output)

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "client/vssctl-format.h"
+#include "common/escape.h"
 #include "common/valid.h"
 #include "common/vssd-bus-names.h"
 
@@ -183,7 +184,16 @@ int vssctl_print_json(FILE *f, json_object *o)
 
 	if (!s)
 		return -ENOMEM;
-	fprintf(f, "%s\n", s);
+	/* json-c escapes C0 controls but leaves DEL and C1 controls (CSI, U+009B, drives some
+	 * terminals). Outside strings JSON is ASCII, so \u escapes for them keep the same JSON. */
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p == 0x7f)
+			fputs("\\u007f", f);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fprintf(f, "\\u00%02x", *++p);
+		else
+			fputc(*p, f);
+	fputc('\n', f);
 	return 0;
 }
 
@@ -225,6 +235,80 @@ static int json_array_add_new(json_object *array, json_object **ret)
 		return -ENOMEM;
 	}
 	*ret = o;
+	return 0;
+}
+
+/* A copy of v with every string (and dictionary key) escaped for a terminal: text output prints
+ * what vssd sent, and through vssd what writers and other callers said. Backslashes are kept,
+ * since vssd escaped the writers' own words already. JSON output uses v itself: JSON escaping
+ * keeps the data exact and control characters out. */
+static int value_escape(const BusValue *v, BusValue *ret)
+{
+	int r;
+
+	*ret = *v; /* the type and the scalar */
+	ret->n = 0;
+	ret->items = NULL;
+	ret->keys = NULL;
+	if (busutil_value_is_string(v)) {
+		ret->str = NULL;
+		r = text_escape(v->str, ESCAPE_KEEP_BACKSLASH, &ret->str);
+		if (r < 0)
+			*ret = (BusValue){ .type = DBUS_TYPE_INVALID };
+		return r;
+	}
+	if (v->n == 0)
+		return 0;
+	ret->items = calloc(v->n, sizeof(BusValue));
+	if (v->keys)
+		ret->keys = calloc(v->n, sizeof(char *));
+	if (!ret->items || (v->keys && !ret->keys)) {
+		busutil_value_done(ret);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		r = value_escape(&v->items[i], &ret->items[i]);
+		if (r >= 0 && v->keys)
+			r = text_escape(v->keys[i], ESCAPE_KEEP_BACKSLASH, &ret->keys[i]);
+		ret->n = i + 1; /* what is filled so far, for busutil_value_done() */
+		if (r < 0) {
+			busutil_value_done(ret);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int vssctl_value_escape(const BusValue *v, BusValue **ret)
+{
+	_cleanup_(busutil_value_freep) BusValue *c = NULL;
+	int r;
+
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	c = calloc(1, sizeof(BusValue));
+	if (!c)
+		return -ENOMEM;
+	r = value_escape(v, c);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* For text output, *v becomes its escaped copy, which *keep holds; JSON keeps *v */
+static int text_safe(bool json, const BusValue **v, BusValue **keep)
+{
+	int r;
+
+	if (json)
+		return 0;
+	r = vssctl_value_escape(*v, keep);
+	if (r < 0)
+		return r;
+	*v = *keep;
 	return 0;
 }
 
@@ -387,10 +471,14 @@ static void shadow_print(FILE *f, const BusValue *p)
 int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFilter *filter,
                          bool json)
 {
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	_cleanup_free_ Shadow *l = NULL;
 	size_t n = 0;
 	int r;
 
+	r = text_safe(json, &objects, &safe);
+	if (r < 0)
+		return r;
 	r = shadows_collect(objects, filter, &l, &n);
 	if (r < 0)
 		return r;
@@ -425,6 +513,7 @@ int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFil
 int vssctl_print_reverts(FILE *f, const BusValue *objects, const char *for_volume, bool json)
 {
 	VssctlShadowFilter filter = { .volume = for_volume, .merging = true };
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	_cleanup_free_ Shadow *l = NULL;
 	_cleanup_json_ json_object *a = NULL;
 	json_object *o;
@@ -432,6 +521,9 @@ int vssctl_print_reverts(FILE *f, const BusValue *objects, const char *for_volum
 	double progress;
 	int r;
 
+	r = text_safe(json, &objects, &safe);
+	if (r < 0)
+		return r;
 	r = shadows_collect(objects, &filter, &l, &n);
 	if (r < 0)
 		return r;
@@ -489,10 +581,14 @@ static int list_json(FILE *f, const BusValue *list)
 
 int vssctl_print_volumes(FILE *f, const BusValue *list, bool json)
 {
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	int r = list_check(list);
 
 	if (r < 0 || json)
 		return r < 0 ? r : list_json(f, list);
+	r = text_safe(json, &list, &safe);
+	if (r < 0)
+		return r;
 	if (list->n == 0)
 		fprintf(f, "No items found that satisfy the query.\n");
 	for (size_t i = 0; i < list->n; i++) {
@@ -523,10 +619,14 @@ int vssctl_print_volumes(FILE *f, const BusValue *list, bool json)
 
 int vssctl_print_providers(FILE *f, const BusValue *list, bool json)
 {
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	int r = list_check(list);
 
 	if (r < 0 || json)
 		return r < 0 ? r : list_json(f, list);
+	r = text_safe(json, &list, &safe);
+	if (r < 0)
+		return r;
 	if (list->n == 0)
 		fprintf(f, "No items found that satisfy the query.\n");
 	for (size_t i = 0; i < list->n; i++) {
@@ -542,16 +642,21 @@ int vssctl_print_providers(FILE *f, const BusValue *list, bool json)
 
 int vssctl_print_writers(FILE *f, const BusValue *list, bool json)
 {
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	int r = list_check(list);
 
 	if (r < 0 || json)
 		return r < 0 ? r : list_json(f, list);
+	r = text_safe(json, &list, &safe);
+	if (r < 0)
+		return r;
 	if (list->n == 0)
 		fprintf(f, "No writers are registered.\n");
 	for (size_t i = 0; i < list->n; i++) {
 		const BusValue *d = &list->items[i];
 		const char *instance_name = dict_str(d, "instance-name", "");
 		const char *last_error = dict_str(d, "last-error", "");
+		const char *failure = dict_str(d, "failure-message", "");
 
 		fprintf(f, "%sWriter name: '%s'\n", i ? "\n" : "", dict_str(d, "name", "-"));
 		fprintf(f, "   Writer Id: %s\n", dict_str(d, "class-id", "-"));
@@ -561,17 +666,22 @@ int vssctl_print_writers(FILE *f, const BusValue *list, bool json)
 		fprintf(f, "   State: [%" PRIu64 "] %s\n", dict_u64(d, "state", 0),
 		        dict_str(d, "state-name", "Unknown"));
 		fprintf(f, "   Last error: %s\n", last_error[0] ? last_error : "No error");
+		if (failure[0])
+			fprintf(f, "   Failure message: %s\n", failure);
 	}
 	return 0;
 }
 
 int vssctl_print_storage(FILE *f, const BusValue *list, const char *for_volume, bool json)
 {
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
 	_cleanup_free_ const BusValue **keep = NULL;
 	_cleanup_json_ json_object *a = NULL;
 	size_t n = 0;
 	int r = list_check(list);
 
+	if (r >= 0)
+		r = text_safe(json, &list, &safe);
 	if (r < 0)
 		return r;
 	keep = calloc(list->n + 1, sizeof(BusValue *));
@@ -624,11 +734,15 @@ int vssctl_print_created(FILE *f, const char *set_id, const BusValue *const *sna
 	if (!json) {
 		fprintf(f, "Successfully created shadow copy set %s\n", set_id);
 		for (size_t i = 0; i < n; i++) {
-			fprintf(f, "   Shadow Copy ID: %s\n", dict_str(snapshots[i], "Id", "-"));
-			fprintf(f, "      Original Volume: %s\n",
-			        dict_str(snapshots[i], "Volume", "-"));
-			fprintf(f, "      Shadow Copy Volume: %s\n",
-			        dict_str(snapshots[i], "Device", "-"));
+			_cleanup_(busutil_value_freep) BusValue *safe = NULL;
+			const BusValue *p = snapshots[i];
+
+			r = text_safe(json, &p, &safe);
+			if (r < 0)
+				return r;
+			fprintf(f, "   Shadow Copy ID: %s\n", dict_str(p, "Id", "-"));
+			fprintf(f, "      Original Volume: %s\n", dict_str(p, "Volume", "-"));
+			fprintf(f, "      Shadow Copy Volume: %s\n", dict_str(p, "Device", "-"));
 		}
 		return 0;
 	}
@@ -682,7 +796,13 @@ int vssctl_print_exposed(FILE *f, const char *id, const char *exposed, const cha
 	int r;
 
 	if (!json) {
-		fprintf(f, "%s\n", exposed && exposed[0] ? exposed : strempty(device));
+		_cleanup_free_ char *e = NULL;
+
+		r = text_escape(exposed && exposed[0] ? exposed : device, ESCAPE_KEEP_BACKSLASH,
+		                &e);
+		if (r < 0)
+			return r;
+		fprintf(f, "%s\n", e);
 		return 0;
 	}
 	o = json_object_new_object();
@@ -702,7 +822,12 @@ int vssctl_print_volume_added(FILE *f, const char *volume, bool json)
 	int r;
 
 	if (!json) {
-		fprintf(f, "%s\n", volume);
+		_cleanup_free_ char *e = NULL;
+
+		r = text_escape(volume, ESCAPE_KEEP_BACKSLASH, &e);
+		if (r < 0)
+			return r;
+		fprintf(f, "%s\n", e);
 		return 0;
 	}
 	o = json_object_new_object();

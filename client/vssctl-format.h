@@ -26,6 +26,9 @@ char *vssctl_time_to_string(uint64_t usec, char *buf, size_t size);
 /* "12.0M (12582912 bytes)", or "unbounded" for UINT64_MAX */
 char *vssctl_bytes_to_string(uint64_t bytes, char *buf, size_t size);
 
+/* A copy of v whose strings and keys are escaped for a terminal (text_escape(), backslashes
+ * kept); NULL for NULL. Text output prints only such copies. */
+int vssctl_value_escape(const BusValue *v, BusValue **ret);
 /* A BusValue as JSON; dictionary keys change from kebab-case to snake_case. NULL: no memory. */
 json_object *vssctl_value_to_json(const BusValue *v);
 int vssctl_print_json(FILE *f, json_object *o);

@@ -6,6 +6,7 @@
 #include "client/vssctl-backup.h"
 #include "client/vssctl-format.h"
 #include "client/vssctl-verbs.h"
+#include "common/escape.h"
 #include "common/log.h"
 #include "common/vss-error.h"
 #include "common/vssd-bus-names.h"
@@ -601,7 +602,8 @@ static int verb_snapshot(Vssctl *v)
 	const char *member = a->verb == VSSCTL_EXPOSE     ? "Expose"
 	                     : a->verb == VSSCTL_UNEXPOSE ? "Unexpose"
 	                                                  : "Revert";
-	const char *exposed = NULL, *volume = NULL;
+	_cleanup_free_ char *volume = NULL;
+	const char *exposed = NULL;
 	DBusMessageIter it;
 	int r;
 
@@ -609,9 +611,12 @@ static int verb_snapshot(Vssctl *v)
 		r = snapshot_props(v, a->shadow_id, &props);
 		if (r < 0)
 			return r;
-		volume = busutil_dict_get_string(&props->items[0], "Volume");
+		r = text_escape(busutil_dict_get_string(&props->items[0], "Volume"),
+		                ESCAPE_KEEP_BACKSLASH, &volume); /* vssd's text, for a terminal */
+		if (r < 0)
+			return log_oom();
 		r = confirm(v, "Revert %s to shadow copy %s? Everything written since is lost.",
-		            volume ? volume : "its volume", a->shadow_id);
+		            volume[0] ? volume : "its volume", a->shadow_id);
 		if (r < 0)
 			return r;
 	}
@@ -641,7 +646,7 @@ static int verb_snapshot(Vssctl *v)
 		fprintf(v->out,
 		        "Reverting %s to shadow copy %s; 'vssctl query reverts' shows the "
 		        "progress.\n",
-		        volume ? volume : "the volume", a->shadow_id);
+		        volume[0] ? volume : "the volume", a->shadow_id);
 		return 0;
 	}
 	if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &exposed, DBUS_TYPE_INVALID))

@@ -2,6 +2,7 @@
 /* log.c - leveled logging to stderr with journald <N> prefixes, and a buffer for the hold window */
 #include <stdarg.h>
 
+#include "common/escape.h"
 #include "common/log.h"
 
 /* The only mutable globals besides the daemon context (STYLE §8): level, prefix, buffer. */
@@ -86,6 +87,7 @@ static void log_buffer_append(const char *line, size_t len)
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
 {
 	char msg[2048];
+	char esc[2048];
 	char out[2200];
 	va_list ap;
 	int saved = errno;
@@ -99,17 +101,23 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap); /* a long message is cut, never overrun */
 	va_end(ap);
+	/* One call, one line: a newline, "<0>" or a terminal escape in text that came from a writer
+	 * or a caller must not forge a line of its own or reach a terminal. Backslashes are kept,
+	 * since what vssd relays is escaped already (DESIGN §6). */
+	(void)text_escape_buf(msg, ESCAPE_KEEP_BACKSLASH, esc, sizeof(esc));
 
 	if (log_prefix) /* a command-line tool: a person reads this, not journald */
-		n = snprintf(out, sizeof(out), "%s%s\n", log_prefix, msg);
+		n = snprintf(out, sizeof(out), "%s%s\n", log_prefix, esc);
 	else if (log_max_level >= LOG_DEBUG)
-		n = snprintf(out, sizeof(out), "<%d>%s (%s:%d)\n", level, msg, file, line);
+		n = snprintf(out, sizeof(out), "<%d>%s (%s:%d)\n", level, esc, file, line);
 	else
-		n = snprintf(out, sizeof(out), "<%d>%s\n", level, msg);
+		n = snprintf(out, sizeof(out), "<%d>%s\n", level, esc);
 	if (n < 0)
 		n = 0;
-	if ((size_t)n >= sizeof(out))
+	if ((size_t)n >= sizeof(out)) { /* cut, but still one whole line */
 		n = sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
 
 	if (log_buffering)
 		log_buffer_append(out, (size_t)n);

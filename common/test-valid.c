@@ -15,6 +15,13 @@ START_TEST(text_and_paths)
 	ck_assert(valid_text_or_empty("", 255));
 	ck_assert(!valid_text("a\nb", 255));
 	ck_assert(!valid_text("a\x7f", 255));
+	ck_assert(!valid_text("db\xc2\x9b"
+	                      "2J",
+	                      255)); /* U+009B, CSI */
+	ck_assert(!valid_text("\xc2\x80", 255));
+	ck_assert(valid_text("Gr\xc3\xbc\xc3\x9f\xc2\xa0"
+	                     "e",
+	                     255)); /* Grüß, NBSP */
 	ck_assert(!valid_text(long_s, 255));
 	ck_assert(valid_abs_path("/dev/mapper/data"));
 	ck_assert(!valid_abs_path("dev/mapper/data"));

@@ -15,9 +15,16 @@ bool valid_text_or_empty(const char *s, size_t max)
 	n = strnlen(s, max + 1);
 	if (n > max)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
 			return false;
+		/* C1 controls, U+0080..U+009F (e.g. CSI, which some terminals obey) */
+		if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return false;
+	}
 	return true;
 }
 

@@ -4,7 +4,8 @@
 
 #include "common/macro.h"
 
-/* Printable text: 1..max bytes, no control characters (UTF-8 itself is checked by libdbus). */
+/* Printable text: 1..max bytes, no control characters (C0, DEL, C1 U+0080..U+009F); UTF-8
+ * itself is checked by libdbus. */
 bool valid_text(const char *s, size_t max);
 /* Like valid_text() but the empty string is allowed too. */
 bool valid_text_or_empty(const char *s, size_t max);

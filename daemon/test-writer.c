@@ -225,6 +225,39 @@ START_TEST(veto_at_prepare_snapshot_and_without_a_message)
 }
 END_TEST
 
+START_TEST(veto_message_is_escaped_and_bounded)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	_cleanup_free_ char *huge = NULL;
+	VssErr err = { 0 };
+	Writer *w;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer(t, "db", NULL);
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, WRITER_ERROR "Retryable",
+	                        "full\n<0>forged \x1b[31mred\x1b[0m C:\\tmp \xc2\x9b", &err),
+	                 -ECANCELED);
+	/* kept for GatherWriterStatus, ListWriters, the document; relayed in the error reply */
+	ck_assert_str_eq(w->failure_message,
+	                 "full\\n<0>forged \\x1b[31mred\\x1b[0m C:\\\\tmp \\xc2\\x9b");
+	ck_assert_ptr_nonnull(strstr(err.message, w->failure_message));
+	ck_assert_ptr_null(strchr(err.message, '\n'));
+	ck_assert_ptr_null(strchr(err.message, '\x1b'));
+	writer_free(w);
+
+	huge = malloc(100000);
+	ck_assert_ptr_nonnull(huge);
+	memset(huge, '\a', 99999);
+	huge[99999] = 0;
+	w = test_writer(t, "db", NULL);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(answer(w, WRITER_EVENT_FREEZE, WRITER_ERROR "Retryable", huge, &err),
+	                 -ECANCELED);
+	ck_assert_uint_lt(strlen(w->failure_message), 1024);
+	ck_assert(startswith(w->failure_message, "\\x07\\x07"));
+}
+END_TEST
+
 START_TEST(unknown_writer_error_is_not_a_veto)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
@@ -1015,6 +1048,7 @@ TEST_SUITE_MAIN("writer",
 	TEST(failure_moves_to_the_event_failed_state)
 	TEST(vetoes_map_to_writer_veto_with_their_code)
 	TEST(veto_at_prepare_snapshot_and_without_a_message)
+	TEST(veto_message_is_escaped_and_bounded)
 	TEST(unknown_writer_error_is_not_a_veto)
 	TEST(no_reply_to_freeze_is_writer_timeout)
 	TEST(no_reply_to_other_events_is_writer_not_responding)

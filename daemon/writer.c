@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "common/escape.h"
 #include "common/log.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
@@ -31,6 +32,9 @@ static const char *const state_names[_WRITER_STATE_MAX] = {
 	[WRITER_STATE_FAILED_AT_POST_RESTORE] = "Failed at post restore",
 	[WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN] = "Failed at backup shutdown",
 };
+
+/* Bytes of a writer's failure message as vssd keeps and relays it, escaped, NUL included */
+#define WRITER_MESSAGE_MAX 1024
 
 static const struct {
 	const char *method;
@@ -743,6 +747,7 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 {
 	const char *ev = events[event].method;
 	const char *ename, *emsg = NULL, *code = NULL;
+	char msg[WRITER_MESSAGE_MAX];
 
 	if (!w)
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
@@ -772,8 +777,11 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	if (reply)
 		(void)dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &emsg,
 		                            DBUS_TYPE_INVALID);
+	/* The writer's words go to the log, to requesters (the error reply, GatherWriterStatus,
+	 * ListWriters, the backup document): escaped once, here, and bounded (DESIGN §6). */
+	(void)text_escape_buf(bus_safe_string(emsg), 0, msg, sizeof(msg));
 	free(w->failure_message);
-	w->failure_message = strdup(bus_safe_string(emsg));
+	w->failure_message = strdup(msg);
 
 	if (startswith(ename, VSSD_WRITER_ERROR_PREFIX)) {
 		const char *kind = ename + strlen(VSSD_WRITER_ERROR_PREFIX);
@@ -783,7 +791,7 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 				code = vetoes[i].code_name;
 				vss_err_set(err, VSS_ERROR_WRITER_VETO, -ECANCELED,
 				            "writer \"%s\" (%s) vetoed %s: %s", w->name, w->id_str,
-				            ev, bus_safe_string(emsg));
+				            ev, msg);
 				if (err) {
 					err->code_name = vetoes[i].code_name;
 					err->code = vetoes[i].code;
@@ -802,7 +810,7 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		code = "VSS_E_WRITER_NOT_RESPONDING";
 		vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		            "writer \"%s\" (%s) did not answer %s: %s%s%s", w->name, w->id_str, ev,
-		            ename, emsg ? ": " : "", bus_safe_string(emsg));
+		            ename, emsg ? ": " : "", msg);
 	}
 	writer_update(
 		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,

@@ -11,6 +11,7 @@
 #include <syslog.h>
 
 #include "client/libvsswriter/vss-writer.h"
+#include "common/escape.h"
 #include "common/macro.h"
 #include "common/valid.h"
 #include "common/vssd-bus-names.h"
@@ -162,7 +163,7 @@ DEFINE_POINTER_CLEANUP(pending_unrefp, DBusPendingCall *, dbus_pending_call_unre
 
 static void _printf_(3, 4) writer_log(struct vss_writer *w, int priority, const char *fmt, ...)
 {
-	char line[WRITER_LOG_LINE_MAX];
+	char line[WRITER_LOG_LINE_MAX], esc[WRITER_LOG_LINE_MAX];
 	va_list ap;
 
 	if (!w->log_fn)
@@ -170,7 +171,9 @@ static void _printf_(3, 4) writer_log(struct vss_writer *w, int priority, const 
 	va_start(ap, fmt);
 	(void)vsnprintf(line, sizeof(line), fmt, ap); /* a long line is cut, never overrun */
 	va_end(ap);
-	w->log_fn(w, priority, line, w->log_userdata);
+	/* one line, as promised: text from vssd or the application cannot add lines or escapes */
+	(void)text_escape_buf(line, ESCAPE_KEEP_BACKSLASH, esc, sizeof(esc));
+	w->log_fn(w, priority, esc, w->log_userdata);
 }
 
 static const char *errno_name(int error, char *buf, size_t size)
