@@ -703,6 +703,7 @@ void daemon_done(Daemon *d)
 	}
 	free(d->sets);
 	d->sets = NULL;
+	writer_broadcasts_done(d);
 	while (d->n_writers > 0)
 		writer_free(d->writers[d->n_writers - 1]);
 	storage_done(d);

@@ -12,6 +12,7 @@
 typedef struct Snapset Snapset;
 typedef struct Snapshot Snapshot;
 typedef struct Writer Writer;
+typedef struct WriterBroadcast WriterBroadcast;
 typedef struct StorageAssoc StorageAssoc;
 typedef struct Monitor Monitor;
 typedef struct ManagedVolume ManagedVolume;
@@ -48,6 +49,12 @@ typedef struct Daemon {
 	Monitor *monitor;       /* storage fill level, overflow */
 	ManagedVolume *volumes; /* CreateVolume's */
 	size_t n_volumes;
+	/* writer.c: every broadcast under way, oldest first, and the calls in flight of all of
+	 * them together (dbus-daemon refuses more than 128 pending replies per connection) */
+	WriterBroadcast **bcasts;
+	size_t n_bcasts;
+	unsigned writer_calls;
+	sd_event_source *bcast_pump;
 	bool stopping;
 } Daemon;
 

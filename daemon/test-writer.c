@@ -6,6 +6,7 @@
 #include "daemon/daemon.h"
 #include "daemon/writer.h"
 #include "tests/lib/check-main.h"
+#include "tests/lib/fake-vssd.h"
 #include "tests/lib/test-daemon.h"
 
 #define CLASS_ID     "5a1b2c3d-0000-4000-8000-00000000c1a5"
@@ -1041,8 +1042,79 @@ START_TEST(a_connection_leaving_unregisters_its_writers)
 }
 END_TEST
 
+static void count_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	(*(unsigned *)userdata)++;
+}
+
+/* dbus-daemon refuses more than 128 pending replies per connection: the calls in flight are
+ * capped for all broadcasts together, and a broadcast that waits for room goes on when another
+ * one ends. The writers here never answer, so every call sent stays in flight. */
+START_TEST(broadcasts_share_one_cap_of_calls_in_flight)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	_cleanup_(fake_bus_freep) FakeBus *bus = NULL;
+	WriterBroadcast *a = NULL, *b = NULL;
+	WriterEventArgs args = { .set_id = "6f1c2d3e-0000-4000-8000-00000000000a" };
+	VssId ids[50];
+	DBusConnection *conn;
+	unsigned done = 0;
+	Info i;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	ck_assert_int_eq(fake_bus_start(&bus), 0);
+	conn = dbus_connection_open_private(fake_bus_address(bus), NULL);
+	ck_assert_ptr_nonnull(conn);
+	ck_assert(dbus_bus_register(conn, NULL));
+	t->d.bus.conn = conn;
+	for (unsigned k = 0; k < ELEMENTSOF(ids); k++) {
+		char owner[32];
+		Writer *w;
+
+		snprintf(owner, sizeof(owner), ":1.%u", 100 + k);
+		info_basic(&i, "db", CLASS_ID);
+		ck_assert_int_eq(info_register_uid(t, &i, owner, 0, "/w0", &w, NULL), 0);
+		ids[k] = w->instance_id;
+	}
+	ck_assert_int_eq(writer_broadcast_start(&t->d, WRITER_EVENT_IDENTIFY, ids, 50, &args,
+	                                        count_done, &done, &a),
+	                 0);
+	ck_assert_uint_eq(t->d.writer_calls, 50);
+	/* the second broadcast gets the room that is left, not 64 of its own */
+	ck_assert_int_eq(writer_broadcast_start(&t->d, WRITER_EVENT_IDENTIFY, ids, 50, &args,
+	                                        count_done, &done, &b),
+	                 0);
+	ck_assert_uint_eq(t->d.writer_calls, VSSD_PENDING_CALLS_MAX);
+	/* a notification nobody waits for waits its turn too */
+	args.set_id = "6f1c2d3e-0000-4000-8000-00000000000b";
+	ck_assert_int_eq(
+		writer_broadcast_start(&t->d, WRITER_EVENT_ABORT, ids, 50, &args, NULL, NULL, NULL),
+		0);
+	ck_assert_uint_eq(t->d.writer_calls, VSSD_PENDING_CALLS_MAX);
+	ck_assert_uint_eq(t->d.n_bcasts, 3);
+	/* the first one ends: the others go on, oldest first, up to the cap again */
+	writer_broadcast_cancel(a);
+	ck_assert_uint_eq(t->d.writer_calls, VSSD_PENDING_CALLS_MAX - 50);
+	ck_assert_int_ge(sd_event_run(t->d.event, 0), 0);
+	ck_assert_uint_eq(t->d.writer_calls, VSSD_PENDING_CALLS_MAX);
+	writer_broadcast_cancel(b);
+	ck_assert_int_ge(sd_event_run(t->d.event, 0), 0);
+	ck_assert_uint_eq(t->d.writer_calls, 50); /* all of the notification */
+	ck_assert_uint_eq(t->d.n_bcasts, 1);
+	ck_assert_uint_eq(done, 0);
+	/* shutdown frees what nobody waits for */
+	writer_broadcasts_done(&t->d);
+	ck_assert_uint_eq(t->d.writer_calls, 0);
+	ck_assert_uint_eq(t->d.n_bcasts, 0);
+	t->d.bus.conn = NULL;
+	dbus_connection_close(conn);
+	dbus_connection_unref(conn);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("writer",
+	TEST(broadcasts_share_one_cap_of_calls_in_flight)
 	TEST(state_numbers_and_names_are_vss_writer_state)
 	TEST(success_moves_to_the_event_state)
 	TEST(failure_moves_to_the_event_failed_state)

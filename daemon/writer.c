@@ -654,13 +654,79 @@ struct WriterBroadcast {
 	bool finished;
 };
 
+static void broadcast_send_more(WriterBroadcast *b);
+
+/* Calls in flight are capped for all broadcasts together, oldest broadcast first: when one
+ * ends or gets an answer, the pump (deferred, so that no callback runs inside another) lets
+ * the waiting ones send. */
+static int on_pump(sd_event_source *es, void *userdata)
+{
+	Daemon *d = userdata;
+	bool progress = true;
+
+	while (progress && d->writer_calls < VSSD_PENDING_CALLS_MAX) {
+		progress = false;
+		for (size_t i = 0; i < d->n_bcasts; i++) {
+			WriterBroadcast *b = d->bcasts[i];
+
+			if (b->finished || b->next >= b->n)
+				continue;
+			broadcast_send_more(b); /* may end broadcasts: start over */
+			progress = true;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void pump_schedule(Daemon *d)
+{
+	if (!d->event || d->stopping)
+		return;
+	if (d->bcast_pump)
+		(void)sd_event_source_set_enabled(d->bcast_pump, SD_EVENT_ONESHOT);
+	else if (sd_event_add_defer(d->event, &d->bcast_pump, on_pump, d) < 0)
+		log_error("cannot schedule the writer calls that wait for room");
+}
+
+static void broadcast_register(WriterBroadcast *b)
+{
+	Daemon *d = b->d;
+	WriterBroadcast **n = reallocarray(d->bcasts, d->n_bcasts + 1, sizeof(*n));
+
+	if (!n)
+		return; /* it still runs; only the pump does not see it */
+	d->bcasts = n;
+	d->bcasts[d->n_bcasts++] = b;
+}
+
+static void broadcast_unregister(WriterBroadcast *b)
+{
+	Daemon *d = b->d;
+
+	for (size_t i = 0; i < d->n_bcasts; i++)
+		if (d->bcasts[i] == b) {
+			memmove(d->bcasts + i, d->bcasts + i + 1,
+			        (d->n_bcasts - i - 1) * sizeof(*d->bcasts));
+			d->n_bcasts--;
+			break;
+		}
+}
+
 static void broadcast_free(WriterBroadcast *b)
 {
+	bool freed = false;
+
+	broadcast_unregister(b);
 	for (size_t i = 0; i < b->n; i++)
 		if (b->pending && b->pending[i]) {
 			dbus_pending_call_cancel(b->pending[i]);
 			dbus_pending_call_unref(b->pending[i]);
+			b->d->writer_calls--;
+			freed = true;
 		}
+	if (freed && b->d->n_bcasts > 0)
+		pump_schedule(b->d);
 	free(b->pending);
 	free(b->ids);
 	free(b->set_id);
@@ -676,6 +742,17 @@ void writer_broadcast_cancel(WriterBroadcast *b)
 {
 	if (b)
 		broadcast_free(b);
+}
+
+void writer_broadcasts_done(Daemon *d)
+{
+	d->stopping = true;
+	/* what is left is nobody's: the owners of the others freed theirs with their sets */
+	while (d->n_bcasts > 0)
+		broadcast_free(d->bcasts[d->n_bcasts - 1]);
+	free(d->bcasts);
+	d->bcasts = NULL;
+	d->bcast_pump = sd_event_source_disable_unref(d->bcast_pump);
 }
 
 static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
@@ -832,6 +909,9 @@ static void on_reply(DBusPendingCall *pending, void *userdata)
 	dbus_pending_call_unref(pending);
 	b->pending[c->idx] = NULL;
 	b->in_flight--;
+	b->d->writer_calls--;
+	if (b->d->n_bcasts > 1) /* another broadcast may wait for this room */
+		pump_schedule(b->d);
 	b->answered++;
 	r = writer_apply_reply(w, b->ev, b->set_id, reply, &err);
 	if (reply)
@@ -888,13 +968,14 @@ static int send_one(WriterBroadcast *b, size_t idx)
 	}
 	b->pending[idx] = pending;
 	b->in_flight++;
+	b->d->writer_calls++;
 	log_debug("writer=%s set=%s: %s sent", w->id_str, b->set_id, events[b->ev].method);
 	return 0;
 }
 
 static void broadcast_send_more(WriterBroadcast *b)
 {
-	while (b->next < b->n && b->in_flight < VSSD_PENDING_CALLS_MAX) {
+	while (b->next < b->n && b->d->writer_calls < VSSD_PENDING_CALLS_MAX) {
 		size_t idx = b->next++;
 		int r = send_one(b, idx);
 
@@ -961,6 +1042,7 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 	}
 	if (n)
 		memcpy(b->ids, ids, n * sizeof(VssId));
+	broadcast_register(b);
 	if (ret)
 		*ret = b;
 	log_debug("set=%s: %s to %zu writers", b->set_id, events[ev].method, n);

@@ -102,6 +102,8 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
                            WriterBroadcast **ret);
 /* Stops waiting; replies still on the way are ignored. Idempotent; frees b. */
 void writer_broadcast_cancel(WriterBroadcast *b);
+/* Frees the broadcasts nobody waits for (Abort, BackupShutdown) at shutdown. */
+void writer_broadcasts_done(Daemon *d);
 /* Records writer w's answer to event (reply: a method return or an error, NoReply included;
  * w NULL: the writer left the bus) in its state, last error and failure message. Returns 0, or
  * a negative errno with err naming the writer, the event and the VSS error. set_id is for the
