@@ -376,8 +376,91 @@ START_TEST(thaw_undoes_the_hooks_that_froze)
 }
 END_TEST
 
+/* A hook that others could have written or changed is not run: a group- or world-writable
+ * hook is skipped (the others run), and a world-writable hook directory runs nothing and vetoes. */
+START_TEST(hooks_others_could_change_are_not_run)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *log = NULL, *wlog = NULL, *out = NULL;
+
+	world_init(&t);
+	write_hook(&t, "10-a", NULL, 0755);
+	write_hook(&t, "20-group-writable", NULL, 0775);
+	write_hook(&t, "30-world-writable", NULL, 0757);
+	write_hook(&t, "40-d", NULL, 0755);
+	world_start(&t, "10000");
+
+	assert_ok(call_set(&t, "Freeze"));
+	log = read_log(&t);
+	ck_assert_str_eq(log, "10-a freeze " SET " [freeze]\n"
+	                      "40-d freeze " SET " [freeze]\n");
+	assert_ok(call_set(&t, "Thaw"));
+	ck_assert_int_ge(asprintf(&out, "%s/writer.log", fake_bus_dir(t.bus)), 0);
+	{
+		FILE *f = fopen(out, "re");
+		size_t n = 0;
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_ge(getdelim(&wlog, &n, 0, f), 0);
+		fclose(f);
+	}
+	ck_assert_ptr_nonnull(strstr(wlog, "hook=20-group-writable: skipped"));
+	ck_assert_ptr_nonnull(strstr(wlog, "20-group-writable is writable by its group"));
+	ck_assert_ptr_nonnull(strstr(wlog, "30-world-writable is writable by others"));
+
+	/* the directory itself writable by others: nothing runs, the freeze is vetoed */
+	ck_assert_int_eq(chmod(t.hooks, 0777), 0);
+	reply = call_set(&t, "Freeze");
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Retryable");
+	free(log);
+	log = read_log(&t);
+	ck_assert_str_eq(log, "10-a freeze " SET " [freeze]\n"
+	                      "40-d freeze " SET " [freeze]\n"
+	                      "40-d thaw " SET " [thaw]\n"
+	                      "10-a thaw " SET " [thaw]\n");
+	ck_assert_int_eq(chmod(t.hooks, 0755), 0);
+	stop_cleanly(&t);
+}
+END_TEST
+
+/* A hook that ends while something it started runs on, even out of its process group
+ * (setsid), leaves nothing behind: the writer, a child subreaper, kills and reaps it. */
+START_TEST(processes_a_hook_leaves_behind_are_killed)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_free_ char *pidfile = NULL, *hook = NULL;
+	FILE *f = NULL;
+	int child = 0;
+
+	world_init(&t);
+	ck_assert_int_ge(asprintf(&pidfile, "%s/escaped.pid", fake_bus_dir(t.bus)), 0);
+	ck_assert_int_ge(asprintf(&hook,
+	                          "[ \"$1\" = freeze ] || exit 0\n"
+	                          "setsid sh -c 'echo $$ >\"%s.tmp\"; mv \"%s.tmp\" \"%s\"; "
+	                          "exec sleep 60' </dev/null >/dev/null 2>&1 &\n"
+	                          "while [ ! -s '%s' ]; do sleep 0.05; done\nexit 0",
+	                          pidfile, pidfile, pidfile, pidfile),
+	                 0);
+	write_hook(&t, "10-escapes", hook, 0755);
+	world_start(&t, "10000");
+
+	assert_ok(call_set(&t, "Freeze"));
+	f = fopen(pidfile, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &child), 1);
+	fclose(f);
+	/* killed and reaped before the answer to Freeze */
+	ck_assert(process_gone(child));
+	assert_ok(call_set(&t, "Thaw"));
+	stop_cleanly(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssd-hook-writer",
+	TEST(hooks_others_could_change_are_not_run)
+	TEST(processes_a_hook_leaves_behind_are_killed)
 	TEST(freeze_in_name_order_thaw_in_reverse)
 	TEST(failing_hook_vetoes_and_aborts_the_frozen_ones)
 	TEST(thaw_runs_every_hook_despite_a_failure)

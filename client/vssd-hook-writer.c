@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -193,6 +195,132 @@ static int hook_spawn(const char *path, char *const *argv, char *const *envp, in
 	return -r;
 }
 
+/*
+ * Trust. The hook writer runs as root: a hook runs only if nobody but root (or the user the
+ * writer runs as) could have put it there or changed it. Every component of the hook's resolved
+ * path (symlinks followed, so a link's target is judged, not the link) must be owned by root or
+ * by us and writable by nobody else, except a sticky directory such as /tmp, where others cannot
+ * rename or remove what is ours; the hook itself must be a regular executable file. Because no
+ * one else can change any component, running the hook by its path after the check runs what was
+ * checked. The check is made when the directory is listed and again right before each run.
+ */
+static void closedir_safe(DIR *d)
+{
+	if (d)
+		closedir(d);
+}
+DEFINE_POINTER_CLEANUP(closedirp, DIR *, closedir_safe)
+
+static bool owner_ok(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
+/* One component: owned by root or us, writable by nobody else (a sticky directory that is not
+ * the last component excepted). 0, or -EPERM with the reason in why. */
+static int component_trusted(const char *path, bool last, struct stat *st, char *why,
+                             size_t why_size)
+{
+	if (lstat(path, st) < 0) {
+		snprintf(why, why_size, "%s: %s", path, strerror(errno));
+		return -EPERM;
+	}
+	if (!owner_ok(st)) {
+		snprintf(why, why_size, "%s is owned by uid %u, not by root", path,
+		         (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) && !last)) {
+		snprintf(why, why_size, "%s is writable by %s", path,
+		         st->st_mode & S_IWOTH ? "others" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* 0 if path (a directory when want_dir, else an executable file) may be trusted, or a negative
+ * errno with the reason in why */
+static int path_trusted(const char *path, bool want_dir, char *why, size_t why_size)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (!real) {
+		r = -errno;
+		snprintf(why, why_size, "%s cannot be resolved: %s", path, strerror(-r));
+		return r;
+	}
+	r = component_trusted("/", streq(real, "/"), &st, why, why_size);
+	len = strlen(real);
+	for (size_t i = 1; r >= 0 && i <= len; i++) {
+		char c = real[i];
+
+		if (c != '/' && c != 0)
+			continue;
+		real[i] = 0; /* the prefix up to this component */
+		r = component_trusted(real, i == len, &st, why, why_size);
+		real[i] = c;
+	}
+	if (r < 0)
+		return r;
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+		snprintf(why, why_size, "%s is not %s", real,
+		         want_dir ? "a directory" : "an executable regular file");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The hook's processes that outlived it: ones still in its process group, and ones that left
+ * the group (setsid, double fork) and were reparented to us, the child subreaper. None may
+ * keep running past its event: each is killed and reaped. Returns how many there were. */
+static unsigned reap_leftovers(pid_t pgid)
+{
+	unsigned n = 0;
+
+	(void)kill(-pgid, SIGKILL);
+	/* a killed child's own children come to us in turn: a few rounds */
+	for (int round = 0; round < 64; round++) {
+		_cleanup_(closedirp) DIR *d = opendir("/proc");
+		struct dirent *de;
+		bool any = false;
+
+		while (d && (de = readdir(d))) {
+			char path[64], buf[512], *e;
+			_cleanup_close_ int fd = -EBADF;
+			ssize_t len;
+			long ppid;
+			pid_t pid;
+
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			pid = (pid_t)strtol(de->d_name, NULL, 10);
+			snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			len = read(fd, buf, sizeof(buf) - 1);
+			if (len <= 0)
+				continue;
+			buf[len] = 0;
+			e = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+			if (!e || sscanf(e + 1, " %*c %ld", &ppid) != 1 || ppid != getpid())
+				continue;
+			(void)kill(pid, SIGKILL);
+			any = true;
+			n++;
+		}
+		while (waitpid(-1, NULL, any ? 0 : WNOHANG) > 0)
+			;
+		if (!any)
+			break;
+	}
+	return n;
+}
+
 /* Runs one hook to its end or its timeout, logging its output line by line. */
 static void hook_run(HookWriter *hw, const char *name, char *const *argv, char *const *envp,
                      HookResult *res)
@@ -211,6 +339,17 @@ static void hook_run(HookWriter *hw, const char *name, char *const *argv, char *
 	if (asprintf(&path, "%s/%s", hw->dir, name) < 0) {
 		res->spawn_error = -ENOMEM;
 		return;
+	}
+	{
+		char why[PATH_MAX + 128];
+
+		/* again, right before it runs: the directory may have changed since the list */
+		r = path_trusted(path, false, why, sizeof(why));
+		if (r < 0) {
+			log_error("set=%s hook=%s: not run: %s", set, name, why);
+			res->spawn_error = r;
+			return;
+		}
 	}
 	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
 		res->spawn_error = -errno;
@@ -269,6 +408,14 @@ static void hook_run(HookWriter *hw, const char *name, char *const *argv, char *
 	}
 	hook_drain(&out, set, name, res);
 	hook_drain(&err, set, name, res);
+	if (pid > 0) {
+		unsigned left = reap_leftovers(pid);
+
+		if (left > 0)
+			log_warning("set=%s hook=%s: left %u processes running after it ended; "
+			            "killed them",
+			            set, name, left);
+	}
 done:
 	closep(&out_pipe[0]);
 	closep(&out_pipe[1]);
@@ -310,7 +457,19 @@ static int hooks_list(const char *dir, char ***ret)
 		*ret = NULL;
 		return 0;
 	}
+	{
+		char why[PATH_MAX + 128];
+
+		r = path_trusted(dir, true, why, sizeof(why));
+		if (r < 0) {
+			closedir(d);
+			log_error("no hooks run from %s: %s", dir, why);
+			return r;
+		}
+	}
 	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		char why[PATH_MAX + 128];
 		struct stat st;
 
 		if (!hook_name_ok(de->d_name))
@@ -318,6 +477,15 @@ static int hooks_list(const char *dir, char ***ret)
 		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
 		    faccessat(dirfd(d), de->d_name, X_OK, 0) < 0) {
 			log_debug("hook=%s: not an executable file, skipped", de->d_name);
+			continue;
+		}
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (path_trusted(path, false, why, sizeof(why)) < 0) {
+			log_error("hook=%s: skipped, it is not safe to run as uid %u: %s",
+			          de->d_name, (unsigned)geteuid(), why);
 			continue;
 		}
 		if (strv_length(l) >= HOOKS_MAX) {
@@ -744,6 +912,10 @@ static int run(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	/* what a hook starts and leaves behind comes back to us to be killed (reap_leftovers) */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warning_errno(-errno, "cannot become a child subreaper: %m; processes that "
+		                          "leave a hook's process group are not cleaned up");
 	(void)signal(SIGPIPE, SIG_IGN); /* hooks get default signals back from posix_spawn */
 
 	r = vss_writer_start(w);
