@@ -360,6 +360,16 @@ static int real_umount(void *ud, const char *target)
 
 /* ---- revert (daemon/revert.c) */
 
+static int real_claim(void *ud, const char *device, int *ret_fd)
+{
+	int fd = open(device, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	*ret_fd = fd;
+	return 0;
+}
+
 static ssize_t real_file_read(void *ud, const char *path, uint64_t offset, void *buf, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -392,6 +402,7 @@ static const HostOps host_real_ops = {
 	.mount_ro = real_mount_ro,
 	.umount = real_umount,
 	.file_read = real_file_read,
+	.claim = real_claim,
 };
 
 const Host host_real = { .ops = &host_real_ops, .userdata = NULL };

@@ -47,6 +47,9 @@ typedef struct HostOps {
 	/* ---- revert (daemon/revert.c) */
 	/* Reads up to size bytes of a file at offset: the number read, or -errno */
 	ssize_t (*file_read)(void *ud, const char *path, uint64_t offset, void *buf, size_t size);
+	/* Opens a block device O_EXCL: while the fd is open nobody can mount it or claim it
+	 * (-EBUSY when somebody has already) */
+	int (*claim)(void *ud, const char *device, int *ret_fd);
 	/* ---- end revert */
 } HostOps;
 

@@ -594,6 +594,46 @@ static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
 	return 0;
 }
 
+/* Nobody may mount or open the volume or the shadow copy between the checks and the start of
+ * the merge: both are opened O_EXCL (no mount, no other claim) until revert_start() returns, and
+ * their open counts read again must be ours alone. */
+static int claim_devices(Snapshot *s, int *ret_vol_fd, int *ret_snap_fd, VssErr *err)
+{
+	const Host *h = s->d->host;
+	_cleanup_close_ int vfd = -EBADF, sfd = -EBADF;
+	char snap_dev[160];
+	DmdevInfo vi, si;
+	int r;
+
+	snprintf(snap_dev, sizeof(snap_dev), "/dev/mapper/%s", s->dm.snap_name);
+	r = h->ops->claim(h->userdata, s->volume, &vfd);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
+		                   "%s is in use (mounted or held exclusively: %s); release it "
+		                   "before reverting it",
+		                   s->volume, strerror(-r));
+	r = h->ops->claim(h->userdata, snap_dev, &sfd);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
+		                   "the shadow copy device %s is in use (%s); close it before "
+		                   "reverting",
+		                   snap_dev, strerror(-r));
+	r = dmdev_info(s->d->dm, s->dm.volume_name, &vi);
+	if (r >= 0)
+		r = dmdev_info(s->d->dm, s->dm.snap_name, &si);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot query %s: %s", s->volume, strerror(-r));
+	if (vi.open_count > 1 || si.open_count > 1)
+		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
+		                   "%s or its shadow copy was opened while the revert was being "
+		                   "checked; close it and try again",
+		                   s->volume);
+	*ret_vol_fd = TAKE_FD(vfd);
+	*ret_snap_fd = TAKE_FD(sfd);
+	return 0;
+}
+
 /* Puts s back to "created" after a failed start. */
 static void start_failed(Snapshot *s)
 {
@@ -613,9 +653,13 @@ int revert_start(Snapshot *s, VssErr *err)
 	char mode;
 	DmdevInfo vi;
 	dev_t vreal;
+	_cleanup_close_ int claim_vol = -EBADF, claim_snap = -EBADF;
 	int r;
 
 	r = check_revert(s, &vi, err);
+	if (r < 0)
+		return r;
+	r = claim_devices(s, &claim_vol, &claim_snap, err);
 	if (r < 0)
 		return r;
 	r = dmdev_get_table(dm, snap, false, &st);

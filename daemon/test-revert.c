@@ -83,6 +83,12 @@ START_TEST(revert_refused_while_the_volume_is_used)
 	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, t.snap, 2), 0);
 	refused(&t, VSS_ERROR_VOLUME_IN_USE);
 	ck_assert_int_eq(fake_dm_set_open_count(t.td->dm, t.snap, 0), 0);
+	/* somebody holds the volume or the shadow copy exclusively (a mount that the mount
+	 * table does not show yet, another tool's claim): the O_EXCL open fails */
+	fake_host_fail_nth(t.td->host, FAKE_HOST_CLAIM, 1, -EBUSY);
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
+	fake_host_fail_nth(t.td->host, FAKE_HOST_CLAIM, 2, -EBUSY);
+	refused(&t, VSS_ERROR_VOLUME_IN_USE);
 	fake_host_set_fstype(t.td->host, t.dev, "ext4");
 	fake_host_add_dir(t.td->host, "/mnt/x", makedev(8, 2));
 	ck_assert_int_eq(expose_mount(t.s, "/mnt/x", &got, &err), 0);
@@ -132,6 +138,7 @@ START_TEST(revert_dm_sequence_and_end)
 	set = t.s->set;
 	ck_assert_uint_eq(fake_host_count_files(td->host), 1);
 	start_ok(&t);
+	ck_assert_uint_eq(fake_host_claims(td->host), 2); /* the volume and the shadow copy */
 
 	/* LVM's merge: the origin takes the COW over while the shadow copy is suspended (the
 	 * handover), then the shadow copy's device goes */

@@ -29,6 +29,7 @@ struct FakeHost {
 	usec_t clock;
 	unsigned freezes;
 	unsigned loop_refreshes; /* storage growth: loop_refresh() calls */
+	unsigned claims;         /* revert: claim() calls that succeeded */
 };
 
 static void add(FakeHost *f, const char *path, dev_t devno, int kind)
@@ -299,6 +300,27 @@ static ssize_t h_file_read(void *ud, const char *path, uint64_t offset, void *bu
 	return (ssize_t)size;
 }
 
+/* A claim is an fd of /dev/null; FAKE_HOST_CLAIM fails it (-EBUSY: somebody holds it) */
+static int h_claim(void *ud, const char *device, int *ret_fd)
+{
+	FakeHost *f = ud;
+	int r = enter(f, FAKE_HOST_CLAIM), fd;
+
+	if (r < 0)
+		return r;
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	f->claims++;
+	*ret_fd = fd;
+	return 0;
+}
+
+unsigned fake_host_claims(FakeHost *f)
+{
+	return f->claims;
+}
+
 /* ---- end revert */
 
 static const HostOps fake_host_ops = {
@@ -320,6 +342,7 @@ static const HostOps fake_host_ops = {
 	.mount_ro = h_mount_ro,
 	.umount = h_umount,
 	.file_read = h_file_read,
+	.claim = h_claim,
 };
 
 int fake_host_new(FakeHost **ret)

@@ -15,6 +15,7 @@ typedef enum FakeHostOp {
 	FAKE_HOST_MOUNT, /* mount_ro */
 	FAKE_HOST_UMOUNT,
 	FAKE_HOST_FILE_GROW, /* storage growth */
+	FAKE_HOST_CLAIM,     /* revert: the O_EXCL open of a device */
 	_FAKE_HOST_OP_MAX,
 } FakeHostOp;
 
@@ -55,4 +56,5 @@ int fake_host_set_file_content(FakeHost *f, const char *path, const void *data, 
 /* The size of a COW file as created and grown so far, 0 when there is none */
 uint64_t fake_host_file_size(FakeHost *f, const char *path);
 unsigned fake_host_loop_refreshes(FakeHost *f); /* loop_refresh() calls so far */
+unsigned fake_host_claims(FakeHost *f);         /* revert: claim() calls that succeeded */
 /* ---- end storage growth */
