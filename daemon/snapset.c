@@ -84,31 +84,36 @@ static bool class_excluded(const Snapset *s, const Writer *w)
 	return strv_contains(s->exclude_writer_classes, w->class_id);
 }
 
+#define WRITER_PATHS_DEADLINE_USEC (USEC_PER_SEC) /* see writer_involved() */
+
 /* A writer takes part when one of its paths lies on a volume of the set, or when it names
- * no paths at all (it cannot say what it protects, so it is asked every time). */
-static bool writer_involved(const Snapset *s, const Writer *w)
+ * no paths at all (it cannot say what it protects, so it is asked every time), or when where
+ * its paths lie is not known by the deadline (looked up as the writer, off the loop: see
+ * daemon/pathres.h). */
+static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 {
-	bool any_path = false;
+	const dev_t *devs;
+	size_t n;
 
 	if (!s->writers || class_excluded(s, w))
 		return false;
-	for (size_t i = 0; i < w->n_components; i++)
-		for (char **p = w->components[i].paths; p && *p; p++) {
-			dev_t dev;
-
-			any_path = true;
-			if (writer_path_device(*p, &dev) < 0)
-				continue;
-			for (size_t j = 0; j < s->n_snaps; j++)
-				if (s->snaps[j]->devno == dev)
-					return true;
-		}
-	return !any_path;
+	if (writer_path_devices(w, deadline, &devs, &n) < 0) {
+		log_notice("set=%s writer=%s: where its paths lie is not known yet; it takes part",
+		           s->id_str, w->id_str);
+		return true;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; devs[i] != 0 && j < s->n_snaps; j++)
+			if (s->snaps[j]->devno == devs[i])
+				return true;
+	return n == 0;
 }
 
 static int compute_involved(Snapset *s, bool all)
 {
 	VssId *ids = calloc(s->d->n_writers ? s->d->n_writers : 1, sizeof(VssId));
+	/* one budget for all writers whose paths are still being looked up */
+	usec_t deadline = now_usec(CLOCK_MONOTONIC) + WRITER_PATHS_DEADLINE_USEC;
 	size_t n = 0;
 
 	if (!ids)
@@ -116,7 +121,7 @@ static int compute_involved(Snapset *s, bool all)
 	for (size_t i = 0; i < s->d->n_writers; i++) {
 		Writer *w = s->d->writers[i];
 
-		if (all ? s->writers && !class_excluded(s, w) : writer_involved(s, w))
+		if (all ? s->writers && !class_excluded(s, w) : writer_involved(s, w, deadline))
 			ids[n++] = w->instance_id;
 	}
 	free(s->involved);

@@ -12,6 +12,9 @@
 #include "daemon/daemon.h"
 #include "daemon/writer.h"
 
+/* how long GatherWriterMetadata waits for a writer's paths to be looked up */
+#define WRITER_PATHS_WAIT_USEC (500 * USEC_PER_MSEC)
+
 #define WRITER_FREEZE_MIN_MS 100
 
 static const char *const state_names[_WRITER_STATE_MAX] = {
@@ -97,6 +100,8 @@ Writer *writer_find(Daemon *d, const VssId *instance_id)
 	return NULL;
 }
 
+static int writer_resolve_paths(Writer *w);
+
 static void components_free(WriterComponent *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -120,6 +125,8 @@ Writer *writer_free(Writer *w)
 	if (w->exported)
 		bus_remove_object(&w->d->bus, w->path);
 	components_free(w->components, w->n_components);
+	w->paths_job = path_job_unref(w->paths_job);
+	free(w->gids);
 	free(w->owner);
 	free(w->object);
 	free(w->name);
@@ -336,6 +343,9 @@ static void identify_update(Writer *w, DBusMessage *reply)
 		w->components = tmp.components;
 		w->n_components = tmp.n_components;
 		w->metadata_bytes = tmp.metadata_bytes;
+		if (writer_resolve_paths(w) < 0)
+			log_error("writer=%s: cannot look up its paths; it takes part in every set",
+			          w->id_str);
 		return;
 	}
 }
@@ -453,6 +463,16 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		if (r < 0)
 			return r;
 	}
+	if (c->n_gids > 0) {
+		w->gids = calloc(c->n_gids, sizeof(gid_t));
+		if (!w->gids)
+			return -ENOMEM;
+		memcpy(w->gids, c->gids, c->n_gids * sizeof(gid_t));
+		w->n_gids = c->n_gids;
+	}
+	r = writer_resolve_paths(w);
+	if (r < 0)
+		return r;
 	{
 		Writer **n = reallocarray(d->writers, d->n_writers + 1, sizeof(*n));
 
@@ -481,25 +501,39 @@ static bool component_selected(const Writer *w, const char *name, char *const *s
 	return false;
 }
 
-int writer_path_device(const char *path, dev_t *ret)
+/* (Re)starts the look-up of the devices of w's component paths, as w's owner. */
+static int writer_resolve_paths(Writer *w)
 {
-	struct stat st;
+	_cleanup_strv_free_ char **all = calloc(1, sizeof(char *));
+	int r;
 
-	if (stat(path, &st) < 0)
-		return -errno;
-	*ret = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
-	return 0;
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n_components; i++)
+		for (char **p = w->components[i].paths; p && *p; p++) {
+			r = strv_extend(&all, *p); /* bounded: VSSD_PATHS_PER_COMPONENT_MAX each */
+			if (r < 0)
+				return r;
+		}
+	w->paths_job = path_job_unref(w->paths_job);
+	return path_job_start(w->uid, w->gids, w->n_gids, all, &w->paths_job);
 }
 
-/* The block device a path lies on (a block device: itself), as the path AddVolume takes:
- * /dev/mapper/NAME for device-mapper, /dev/NAME otherwise (sysfs); NULL when unknown */
-static char *volume_of_path(const char *path)
+int writer_path_devices(Writer *w, usec_t deadline, const dev_t **ret_devs, size_t *ret_n)
+{
+	if (!w->paths_job)
+		return -EINPROGRESS;
+	return path_job_result(w->paths_job, deadline, ret_devs, ret_n);
+}
+
+/* The block device dev (a path's), as the path AddVolume takes: /dev/mapper/NAME for
+ * device-mapper, /dev/NAME otherwise (sysfs); NULL when unknown */
+static char *volume_of_dev(dev_t dev)
 {
 	char sys[96], line[256], *r = NULL;
-	dev_t dev;
 	FILE *f;
 
-	if (writer_path_device(path, &dev) < 0)
+	if (dev == 0)
 		return NULL;
 	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(dev), minor(dev));
 	f = fopen(sys, "re");
@@ -527,16 +561,18 @@ static char *volume_of_path(const char *path)
 	return r;
 }
 
-/* "volumes" as: the volumes a component's paths lie on, each once */
-static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c)
+/* "volumes" as: the volumes a component's paths lie on, each once; devs: the devices of its
+ * paths (NULL: not known yet, no volumes) */
+static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c, const dev_t *devs)
 {
 	_cleanup_strv_free_ char **vols = calloc(1, sizeof(char *));
+	size_t k = 0;
 	int r;
 
 	if (!vols)
 		return -ENOMEM;
-	for (char **p = c->paths; p && *p; p++) {
-		_cleanup_free_ char *v = volume_of_path(*p);
+	for (char **p = c->paths; devs && p && *p; p++, k++) {
+		_cleanup_free_ char *v = volume_of_dev(devs[k]);
 
 		if (v && !strv_contains(vols, v)) {
 			r = strv_extend(&vols, v);
@@ -554,7 +590,15 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 {
 	DBusMessageIter e, v, a;
 	const char *key = "components";
+	const dev_t *devs = NULL;
+	size_t n_devs = 0, k = 0;
 	int r = 0;
+
+	/* metadata: where each component lies, if the look-up is done within a moment */
+	if (!selected &&
+	    writer_path_devices((Writer *)w, now_usec(CLOCK_MONOTONIC) + WRITER_PATHS_WAIT_USEC,
+	                        &devs, &n_devs) < 0)
+		devs = NULL;
 
 	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
 	    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
@@ -572,7 +616,8 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 		if (r >= 0)
 			r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
 		if (r >= 0 && !selected) /* metadata for requesters: where each component lies */
-			r = dict_add_volumes(&c, &w->components[i]);
+			r = dict_add_volumes(&c, &w->components[i], devs ? devs + k : NULL);
+		k += strv_length(w->components[i].paths);
 		if (!dbus_message_iter_close_container(&a, &c))
 			r = -ENOMEM;
 	}

@@ -9,6 +9,7 @@
 #include "common/vss-error.h"
 #include "common/vssd-bus-names.h"
 #include "common/vssid.h"
+#include "daemon/pathres.h"
 
 typedef struct Daemon Daemon;
 typedef struct BusInterface BusInterface;
@@ -57,6 +58,9 @@ typedef struct Writer {
 	uint32_t freeze_timeout_ms;
 	WriterComponent *components;
 	size_t n_components;
+	gid_t *gids; /* of the owner: its paths are looked up with its credentials */
+	size_t n_gids;
+	PathJob *paths_job; /* the devices of the components' paths */
 	WriterState state;
 	char *last_error;      /* "" or a VSS_E_* name */
 	char *failure_message; /* what the writer said */
@@ -115,8 +119,10 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
  * only those of w in selection (pairs: instance id, component name), maybe none */
 int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
                                bool selected);
-/* The device a component path lies on (a block device node: that device). 0 or -errno. */
-int writer_path_device(const char *path, dev_t *ret);
+/* The devices w's component paths lie on, in component then path order (0: the writer's own
+ * credentials cannot reach the path), looked up off the loop as the writer (daemon/pathres.h).
+ * Waits until deadline (CLOCK_MONOTONIC µs) at most: -EINPROGRESS when not known by then. */
+int writer_path_devices(Writer *w, usec_t deadline, const dev_t **ret_devs, size_t *ret_n);
 /* Does writer w declare a component of that name? */
 bool writer_has_component(const Writer *w, const char *name);
 
