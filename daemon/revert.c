@@ -741,6 +741,9 @@ int revert_start(Snapshot *s, VssErr *err)
 			                   strerror(-r));
 		}
 	}
+	/* the merge runs: the claims end here, the shadow copy's device can go */
+	closep(&claim_snap);
+	closep(&claim_vol);
 	/* S returns EIO now; its COW belongs to the merge */
 	r = remove_snap_device(s);
 	if (r < 0)
