@@ -210,6 +210,7 @@ int daemon_save_state(Daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "cannot write %s: %s", d->state_path,
 		                       error ? error : strerror(-r));
+	d->n_state_saves++;
 	return 0;
 }
 

@@ -49,6 +49,7 @@ typedef struct Daemon {
 	ManagedVolume *volumes; /* CreateVolume's */
 	size_t n_volumes;
 	bool stopping;
+	unsigned n_state_saves; /* state files written: when they are written is tested */
 } Daemon;
 
 #define DAEMON_NULL ((Daemon){ 0 })

@@ -566,7 +566,7 @@ static void on_thaw_done(WriterBroadcast *b, int r, const VssErr *err, void *use
 		creation_failed(s, NULL, -ENOMEM);
 }
 
-/* The snapshots exist: record them, then Thaw and PostSnapshot. */
+/* The snapshots exist: Thaw and PostSnapshot, then creation_done() records them. */
 static void creation_committed(Snapset *s)
 {
 	usec_t now = now_usec(CLOCK_REALTIME), t1, t2;
@@ -590,7 +590,10 @@ static void creation_committed(Snapset *s)
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
 	}
 	s->creation_time = now;
-	(void)daemon_save_state(s->d);
+	/* Thaw first, and no state save here: the writers are still frozen, and an fsync can
+	 * take seconds. The intent record written by snapset_create() names every device; a
+	 * crash before creation_done() writes "created" leaves a set recorded as creating,
+	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
 	event_args(s, &a);
 	if (start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
 		creation_failed(s, NULL, -ENOMEM);

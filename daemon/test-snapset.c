@@ -1137,6 +1137,36 @@ START_TEST(state_file_holds_created_sets_only)
 }
 END_TEST
 
+/* Between the writers' Freeze and their Thaw nothing is written to the state file: an fsync
+ * there keeps the writers frozen. Two records: the intent before the dm changes, "created" after
+ * the Thaw. */
+START_TEST(state_is_not_saved_while_writers_are_frozen)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	TestDaemonOptions o = { .state_file = true };
+	_cleanup_free_ char *error = NULL;
+	State st = STATE_NULL;
+	unsigned before;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new_opts(&t, &o), 0);
+	fake_host_add_mount(t->host, t->devno[0], "/mnt/a");
+	s = test_set(t, "persistent", true);
+	(void)test_add(s, 0);
+	(void)test_add(s, 1);
+	before = t->d.n_state_saves;
+	ck_assert_int_eq(test_create(s, NULL), 0);
+	ck_assert_uint_eq(t->d.n_state_saves, before + 1); /* the intent record */
+	run_until_created(t, s);
+	ck_assert_str_eq(state(s), "created");
+	ck_assert_uint_eq(t->d.n_state_saves, before + 2); /* and "created", nothing between */
+	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
+	ck_assert_str_eq(state_find_set(&st, &s->id)->state, "created");
+	ck_assert_str_eq(state_find_set(&st, &s->id)->snapshots[1].state, "created");
+	state_done(&st);
+}
+END_TEST
+
 /* ---- limits --------------------------------------------------------------------------------- */
 
 START_TEST(sixty_fifth_volume_is_refused)
@@ -1349,6 +1379,7 @@ END_TEST
 
 /* clang-format off */
 TEST_SUITE_MAIN("snapset",
+	TEST(state_is_not_saved_while_writers_are_frozen)
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
 	TEST(prepare_before_gather_in_writer_context_is_bad_state)
 	TEST(do_snapshot_set_before_prepare_in_writer_context_is_bad_state)
