@@ -49,6 +49,9 @@ typedef struct Daemon {
 	ManagedVolume *volumes; /* CreateVolume's */
 	size_t n_volumes;
 	bool stopping;
+	/* A set's file systems are frozen or its origins suspended: nothing may write to a file
+	 * system then (the monitor puts off growing COW files until the set is done) */
+	bool io_held;
 	unsigned n_state_saves; /* state files written: when they are written is tested */
 } Daemon;
 

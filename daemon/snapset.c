@@ -236,6 +236,23 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
+/* From the file-system freeze to the end of the commit nothing may write to a file system: the
+ * monitor's COW growth waits (a COW file may lie on a file system of the set). */
+static void hold_begin(Snapset *s)
+{
+	s->d->io_held = true;
+}
+
+/* Call only once the engine has thawed and resumed everything (commit returned, or the
+ * engine was freed). */
+static void hold_end(Snapset *s)
+{
+	if (!s->d->io_held || s->d->creating != s)
+		return;
+	s->d->io_held = false;
+	monitor_resume(s->d->monitor);
+}
+
 static void creation_sources_done(Snapset *s)
 {
 	s->sync_io = sd_event_source_disable_unref(s->sync_io);
@@ -255,6 +272,7 @@ Snapset *snapset_free(Snapset *s)
 	if (s->engine && s->state == SNAPSET_STATE_CREATING)
 		writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
 	s->engine = dmsnap_set_free(s->engine);        /* rolls back anything not committed */
+	hold_end(s);
 	if (s->call) {
 		VssErr err = { 0 };
 
@@ -506,6 +524,7 @@ static void creation_failed(Snapset *s, const VssErr *err, int error)
 			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
 			                             NULL);
 	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	hold_end(s);
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
 	if (s->d->creating == s)
@@ -605,6 +624,7 @@ static void creation_commit(Snapset *s)
 	int r;
 
 	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	hold_end(s); /* thawed and resumed, whatever the result */
 	if (r < 0) {
 		creation_failed(s, &err, r);
 		return;
@@ -647,6 +667,7 @@ static void creation_freeze_fs(Snapset *s)
 	VssErr err = { 0 };
 	int r, fd;
 
+	hold_begin(s);
 	r = dmsnap_set_freeze_start(s->engine, &err);
 	if (r < 0) {
 		creation_failed(s, &err, r);
