@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
 #include "daemon/freeze.h"
+#include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -385,6 +386,30 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 	return c;
 }
 
+/* vssd writes its state file and grows COW files while other sets are created, and its own
+ * set's file systems are frozen while it is created: neither directory may lie on the volume,
+ * or vssd would wait on a file system only it can thaw. */
+static int refuse_own_directories(Daemon *d, const DmsnapVolume *v, const char *storage_dir,
+                                  VssErr *err)
+{
+	dev_t fs;
+
+	if (d->state_dir && d->host->ops->fs_devno(d->host->userdata, d->state_dir, &fs) >= 0 &&
+	    fs == v->devno)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ELOOP,
+		                   "%s holds vssd's state directory %s: vssd cannot snapshot the "
+		                   "volume it writes its state to (it would wait on its own "
+		                   "frozen file system); move the state directory (--state-dir)",
+		                   v->dev_path, d->state_dir);
+	if (storage_dir && d->host->ops->fs_devno(d->host->userdata, storage_dir, &fs) >= 0 &&
+	    fs == v->devno)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
+		                   "the shadow storage of %s, %s, lies on that volume itself; put "
+		                   "it on a file system outside the set (vssctl add storage)",
+		                   v->dev_path, storage_dir);
+	return 0;
+}
+
 int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
                        VssErr *err)
 {
@@ -432,6 +457,9 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		goto out;
 	}
 	r = storage_plan(s->d, &v, &dir, &cow, err);
+	if (r < 0)
+		goto out;
+	r = refuse_own_directories(s->d, &v, dir, err);
 	if (r < 0)
 		goto out;
 	if (!s->engine) {

@@ -9,6 +9,7 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
+#include "daemon/storage.h"
 #include "daemon/writer.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
@@ -1167,6 +1168,37 @@ START_TEST(state_is_not_saved_while_writers_are_frozen)
 }
 END_TEST
 
+/* AddVolume refuses a volume that holds vssd's state directory or the volume's own shadow
+ * storage, naming the directory: saving state or growing a COW there while the volume is
+ * frozen would wait for a thaw only vssd can do. */
+START_TEST(a_volume_holding_the_state_or_its_storage_is_refused)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *snap = NULL;
+	VssErr err = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	free(t->d.state_dir);
+	t->d.state_dir = strdup("/srv/vssd-state");
+	fake_host_add_dir(t->host, "/srv/vssd-state", t->devno[0]);
+	fake_host_add_dir(t->host, "/mnt/b/shadow", t->devno[1]);
+	ck_assert_int_eq(storage_restore(&t->d, "/dev/mapper/b", "/mnt/b/shadow", 1ULL << 30), 0);
+	s = test_set(t, "backup", true);
+
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "", &snap, &err), -ELOOP);
+	ck_assert_str_eq(kind(&err), "VolumeNotSupported");
+	ck_assert_ptr_nonnull(strstr(err.message, "state directory /srv/vssd-state"));
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", "", &snap, &err), -ELOOP);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_ptr_nonnull(strstr(err.message, "/mnt/b/shadow"));
+	ck_assert_uint_eq(s->n_snaps, 0);
+	(void)test_add(s, 2); /* the others are fine */
+	ck_assert_uint_eq(s->n_snaps, 1);
+}
+END_TEST
+
 /* ---- limits --------------------------------------------------------------------------------- */
 
 START_TEST(sixty_fifth_volume_is_refused)
@@ -1380,6 +1412,7 @@ END_TEST
 /* clang-format off */
 TEST_SUITE_MAIN("snapset",
 	TEST(state_is_not_saved_while_writers_are_frozen)
+	TEST(a_volume_holding_the_state_or_its_storage_is_refused)
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
 	TEST(prepare_before_gather_in_writer_context_is_bad_state)
 	TEST(do_snapshot_set_before_prepare_in_writer_context_is_bad_state)
