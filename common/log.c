@@ -128,3 +128,23 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	errno = saved;
 	return error == 0 ? 0 : -e;
 }
+
+void log_direct(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int saved = errno;
+
+	if ((level & LOG_PRIMASK) > log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* stdio locks the stream: a line from the loop's thread is never cut by this one */
+	if (log_prefix)
+		fprintf(stderr, "%s%s\n", log_prefix, msg);
+	else
+		fprintf(stderr, "<%d>%s\n", level, msg);
+	fflush(stderr);
+	errno = saved;
+}

@@ -16,6 +16,9 @@ void log_set_prefix(const char *prefix);
  * stderr may lead to a file system that is frozen. log_flush_buffer() writes them out. */
 void log_begin_buffering(void);
 void log_flush_buffer(void);
+/* One line straight to stderr, buffered or not, without touching the buffer: the only log call
+ * a thread other than the loop's may make (the hold watchdog, after it released I/O). */
+void log_direct(int level, const char *fmt, ...) _printf_(2, 3);
 
 /* Returns -abs(error) (or 0 when error is 0) so that logging and returning are one statement.
  * errno is set to abs(error) first, so %m prints it. */

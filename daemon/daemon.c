@@ -11,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/revert.h"
@@ -210,6 +211,7 @@ int daemon_save_state(Daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "cannot write %s: %s", d->state_path,
 		                       error ? error : strerror(-r));
+	d->n_state_saves++;
 	return 0;
 }
 
@@ -625,6 +627,26 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 	else if (r < 0)
 		return log_error_errno(r, "%s", error ? error : "cannot read the configuration");
 
+	/* Test-only fault points: refused when unknown, and loud, so that nobody runs them by
+	 * accident and no test passes with a fault that never happened. */
+	{
+		const char *spec = getenv(FAULT_ENV);
+		char *bad = NULL;
+
+		r = fault_points_parse(spec, &d->faults, &bad);
+		if (r == -EINVAL)
+			return log_error_errno(r,
+			                       "%s=\"%s\": unknown fault point or bad value at "
+			                       "\"%s\"",
+			                       FAULT_ENV, spec, strempty(bad));
+		if (r < 0)
+			return log_oom();
+		if (d->faults)
+			log_warning("TEST FAULT POINTS ON (%s=%s): this vssd misbehaves on purpose "
+			            "and must never manage real data",
+			            FAULT_ENV, spec);
+	}
+
 	/* 3. engine */
 	r = dmdev_libdm_new(&d->dm);
 	if (r < 0)
@@ -645,7 +667,8 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 		              .hold_timeout = d->config.hold_timeout,
 		              .flush_timeout = d->config.flush_timeout,
 		              .chunk_sectors = d->config.chunk_kib * 2,
-		              .use_fifreeze = d->config.parallel_freeze };
+		              .use_fifreeze = d->config.parallel_freeze,
+		              .faults = d->faults };
 
 	/* 4. directories, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
@@ -714,6 +737,7 @@ void daemon_done(Daemon *d)
 	if (d->own_dm)
 		d->dm = dmdev_libdm_free(d->dm);
 	config_done(&d->config);
+	d->faults = fault_points_free(d->faults);
 	free(d->state_dir);
 	free(d->state_path);
 	d->state_dir = d->state_path = NULL;

@@ -18,6 +18,7 @@ typedef struct Monitor Monitor;
 typedef struct ManagedVolume ManagedVolume;
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
+typedef struct FaultPoints FaultPoints;
 
 #define VSSD_STATE_DIR_DEFAULT "/var/lib/vssd"
 #define VSSD_PROVIDER_NAME     "dm-snapshot"
@@ -56,6 +57,11 @@ typedef struct Daemon {
 	unsigned writer_calls;
 	sd_event_source *bcast_pump;
 	bool stopping;
+	/* A set's file systems are frozen or its origins suspended: nothing may write to a file
+	 * system then (the monitor puts off growing COW files until the set is done) */
+	bool io_held;
+	FaultPoints *faults;    /* VSSD_TEST_FAULT, read at start (daemon/fault.h); NULL: none */
+	unsigned n_state_saves; /* state files written: when they are written is tested */
 } Daemon;
 
 #define DAEMON_NULL ((Daemon){ 0 })

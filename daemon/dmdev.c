@@ -196,6 +196,7 @@ int dmdev_snapshot_status(Dmdev *dm, const char *name, DmdevSnapshotStatus *ret)
 
 typedef struct Libdm {
 	Dmdev dm;
+	int control_fd;  /* emergency_resume()'s own, opened at start; read-only afterwards */
 	uint32_t cookie; /* accumulates udev events of create/resume/remove until settle() */
 	bool pending;    /* node operations queued (the cookie stays 0 without udev sync) */
 	bool udev_sync;
@@ -576,6 +577,53 @@ static int libdm_event_open(void *ud)
 	return fd;
 }
 
+/* One raw dm ioctl on a device by name: no libdm, so any thread may issue it. */
+static int raw_ioctl(int fd, unsigned long cmd, const char *name, uint32_t flags,
+                     struct dm_ioctl *ret)
+{
+	struct dm_ioctl io = { .version = { DM_VERSION_MAJOR, 0, 0 },
+		               .data_size = sizeof(io),
+		               .data_start = sizeof(io),
+		               .flags = flags };
+
+	if (strlen(name) >= sizeof(io.name))
+		return -ENAMETOOLONG;
+	strcpy(io.name, name);
+	if (ioctl(fd, cmd, &io) < 0)
+		return -errno;
+	if (ret)
+		*ret = io;
+	return 0;
+}
+
+static int libdm_emergency_resume(void *ud, const char *name)
+{
+	Libdm *l = ud;
+	_cleanup_close_ int own = -EBADF;
+	struct dm_ioctl st;
+	int fd = l->control_fd, r;
+
+	if (fd < 0) {
+		own = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC);
+		if (own < 0)
+			return -errno;
+		fd = own;
+	}
+	r = raw_ioctl(fd, DM_DEV_STATUS, name, 0, &st);
+	if (r < 0)
+		return r;
+	if (!(st.flags & DM_SUSPEND_FLAG))
+		return 0;
+	/* A staged table must not go live with this resume: the set is being given up. */
+	if (st.flags & DM_INACTIVE_PRESENT_FLAG) {
+		r = raw_ioctl(fd, DM_TABLE_CLEAR, name, 0, NULL);
+		if (r < 0)
+			return r;
+	}
+	r = raw_ioctl(fd, DM_DEV_SUSPEND, name, 0, NULL); /* no DM_SUSPEND_FLAG: resume */
+	return r < 0 ? r : 1;
+}
+
 static const DmdevOps dmdev_libdm_ops = {
 	.create = libdm_create,
 	.load = libdm_load,
@@ -593,6 +641,7 @@ static const DmdevOps dmdev_libdm_ops = {
 	.settle = libdm_settle,
 	.event_open = libdm_event_open,
 	.event_arm = libdm_event_arm,
+	.emergency_resume = libdm_emergency_resume,
 };
 
 int dmdev_libdm_new(Dmdev **ret)
@@ -604,6 +653,10 @@ int dmdev_libdm_new(Dmdev **ret)
 	dm_log_with_errno_init(libdm_log);
 	l->udev_sync = dm_udev_get_sync_support();
 	l->dm = (Dmdev){ .ops = &dmdev_libdm_ops, .userdata = l };
+	/* opened now: when the watchdog needs it, /dev may be on a frozen file system */
+	l->control_fd = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC);
+	if (l->control_fd < 0)
+		l->control_fd = -EBADF; /* opened at the call instead */
 	*ret = &l->dm;
 	return 0;
 }
@@ -616,6 +669,8 @@ Dmdev *dmdev_libdm_free(Dmdev *dm)
 		return NULL;
 	l = (Libdm *)dm;
 	(void)libdm_settle(l);
+	if (l->control_fd >= 0)
+		close(l->control_fd);
 	free(l);
 	return NULL;
 }

@@ -87,6 +87,11 @@ typedef struct DmdevOps {
 	 * arm() re-arms it after each wake-up. */
 	int (*event_open)(void *ud);
 	int (*event_arm)(void *ud, int fd);
+	/* The one op any thread may call, concurrently with the others (the hold watchdog): when
+	 * name is suspended, drops its inactive table and resumes it. Returns 1 when it resumed
+	 * the device, 0 when it was not suspended. The real one issues raw ioctls on a control fd
+	 * of its own and never enters libdm, whose state is process-wide and unlocked. */
+	int (*emergency_resume)(void *ud, const char *name);
 } DmdevOps;
 
 typedef struct Dmdev {
@@ -164,6 +169,11 @@ static inline int dmdev_event_open(Dmdev *dm)
 static inline int dmdev_event_arm(Dmdev *dm, int fd)
 {
 	return dm->ops->event_arm(dm->userdata, fd);
+}
+
+static inline int dmdev_emergency_resume(Dmdev *dm, const char *name)
+{
+	return dm->ops->emergency_resume(dm->userdata, name);
 }
 
 /* Names of every device whose uuid starts with prefix ("VSSD-"); caller frees. */

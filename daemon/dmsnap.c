@@ -9,8 +9,10 @@
 #include "common/vssd-limits.h"
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
+#include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
+#include "daemon/watchdog.h"
 
 typedef struct Member {
 	DmsnapVolume vol;
@@ -48,8 +50,9 @@ struct DmsnapSet {
 	Member *members;
 	size_t n_members;
 	FreezeGroup *freeze;
-	usec_t hold_start; /* first suspend, CLOCK_MONOTONIC */
-	usec_t hold_end;   /* last resume */
+	Watchdog *watchdog; /* from the freeze (or the commit) on; freed before freeze */
+	usec_t hold_start;  /* first suspend, CLOCK_MONOTONIC */
+	usec_t hold_end;    /* last resume */
 };
 
 static usec_t env_now(const DmsnapEnv *env)
@@ -538,6 +541,7 @@ DmsnapSet *dmsnap_set_free(DmsnapSet *s)
 		return NULL;
 	if (s->phase != SET_PHASE_COMMITTED)
 		dmsnap_set_abort(s);
+	s->watchdog = watchdog_free(s->watchdog); /* it may use the freeze group */
 	s->freeze = freeze_group_free(s->freeze);
 	for (size_t i = 0; i < s->n_members; i++)
 		member_done(&s->members[i]);
@@ -958,6 +962,27 @@ int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
 	return freeze_group_wait(g, timeout, NULL);
 }
 
+/* The hold watchdog, started (disarmed) once per set: every origin of the set, and the freeze
+ * group if there is one by then. */
+static int watchdog_ensure(DmsnapSet *s)
+{
+	_cleanup_strv_free_ char **names = calloc(1, sizeof(char *));
+	char label[VSSID_STRING_MAX];
+
+	if (s->watchdog)
+		return 0;
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_members; i++) {
+		int r = strv_extend(&names, s->members[i].vol.name);
+
+		if (r < 0)
+			return r;
+	}
+	return watchdog_new(s->env.dm, names, s->freeze, vssid_to_string(&s->id, label),
+	                    &s->watchdog);
+}
+
 int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 {
 	_cleanup_strv_free_ char **mps = NULL;
@@ -977,6 +1002,13 @@ int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freezing: %s",
 		                   strerror(-r));
+	/* No hold without its guaranteed end: from here file systems may be frozen, and a loop
+	 * stuck now could not run the flush timer that thaws them. */
+	r = watchdog_ensure(s);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start the hold watchdog: %s",
+		                   strerror(-r));
+	watchdog_arm(s->watchdog, s->env.flush_timeout + s->env.hold_timeout);
 	r = freeze_group_start(s->freeze);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freeze workers: %s",
@@ -1095,11 +1127,30 @@ static int resume_origins(DmsnapSet *s, bool drop_staged)
 	return ret;
 }
 
+/* The hold is over: the loop's own deadline, or the watchdog gave it up already */
+static bool hold_over(DmsnapSet *s, usec_t t0)
+{
+	return env_now(&s->env) - t0 > s->env.hold_timeout || watchdog_fired(s->watchdog);
+}
+
+static int hold_timeout_error(DmsnapSet *s, VssErr *err)
+{
+	if (watchdog_fired(s->watchdog))
+		return vss_err_set(err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
+		                   "writes were held longer than %" PRIu64
+		                   " ms while vssd's event loop was stuck; the hold watchdog "
+		                   "resumed and thawed everything",
+		                   s->env.hold_timeout / USEC_PER_MSEC);
+	return vss_err_set(err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
+	                   "writes were held longer than %" PRIu64 " ms; everything was resumed",
+	                   s->env.hold_timeout / USEC_PER_MSEC);
+}
+
 int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 {
 	const DmsnapEnv *env = &s->env;
 	usec_t t0, held = 0;
-	bool locked;
+	bool locked, fired;
 	int r = 0;
 
 	if (s->phase == SET_PHASE_PREPARED) {
@@ -1111,11 +1162,25 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	}
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
+	/* the thread exists before mlockall(), so its stack is locked with the rest */
+	r = watchdog_ensure(s);
+	if (r < 0) {
+		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot start the hold watchdog: %s", strerror(-r));
+		dmsnap_set_abort(s);
+		return r;
+	}
+	if (watchdog_fired(s->watchdog)) { /* the loop was stuck while frozen: thawed already */
+		r = hold_timeout_error(s, err);
+		dmsnap_set_abort(s);
+		return r;
+	}
 
 	/* While I/O is held nothing may page in from, or log to, a held device. */
 	locked = mlockall(MCL_CURRENT) >= 0;
 	log_begin_buffering();
 	t0 = s->hold_start = env_now(env);
+	watchdog_arm(s->watchdog, env->hold_timeout);
 
 	for (size_t i = 0; i < s->n_members; i++) {
 		Member *m = &s->members[i];
@@ -1132,9 +1197,12 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 			goto undo;
 		}
 		m->origin_suspended = true;
-		if (env_now(env) - t0 > env->hold_timeout)
+		if (hold_over(s, t0))
 			goto timeout;
 	}
+	(void)fault_point_hang(env->faults, "hang-after-suspend", 30000);
+	if (hold_over(s, t0))
+		goto timeout;
 	for (size_t i = 0; i < s->n_members; i++) {
 		Member *m = &s->members[i];
 
@@ -1147,7 +1215,7 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 			goto undo;
 		}
 		m->snap_resumed = true;
-		if (env_now(env) - t0 > env->hold_timeout)
+		if (hold_over(s, t0))
 			goto timeout;
 	}
 	/* The instant of the set is behind us: every snapshot is live. */
@@ -1155,15 +1223,21 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	s->hold_end = env_now(env);
 	held = s->hold_end - t0;
 	thaw_all(s);
+	/* Fired meanwhile: its resumes may have dropped staged tables, so a snapshot may miss
+	 * writes; the set goes. Disarming waits for a fire under way. */
+	fired = watchdog_disarm(s->watchdog);
 	log_flush_buffer();
 	if (locked)
 		munlockall();
 	(void)dmdev_settle(env->dm);
 	if (ret_held)
 		*ret_held = held;
-	if (r < 0) {
-		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		            "cannot resume an origin of the set: %s", strerror(-r));
+	if (r < 0 || fired) {
+		if (fired)
+			r = hold_timeout_error(s, err);
+		else
+			vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			            "cannot resume an origin of the set: %s", strerror(-r));
 		/* Every origin runs again; the set is not usable, so it goes as a whole. */
 		for (size_t i = 0; i < s->n_members; i++) {
 			(void)dmsnap_snapshot_delete(env, &s->members[i].snap, NULL);
@@ -1178,13 +1252,12 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	return 0;
 
 timeout:
-	r = vss_err_set(err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
-	                "writes were held longer than %" PRIu64 " ms; everything was resumed",
-	                env->hold_timeout / USEC_PER_MSEC);
+	r = hold_timeout_error(s, err);
 undo:
 	(void)resume_origins(s, true);
 	held = env_now(env) - t0;
 	thaw_all(s);
+	(void)watchdog_disarm(s->watchdog);
 	log_flush_buffer();
 	if (locked)
 		munlockall();
@@ -1200,9 +1273,10 @@ void dmsnap_set_abort(DmsnapSet *s)
 
 	if (s->phase == SET_PHASE_ABORTED || s->phase == SET_PHASE_COMMITTED)
 		return;
-	/* Nothing stays held: drop staged tables, resume, thaw. */
+	/* Nothing stays held: drop staged tables, resume, thaw; the watchdog is done then. */
 	(void)resume_origins(s, true);
 	thaw_all(s);
+	(void)watchdog_disarm(s->watchdog);
 	for (size_t i = s->n_members; i-- > 0;) {
 		Member *m = &s->members[i];
 		int r;

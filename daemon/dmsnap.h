@@ -11,6 +11,7 @@
 typedef struct Dmdev Dmdev;
 typedef struct Host Host;
 typedef struct FreezeGroup FreezeGroup;
+typedef struct FaultPoints FaultPoints;
 
 typedef struct DmsnapEnv {
 	Dmdev *dm;
@@ -19,7 +20,8 @@ typedef struct DmsnapEnv {
 	usec_t flush_timeout;   /* FIFREEZE of every file system of the set */
 	unsigned chunk_sectors; /* copy-on-write chunk */
 	bool use_fifreeze; /* freeze file systems from threads, then suspend with skip_lockfs */
-	uint64_t min_cow_bytes; /* smallest COW accepted (0: the engine's own floor) */
+	uint64_t min_cow_bytes;    /* smallest COW accepted (0: the engine's own floor) */
+	const FaultPoints *faults; /* test-only fault points (daemon/fault.h), NULL: none */
 } DmsnapEnv;
 
 #define DMSNAP_REAL_SUFFIX   "-vssd-real"
@@ -102,8 +104,11 @@ int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err);
 int dmsnap_set_freeze(DmsnapSet *s, VssErr *err);
 /* Step 4b, the instant: suspend every origin before resuming any, resume snapshots, then
  * origins, then thaw. A hold longer than hold_timeout resumes everything and fails with
- * HoldWritesTimeout. On any failure every device is resumed, every file system thawed and the
- * set rolled back completely. Returns the time I/O was held in *ret_held (may be NULL). */
+ * HoldWritesTimeout. The loop checks that between two ioctls; the hold watchdog thread
+ * (daemon/watchdog.h), armed from the freeze (flush_timeout + hold_timeout) and again from the
+ * first suspend (hold_timeout), resumes and thaws by itself when the loop is stuck past it, and
+ * the set then fails the same way. On any failure every device is resumed, every file system thawed
+ * and the set rolled back completely. Returns the time I/O was held in *ret_held (may be NULL). */
 int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err);
 /* Undoes prepare (before commit). Idempotent. */
 void dmsnap_set_abort(DmsnapSet *s);

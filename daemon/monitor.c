@@ -28,6 +28,7 @@ struct Monitor {
 	bool dirty;             /* written to during the quiet period */
 	char **warned;          /* volumes over the warning threshold (signalled once) */
 	char **cannot_grow;     /* last snapshots that cannot grow (logged once) */
+	bool deferred;          /* a pass put off while I/O was held */
 };
 
 static void mark_invalid(Monitor *m, Snapshot *s)
@@ -157,6 +158,11 @@ void monitor_check(Monitor *m)
 	Daemon *d = m->d;
 	_cleanup_strv_free_ char **volumes = NULL;
 
+	if (d->io_held) {
+		m->deferred = true; /* monitor_resume() when the set is done */
+		return;
+	}
+	m->deferred = false;
 	/* collect first: growing may delete snapshots and change the sets */
 	for (size_t i = 0; i < d->n_sets; i++)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
@@ -202,6 +208,12 @@ void monitor_check(Monitor *m)
 		}
 		check_volume_warning(m, *v);
 	}
+}
+
+void monitor_resume(Monitor *m)
+{
+	if (m && m->deferred)
+		monitor_check(m);
 }
 
 static int on_delay(sd_event_source *es, uint64_t usec, void *userdata)

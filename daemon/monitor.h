@@ -15,5 +15,8 @@ Monitor *monitor_free(Monitor *m);
 DEFINE_POINTER_CLEANUP(monitor_freep, Monitor *, monitor_free)
 /* Watches the COW files of every created snapshot (after a creation or a restore). */
 void monitor_sync(Monitor *m);
-/* One pass over every snapshot now: invalid ones, growth, oldest deletion, warnings. */
+/* One pass over every snapshot now: invalid ones, growth, oldest deletion, warnings. While
+ * Daemon.io_held it is put off (growing a COW file may write to a frozen file system). */
 void monitor_check(Monitor *m);
+/* The hold is over: the pass put off, if any, now. Accepts NULL. */
+void monitor_resume(Monitor *m);

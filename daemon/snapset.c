@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
 #include "daemon/freeze.h"
+#include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -241,6 +242,23 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
+/* From the file-system freeze to the end of the commit nothing may write to a file system: the
+ * monitor's COW growth waits (a COW file may lie on a file system of the set). */
+static void hold_begin(Snapset *s)
+{
+	s->d->io_held = true;
+}
+
+/* Call only once the engine has thawed and resumed everything (commit returned, or the
+ * engine was freed). */
+static void hold_end(Snapset *s)
+{
+	if (!s->d->io_held || s->d->creating != s)
+		return;
+	s->d->io_held = false;
+	monitor_resume(s->d->monitor);
+}
+
 static void creation_sources_done(Snapset *s)
 {
 	s->sync_io = sd_event_source_disable_unref(s->sync_io);
@@ -261,6 +279,7 @@ Snapset *snapset_free(Snapset *s)
 	if (s->engine && s->state == SNAPSET_STATE_CREATING)
 		writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
 	s->engine = dmsnap_set_free(s->engine);        /* rolls back anything not committed */
+	hold_end(s);
 	if (s->call) {
 		VssErr err = { 0 };
 
@@ -373,6 +392,30 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 	return c;
 }
 
+/* vssd writes its state file and grows COW files while other sets are created, and its own
+ * set's file systems are frozen while it is created: neither directory may lie on the volume,
+ * or vssd would wait on a file system only it can thaw. */
+static int refuse_own_directories(Daemon *d, const DmsnapVolume *v, const char *storage_dir,
+                                  VssErr *err)
+{
+	dev_t fs;
+
+	if (d->state_dir && d->host->ops->fs_devno(d->host->userdata, d->state_dir, &fs) >= 0 &&
+	    fs == v->devno)
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ELOOP,
+		                   "%s holds vssd's state directory %s: vssd cannot snapshot the "
+		                   "volume it writes its state to (it would wait on its own "
+		                   "frozen file system); move the state directory (--state-dir)",
+		                   v->dev_path, d->state_dir);
+	if (storage_dir && d->host->ops->fs_devno(d->host->userdata, storage_dir, &fs) >= 0 &&
+	    fs == v->devno)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
+		                   "the shadow storage of %s, %s, lies on that volume itself; put "
+		                   "it on a file system outside the set (vssctl add storage)",
+		                   v->dev_path, storage_dir);
+	return 0;
+}
+
 int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
                        VssErr *err)
 {
@@ -420,6 +463,9 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		goto out;
 	}
 	r = storage_plan(s->d, &v, &dir, &cow, err);
+	if (r < 0)
+		goto out;
+	r = refuse_own_directories(s->d, &v, dir, err);
 	if (r < 0)
 		goto out;
 	if (!s->engine) {
@@ -512,6 +558,7 @@ static void creation_failed(Snapset *s, const VssErr *err, int error)
 			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
 			                             NULL);
 	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	hold_end(s);
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
 	if (s->d->creating == s)
@@ -572,7 +619,7 @@ static void on_thaw_done(WriterBroadcast *b, int r, const VssErr *err, void *use
 		creation_failed(s, NULL, -ENOMEM);
 }
 
-/* The snapshots exist: record them, then Thaw and PostSnapshot. */
+/* The snapshots exist: Thaw and PostSnapshot, then creation_done() records them. */
 static void creation_committed(Snapset *s)
 {
 	usec_t now = now_usec(CLOCK_REALTIME), t1, t2;
@@ -596,7 +643,10 @@ static void creation_committed(Snapset *s)
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
 	}
 	s->creation_time = now;
-	(void)daemon_save_state(s->d);
+	/* Thaw first, and no state save here: the writers are still frozen, and an fsync can
+	 * take seconds. The intent record written by snapset_create() names every device; a
+	 * crash before creation_done() writes "created" leaves a set recorded as creating,
+	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
 	event_args(s, &a);
 	if (start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
 		creation_failed(s, NULL, -ENOMEM);
@@ -608,6 +658,7 @@ static void creation_commit(Snapset *s)
 	int r;
 
 	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	hold_end(s); /* thawed and resumed, whatever the result */
 	if (r < 0) {
 		creation_failed(s, &err, r);
 		return;
@@ -650,6 +701,7 @@ static void creation_freeze_fs(Snapset *s)
 	VssErr err = { 0 };
 	int r, fd;
 
+	hold_begin(s);
 	r = dmsnap_set_freeze_start(s->engine, &err);
 	if (r < 0) {
 		creation_failed(s, &err, r);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-dmsnap.c - the dm-snapshot engine against fake dm and host: order, rollback, refusals */
+#include <poll.h>
 #include <sys/sysmacros.h>
 
 #include "common/vssd-limits.h"
@@ -346,6 +347,56 @@ START_TEST(hold_watchdog_resumes_everything)
 }
 END_TEST
 
+/* The loop stuck inside the hold (an ioctl that does not come back, a blocking call): the
+ * watchdog thread resumes every origin and thaws every file system by itself at the deadline,
+ * while the loop is still stuck; when the loop comes back the set fails with HoldWritesTimeout
+ * and leaves nothing. The fake clock stands still: only the watchdog's real clock can see the
+ * deadline pass. */
+START_TEST(a_stuck_loop_is_released_by_the_watchdog_thread)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t);
+	t.env.hold_timeout = 100 * USEC_PER_MSEC;
+	ck_assert_int_eq(t_new_set(&t, 3, &s, &err), 0);
+	ck_assert_int_eq(dmsnap_set_prepare(s, &err), 0);
+	/* the first snapshot resume, once every origin is suspended, hangs until three
+	 * emergency resumes came from another thread (10 s at most) */
+	fake_dm_hang_nth(t.dm, FAKE_DM_RESUME, 1, 3);
+	ck_assert_int_eq(dmsnap_set_commit(s, NULL, &err), -ETIME);
+	ck_assert_msg(fake_dm_hang_released(t.dm), "nobody resumed the origins of a stuck loop");
+	ck_assert_uint_eq(fake_dm_emergency_resumes(t.dm), 3);
+	ck_assert_int_eq(err.kind, VSS_ERROR_HOLD_WRITES_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(err.message, "watchdog"));
+	ck_assert_uint_eq(fake_host_freezes(t.host), 2);
+	assert_clean(&t); /* nothing suspended, nothing frozen, the set rolled back */
+	t_done(&t);
+}
+END_TEST
+
+/* A commit that ends in time disarms it: nothing fires afterwards. */
+START_TEST(the_watchdog_stays_quiet_after_a_commit_in_time)
+{
+	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t);
+	t.env.hold_timeout = 20 * USEC_PER_MSEC;
+	t.env.flush_timeout = 20 * USEC_PER_MSEC;
+	ck_assert_int_eq(t_create(&t, 2, &s, &err), 0);
+	ck_assert(dmsnap_set_is_committed(s));
+	/* well past both deadlines: the thread must have been disarmed */
+	(void)poll(NULL, 0, 150);
+	ck_assert_uint_eq(fake_dm_emergency_resumes(t.dm), 0);
+	ck_assert_uint_eq(fake_host_count_frozen(t.host), 0);
+	s = dmsnap_set_free(s);
+	t_done(&t);
+}
+END_TEST
+
 START_TEST(suspend_failure_resumes_the_suspended_ones)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
@@ -602,9 +653,11 @@ TEST_SUITE_MAIN(
 				TEST(rollback_when_snapshot_resume_fails) TEST(
 					rollback_when_origin_resume_fails) TEST(hold_watchdog_resumes_everything)
 					TEST(suspend_failure_resumes_the_suspended_ones) TEST(
-						refuses_bad_volumes) TEST(refuses_bad_storage)
-						TEST(refuses_duplicates_and_too_many) TEST(
-							delete_restores_own_table_with_the_last_snapshot)
-							TEST(volume_unconverted_between_add_and_create)
-								TEST(recover_resumes_and_drops_staged_tables)
+						a_stuck_loop_is_released_by_the_watchdog_thread)
+						TEST(the_watchdog_stays_quiet_after_a_commit_in_time) TEST(
+							refuses_bad_volumes) TEST(refuses_bad_storage)
+							TEST(refuses_duplicates_and_too_many) TEST(
+								delete_restores_own_table_with_the_last_snapshot)
+								TEST(volume_unconverted_between_add_and_create) TEST(
+									recover_resumes_and_drops_staged_tables)
 									TEST(snapshot_status_parsing))

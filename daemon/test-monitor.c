@@ -356,6 +356,38 @@ START_TEST(a_dm_event_makes_the_monitor_look)
 }
 END_TEST
 
+/* While another set's file systems are frozen, a COW file is not grown (it may lie on one of
+ * them, and the loop would block in the write until a thaw only the loop can do); the look
+ * that was put off comes when the set is done. */
+START_TEST(no_growth_while_a_set_holds_io)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, false);
+	Snapshot *s = t_snap(t, "persistent", 1000);
+	Snapset *other;
+
+	fake_host_add_mount(t->host, t->devno[1], "/mnt/b");
+	other = test_set(t, "backup", true);
+	(void)test_add(other, 1);
+	ck_assert_int_eq(test_create(other, NULL), 0);
+	/* the syncfs pass runs from threads; turn the loop until the freeze has started */
+	for (int i = 0; i < 100 && !other->freeze_io; i++)
+		ck_assert_int_ge(sd_event_run(t->d.event, 10 * USEC_PER_SEC), 0);
+	ck_assert_ptr_nonnull(other->freeze_io);
+
+	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(64 * MIB));
+	monitor_check(t->d.monitor); /* a COW write or a dm event woke it */
+	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
+
+	for (int i = 0; i < 1000 && other->state == SNAPSET_STATE_CREATING; i++)
+		ck_assert_int_ge(sd_event_run(t->d.event, 5 * USEC_PER_SEC), 0);
+	ck_assert_int_eq(other->state, SNAPSET_STATE_CREATED);
+	ck_assert_uint_eq(fake_host_count_frozen(t->host), 0);
+	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB); /* the look put off, after the thaw */
+	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 128 * MIB);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("monitor",
 	TEST(a_full_cow_grows_by_a_step_within_the_budget)
@@ -368,5 +400,6 @@ TEST_SUITE_MAIN("monitor",
 	TEST(the_warning_fires_once_per_crossing)
 	TEST(a_crossing_after_the_volume_emptied_is_signalled)
 	TEST(volumes_are_watched_apart)
-	TEST(a_dm_event_makes_the_monitor_look))
+	TEST(a_dm_event_makes_the_monitor_look)
+	TEST(no_growth_while_a_set_holds_io))
 /* clang-format on */

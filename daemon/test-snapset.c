@@ -9,6 +9,7 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
+#include "daemon/storage.h"
 #include "daemon/writer.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
@@ -1208,6 +1209,67 @@ START_TEST(state_file_holds_created_sets_only)
 }
 END_TEST
 
+/* Between the writers' Freeze and their Thaw nothing is written to the state file: an fsync
+ * there keeps the writers frozen. Two records: the intent before the dm changes, "created" after
+ * the Thaw. */
+START_TEST(state_is_not_saved_while_writers_are_frozen)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	TestDaemonOptions o = { .state_file = true };
+	_cleanup_free_ char *error = NULL;
+	State st = STATE_NULL;
+	unsigned before;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new_opts(&t, &o), 0);
+	fake_host_add_mount(t->host, t->devno[0], "/mnt/a");
+	s = test_set(t, "persistent", true);
+	(void)test_add(s, 0);
+	(void)test_add(s, 1);
+	before = t->d.n_state_saves;
+	ck_assert_int_eq(test_create(s, NULL), 0);
+	ck_assert_uint_eq(t->d.n_state_saves, before + 1); /* the intent record */
+	run_until_created(t, s);
+	ck_assert_str_eq(state(s), "created");
+	ck_assert_uint_eq(t->d.n_state_saves, before + 2); /* and "created", nothing between */
+	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
+	ck_assert_str_eq(state_find_set(&st, &s->id)->state, "created");
+	ck_assert_str_eq(state_find_set(&st, &s->id)->snapshots[1].state, "created");
+	state_done(&st);
+}
+END_TEST
+
+/* AddVolume refuses a volume that holds vssd's state directory or the volume's own shadow
+ * storage, naming the directory: saving state or growing a COW there while the volume is
+ * frozen would wait for a thaw only vssd can do. */
+START_TEST(a_volume_holding_the_state_or_its_storage_is_refused)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *snap = NULL;
+	VssErr err = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	free(t->d.state_dir);
+	t->d.state_dir = strdup("/srv/vssd-state");
+	fake_host_add_dir(t->host, "/srv/vssd-state", t->devno[0]);
+	fake_host_add_dir(t->host, "/mnt/b/shadow", t->devno[1]);
+	ck_assert_int_eq(storage_restore(&t->d, "/dev/mapper/b", "/mnt/b/shadow", 1ULL << 30), 0);
+	s = test_set(t, "backup", true);
+
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "", &snap, &err), -ELOOP);
+	ck_assert_str_eq(kind(&err), "VolumeNotSupported");
+	ck_assert_ptr_nonnull(strstr(err.message, "state directory /srv/vssd-state"));
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", "", &snap, &err), -ELOOP);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_ptr_nonnull(strstr(err.message, "/mnt/b/shadow"));
+	ck_assert_uint_eq(s->n_snaps, 0);
+	(void)test_add(s, 2); /* the others are fine */
+	ck_assert_uint_eq(s->n_snaps, 1);
+}
+END_TEST
+
 /* ---- limits --------------------------------------------------------------------------------- */
 
 START_TEST(sixty_fifth_volume_is_refused)
@@ -1511,6 +1573,8 @@ END_TEST
 
 /* clang-format off */
 TEST_SUITE_MAIN("snapset",
+	TEST(state_is_not_saved_while_writers_are_frozen)
+	TEST(a_volume_holding_the_state_or_its_storage_is_refused)
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
 	TEST(prepare_before_gather_in_writer_context_is_bad_state)
 	TEST(do_snapshot_set_before_prepare_in_writer_context_is_bad_state)

@@ -2,9 +2,11 @@
 /* fake-dm.c - an in-memory device-mapper for unit tests: records calls, keeps state, injects errors
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sys/eventfd.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "tests/lib/fake-dm.h"
 
@@ -33,6 +35,14 @@ struct FakeDm {
 	usec_t *clock;
 	usec_t step;
 	int event_fd;
+	/* fake_dm_hang_nth(): the lock orders the hung call against emergency_resume() */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	FakeDmOp hang_op;
+	unsigned hang_nth;
+	unsigned hang_release_after;
+	unsigned n_emergency;
+	bool hang_released;
 };
 
 static FakeDev *find(FakeDm *f, const char *name)
@@ -62,9 +72,26 @@ _printf_(2, 3) static void record(FakeDm *f, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The hung call of fake_dm_hang_nth() */
+static void hang(FakeDm *f)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&f->lock);
+	while (f->n_emergency < f->hang_release_after)
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) == ETIMEDOUT)
+			break;
+	f->hang_released = f->n_emergency >= f->hang_release_after;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* Injected failure and clock advance for every call */
 static int enter(FakeDm *f, FakeDmOp op)
 {
+	if (f->hang_nth > 0 && f->hang_op == op && --f->hang_nth == 0)
+		hang(f);
 	if (f->clock)
 		*f->clock += f->step;
 	f->n_ops[op]++;
@@ -410,6 +437,30 @@ static int f_event_arm(void *ud, int fd)
 	return 0;
 }
 
+/* Not through record() and enter(): the main thread may be inside a hung call, which owns the
+ * call log; this one only changes the device and counts, under the lock. */
+static int f_emergency_resume(void *ud, const char *name)
+{
+	FakeDm *f = ud;
+	FakeDev *d;
+	int r = 0;
+
+	pthread_mutex_lock(&f->lock);
+	d = find(f, name);
+	if (!d)
+		r = -ENXIO;
+	else if (d->suspended) {
+		dmdev_table_done(&d->inactive);
+		d->has_inactive = false;
+		d->suspended = false;
+		r = 1;
+	}
+	f->n_emergency++;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
 static const DmdevOps fake_ops = {
 	.create = f_create,
 	.load = f_load,
@@ -427,6 +478,7 @@ static const DmdevOps fake_ops = {
 	.settle = f_settle,
 	.event_open = f_event_open,
 	.event_arm = f_event_arm,
+	.emergency_resume = f_emergency_resume,
 };
 
 int fake_dm_new(FakeDm **ret)
@@ -439,6 +491,8 @@ int fake_dm_new(FakeDm **ret)
 	f->next_minor = 0;
 	f->event_fd = -EBADF;
 	f->calls = calloc(1, sizeof(char *));
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
 	*ret = f;
 	return 0;
 }
@@ -458,6 +512,8 @@ FakeDm *fake_dm_free(FakeDm *f)
 	strv_free(f->calls);
 	if (f->event_fd >= 0)
 		close(f->event_fd);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
 	free(f);
 	return NULL;
 }
@@ -485,6 +541,33 @@ void fake_dm_fail_nth(FakeDm *f, FakeDmOp op, unsigned nth, int error)
 {
 	f->fail_nth[op] = nth;
 	f->fail_error[op] = error;
+}
+
+void fake_dm_hang_nth(FakeDm *f, FakeDmOp op, unsigned nth, unsigned release_after)
+{
+	f->hang_op = op;
+	f->hang_nth = nth;
+	f->hang_release_after = release_after;
+}
+
+bool fake_dm_hang_released(FakeDm *f)
+{
+	bool r;
+
+	pthread_mutex_lock(&f->lock);
+	r = f->hang_released;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+unsigned fake_dm_emergency_resumes(FakeDm *f)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->n_emergency;
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }
 
 void fake_dm_set_clock(FakeDm *f, usec_t *clock, usec_t step)

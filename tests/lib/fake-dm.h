@@ -21,6 +21,7 @@ typedef enum FakeDmOp {
 	FAKE_DM_STATUS,
 	FAKE_DM_LIST,
 	FAKE_DM_MESSAGE,
+	FAKE_DM_EMERGENCY_RESUME, /* from the hold watchdog's thread */
 	_FAKE_DM_OP_MAX,
 } FakeDmOp;
 
@@ -36,6 +37,15 @@ dev_t fake_dm_add(FakeDm *f, const char *name, const char *uuid, uint64_t sector
                   const char *params);
 /* The nth (1-based) call of op from now on fails with error. */
 void fake_dm_fail_nth(FakeDm *f, FakeDmOp op, unsigned nth, int error);
+/* The nth (1-based) call of op from now on hangs, as an ioctl stuck in the kernel would, until
+ * emergency_resume() has been called release_after times from another thread (a watchdog
+ * giving up the hold), or 10 s passed; then it goes on as usual. emergency_resume() is the one
+ * op that may run on another thread while a call hangs. */
+void fake_dm_hang_nth(FakeDm *f, FakeDmOp op, unsigned nth, unsigned release_after);
+/* Whether a hung call was released by emergency resumes (true) or by the 10 s bound (false) */
+bool fake_dm_hang_released(FakeDm *f);
+/* emergency_resume() calls so far (each one, whether the device was suspended or not) */
+unsigned fake_dm_emergency_resumes(FakeDm *f);
 /* Every dm call advances *clock by step (to test hold deadlines). */
 void fake_dm_set_clock(FakeDm *f, usec_t *clock, usec_t step);
 /* Makes the fd of event_open() readable, as a dm event would. */
