@@ -81,8 +81,9 @@ static void *job_thread(void *arg)
 		j->devs[i] = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
 	}
 	if (r < 0)
-		log_error_errno(r, "cannot take a writer's identity (uid %u) to look up its paths: "
-		                   "%m",
+		log_error_errno(r,
+		                "cannot take a writer's identity (uid %u) to look up its paths: "
+		                "%m",
 		                (unsigned)j->uid);
 	pthread_mutex_lock(&j->lock);
 	j->done = true;
@@ -92,8 +93,7 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
-int path_job_start(uid_t uid, const gid_t *gids, size_t n_gids, char *const *paths,
-                   PathJob **ret)
+int path_job_start(uid_t uid, const gid_t *gids, size_t n_gids, char *const *paths, PathJob **ret)
 {
 	PathJob *j = calloc(1, sizeof(*j));
 	pthread_attr_t attr;

@@ -20,8 +20,7 @@ typedef struct PathJob PathJob;
 
 /* Starts looking up paths (a NULL-terminated list) as uid with groups gids (gids[0] becomes
  * the file-system gid; none: the nogroup gid 65534). uid 0 looks up as root. */
-int path_job_start(uid_t uid, const gid_t *gids, size_t n_gids, char *const *paths,
-                   PathJob **ret);
+int path_job_start(uid_t uid, const gid_t *gids, size_t n_gids, char *const *paths, PathJob **ret);
 /* Waits until the job is done or deadline (CLOCK_MONOTONIC µs; 0: do not wait) passes.
  * 0 with *ret_devs (one per path: the block device itself for a block device path, else the
  * device of its file system; 0 when the path cannot be looked up by its owner) and *ret_n,

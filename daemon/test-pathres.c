@@ -11,9 +11,8 @@ static const dev_t *result(PathJob *j, size_t want_n)
 	const dev_t *devs = NULL;
 	size_t n = 0;
 
-	ck_assert_int_eq(path_job_result(j, now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC, &devs,
-	                                 &n),
-	                 0);
+	ck_assert_int_eq(
+		path_job_result(j, now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC, &devs, &n), 0);
 	ck_assert_uint_eq(n, want_n);
 	return devs;
 }
