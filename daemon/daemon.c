@@ -672,8 +672,10 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 
 	/* 4. directories, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
-	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0)
+	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0 ||
+	    asprintf(&d->freeze_ledger, "%s/frozen", d->state_dir) < 0)
 		return log_oom();
+	d->env.freeze_ledger = d->freeze_ledger;
 	r = mkdir_p(d->state_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, "cannot create %s: %m", d->state_dir);
@@ -740,6 +742,7 @@ void daemon_done(Daemon *d)
 	d->faults = fault_points_free(d->faults);
 	free(d->state_dir);
 	free(d->state_path);
-	d->state_dir = d->state_path = NULL;
+	free(d->freeze_ledger);
+	d->state_dir = d->state_path = d->freeze_ledger = NULL;
 	d->event = sd_event_unref(d->event);
 }

@@ -40,6 +40,7 @@ typedef struct Daemon {
 	DmsnapEnv env;
 	char *state_dir;
 	char *state_path;
+	char *freeze_ledger; /* <state_dir>/frozen: see DmsnapEnv */
 	Snapset **sets;
 	size_t n_sets;
 	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */

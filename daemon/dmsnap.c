@@ -983,6 +983,91 @@ static int watchdog_ensure(DmsnapSet *s)
 	                    &s->watchdog);
 }
 
+/* ---- the freeze ledger: "boot id\n", then the mount points, each ended by a NUL ---------- */
+
+static void ledger_clear(const DmsnapEnv *env)
+{
+	if (env->freeze_ledger && unlink(env->freeze_ledger) < 0 && errno != ENOENT)
+		log_warning_errno(-errno, "cannot remove the freeze ledger %s: %m",
+		                  env->freeze_ledger);
+}
+
+static int boot_id(char buf[static 64])
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (!f || !fgets(buf, 64, f))
+		return -errno ?: -EIO;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Written before any FIFREEZE (on the loop, nothing is held yet); no fsync: it must survive
+ * the daemon, not the machine, whose reboot thaws everything anyway. */
+static int ledger_write(const DmsnapEnv *env, char **mps)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	char id[64];
+	int r;
+
+	if (!env->freeze_ledger)
+		return 0;
+	r = boot_id(id);
+	if (r < 0)
+		return r;
+	if (asprintf(&tmp, "%s.new", env->freeze_ledger) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", id);
+	for (char **m = mps; *m; m++)
+		fwrite(*m, 1, strlen(*m) + 1, f);
+	if (fflush(f) != 0 || ferror(f))
+		r = -EIO;
+	else if (rename(tmp, env->freeze_ledger) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlink(tmp);
+	return r;
+}
+
+/* Thaws what the ledger names, if it was written in this boot, then removes it. */
+static void ledger_thaw(const DmsnapEnv *env)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	char id[64], want[64];
+
+	if (!env->freeze_ledger)
+		return;
+	f = fopen(env->freeze_ledger, "re");
+	if (!f)
+		return;
+	if (boot_id(want) < 0 || !fgets(id, sizeof(id), f)) {
+		ledger_clear(env);
+		return;
+	}
+	id[strcspn(id, "\n")] = 0;
+	if (!streq(id, want)) {
+		log_notice("recovery: the freeze ledger is from another boot; nothing to thaw");
+		ledger_clear(env);
+		return;
+	}
+	while (getdelim(&line, &size, 0, f) > 0) {
+		/* (the log escapes what a mount point may hold) */
+		int r = env->host->ops->thaw(env->host->userdata, line);
+
+		if (r >= 0)
+			log_notice("recovery: thawed %s, frozen by an earlier run", line);
+		else if (r != -EINVAL) /* -EINVAL: not frozen (any more) */
+			log_warning_errno(r, "recovery: cannot thaw %s: %m", line);
+	}
+	ledger_clear(env);
+}
+
 int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 {
 	_cleanup_strv_free_ char **mps = NULL;
@@ -998,6 +1083,11 @@ int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
 	if (!mps[0])
 		return 0; /* nothing mounted: nothing to freeze, no worker will report */
+	r = ledger_write(&s->env, mps);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot write the freeze ledger %s: %s", s->env.freeze_ledger,
+		                   strerror(-r));
 	r = freeze_group_new(s->env.host, FREEZE_KIND_FREEZE, mps, &s->freeze);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freezing: %s",
@@ -1029,7 +1119,8 @@ static void mark_frozen(DmsnapSet *s)
 
 static int freeze_failed(DmsnapSet *s, int r, const char *failed, VssErr *err)
 {
-	(void)freeze_group_thaw(s->freeze);
+	if (freeze_group_thaw(s->freeze) >= 0)
+		ledger_clear(&s->env);
 	if (r == -ETIME)
 		return vss_err_set(err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, r,
 		                   "file systems of the set did not flush within %" PRIu64 " ms",
@@ -1081,6 +1172,8 @@ static void thaw_all(DmsnapSet *s)
 	r = freeze_group_thaw(s->freeze);
 	if (r < 0)
 		log_warning_errno(r, "cannot thaw a file system of the set, ignoring: %m");
+	else
+		ledger_clear(&s->env);
 }
 
 /* Resumes origins, never leaving one suspended: a failed resume is retried with the staged
@@ -1378,12 +1471,9 @@ int dmsnap_recover_held(const DmsnapEnv *env)
 				resumed++;
 			}
 		}
-		if (env->host->ops->mountpoints(env->host->userdata, makedev(oi.major, oi.minor),
-		                                &mounts) >= 0)
-			for (char **mp = mounts; mp && *mp; mp++)
-				if (env->host->ops->thaw(env->host->userdata, *mp) >= 0)
-					log_notice("recovery: thawed %s", *mp);
 	}
+	/* only what a set of ours froze: an administrator's own fsfreeze stays */
+	ledger_thaw(env);
 	(void)dmdev_settle(env->dm);
 	return resumed;
 }

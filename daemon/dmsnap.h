@@ -22,6 +22,11 @@ typedef struct DmsnapEnv {
 	bool use_fifreeze; /* freeze file systems from threads, then suspend with skip_lockfs */
 	uint64_t min_cow_bytes;    /* smallest COW accepted (0: the engine's own floor) */
 	const FaultPoints *faults; /* test-only fault points (daemon/fault.h), NULL: none */
+	/* The freeze ledger: the file systems a set is about to FIFREEZE are written here first
+	 * (with the boot id) and the file is removed once they are thawed, so that recovery after
+	 * a crash thaws those and nothing that somebody else froze. NULL: no ledger, and
+	 * recovery thaws nothing. */
+	const char *freeze_ledger;
 } DmsnapEnv;
 
 #define DMSNAP_REAL_SUFFIX   "-vssd-real"
@@ -127,6 +132,6 @@ int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t ne
 int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret);
 
 /* Start-up: resume every VSSD- device and every origin of ours left suspended, drop origin
- * tables staged for a set that never committed, thaw the file systems of our origins. Returns
- * the number of devices it had to resume. */
+ * tables staged for a set that never committed, thaw the file systems the freeze ledger names
+ * (written in this boot), and only those. Returns the number of devices it had to resume. */
 int dmsnap_recover_held(const DmsnapEnv *env);

@@ -602,26 +602,49 @@ END_TEST
 START_TEST(recover_resumes_and_drops_staged_tables)
 {
 	_cleanup_(dmsnap_set_freep) DmsnapSet *s = NULL;
+	char dir[] = "/tmp/test-dmsnap.XXXXXX", ledger[64];
 	VssErr e = { 0 };
+	FILE *f;
 	T t;
 
 	t_init(&t);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ledger, sizeof(ledger), "%s/frozen", dir);
+	t.env.freeze_ledger = ledger;
 	ck_assert_int_eq(t_new_set(&t, 2, &s, &e), 0);
 	ck_assert_int_eq(dmsnap_set_prepare(s, &e), 0);
-	/* a daemon that died inside the hold: both origins suspended with staged tables */
+	/* a daemon that died inside the hold: both file systems frozen (the ledger names them),
+	 * both origins suspended with staged tables */
+	ck_assert_int_eq(dmsnap_set_freeze(s, &e), 0);
+	ck_assert_uint_eq(fake_host_count_frozen(t.host), 2);
+	ck_assert_int_eq(access(ledger, F_OK), 0);
 	ck_assert_int_eq(dmdev_suspend(t.env.dm, "a", 0), 0);
 	ck_assert_int_eq(dmdev_suspend(t.env.dm, "b", 0), 0);
 	ck_assert_int_eq(dmdev_suspend(t.env.dm, dmsnap_set_snapshot(s, 0)->snap_name, 0), 0);
-	ck_assert_int_eq(t.env.host->ops->freeze(t.env.host->userdata, "/mnt/a"), 0);
+	/* and a file system an administrator froze himself (fsfreeze), which is not ours */
+	fake_host_add_mount(t.host, t.devno[2], "/mnt/c");
+	ck_assert_int_eq(t.env.host->ops->freeze(t.env.host->userdata, "/mnt/c"), 0);
 
 	ck_assert_int_eq(dmsnap_recover_held(&t.env), 3);
 	ck_assert_uint_eq(fake_dm_count_suspended(t.dm), 0);
 	ck_assert(!fake_dm_has_inactive(t.dm, "a"));
 	ck_assert(!fake_dm_has_inactive(t.dm, "b"));
 	ck_assert_str_eq(fake_dm_live(t.dm, "a"), origin_tables[0]);
-	ck_assert_uint_eq(fake_host_count_frozen(t.host), 0);
+	ck_assert_uint_eq(fake_host_count_frozen(t.host), 1); /* /mnt/c stays frozen */
+	ck_assert_int_eq(access(ledger, F_OK), -1);
 	s = dmsnap_set_free(s); /* the engine's own abort finds nothing left to do */
 	ck_assert_uint_eq(fake_dm_count_suspended(t.dm), 0);
+
+	/* a ledger from another boot thaws nothing (nothing of that boot can be frozen) */
+	f = fopen(ledger, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "00000000-0000-0000-0000-000000000000\n/mnt/c");
+	fputc(0, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(dmsnap_recover_held(&t.env), 0);
+	ck_assert_uint_eq(fake_host_count_frozen(t.host), 1);
+	ck_assert_int_eq(access(ledger, F_OK), -1);
+	ck_assert_int_eq(rmdir(dir), 0);
 	t_done(&t);
 }
 END_TEST
