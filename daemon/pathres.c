@@ -16,6 +16,7 @@ struct PathJob {
 	pthread_cond_t cond;
 	unsigned refs; /* the loop's and the thread's */
 	bool done;
+	int error; /* the owner's identity could not be taken: nothing was looked up */
 	uid_t uid;
 	gid_t *gids;
 	size_t n_gids;
@@ -82,10 +83,11 @@ static void *job_thread(void *arg)
 	}
 	if (r < 0)
 		log_error_errno(r,
-		                "cannot take a writer's identity (uid %u) to look up its paths: "
-		                "%m",
+		                "cannot take a writer's identity (uid %u) to look up its paths "
+		                "(CAP_SETUID, CAP_SETGID?): %m",
 		                (unsigned)j->uid);
 	pthread_mutex_lock(&j->lock);
+	j->error = r < 0 ? r : 0;
 	j->done = true;
 	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->lock);
@@ -171,6 +173,8 @@ int path_job_result(PathJob *j, usec_t deadline, const dev_t **ret_devs, size_t 
 	pthread_mutex_unlock(&j->lock);
 	if (!done)
 		return -EINPROGRESS;
+	if (j->error < 0)
+		return j->error;
 	*ret_devs = j->devs;
 	*ret_n = j->n;
 	return 0;

@@ -24,7 +24,9 @@ int path_job_start(uid_t uid, const gid_t *gids, size_t n_gids, char *const *pat
 /* Waits until the job is done or deadline (CLOCK_MONOTONIC µs; 0: do not wait) passes.
  * 0 with *ret_devs (one per path: the block device itself for a block device path, else the
  * device of its file system; 0 when the path cannot be looked up by its owner) and *ret_n,
- * which stay valid as long as the job; -EINPROGRESS when it is still running. */
+ * which stay valid as long as the job; -EINPROGRESS when it is still running; -EPERM (or
+ * another error) when the owner's identity could not be taken (vssd needs CAP_SETUID and
+ * CAP_SETGID for that), so that nothing is known. */
 int path_job_result(PathJob *j, usec_t deadline, const dev_t **ret_devs, size_t *ret_n);
 PathJob *path_job_unref(PathJob *j);
 DEFINE_POINTER_CLEANUP(path_job_unrefp, PathJob *, path_job_unref)
