@@ -114,33 +114,6 @@ static int check_placement(Snapshot *s, const char *dir, dev_t fs, VssErr *err)
 	return 0;
 }
 
-/* A refusal of a directory by safedir (expose.c's mount points, storage.c's locations): the
- * component and what is wrong with it. AccessDenied for what the caller could change but root
- * may not trust; InvalidArgument otherwise. */
-int expose_dir_error(VssErr *err, const char *what, const char *path, const char *bad, int r)
-{
-	switch (r) {
-	case -ENOENT:
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r,
-		                   "%s %s does not exist (%s is missing); create it first", what,
-		                   path, bad ? bad : path);
-	case -EPERM:
-	case -EACCES:
-		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, r,
-		                   "%s %s: %s %s; vssd uses only directories whose every "
-		                   "component is owned by root and not writable by others",
-		                   what, path, bad ? bad : path, safedir_strerror(r));
-	case -ELOOP:
-	case -ENOTDIR:
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r,
-		                   "%s %s: %s %s; give the real directory, without symbolic links",
-		                   what, path, bad ? bad : path, safedir_strerror(r));
-	default:
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "%s %s: %s", what, path,
-		                   safedir_strerror(r));
-	}
-}
-
 /* Opens the mount point path (checked component by component) into *ret_fd */
 static int check_dir(Snapshot *s, const char *path, int *ret_fd, VssErr *err)
 {
@@ -154,7 +127,7 @@ static int check_dir(Snapshot *s, const char *path, int *ret_fd, VssErr *err)
 		                   "mount point \"%.64s\" is not an absolute path", path);
 	r = host_of(s)->ops->dir_open(host_of(s)->userdata, path, &fd, &st, &bad);
 	if (r < 0)
-		return expose_dir_error(err, "mount point", path, bad, r);
+		return safedir_refusal(err, "mount point", path, bad, r);
 	r = host_of(s)->ops->dir_mountable(host_of(s)->userdata, fd, path);
 	switch (r) {
 	case 0:
@@ -245,7 +218,7 @@ static int make_auto_dir(Snapshot *s, const char *path, VssErr *err)
 	int r = host_of(s)->ops->dir_make(host_of(s)->userdata, path, &bad);
 
 	if (r < 0)
-		return expose_dir_error(err, "vssd's own mount point", path, bad, r);
+		return safedir_refusal(err, "vssd's own mount point", path, bad, r);
 	return 0;
 }
 

@@ -33,10 +33,6 @@ typedef enum ExposeFlags {
  * leaves the device only: *ret "", with a log line. */
 int expose_mount(Snapshot *s, const char *path, char **ret, VssErr *err);
 int expose_mount_flags(Snapshot *s, const char *path, ExposeFlags flags, char **ret, VssErr *err);
-/* A directory safedir refused (r), as a sentence naming the component bad (may be NULL): what
- * is "mount point", "storage location" ... AccessDenied for a component owned or writable by
- * others, ObjectNotFound when missing, InvalidArgument otherwise. Returns r. */
-int expose_dir_error(VssErr *err, const char *what, const char *path, const char *bad, int r);
 /* Unexpose: unmounts (only a mount of the shadow copy's device, at the root of the checked
  * directory) and removes a mount point vssd chose; BadState when not exposed, VolumeInUse while
  * the mount is busy. */

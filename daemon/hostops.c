@@ -404,22 +404,29 @@ static int real_mount_ro(void *ud, const char *device, int target_fd, const char
 
 static int real_umount(void *ud, const char *target, dev_t devno)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int pfd = -EBADF, fd = -EBADF;
 	struct statx sx;
-	char p[64];
+	const char *name;
+	char p[VSSD_PATH_BUF + 32];
 	int r;
 
-	r = safedir_open(target, 0, &fd, NULL);
+	/* the parent, checked: nobody but root can change what its name leads to */
+	r = safedir_open_parent(target, 0, &pfd, &name, NULL);
 	if (r < 0)
 		return r == -ENOENT ? -EINVAL : r;
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -EINVAL : -errno;
 	if (statx(fd, "", AT_EMPTY_PATH, 0, &sx) < 0)
 		return -errno;
 	/* only the mount vssd made: the root of a mount of the shadow copy's device */
-	if (!(sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ||
+	if (!S_ISDIR(sx.stx_mode) ||
+	    !(sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ||
 	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != devno)
 		return -EINVAL;
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if (umount2(p, 0) < 0)
+	closep(&fd); /* an fd on the mount would keep it busy */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", pfd, name);
+	if (umount2(p, UMOUNT_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "common/valid.h"
+#include "common/vss-error.h"
 #include "daemon/safedir.h"
 
 static int set_bad(const char *path, size_t len, char **ret_bad)
@@ -163,5 +164,29 @@ const char *safedir_strerror(int r)
 		return "is not a clean absolute path";
 	default:
 		return strerror(-r);
+	}
+}
+
+int safedir_refusal(VssErr *err, const char *what, const char *path, const char *bad, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r,
+		                   "%s %s does not exist (%s is missing); create it first", what,
+		                   path, bad ? bad : path);
+	case -EPERM:
+	case -EACCES:
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, r,
+		                   "%s %s: %s %s; vssd uses only directories whose every "
+		                   "component is owned by root and not writable by others",
+		                   what, path, bad ? bad : path, safedir_strerror(r));
+	case -ELOOP:
+	case -ENOTDIR:
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r,
+		                   "%s %s: %s %s; give the real directory, without symbolic links",
+		                   what, path, bad ? bad : path, safedir_strerror(r));
+	default:
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "%s %s: %s", what, path,
+		                   safedir_strerror(r));
 	}
 }

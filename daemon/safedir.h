@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "common/macro.h"
+#include "common/vss-error.h"
 
 /* Opens the directory path (a clean absolute path, valid_abs_path()) with O_PATH, walking from "/"
  * one component at a time with O_NOFOLLOW, so that nothing is resolved twice: every component
@@ -29,3 +30,7 @@ int safedir_open_below(int dir_fd, const char *rel, uid_t owner, mode_t mkdir_mo
 /* What a safedir_*() error means, for a message: "is a symbolic link", "is not owned by root"
  * (the owner's uid when it is not 0) ... */
 const char *safedir_strerror(int r);
+/* A directory safedir refused (r), as a sentence naming the component bad (may be NULL); what:
+ * "mount point", "storage location" ... AccessDenied for a component owned or writable by
+ * others, ObjectNotFound when missing, InvalidArgument otherwise. Returns r. */
+int safedir_refusal(VssErr *err, const char *what, const char *path, const char *bad, int r);

@@ -243,8 +243,11 @@ static int h_dir_open(void *ud, const char *path, int *ret_fd, struct stat *ret_
 
 	if (r < 0)
 		return r;
-	if (!e)
+	if (!e) {
+		if (ret_bad)
+			*ret_bad = strdup(path);
 		return find(f, path, -1) ? -ENOTDIR : -ENOENT;
+	}
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
