@@ -40,42 +40,81 @@ static int real_fs_devno(void *ud, const char *path, dev_t *ret)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
+/* The directory of a COW file, opened through safedir (root's, no symlink), and its name */
+static int open_parent(const char *path, int *ret_dfd, const char **ret_name)
 {
-	_cleanup_free_ char *copy = strdup(path);
-	_cleanup_close_ int dfd = -EBADF;
+	int r = safedir_open_parent(path, 0, ret_dfd, ret_name, NULL);
 
-	if (!copy)
-		return -ENOMEM;
-	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	if (fsync(dfd) < 0)
-		return -errno;
-	return 0;
+	if (r < 0)
+		log_warning("%s: its directory is not root's alone (%s); not used", path,
+		            safedir_strerror(r));
+	return r;
 }
 
-static int real_file_create(void *ud, const char *path, uint64_t bytes)
+/* A COW file, opened O_NOFOLLOW below its checked directory */
+static int open_cow(const char *path, int flags, struct stat *ret_st)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+	const char *name;
+	int r;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	fd = openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)bytes) < 0) {
+	if (fstat(fd, ret_st) < 0)
+		return -errno;
+	if (!S_ISREG(ret_st->st_mode))
+		return -EINVAL;
+	return TAKE_FD(fd);
+}
+
+static int real_file_create(void *ud, const char *path, uint64_t bytes, HostFileId *ret_id)
+{
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF, rfd = -EBADF;
+	const char *name;
+	struct stat st;
+	int r;
+
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	/* an O_PATH fd cannot be written through: reopen "." of the checked directory */
+	rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	fd = openat(rfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)bytes) < 0 || fstat(fd, &st) < 0) {
 		int e = -errno;
 
-		(void)unlink(path);
+		(void)unlinkat(rfd, name, 0);
 		return e;
 	}
-	return fsync_parent(path);
+	if (fsync(rfd) < 0)
+		return -errno;
+	*ret_id = (HostFileId){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
 }
 
 static int real_file_remove(void *ud, const char *path)
 {
-	if (unlink(path) < 0)
+	_cleanup_close_ int dfd = -EBADF, rfd = -EBADF;
+	const char *name;
+	int r;
+
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
 		return -errno;
-	return fsync_parent(path);
+	if (unlinkat(rfd, name, 0) < 0)
+		return -errno;
+	return fsync(rfd) < 0 ? -errno : 0;
 }
 
 static int real_file_grow(void *ud, const char *path, uint64_t bytes)
@@ -83,11 +122,9 @@ static int real_file_grow(void *ud, const char *path, uint64_t bytes)
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
 
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_cow(path, O_RDWR, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+		return fd;
 	if ((uint64_t)st.st_size >= bytes)
 		return 0;
 	if (ftruncate(fd, (off_t)bytes) < 0)
@@ -95,22 +132,27 @@ static int real_file_grow(void *ud, const char *path, uint64_t bytes)
 	return 0;
 }
 
-static int real_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
+static int real_loop_attach(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
+                            int *ret_fd)
 {
 	_cleanup_close_ int ctl = -EBADF, ffd = -EBADF;
+	struct stat st;
 
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return -errno;
-	ffd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	ffd = open_cow(file, O_RDWR, &st);
 	if (ffd < 0)
-		return -errno;
+		return ffd;
+	if (expect && (st.st_dev != expect->dev || st.st_ino != expect->ino))
+		return -ESTALE; /* another file under the same name: not what vssd created */
+	if (!expect && (st.st_uid != 0 || st.st_nlink != 1))
+		return -EPERM;
 
 	for (unsigned attempt = 0; attempt < 64; attempt++) {
 		_cleanup_close_ int lfd = -EBADF;
 		struct loop_config cfg = { 0 };
 		char dev[64];
-		struct stat st;
 		int nr;
 
 		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
@@ -437,11 +479,12 @@ static int real_umount(void *ud, const char *target, dev_t devno)
 
 static ssize_t real_file_read(void *ud, const char *path, uint64_t offset, void *buf, size_t size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	_cleanup_close_ int fd = open_cow(path, O_RDONLY, &st);
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = pread(fd, buf, size, (off_t)offset);
 	return n < 0 ? -errno : n;
 }

@@ -8,19 +8,30 @@
 
 #include "common/macro.h"
 
+/* Which file: st_dev and st_ino, as vssd saw the file it created */
+typedef struct HostFileId {
+	uint64_t dev;
+	uint64_t ino;
+} HostFileId;
+
 typedef struct HostOps {
 	/* stat() of a path that must be a block device: -ENOENT, -ENOTBLK, ... */
 	int (*stat_block)(void *ud, const char *path, dev_t *ret);
 	/* st_dev of the file system holding path (an existing file or directory) */
 	int (*fs_devno)(void *ud, const char *path, dev_t *ret);
-	/* Creates a new sparse file of bytes (O_EXCL), fsyncs its directory */
-	int (*file_create)(void *ud, const char *path, uint64_t bytes);
+	/* Creates a new sparse file of bytes (O_EXCL), fsyncs its directory; *ret_id: which file
+	 * it is. COW files are always reached through their directory opened by safedir_open()
+	 * (root's components, no symlink) and O_NOFOLLOW, here and in every op below. */
+	int (*file_create)(void *ud, const char *path, uint64_t bytes, HostFileId *ret_id);
 	int (*file_remove)(void *ud, const char *path);
 	/* Grows a sparse file */
 	int (*file_grow)(void *ud, const char *path, uint64_t bytes);
 	/* Attaches file to a free loop device with autoclear. The returned fd keeps it attached
-	 * until a device-mapper table holds it; closing it then leaves the loop to the kernel. */
-	int (*loop_attach)(void *ud, const char *file, dev_t *ret_devno, int *ret_fd);
+	 * until a device-mapper table holds it; closing it then leaves the loop to the kernel.
+	 * expect: the file must be that one (-ESTALE otherwise); NULL: one whose identity was not
+	 * recorded, which must be a regular file owned by root with one link (-EPERM otherwise). */
+	int (*loop_attach)(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
+	                   int *ret_fd);
 	/* Backing file of a loop device, or -ENXIO when devno is not an attached loop device */
 	int (*loop_backing_file)(void *ud, dev_t devno, char **ret);
 	/* Tells a loop device its backing file changed size (LOOP_SET_CAPACITY) */

@@ -82,7 +82,7 @@ static int h_fs_devno(void *ud, const char *path, dev_t *ret)
 	return 0;
 }
 
-static int h_file_create(void *ud, const char *path, uint64_t bytes)
+static int h_file_create(void *ud, const char *path, uint64_t bytes, HostFileId *ret_id)
 {
 	FakeHost *f = ud;
 	int r = enter(f, FAKE_HOST_FILE_CREATE);
@@ -94,6 +94,7 @@ static int h_file_create(void *ud, const char *path, uint64_t bytes)
 	add(f, path, 0, 3);
 	if (find(f, path, 3))
 		find(f, path, 3)->size = bytes;
+	*ret_id = (HostFileId){ .dev = 0xfe01, .ino = f->n };
 	return 0;
 }
 
@@ -122,15 +123,21 @@ static int h_file_grow(void *ud, const char *path, uint64_t bytes)
 	return 0;
 }
 
-static int h_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
+static int h_loop_attach(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
+                         int *ret_fd)
 {
 	FakeHost *f = ud;
 	int r = enter(f, FAKE_HOST_LOOP_ATTACH), fd;
+	Entry *e;
 
 	if (r < 0)
 		return r;
-	if (!find(f, file, 3))
+	e = find(f, file, 3);
+	if (!e)
 		return -ENOENT;
+	/* the identity file_create() gave: its index (a replaced file has another one) */
+	if (expect && (expect->dev != 0xfe01 || expect->ino != (uint64_t)(e - f->e) + 1))
+		return -ESTALE;
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
