@@ -69,13 +69,12 @@ mkdir "$WORK/full"
 touch "$WORK/full/file"
 refused "$WORK/full" InvalidArgument "is not empty"
 
-# 4. accepted: the mount sits on the directory that was checked (its inode, as the parent lists
-# it), with the shadow copy's device
-ino=$(stat -c %i "$WORK/real/mp")
+# 4. accepted: the shadow copy's device on the directory that was checked. (That the mount lands
+# on the very inode checked, whatever the path means meanwhile, is move_mount's: no race here
+# can be made deterministic, and overlayfs's readdir inode numbers differ from stat's.)
 out=$(expose "$WORK/real/mp")
 assert_eq "$(printf %s "$out" | jq -r .result)" "$WORK/real/mp" "Expose a good directory ($out)"
 assert_eq "$(awk -v p="$WORK/real/mp" '$2 == p { print $1 }' /proc/self/mounts)" "$dev" "mounted"
-assert_eq "$(ls -id "$WORK/real"/* | awk '{ print $1 }')" "$ino" "mounted on the checked inode"
 assert_eq "$(cat "$WORK/real/mp/note")" "instant" "the shadow copy's files"
 # Unexpose unmounts only its own mount: something mounted on top since stays
 mount -t tmpfs none "$WORK/real/mp"
