@@ -233,9 +233,17 @@ static DBusHandlerResult fake_on_message(DBusConnection *c, DBusMessage *m, void
 
 		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT32, &n));
 	} else if (streq(member, "Expose")) {
+		DBusMessageIter in, opts;
 		const char *p;
 
-		ck_assert(dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &p, DBUS_TYPE_INVALID));
+		/* vssd's answer to auto-mount-point (any option, here): a directory of its own */
+		ck_assert(dbus_message_iter_init(m, &in));
+		dbus_message_iter_get_basic(&in, &p);
+		ck_assert(dbus_message_iter_next(&in));
+		dbus_message_iter_recurse(&in, &opts);
+		if (!p[0] && dbus_message_iter_get_arg_type(&opts) != DBUS_TYPE_INVALID)
+			p = streq(dbus_message_get_path(m), S1P) ? "/run/vssd/expose/s1"
+			                                         : "/run/vssd/expose/s2";
 		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &p));
 	} else if (streq(member, "CreateVolume")) {
 		const char *v = "/dev/mapper/vssd-sdb";
@@ -717,6 +725,29 @@ START_TEST(backup_runs_the_command_between_snapshot_and_complete)
 }
 END_TEST
 
+/* Without VSSD_BACKUP_DIR, backup --mount asks vssd for mount points of its own, which a
+ * vssadmin member who is not root can use: no directory of vssctl's */
+START_TEST(backup_mount_lets_vssd_choose)
+{
+	char env[256], script[512];
+	T t;
+
+	t_init(&t, &(FakeConfig){ 0 });
+	snprintf(env, sizeof(env), "%s/env", t.dir);
+	unsetenv("VSSD_BACKUP_DIR");
+	snprintf(script, sizeof(script), "echo \"$VSSD_SNAPSHOT_MOUNTS\" > %s", env);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--volume", VOLB, "--mount",
+	                        "--no-writers", "--", "sh", "-c", script),
+	                 0);
+	assert_contains(t_calls(&t), "Expose " S1P " [\"\",{\"auto-mount-point\":true}]\n");
+	assert_contains(t_calls(&t), "Expose " S2P " [\"\",{\"auto-mount-point\":true}]\n");
+	ck_assert_str_eq(t_read_file(env),
+	                 VOLA "=/run/vssd/expose/s1 " VOLB "=/run/vssd/expose/s2\n");
+	assert_contains(t_calls(&t), "Unexpose " S2P " []\nUnexpose " S1P " []\n");
+	t_done(&t);
+}
+END_TEST
+
 START_TEST(backup_aborts_when_the_set_fails)
 {
 	T t;
@@ -775,6 +806,7 @@ TEST_SUITE_MAIN("vssctl-bus",
 	TEST(delete_and_storage_and_volume_verbs)
 	TEST(snapshot_verbs_over_the_bus)
 	TEST(backup_runs_the_command_between_snapshot_and_complete)
+	TEST(backup_mount_lets_vssd_choose)
 	TEST(backup_aborts_when_the_set_fails)
 	TEST(backup_reports_failed_writers_and_missing_commands)
 	TEST(backup_passes_signals_on_and_aborts)

@@ -14,8 +14,7 @@
 #include "common/log.h"
 #include "common/vssd-bus-names.h"
 
-#define BACKUP_DIR_DEFAULT "/run" /* VSSD_BACKUP_DIR replaces it (tests, other layouts) */
-#define DIR_NAME_MAX       64
+#define DIR_NAME_MAX 64
 
 typedef struct Backup {
 	Vssctl *v;
@@ -203,46 +202,71 @@ static int backup_describe(Backup *b)
 	return 0;
 }
 
+/* With VSSD_BACKUP_DIR (root, tests, other layouts): directories of our own under
+ * <dir>/vssd-backup-<set>/, which vssd accepts only where every component is root's and not
+ * writable by others. Without it: vssd chooses each mount point itself (auto-mount-point,
+ * /run/vssd/expose/<id>), which is what a vssadmin member who is not root can use. */
+static int backup_mount_dirs(Backup *b, const char *dir)
+{
+	if (asprintf(&b->mount_base, "%s/vssd-backup-%s", dir, b->set_id) < 0) {
+		b->mount_base = NULL;
+		return log_oom();
+	}
+	if (mkdir(b->mount_base, 0700) < 0) {
+		int r = log_error_errno(-errno, "cannot create %s: %m", b->mount_base);
+
+		free(b->mount_base);
+		b->mount_base = NULL; /* not ours to remove */
+		return r;
+	}
+	return 0;
+}
+
 static int backup_mount(Backup *b)
 {
 	const char *dir = getenv("VSSD_BACKUP_DIR");
 	char **vol = b->v->args->volumes;
 	int r;
 
-	if (!dir || !dir[0])
-		dir = BACKUP_DIR_DEFAULT;
-	if (asprintf(&b->mount_base, "%s/vssd-backup-%s", dir, b->set_id) < 0) {
-		b->mount_base = NULL;
-		return log_oom();
-	}
-	if (mkdir(b->mount_base, 0700) < 0) {
-		r = log_error_errno(-errno, "cannot create %s: %m", b->mount_base);
-		free(b->mount_base);
-		b->mount_base = NULL; /* not ours to remove */
-		return r;
+	if (dir && dir[0]) {
+		r = backup_mount_dirs(b, dir);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; b->snapshots[i]; i++) {
 		_cleanup_(busutil_message_unrefp) DBusMessage *m = NULL, *reply = NULL;
 		_cleanup_free_ char *name = vssctl_backup_dir_name(vol[i]), *tmpl = NULL;
-		DBusMessageIter it;
+		DBusMessageIter it, dict;
 		const char *mp;
 
-		if (!name || asprintf(&tmpl, "%s/%s-XXXXXX", b->mount_base, name) < 0)
-			return log_oom();
-		if (!mkdtemp(tmpl))
-			return log_error_errno(-errno, "cannot create a directory in %s: %m",
-			                       b->mount_base);
-		if (strv_extend(&b->mount_dirs, tmpl) < 0)
-			return log_oom();
+		if (b->mount_base) {
+			if (!name || asprintf(&tmpl, "%s/%s-XXXXXX", b->mount_base, name) < 0)
+				return log_oom();
+			if (!mkdtemp(tmpl))
+				return log_error_errno(-errno,
+				                       "cannot create a directory in %s: %m",
+				                       b->mount_base);
+			if (strv_extend(&b->mount_dirs, tmpl) < 0)
+				return log_oom();
+		}
 
 		r = busutil_new_method_call(VSSD_BUS_NAME, b->snapshots[i], VSSD_IFACE_SNAP,
 		                            "Expose", &m);
 		if (r < 0)
 			return log_oom();
 		dbus_message_iter_init_append(m, &it);
-		r = busutil_append_string(&it, tmpl);
-		if (r >= 0)
+		r = busutil_append_string(&it, tmpl ? tmpl : "");
+		if (r >= 0 && tmpl)
 			r = busutil_append_empty_dict(&it);
+		else if (r >= 0) {
+			r = busutil_dict_open(&it, &dict);
+			if (r >= 0 &&
+			    busutil_dict_append_bool(&dict, "auto-mount-point", true) < 0) {
+				busutil_dict_abandon(&it, &dict);
+				r = -ENOMEM;
+			} else if (r >= 0)
+				r = busutil_dict_close(&it, &dict);
+		}
 		if (r < 0)
 			return log_error_errno(r, "cannot build the Expose call: %m");
 		r = vssctl_call(b->v, m, vssctl_timeout(b->v, false), &reply);

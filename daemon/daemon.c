@@ -131,6 +131,8 @@ static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
 		.chunk_sectors = s->dm.chunk_sectors,
 		.persistent = s->dm.persistent,
 		.creation_time = s->creation_time,
+		.cow_dev = s->dm.cow_dev,
+		.cow_ino = s->dm.cow_ino,
 	};
 
 	x.volume = strdup(s->volume);
@@ -231,6 +233,8 @@ static int snapshot_from_state(Daemon *d, Snapset *set, const StateSnapshot *x, 
 	s->dm.cow_bytes = x->cow_bytes;
 	s->dm.chunk_sectors = x->chunk_sectors;
 	s->dm.persistent = x->persistent;
+	s->dm.cow_dev = x->cow_dev;
+	s->dm.cow_ino = x->cow_ino;
 	s->creation_time = x->creation_time;
 	s->state = snapshot_state_from_string(x->state);
 	if (s->state < 0)

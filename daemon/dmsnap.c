@@ -749,6 +749,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 	const char *name = m->snap.snap_name;
 	char uuid[129], id32[VSSID_PATH_MAX];
 	DmdevTable t = DMDEV_TABLE_NULL;
+	HostFileId cow_id = { 0 };
 	dev_t real_devno;
 	int r;
 
@@ -757,7 +758,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 	/* Shadow storage: a sparse file on a loop device. */
 	r = m->reuse_cow ? 0
 	                 : env->host->ops->file_create(env->host->userdata, m->snap.cow_path,
-	                                               m->snap.cow_bytes);
+	                                               m->snap.cow_bytes, &cow_id);
 	if (r < 0)
 		return vss_err_set(err,
 		                   r == -ENOSPC || r == -EDQUOT || r == -EFBIG
@@ -766,8 +767,27 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		                   r, "cannot create shadow storage %s: %s", m->snap.cow_path,
 		                   strerror(-r));
 	m->cow_created = !m->reuse_cow; /* rollback never deletes a COW it did not make */
-	r = env->host->ops->loop_attach(env->host->userdata, m->snap.cow_path, &m->cow_devno,
+	if (m->cow_created) {
+		m->snap.cow_dev = cow_id.dev;
+		m->snap.cow_ino = cow_id.ino;
+	} else if (!m->snap.cow_ino)
+		log_notice("%s: the identity of COW file %s was not recorded (an older state "
+		           "file): attached only as a regular file of root's with one link",
+		           name, m->snap.cow_path);
+	cow_id = (HostFileId){ .dev = m->snap.cow_dev, .ino = m->snap.cow_ino };
+	r = env->host->ops->loop_attach(env->host->userdata, m->snap.cow_path,
+	                                m->snap.cow_ino ? &cow_id : NULL, &m->cow_devno,
 	                                &m->loop_fd);
+	if (r == -ESTALE)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, r,
+		                   "%s is not the COW file vssd created (another file has its "
+		                   "name now: device or inode differ); it is not attached",
+		                   m->snap.cow_path);
+	if (r == -EPERM && !m->snap.cow_ino)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, r,
+		                   "%s is not a regular file of root's with one link; it is not "
+		                   "attached",
+		                   m->snap.cow_path);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot attach %s to a loop device: %s", m->snap.cow_path,

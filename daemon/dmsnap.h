@@ -62,6 +62,10 @@ typedef struct DmsnapSnapshot {
 	uint64_t cow_bytes;
 	unsigned chunk_sectors;
 	bool persistent;
+	/* the COW file vssd created (st_dev, st_ino): re-attached only if it is still that file;
+	 * cow_ino 0: not recorded (an older state file), then only a root-owned regular file */
+	uint64_t cow_dev;
+	uint64_t cow_ino;
 } DmsnapSnapshot;
 
 void dmsnap_snapshot_done(DmsnapSnapshot *s);

@@ -24,6 +24,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
 #include "daemon/hostops.h"
+#include "daemon/safedir.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 
@@ -87,18 +88,12 @@ static bool mounted_at(Snapshot *s, const char *path)
 }
 
 /* The directory must not lie on a volume of the set (its file system would stay busy, and a
- * revert needs it unmounted) nor on a device vssd made (another shadow copy). */
-static int check_placement(Snapshot *s, const char *dir, VssErr *err)
+ * revert needs it unmounted) nor on a device vssd made (another shadow copy). fs: its st_dev. */
+static int check_placement(Snapshot *s, const char *dir, dev_t fs, VssErr *err)
 {
 	Dmdev *dm = s->d->dm;
 	DmdevInfo info;
-	dev_t fs;
-	int r;
 
-	r = host_of(s)->ops->fs_devno(host_of(s)->userdata, dir, &fs);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "cannot look at %s: %s", dir,
-		                   strerror(-r));
 	for (size_t i = 0; i < s->set->n_snaps; i++) {
 		Snapshot *o = s->set->snaps[i];
 
@@ -119,26 +114,24 @@ static int check_placement(Snapshot *s, const char *dir, VssErr *err)
 	return 0;
 }
 
-static int check_dir(Snapshot *s, const char *path, char **ret, VssErr *err)
+/* Opens the mount point path (checked component by component) into *ret_fd */
+static int check_dir(Snapshot *s, const char *path, int *ret_fd, VssErr *err)
 {
-	_cleanup_free_ char *canon = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *bad = NULL;
+	struct stat st;
 	int r;
 
 	if (!valid_abs_path(path))
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "mount point \"%.64s\" is not an absolute path", path);
-	r = host_of(s)->ops->dir_check(host_of(s)->userdata, path, &canon);
+	r = host_of(s)->ops->dir_open(host_of(s)->userdata, path, &fd, &st, &bad);
+	if (r < 0)
+		return safedir_refusal(err, "mount point", path, bad, r);
+	r = host_of(s)->ops->dir_mountable(host_of(s)->userdata, fd, path);
 	switch (r) {
 	case 0:
 		break;
-	case -ENOENT:
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r,
-		                   "mount point %s does not exist; create an empty directory "
-		                   "first",
-		                   path);
-	case -ENOTDIR:
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r,
-		                   "mount point %s is not a directory", path);
 	case -ENOTEMPTY:
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r,
 		                   "mount point %s is not empty; use an empty directory", path);
@@ -149,19 +142,16 @@ static int check_dir(Snapshot *s, const char *path, char **ret, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "cannot use %s: %s", path,
 		                   strerror(-r));
 	}
-	if (!valid_abs_path(canon))
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-		                   "%s resolves to an unusable path", path);
-	r = check_placement(s, canon, err);
+	r = check_placement(s, path, st.st_dev, err);
 	if (r < 0)
 		return r;
-	*ret = TAKE_PTR(canon);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
-/* Mounts the shadow copy on dir (checked). 1: mounted; 0: the file system cannot be mounted
+/* Mounts the shadow copy on dir (fd: checked). 1: mounted; 0: the file system cannot be mounted
  * read-only beside its origin, the device alone is exposed (logged); <0: failure (err). */
-static int mount_on(Snapshot *s, const char *dir, VssErr *err)
+static int mount_on(Snapshot *s, int fd, const char *dir, VssErr *err)
 {
 	_cleanup_free_ char *fstype = NULL;
 	char dev[160];
@@ -180,7 +170,7 @@ static int mount_on(Snapshot *s, const char *dir, VssErr *err)
 		return 0;
 	}
 	opts = expose_mount_options(fstype);
-	r = host_of(s)->ops->mount_ro(host_of(s)->userdata, dev, dir, fstype, opts);
+	r = host_of(s)->ops->mount_ro(host_of(s)->userdata, dev, fd, dir, fstype, opts);
 	switch (r) {
 	case 0:
 		log_notice("snap=%s vol=%s: exposed at %s (%s, %s)", s->id_str, s->volume, dir,
@@ -203,9 +193,56 @@ static int mount_on(Snapshot *s, const char *dir, VssErr *err)
 	}
 }
 
+/* The mount point vssd chooses itself: VSSD_EXPOSE_DIR/<id, 32 hex digits> */
+static char *auto_dir(Snapshot *s)
+{
+	char id[VSSID_PATH_MAX];
+	char *p;
+
+	if (asprintf(&p, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->dm.id, id)) < 0)
+		return NULL;
+	return p;
+}
+
+static bool is_auto_dir(Snapshot *s, const char *path)
+{
+	_cleanup_free_ char *a = auto_dir(s);
+
+	return a && path && streq(a, path);
+}
+
+/* Creates the directory vssd chooses (and its parents), root's and 0755 */
+static int make_auto_dir(Snapshot *s, const char *path, VssErr *err)
+{
+	_cleanup_free_ char *bad = NULL;
+	int r = host_of(s)->ops->dir_make(host_of(s)->userdata, path, &bad);
+
+	if (r < 0)
+		return safedir_refusal(err, "vssd's own mount point", path, bad, r);
+	return 0;
+}
+
+static void remove_auto_dir(Snapshot *s, const char *path)
+{
+	int r;
+
+	if (!is_auto_dir(s, path))
+		return;
+	r = host_of(s)->ops->dir_remove(host_of(s)->userdata, path);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "snap=%s: cannot remove its mount point %s: %m", s->id_str,
+		                  path);
+}
+
 int expose_mount(Snapshot *s, const char *path, char **ret, VssErr *err)
 {
+	return expose_mount_flags(s, path, 0, ret, err);
+}
+
+int expose_mount_flags(Snapshot *s, const char *path, ExposeFlags flags, char **ret, VssErr *err)
+{
 	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int fd = -EBADF;
 	char *empty;
 	int r;
 
@@ -233,26 +270,44 @@ int expose_mount(Snapshot *s, const char *path, char **ret, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EALREADY,
 		                   "shadow copy %s is exposed at %s already; unexpose it first",
 		                   s->id_str, s->exposed_path);
-	if (!path[0]) { /* the device only: nothing to do, nothing to remember */
+	if ((flags & EXPOSE_AUTO_MOUNT_POINT) && path[0])
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "give either a mount point or auto-mount-point, not both");
+	if (!path[0] && !(flags & EXPOSE_AUTO_MOUNT_POINT)) {
+		/* the device only: nothing to do, nothing to remember */
 		empty = strdup("");
 		if (!empty)
 			return -ENOMEM;
 		*ret = empty;
 		return 0;
 	}
-	r = check_dir(s, path, &dir, err);
-	if (r < 0)
+	if (flags & EXPOSE_AUTO_MOUNT_POINT) {
+		dir = auto_dir(s);
+		if (!dir)
+			return -ENOMEM;
+		r = make_auto_dir(s, dir, err);
+	} else {
+		dir = strdup(path);
+		r = dir ? 0 : -ENOMEM;
+	}
+	if (r >= 0)
+		r = check_dir(s, dir, &fd, err);
+	if (r < 0) {
+		if (flags & EXPOSE_AUTO_MOUNT_POINT)
+			remove_auto_dir(s, dir);
 		return r;
+	}
 
 	/* intent first: a crash after the mount finds it in the state file */
 	s->exposed_path = strdup(dir);
 	if (!s->exposed_path)
 		return -ENOMEM;
 	(void)daemon_save_state(s->d);
-	r = mount_on(s, dir, err);
+	r = mount_on(s, fd, dir, err);
 	if (r <= 0) {
 		s->exposed_path = mfree(s->exposed_path);
 		(void)daemon_save_state(s->d);
+		remove_auto_dir(s, dir);
 		if (r < 0)
 			return r;
 		empty = strdup("");
@@ -272,11 +327,14 @@ static int unmount_exposure(Snapshot *s, VssErr *err)
 {
 	int r;
 
-	if (!mounted_at(s, s->exposed_path)) {
+	dev_t devno;
+
+	/* only what vssd mounted: a mount of the shadow copy's device, checked on the fd */
+	if (!mounted_at(s, s->exposed_path) || snap_devno(s, &devno) < 0) {
 		log_notice("snap=%s: %s was not mounted any more", s->id_str, s->exposed_path);
 		r = 0;
 	} else
-		r = host_of(s)->ops->umount(host_of(s)->userdata, s->exposed_path);
+		r = host_of(s)->ops->umount(host_of(s)->userdata, s->exposed_path, devno);
 	if (r == -EBUSY)
 		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
 		                   "shadow copy %s is exposed at %s and that mount is busy (open "
@@ -287,6 +345,7 @@ static int unmount_exposure(Snapshot *s, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot unmount %s: %s", s->exposed_path, strerror(-r));
 	log_notice("snap=%s vol=%s: unexposed from %s", s->id_str, s->volume, s->exposed_path);
+	remove_auto_dir(s, s->exposed_path);
 	s->exposed_path = mfree(s->exposed_path);
 	emit_changed(s);
 	return 0;
@@ -319,6 +378,7 @@ void expose_recover(Daemon *d)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *s = d->sets[i]->snaps[j];
 			_cleanup_free_ char *dir = NULL;
+			_cleanup_close_ int fd = -EBADF;
 			VssErr err = { 0 };
 			int r;
 
@@ -335,20 +395,28 @@ void expose_recover(Daemon *d)
 				            s->id_str, snapshot_state_to_string(s->state), dir);
 				continue;
 			}
-			r = check_dir(s, dir, &s->exposed_path, &err);
+			/* vssd's own mount point went with /run at a reboot */
+			r = is_auto_dir(s, dir) ? make_auto_dir(s, dir, &err) : 0;
+			if (r >= 0)
+				r = check_dir(s, dir, &fd, &err);
 			if (r >= 0) {
-				r = mount_on(s, s->exposed_path, &err);
-				if (r <= 0)
+				s->exposed_path = strdup(dir);
+				r = s->exposed_path ? mount_on(s, fd, dir, &err) : -ENOMEM;
+				if (r <= 0) {
 					s->exposed_path = mfree(s->exposed_path);
+					remove_auto_dir(s, dir);
+				}
 			}
 			if (r > 0)
 				log_notice("recovery: snap=%s: exposed again at %s", s->id_str,
 				           s->exposed_path);
 			else
-				log_error("recovery: snap=%s: cannot expose it again at %s, it is "
-				          "no longer exposed: %s",
-				          s->id_str, dir,
-				          r < 0 ? err.message : "not mountable beside its origin");
+				log_error(
+					"recovery: snap=%s: cannot expose it again at %s, it is "
+					"no longer exposed: %s",
+					s->id_str, dir,
+					r < 0 ? (vss_err_is_set(&err) ? err.message : strerror(-r))
+					      : "not mountable beside its origin");
 		}
 }
 
@@ -356,7 +424,11 @@ void expose_recover(Daemon *d)
 
 int expose_method_expose(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err)
 {
-	const BusOption opts[] = { { NULL } }; /* none defined: any key is InvalidArgument */
+	bool auto_mp = false;
+	const BusOption opts[] = {
+		{ "auto-mount-point", 'b', &auto_mp },
+		{ NULL },
+	};
 	_cleanup_free_ char *exposed = NULL;
 	DBusMessageIter it;
 	DBusMessage *reply;
@@ -372,7 +444,8 @@ int expose_method_expose(Bus *b, DBusMessage *m, void *userdata, const BusCaller
 	if (strlen(path) > VSSD_PATH_MAX)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ENAMETOOLONG,
 		                   "mount point is longer than %d bytes", VSSD_PATH_MAX);
-	r = expose_mount(userdata, path, &exposed, err);
+	r = expose_mount_flags(userdata, path, auto_mp ? EXPOSE_AUTO_MOUNT_POINT : 0, &exposed,
+	                       err);
 	if (r < 0)
 		return r;
 	reply = dbus_message_new_method_return(m);

@@ -16,12 +16,26 @@ typedef struct Snapshot Snapshot;
  * "ro,nodev,nosuid,noload", xfs "ro,nodev,nosuid,nouuid,norecovery", others "ro,nodev,nosuid". */
 const char *expose_mount_options(const char *fstype);
 
+/* Where vssd makes the mount points it chooses itself: <dir>/<shadow copy id, 32 hex digits> */
+#define VSSD_EXPOSE_DIR "/run/vssd/expose"
+
+typedef enum ExposeFlags {
+	/* path must be "": vssd creates VSSD_EXPOSE_DIR/<id> (root's, 0755), mounts there and
+	 * removes it again at Unexpose or Delete */
+	EXPOSE_AUTO_MOUNT_POINT = 1 << 0,
+} ExposeFlags;
+
 /* Expose: path "" reports the device only (*ret ""). Otherwise path must be an absolute, existing,
- * empty directory that is no mount point and not on a volume of the set; the shadow copy is
- * mounted there read-only and *ret is the mount point. A file system that cannot be mounted that
- * way (none recognised, or the mount fails) leaves the device only: *ret "", with a log line. */
+ * empty directory that is no mount point and not on a volume of the set, and whose every
+ * component is root's and not writable by others (no symlink: safedir.h); it is opened once and
+ * the shadow copy is mounted read-only onto that very directory (move_mount), *ret is the mount
+ * point. A file system that cannot be mounted that way (none recognised, or the mount fails)
+ * leaves the device only: *ret "", with a log line. */
 int expose_mount(Snapshot *s, const char *path, char **ret, VssErr *err);
-/* Unexpose: unmounts; BadState when not exposed, VolumeInUse while the mount is busy. */
+int expose_mount_flags(Snapshot *s, const char *path, ExposeFlags flags, char **ret, VssErr *err);
+/* Unexpose: unmounts (only a mount of the shadow copy's device, at the root of the checked
+ * directory) and removes a mount point vssd chose; BadState when not exposed, VolumeInUse while
+ * the mount is busy. */
 int expose_unmount(Snapshot *s, VssErr *err);
 /* Before a shadow copy's devices go: unmounts it if it is exposed (VolumeInUse while busy). */
 int expose_release(Snapshot *s, VssErr *err);

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/vssd-limits.h"
 #include "daemon/hostops.h"
+#include "daemon/safedir.h"
 
 static int real_stat_block(void *ud, const char *path, dev_t *ret)
 {
@@ -39,42 +40,81 @@ static int real_fs_devno(void *ud, const char *path, dev_t *ret)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
+/* The directory of a COW file, opened through safedir (root's, no symlink), and its name */
+static int open_parent(const char *path, int *ret_dfd, const char **ret_name)
 {
-	_cleanup_free_ char *copy = strdup(path);
-	_cleanup_close_ int dfd = -EBADF;
+	int r = safedir_open_parent(path, 0, ret_dfd, ret_name, NULL);
 
-	if (!copy)
-		return -ENOMEM;
-	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	if (fsync(dfd) < 0)
-		return -errno;
-	return 0;
+	if (r < 0)
+		log_warning("%s: its directory is not root's alone (%s); not used", path,
+		            safedir_strerror(r));
+	return r;
 }
 
-static int real_file_create(void *ud, const char *path, uint64_t bytes)
+/* A COW file, opened O_NOFOLLOW below its checked directory */
+static int open_cow(const char *path, int flags, struct stat *ret_st)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+	const char *name;
+	int r;
 
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	fd = openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)bytes) < 0) {
+	if (fstat(fd, ret_st) < 0)
+		return -errno;
+	if (!S_ISREG(ret_st->st_mode))
+		return -EINVAL;
+	return TAKE_FD(fd);
+}
+
+static int real_file_create(void *ud, const char *path, uint64_t bytes, HostFileId *ret_id)
+{
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF, rfd = -EBADF;
+	const char *name;
+	struct stat st;
+	int r;
+
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	/* an O_PATH fd cannot be written through: reopen "." of the checked directory */
+	rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	fd = openat(rfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)bytes) < 0 || fstat(fd, &st) < 0) {
 		int e = -errno;
 
-		(void)unlink(path);
+		(void)unlinkat(rfd, name, 0);
 		return e;
 	}
-	return fsync_parent(path);
+	if (fsync(rfd) < 0)
+		return -errno;
+	*ret_id = (HostFileId){ .dev = st.st_dev, .ino = st.st_ino };
+	return 0;
 }
 
 static int real_file_remove(void *ud, const char *path)
 {
-	if (unlink(path) < 0)
+	_cleanup_close_ int dfd = -EBADF, rfd = -EBADF;
+	const char *name;
+	int r;
+
+	r = open_parent(path, &dfd, &name);
+	if (r < 0)
+		return r;
+	rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
 		return -errno;
-	return fsync_parent(path);
+	if (unlinkat(rfd, name, 0) < 0)
+		return -errno;
+	return fsync(rfd) < 0 ? -errno : 0;
 }
 
 static int real_file_grow(void *ud, const char *path, uint64_t bytes)
@@ -82,11 +122,9 @@ static int real_file_grow(void *ud, const char *path, uint64_t bytes)
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
 
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_cow(path, O_RDWR, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
+		return fd;
 	if ((uint64_t)st.st_size >= bytes)
 		return 0;
 	if (ftruncate(fd, (off_t)bytes) < 0)
@@ -94,22 +132,27 @@ static int real_file_grow(void *ud, const char *path, uint64_t bytes)
 	return 0;
 }
 
-static int real_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
+static int real_loop_attach(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
+                            int *ret_fd)
 {
 	_cleanup_close_ int ctl = -EBADF, ffd = -EBADF;
+	struct stat st;
 
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return -errno;
-	ffd = open(file, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	ffd = open_cow(file, O_RDWR, &st);
 	if (ffd < 0)
-		return -errno;
+		return ffd;
+	if (expect && (st.st_dev != expect->dev || st.st_ino != expect->ino))
+		return -ESTALE; /* another file under the same name: not what vssd created */
+	if (!expect && (st.st_uid != 0 || st.st_nlink != 1))
+		return -EPERM;
 
 	for (unsigned attempt = 0; attempt < 64; attempt++) {
 		_cleanup_close_ int lfd = -EBADF;
 		struct loop_config cfg = { 0 };
 		char dev[64];
-		struct stat st;
 		int nr;
 
 		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
@@ -244,29 +287,42 @@ static usec_t real_now(void *ud)
 
 /* ---- exposure (daemon/expose.c) */
 
-static int real_dir_check(void *ud, const char *path, char **ret)
+static int real_dir_open(void *ud, const char *path, int *ret_fd, struct stat *ret_st,
+                         char **ret_bad)
 {
-	_cleanup_free_ char *canon = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = safedir_open(path, 0, &fd, ret_bad);
+	if (r < 0)
+		return r;
+	if (fstat(fd, ret_st) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int real_dir_mountable(void *ud, int fd, const char *path)
+{
 	struct statx sx;
 	struct dirent *de;
 	DIR *dir;
-	int r = 0;
+	int dfd, r = 0;
 
-	canon = realpath(path, NULL);
-	if (!canon)
-		return -errno;
-	fd = open(canon, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
 	if (statx(fd, "", AT_EMPTY_PATH, 0, &sx) < 0)
 		return -errno;
 	if (sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
 		return -EBUSY;
-	dir = fdopendir(fd);
-	if (!dir)
+	/* "." of the checked directory: the same inode, never a path walked again */
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	fd = -EBADF; /* the DIR owns it now */
+	dir = fdopendir(dfd);
+	if (!dir) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
 	errno = 0;
 	while ((de = readdir(dir)))
 		if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
@@ -276,9 +332,27 @@ static int real_dir_check(void *ud, const char *path, char **ret)
 	if (r == 0 && errno > 0)
 		r = -errno;
 	closedir(dir);
+	return r;
+}
+
+static int real_dir_make(void *ud, const char *path, char **ret_bad)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	return safedir_make(path, 0, 0755, &fd, ret_bad);
+}
+
+static int real_dir_remove(void *ud, const char *path)
+{
+	_cleanup_close_ int fd = -EBADF;
+	const char *name;
+	int r;
+
+	r = safedir_open_parent(path, 0, &fd, &name, NULL);
 	if (r < 0)
 		return r;
-	*ret = TAKE_PTR(canon);
+	if (unlinkat(fd, name, AT_REMOVEDIR) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -311,47 +385,90 @@ static int real_fs_type(void *ud, const char *device, char **ret)
 	return r;
 }
 
-static int real_mount_ro(void *ud, const char *device, const char *target, const char *fstype,
-                         const char *options)
+/* The fallback where the new mount API is missing: mount(2) onto the checked fd through
+ * /proc/self/fd, which names the inode the fd holds, not a path walked again */
+static int mount_ro_legacy(const char *device, int target_fd, const char *fstype,
+                           unsigned long flags, const char *data)
 {
-	struct libmnt_context *cxt = mnt_new_context();
-	int r;
+	char p[64];
 
-	if (!cxt)
-		return -ENOMEM;
-	/* exactly this mount: no fstab, no /sbin/mount.<type> helper, no utab entry */
-	r = mnt_context_set_optsmode(cxt, MNT_OMODE_IGNORE);
-	if (r >= 0)
-		r = mnt_context_disable_helpers(cxt, 1);
-	if (r >= 0)
-		r = mnt_context_disable_mtab(cxt, 1);
-	if (r >= 0)
-		r = mnt_context_disable_canonicalize(cxt, 1);
-	if (r >= 0)
-		r = mnt_context_set_source(cxt, device);
-	if (r >= 0)
-		r = mnt_context_set_target(cxt, target);
-	if (r >= 0)
-		r = mnt_context_set_fstype(cxt, fstype);
-	if (r >= 0)
-		r = mnt_context_set_options(cxt, options);
-	if (r >= 0) {
-		r = mnt_context_mount(cxt);
-		if (r > 0) /* mount(2) failed: its errno */
-			r = mnt_context_syscall_called(cxt) &&
-			                    mnt_context_get_syscall_errno(cxt) > 0
-			            ? -mnt_context_get_syscall_errno(cxt)
-			            : -EIO;
-		else if (r < -4095) /* a libmount MNT_ERR_* code */
-			r = -EINVAL;
-	}
-	mnt_free_context(cxt);
-	return r < 0 ? r : 0;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", target_fd);
+	if (mount(device, p, fstype, flags, data[0] ? data : NULL) < 0)
+		return -errno;
+	return 0;
 }
 
-static int real_umount(void *ud, const char *target)
+static int real_mount_ro(void *ud, const char *device, int target_fd, const char *target,
+                         const char *fstype, const char *options)
 {
-	if (umount2(target, UMOUNT_NOFOLLOW) < 0)
+	_cleanup_close_ int fsfd = -EBADF, mfd = -EBADF;
+	_cleanup_free_ char *opts = strdup(options), *data = calloc(1, strlen(options) + 1);
+	unsigned long flags = MS_RDONLY;
+	unsigned attr = MOUNT_ATTR_RDONLY;
+	char *save = NULL;
+
+	if (!opts || !data)
+		return -ENOMEM;
+	fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fsfd < 0 && errno != ENOSYS)
+		return -errno;
+	if (fsfd >= 0 && fsconfig(fsfd, FSCONFIG_SET_STRING, "source", device, 0) < 0)
+		return -errno;
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (streq(o, "nodev")) {
+			attr |= MOUNT_ATTR_NODEV;
+			flags |= MS_NODEV;
+		} else if (streq(o, "nosuid")) {
+			attr |= MOUNT_ATTR_NOSUID;
+			flags |= MS_NOSUID;
+		} else if (fsfd >= 0) { /* "ro" (the superblock) and the file system's own */
+			if (fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0) < 0)
+				return -errno;
+		} else if (!streq(o, "ro")) {
+			if (data[0])
+				strcat(data, ",");
+			strcat(data, o);
+		}
+	}
+	if (fsfd < 0)
+		return mount_ro_legacy(device, target_fd, fstype, flags, data);
+	if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, attr);
+	if (mfd < 0)
+		return -errno;
+	/* onto the very directory that was checked: no path is resolved here */
+	if (move_mount(mfd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return -errno;
+	return 0;
+}
+
+static int real_umount(void *ud, const char *target, dev_t devno)
+{
+	_cleanup_close_ int pfd = -EBADF, fd = -EBADF;
+	struct statx sx;
+	const char *name;
+	char p[VSSD_PATH_BUF + 32];
+	int r;
+
+	/* the parent, checked: nobody but root can change what its name leads to */
+	r = safedir_open_parent(target, 0, &pfd, &name, NULL);
+	if (r < 0)
+		return r == -ENOENT ? -EINVAL : r;
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -EINVAL : -errno;
+	if (statx(fd, "", AT_EMPTY_PATH, 0, &sx) < 0)
+		return -errno;
+	/* only the mount vssd made: the root of a mount of the shadow copy's device */
+	if (!S_ISDIR(sx.stx_mode) ||
+	    !(sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) ||
+	    makedev(sx.stx_dev_major, sx.stx_dev_minor) != devno)
+		return -EINVAL;
+	closep(&fd); /* an fd on the mount would keep it busy */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", pfd, name);
+	if (umount2(p, UMOUNT_NOFOLLOW) < 0)
 		return -errno;
 	return 0;
 }
@@ -372,11 +489,12 @@ static int real_claim(void *ud, const char *device, int *ret_fd)
 
 static ssize_t real_file_read(void *ud, const char *path, uint64_t offset, void *buf, size_t size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	_cleanup_close_ int fd = open_cow(path, O_RDONLY, &st);
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = pread(fd, buf, size, (off_t)offset);
 	return n < 0 ? -errno : n;
 }
@@ -397,7 +515,10 @@ static const HostOps host_real_ops = {
 	.thaw = real_thaw,
 	.sync = real_sync,
 	.now = real_now,
-	.dir_check = real_dir_check,
+	.dir_open = real_dir_open,
+	.dir_mountable = real_dir_mountable,
+	.dir_make = real_dir_make,
+	.dir_remove = real_dir_remove,
 	.fs_type = real_fs_type,
 	.mount_ro = real_mount_ro,
 	.umount = real_umount,

@@ -517,6 +517,7 @@ typedef enum FieldType {
 	FIELD_U32,            /* uint32_t */
 	FIELD_U64,            /* uint64_t, at most NUMBER_MAX */
 	FIELD_BOOL,           /* bool */
+	FIELD_U64_OPTIONAL,   /* uint64_t, at most NUMBER_MAX; missing and not written when 0 */
 } FieldType;
 
 typedef struct Field {
@@ -543,6 +544,9 @@ static const Field snapshot_fields[] = {
 	FIELD(StateSnapshot, "creation_time", FIELD_U64, creation_time),
 	FIELD(StateSnapshot, "state", FIELD_STRING, state),
 	FIELD(StateSnapshot, "exposed_path", FIELD_STRING_OR_NULL, exposed_path),
+	/* since the COW file's identity is checked: older files lack them (unverified) */
+	FIELD(StateSnapshot, "cow_dev", FIELD_U64_OPTIONAL, cow_dev),
+	FIELD(StateSnapshot, "cow_ino", FIELD_U64_OPTIONAL, cow_ino),
 };
 
 static const Field set_fields[] = {
@@ -632,6 +636,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 		[FIELD_U32] = "an integer",
 		[FIELD_U64] = "an integer",
 		[FIELD_BOOL] = "true or false",
+		[FIELD_U64_OPTIONAL] = "an integer",
 	};
 	json_type type = json_object_get_type(v);
 	uint64_t u = 0;
@@ -664,6 +669,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 		return read_string(x, where, f->key, v, dst);
 	case FIELD_U32:
 	case FIELD_U64:
+	case FIELD_U64_OPTIONAL:
 		if (type != json_type_int)
 			break;
 		r = read_number(x, where, f->key, v, f->type == FIELD_U32 ? UINT32_MAX : NUMBER_MAX,
@@ -694,8 +700,11 @@ static int read_fields(const Ctx *x, json_object *o, const char *where, const Fi
 	for (size_t f = 0; r >= 0 && f < n_fields; f++) {
 		json_object *v;
 
-		if (!json_object_object_get_ex(o, fields[f].key, &v))
+		if (!json_object_object_get_ex(o, fields[f].key, &v)) {
+			if (fields[f].type == FIELD_U64_OPTIONAL)
+				continue;
 			return fail(x, where, fields[f].key, "missing");
+		}
 		r = read_field(x, where, &fields[f], v, (uint8_t *)dst + fields[f].offset);
 	}
 	return r;
@@ -990,6 +999,11 @@ static int write_fields(json_object *o, const Field *fields, size_t n_fields, co
 			break;
 		case FIELD_BOOL:
 			v = json_object_new_boolean(*(const bool *)p);
+			break;
+		case FIELD_U64_OPTIONAL:
+			if (*(const uint64_t *)p == 0)
+				continue;
+			v = json_object_new_uint64(*(const uint64_t *)p);
 			break;
 		}
 		if (!v && (fields[f].type != FIELD_STRING_OR_NULL || *(char *const *)p))

@@ -24,6 +24,10 @@ typedef struct StateSnapshot {
 	usec_t creation_time; /* µs since the epoch */
 	char *state;          /* "preparing" (in a creating set), "created", "invalid", "merging" */
 	char *exposed_path;   /* absolute path of the mount point, NULL when not exposed */
+	/* st_dev and st_ino of the COW file vssd created ("cow_dev", "cow_ino"): it is attached
+	 * again only if it is still that file. 0: unknown (a state file older than the check) */
+	uint64_t cow_dev;
+	uint64_t cow_ino;
 } StateSnapshot;
 
 typedef struct StateSet {

@@ -10,6 +10,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
 #include "daemon/hostops.h"
+#include "daemon/safedir.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -144,24 +145,29 @@ static int resolve(Daemon *d, const char *volume, DmsnapVolume *v, VssErr *err)
 	return dmsnap_volume_resolve(&d->env, volume, v, err);
 }
 
+/* The location is opened component by component (safedir): every component root's and not
+ * writable by others, no symlink, so that root never writes COW files where a caller could
+ * redirect them; the same check runs again at each use (hostops.c opens COW files through it). */
 static int check_location(Daemon *d, const DmsnapVolume *v, const char *location, VssErr *err)
 {
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *bad = NULL;
 	struct stat st;
+	dev_t blk;
+	int r;
 
 	if (!valid_abs_path(location))
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "storage location \"%.64s\" is not an absolute path", location);
-	if (stat(location, &st) < 0)
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -errno,
-		                   "storage location %s: %s", location, strerror(errno));
-	if (S_ISBLK(st.st_mode))
+	r = d->host->ops->dir_open(d->host->userdata, location, &fd, &st, &bad);
+	if (r == -ENOTDIR && streq_ptr(bad, location) &&
+	    d->host->ops->stat_block(d->host->userdata, location, &blk) >= 0)
 		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENOTDIR,
 		                   "%s is a block device: shadow storage goes in a directory; make "
 		                   "a file system on the device, mount it and give the mount point",
 		                   location);
-	if (!S_ISDIR(st.st_mode))
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ENOTDIR,
-		                   "storage location %s is not a directory", location);
+	if (r < 0)
+		return safedir_refusal(err, "storage location", location, bad, r);
 	if (st.st_dev == v->devno)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
 		                   "storage location %s lies on %s itself; copy-on-write data "

@@ -2,6 +2,8 @@
 /* test-expose.c - Expose / Unexpose against fake dm and host: checks, options, delete, restart */
 #include <sys/sysmacros.h>
 
+#include "common/vssid.h"
+
 #include "daemon/bus.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
@@ -261,6 +263,96 @@ START_TEST(recover_mounts_again)
 }
 END_TEST
 
+/* vssadmin is not root: a mount point below a component others own or may write, or through a
+ * symlink, is refused naming that component, and nothing is mounted */
+START_TEST(expose_refuses_what_others_may_change)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160];
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
+
+	fake_host_add_dir(t->host, "/tmp/x", makedev(8, 2));
+	fake_host_set_unsafe(t->host, "/tmp", -EACCES);
+	ck_assert_int_eq(expose_mount(s, "/tmp/x", &got, &err), -EACCES);
+	ck_assert_int_eq(err.kind, VSS_ERROR_ACCESS_DENIED);
+	ck_assert_msg(strstr(err.message, "/tmp is writable by users other than root"), "%s",
+	              err.message);
+	fake_host_add_dir(t->host, "/home/u/x", makedev(8, 2));
+	fake_host_set_unsafe(t->host, "/home/u", -EPERM);
+	refused(s, "/home/u/x", VSS_ERROR_ACCESS_DENIED);
+	fake_host_add_dir(t->host, "/mnt/link", makedev(8, 2));
+	fake_host_set_unsafe(t->host, "/mnt/link", -ELOOP);
+	refused(s, "/mnt/link", VSS_ERROR_INVALID_ARGUMENT);
+	ck_assert_ptr_null(fake_host_mount_options(t->host, "/tmp/x"));
+	ck_assert_ptr_null(fake_host_mount_options(t->host, "/mnt/link"));
+}
+END_TEST
+
+/* auto-mount-point: vssd makes VSSD_EXPOSE_DIR/<id>, mounts there, and removes it again */
+START_TEST(expose_auto_mount_point)
+{
+	_cleanup_free_ char *got = NULL, *want = NULL;
+	VssErr err = { 0 };
+	char dev[160], id[VSSID_PATH_MAX];
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
+
+	ck_assert_int_ge(asprintf(&want, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->dm.id, id)), 0);
+	/* a path and the option: one or the other */
+	ck_assert_int_eq(expose_mount_flags(s, MNT, EXPOSE_AUTO_MOUNT_POINT, &got, &err), -EINVAL);
+	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
+	ck_assert(!fake_host_dir_exists(t->host, want));
+
+	ck_assert_int_eq(expose_mount_flags(s, "", EXPOSE_AUTO_MOUNT_POINT, &got, &err), 0);
+	ck_assert_str_eq(got, want);
+	ck_assert_str_eq(s->exposed_path, want);
+	ck_assert(fake_host_dir_exists(t->host, want));
+	ck_assert_str_eq(fake_host_mount_options(t->host, want), "ro,nodev,nosuid,noload");
+	ck_assert_int_eq(expose_unmount(s, &err), 0);
+	ck_assert_ptr_null(fake_host_mount_options(t->host, want));
+	ck_assert(!fake_host_dir_exists(t->host, want));
+
+	/* nothing mountable: the device only, and no directory left behind */
+	fake_host_fail_nth(t->host, FAKE_HOST_MOUNT, 1, -EINVAL);
+	free(got);
+	got = NULL;
+	ck_assert_int_eq(expose_mount_flags(s, "", EXPOSE_AUTO_MOUNT_POINT, &got, &err), 0);
+	ck_assert_str_eq(got, "");
+	ck_assert(!fake_host_dir_exists(t->host, want));
+
+	/* gone with /run at a reboot: made again by recovery */
+	free(got);
+	got = NULL;
+	ck_assert_int_eq(expose_mount_flags(s, "", EXPOSE_AUTO_MOUNT_POINT, &got, &err), 0);
+	ck_assert_int_eq(expose_unmount(s, &err), 0);
+	s->exposed_path = strdup(want);
+	expose_recover(&t->d);
+	ck_assert_str_eq(s->exposed_path, want);
+	ck_assert(fake_host_dir_exists(t->host, want));
+	ck_assert_str_eq(fake_host_mount_options(t->host, want), "ro,nodev,nosuid,noload");
+}
+END_TEST
+
+/* Unexpose unmounts only the shadow copy's own mount: another mount put on the path since is
+ * left alone, and the exposure is forgotten */
+START_TEST(unexpose_leaves_other_mounts_alone)
+{
+	_cleanup_free_ char *got = NULL;
+	VssErr err = { 0 };
+	char dev[160];
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *s = setup(&t, "persistent", "ext4", dev);
+
+	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
+	fake_host_add_mount(t->host, makedev(8, 9), MNT); /* on top: the visible one */
+	ck_assert_int_eq(expose_unmount(s, &err), 0);
+	ck_assert_ptr_null(s->exposed_path);
+	ck_assert_ptr_nonnull(fake_host_mount_options(t->host, MNT)); /* ours is still below */
+}
+END_TEST
+
 /* The bus method: strict options, and the reply */
 START_TEST(method_options_are_strict)
 {
@@ -297,5 +389,8 @@ TEST_SUITE_MAIN("expose",
 	TEST(expose_device_only)
 	TEST(delete_unmounts_first_and_refuses_while_busy)
 	TEST(recover_mounts_again)
-	TEST(method_options_are_strict))
+	TEST(method_options_are_strict)
+	TEST(expose_refuses_what_others_may_change)
+	TEST(expose_auto_mount_point)
+	TEST(unexpose_leaves_other_mounts_alone))
 /* clang-format on */

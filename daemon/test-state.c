@@ -156,6 +156,8 @@ static void build_state(State *s)
 	add_snapshot(&a, SNAP_2, "logs", false, NULL);
 	add_snapshot(&b, SNAP_3, "data", true, "/mnt/snap shot");
 	b.snapshots[0].chunk_sectors = 1024;
+	b.snapshots[0].cow_dev = 0xfe01;
+	b.snapshots[0].cow_ino = 1234567;
 	free(b.snapshots[0].state);
 	b.snapshots[0].state = xstrdup("merging");
 	ck_assert_int_eq(state_add_set(s, &a), 0);
@@ -182,6 +184,8 @@ static void assert_snapshot_eq(const StateSnapshot *a, const StateSnapshot *b)
 	ck_assert_uint_eq(a->creation_time, b->creation_time);
 	ck_assert_str_eq(a->state, b->state);
 	ck_assert_pstr_eq(a->exposed_path, b->exposed_path);
+	ck_assert_uint_eq(a->cow_dev, b->cow_dev);
+	ck_assert_uint_eq(a->cow_ino, b->cow_ino);
 }
 
 static void assert_state_eq(const State *a, const State *b)
@@ -281,6 +285,36 @@ START_TEST(round_trip)
 	state_done(&loaded);
 	ck_assert_int_eq(state_load(t.path, &loaded, NULL), 0);
 	assert_state_eq(&empty, &loaded);
+	t_done(&t);
+}
+END_TEST
+
+/* The COW file's identity is written when known; a file without it (older vssd) still loads,
+ * its snapshots unverified (0) */
+START_TEST(cow_identity_optional)
+{
+	_cleanup_(state_done) State s = STATE_NULL, loaded = STATE_NULL;
+	_cleanup_free_ char *text = NULL, *error = NULL;
+	T t;
+
+	t_init(&t);
+	build_state(&s);
+	ck_assert_int_eq(state_save(t.path, &s, NULL), 0);
+	text = read_text(t.path);
+	ck_assert_ptr_nonnull(strstr(text, "\"cow_dev\":65025"));
+	ck_assert_ptr_nonnull(strstr(text, "\"cow_ino\":1234567"));
+	/* only the snapshot that has one */
+	ck_assert_ptr_null(strstr(strstr(text, "\"cow_ino\"") + 1, "\"cow_ino\""));
+	/* as an older vssd wrote it: no such keys at all */
+	s.sets[1].snapshots[0].cow_dev = s.sets[1].snapshots[0].cow_ino = 0;
+	ck_assert_int_eq(state_save(t.path, &s, NULL), 0);
+	free(text);
+	text = read_text(t.path);
+	ck_assert_ptr_null(strstr(text, "cow_ino"));
+	ck_assert_int_eq(state_load(t.path, &loaded, &error), 0);
+	ck_assert_msg(!error, "%s", error);
+	ck_assert_uint_eq(loaded.sets[1].snapshots[0].cow_ino, 0);
+	ck_assert_uint_eq(loaded.sets[1].snapshots[0].cow_dev, 0);
 	t_done(&t);
 }
 END_TEST
@@ -720,6 +754,7 @@ END_TEST
 /* clang-format off */
 TEST_SUITE_MAIN("state",
 	TEST(round_trip)
+	TEST(cow_identity_optional)
 	TEST(save_is_atomic)
 	TEST(load_missing_or_not_a_file)
 	TEST(corrupt_syntax)

@@ -214,6 +214,28 @@ START_TEST(delete_undone_when_the_state_save_fails)
 END_TEST
 
 /* The reported defect: after a refused 2^64-1 maximum, sets are still created and saved */
+/* vssadmin is not root: a location others may write, own or redirect is refused naming the
+ * component, and nothing is recorded */
+START_TEST(add_refuses_a_location_others_control)
+{
+	VssErr err = { 0 };
+	T t;
+
+	t_init(&t);
+	fake_host_add_dir(t.td->host, "/tmp/cow", TEST_DAEMON_STORAGE_DEVNO);
+	fake_host_set_unsafe(t.td->host, "/tmp", -EACCES);
+	assert_err(storage_add(t.d, t.vol, "/tmp/cow", 0, &err), &err, VSS_ERROR_ACCESS_DENIED,
+	           "/tmp is writable by users other than root");
+	fake_host_add_dir(t.td->host, "/srv/link", TEST_DAEMON_STORAGE_DEVNO);
+	fake_host_set_unsafe(t.td->host, "/srv/link", -ELOOP);
+	err = (VssErr){ 0 };
+	assert_err(storage_add(t.d, t.vol, "/srv/link", 0, &err), &err, VSS_ERROR_INVALID_ARGUMENT,
+	           "/srv/link is a symbolic link");
+	ck_assert_uint_eq(t.d->n_storage, 0);
+	t_done(&t);
+}
+END_TEST
+
 START_TEST(set_created_after_a_refused_maximum)
 {
 	VssErr err = { 0 };
@@ -238,5 +260,6 @@ TEST_SUITE_MAIN("storage",
 	TEST(add_undone_when_the_state_save_fails)
 	TEST(resize_undone_when_the_state_save_fails)
 	TEST(delete_undone_when_the_state_save_fails)
-	TEST(set_created_after_a_refused_maximum))
+	TEST(set_created_after_a_refused_maximum)
+	TEST(add_refuses_a_location_others_control))
 /* clang-format on */

@@ -8,7 +8,7 @@
 # Without --inside the script picks the place: this host when its kernel has device-mapper and
 # we are root, otherwise the throw-away qemu guest of tests/vm (tests/vm/run tools/demo.sh
 # --inside). The demo builds a sandbox and removes it on exit, also on failure or Ctrl-C: a
-# directory /tmp/vssd-demo.*, two loop-backed dm-linear volumes vssdemo-<pid>-a and -b with
+# directory /var/lib/vssd-demo.*, two loop-backed dm-linear volumes vssdemo-<pid>-a and -b with
 # ext4, their shadow copies, a private dbus-daemon, vssd, the sample writer and a shell loop that
 # writes. It changes nothing outside the sandbox (no group, no file in /etc).
 # Exit status: 0 when every check passed, 1 otherwise, 2 on a usage error.
@@ -552,7 +552,7 @@ inside()
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	exec {NAP_FD}<> <(:)
-	WORK=/tmp/vssd-demo.$$.$RANDOM
+	WORK=/var/lib/vssd-demo.$$.$RANDOM # vssd stores only where no one but root writes
 	mkdir -m 0755 "$WORK" "$WORK/mnt" "$WORK/mnt/a" "$WORK/mnt/b" "$WORK/storage" "$WORK/restore"
 	export PATH="$BUILD:$PATH"
 	ma=$WORK/mnt/a

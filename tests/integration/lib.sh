@@ -18,7 +18,9 @@ fi
 # shellcheck disable=SC2034 # for the tests: TESTDIR (absolute), RUN, WORK
 TESTDIR=$(cd "${0%/*}" 2>/dev/null && pwd) || TESTDIR=$PWD
 RUN=vt$$-$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-WORK=$(mktemp -d "/tmp/$RUN.XXXX")
+# Not under /tmp: vssd uses only directories whose every component is root's and not writable by
+# others (DESIGN.md §6), for its storage and for mount points; /var/lib qualifies.
+WORK=$(mktemp -d "/var/lib/vssd-test-$RUN.XXXX")
 export DM_DISABLE_UDEV=1 # libdevmapper makes the /dev/mapper nodes itself (no udev here)
 
 # --- messages and assertions -----------------------------------------------------------------

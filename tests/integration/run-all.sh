@@ -54,7 +54,7 @@ fi
 logs=$(mktemp -d /tmp/run-all.XXXXXX)
 
 # leftovers: what a test may have left: dm devices named vt<pid>-* (lib.sh's $RUN) or with a VSSD-
-# uuid, and loop devices backed by files in /tmp/vt* (lib.sh's $WORK) or /var/lib/vssd-test*.
+# uuid, and loop devices backed by files in /var/lib/vssd-test* (lib.sh's $WORK) or /tmp/vt*.
 leftovers()
 {
 	dmsetup info -c --noheadings -o name,uuid --separator '|' 2>/dev/null |
@@ -68,7 +68,8 @@ clean()
 {
 	local round name mnt
 	local -a names
-	awk '$2 ~ "^/tmp/vt[0-9]+-" { print $2 }' /proc/self/mounts | sort -r |
+	awk '$2 ~ "^/tmp/vt[0-9]+-" || $2 ~ "^/var/lib/vssd-test" { print $2 }' /proc/self/mounts |
+		sort -r |
 		while read -r mnt; do umount -l "$mnt"; done
 	for round in 1 2 3 4 5; do
 		mapfile -t names < <(leftovers | awk '$1 == "dm" { print $2 }')

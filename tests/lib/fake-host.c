@@ -3,6 +3,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "tests/lib/fake-host.h"
@@ -10,7 +11,8 @@
 typedef struct Entry {
 	char *path;
 	dev_t devno;
-	int kind; /* 0 block, 1 file, 2 dir, 3 cow file, 4 mount, 5 fs type of a block path */
+	int kind; /* 0 block, 1 file, 2 dir, 3 cow file, 4 mount, 5 fs type of a block path,
+	           * 6 an unsafe component (devno: the error) */
 	bool frozen;
 	bool busy;  /* mount: umount fails with -EBUSY */
 	char *data; /* mount: its options; fs type: the type */
@@ -81,7 +83,7 @@ static int h_fs_devno(void *ud, const char *path, dev_t *ret)
 	return 0;
 }
 
-static int h_file_create(void *ud, const char *path, uint64_t bytes)
+static int h_file_create(void *ud, const char *path, uint64_t bytes, HostFileId *ret_id)
 {
 	FakeHost *f = ud;
 	int r = enter(f, FAKE_HOST_FILE_CREATE);
@@ -93,6 +95,7 @@ static int h_file_create(void *ud, const char *path, uint64_t bytes)
 	add(f, path, 0, 3);
 	if (find(f, path, 3))
 		find(f, path, 3)->size = bytes;
+	*ret_id = (HostFileId){ .dev = 0xfe01, .ino = f->n };
 	return 0;
 }
 
@@ -121,15 +124,21 @@ static int h_file_grow(void *ud, const char *path, uint64_t bytes)
 	return 0;
 }
 
-static int h_loop_attach(void *ud, const char *file, dev_t *ret_devno, int *ret_fd)
+static int h_loop_attach(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
+                         int *ret_fd)
 {
 	FakeHost *f = ud;
 	int r = enter(f, FAKE_HOST_LOOP_ATTACH), fd;
+	Entry *e;
 
 	if (r < 0)
 		return r;
-	if (!find(f, file, 3))
+	e = find(f, file, 3);
+	if (!e)
 		return -ENOENT;
+	/* the identity file_create() gave: its index (a replaced file has another one) */
+	if (expect && (expect->dev != 0xfe01 || expect->ino != (uint64_t)(e - f->e) + 1))
+		return -ESTALE;
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -217,21 +226,84 @@ static usec_t h_now(void *ud)
 
 /* ---- exposure */
 
-static int h_dir_check(void *ud, const char *path, char **ret)
+/* A component marked unsafe (kind 6, devno: the error) refuses dir_open() at and below it */
+static int unsafe_prefix(FakeHost *f, const char *path, char **ret_bad)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const char *p = f->e[i].path;
+		size_t l = p ? strlen(p) : 0;
+
+		if (f->e[i].kind == 6 && p && strncmp(path, p, l) == 0 &&
+		    (path[l] == 0 || path[l] == '/')) {
+			if (ret_bad)
+				*ret_bad = strdup(p);
+			return -(int)f->e[i].devno;
+		}
+	}
+	return 0;
+}
+
+static int h_dir_open(void *ud, const char *path, int *ret_fd, struct stat *ret_st, char **ret_bad)
+{
+	FakeHost *f = ud;
+	Entry *e = find(f, path, 2);
+	int r = unsafe_prefix(f, path, ret_bad), fd;
+
+	if (r < 0)
+		return r;
+	if (!e) {
+		if (ret_bad)
+			*ret_bad = strdup(path);
+		return find(f, path, -1) ? -ENOTDIR : -ENOENT;
+	}
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_st = (struct stat){ .st_dev = e->devno,
+		                 .st_ino = (ino_t)(e - f->e) + 1,
+		                 .st_mode = S_IFDIR | 0755 };
+	*ret_fd = fd;
+	return 0;
+}
+
+static int h_dir_mountable(void *ud, int fd, const char *path)
 {
 	FakeHost *f = ud;
 	size_t l = strlen(path);
 
-	if (!find(f, path, 2))
-		return find(f, path, -1) ? -ENOTDIR : -ENOENT;
 	if (find(f, path, 4))
 		return -EBUSY;
 	for (size_t i = 0; i < f->n; i++)
 		if (f->e[i].path && (f->e[i].kind == 1 || f->e[i].kind == 2) &&
 		    strncmp(f->e[i].path, path, l) == 0 && f->e[i].path[l] == '/')
 			return -ENOTEMPTY;
-	*ret = strdup(path);
-	return *ret ? 0 : -ENOMEM;
+	return 0;
+}
+
+static int h_dir_make(void *ud, const char *path, char **ret_bad)
+{
+	FakeHost *f = ud;
+	int r = unsafe_prefix(f, path, ret_bad);
+
+	if (r < 0)
+		return r;
+	if (!find(f, path, 2))
+		add(f, path, FAKE_HOST_RUN_DEVNO, 2);
+	return 0;
+}
+
+static int h_dir_remove(void *ud, const char *path)
+{
+	FakeHost *f = ud;
+	Entry *e = find(f, path, 2);
+
+	if (!e)
+		return -ENOENT;
+	if (h_dir_mountable(ud, -EBADF, path) < 0)
+		return -EBUSY;
+	free(e->path);
+	e->path = NULL;
+	return 0;
 }
 
 static int h_fs_type(void *ud, const char *device, char **ret)
@@ -244,8 +316,8 @@ static int h_fs_type(void *ud, const char *device, char **ret)
 	return 0;
 }
 
-static int h_mount_ro(void *ud, const char *device, const char *target, const char *fstype,
-                      const char *options)
+static int h_mount_ro(void *ud, const char *device, int target_fd, const char *target,
+                      const char *fstype, const char *options)
 {
 	FakeHost *f = ud;
 	dev_t devno;
@@ -263,7 +335,7 @@ static int h_mount_ro(void *ud, const char *device, const char *target, const ch
 	return 0;
 }
 
-static int h_umount(void *ud, const char *target)
+static int h_umount(void *ud, const char *target, dev_t devno)
 {
 	FakeHost *f = ud;
 	Entry *e;
@@ -275,6 +347,8 @@ static int h_umount(void *ud, const char *target)
 	for (size_t i = f->n; i-- > 0;)
 		if (f->e[i].kind == 4 && f->e[i].path && streq(f->e[i].path, target)) {
 			e = &f->e[i];
+			if (e->devno != devno) /* not the shadow copy's mount */
+				return -EINVAL;
 			if (e->busy)
 				return -EBUSY;
 			free(e->path);
@@ -337,7 +411,10 @@ static const HostOps fake_host_ops = {
 	.thaw = h_thaw,
 	.sync = h_sync,
 	.now = h_now,
-	.dir_check = h_dir_check,
+	.dir_open = h_dir_open,
+	.dir_mountable = h_dir_mountable,
+	.dir_make = h_dir_make,
+	.dir_remove = h_dir_remove,
 	.fs_type = h_fs_type,
 	.mount_ro = h_mount_ro,
 	.umount = h_umount,
@@ -434,6 +511,16 @@ unsigned fake_host_freezes(FakeHost *f)
 }
 
 /* ---- exposure */
+
+void fake_host_set_unsafe(FakeHost *f, const char *path, int error)
+{
+	add(f, path, (dev_t)-error, 6);
+}
+
+bool fake_host_dir_exists(FakeHost *f, const char *path)
+{
+	return find(f, path, 2) != NULL;
+}
 
 void fake_host_set_fstype(FakeHost *f, const char *device, const char *fstype)
 {

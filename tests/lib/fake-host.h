@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include "daemon/hostops.h"
@@ -37,9 +38,15 @@ unsigned fake_host_count_files(FakeHost *f);  /* COW files existing now */
 unsigned fake_host_count_frozen(FakeHost *f); /* file systems frozen now */
 unsigned fake_host_freezes(FakeHost *f);      /* FIFREEZE calls so far */
 
-/* ---- exposure: dir_check, fs_type, mount_ro, umount */
-/* dir_check: a directory added with fake_host_add_dir() is empty unless a file or directory was
- * added below it; one with a mount on it is a mount point (-EBUSY). */
+/* ---- exposure: dir_open, dir_mountable, dir_make, dir_remove, fs_type, mount_ro, umount */
+/* dir_mountable: a directory added with fake_host_add_dir() is empty unless a file or directory
+ * was added below it; one with a mount on it is a mount point (-EBUSY). dir_make adds a directory
+ * on FAKE_HOST_RUN_DEVNO. */
+#define FAKE_HOST_RUN_DEVNO makedev(0, 25)
+/* dir_open() and dir_make() of path or anything below fail with error (-ELOOP, -EACCES ...),
+ * naming path as the refused component: what safedir refuses on a real host */
+void fake_host_set_unsafe(FakeHost *f, const char *path, int error);
+bool fake_host_dir_exists(FakeHost *f, const char *path);
 /* The file-system type fs_type() reports for a block device path (none by default) */
 void fake_host_set_fstype(FakeHost *f, const char *device, const char *fstype);
 /* umount() of mountpoint fails with -EBUSY while busy */
