@@ -513,6 +513,9 @@ static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
 	case SNAPSHOT_STATE_PREPARING:
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is not created yet", s->id_str);
+	case SNAPSHOT_STATE_DELETING:
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "shadow copy %s is being deleted", s->id_str);
 	case SNAPSHOT_STATE_INVALID:
 	case _SNAPSHOT_STATE_MAX:
 	case _SNAPSHOT_STATE_INVALID:
