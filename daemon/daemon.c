@@ -275,6 +275,27 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 	}
 }
 
+/* A shadow copy recorded as "deleting": whatever of it is left goes (each step of the deletion
+ * is idempotent), and it is not restored. */
+static int finish_deletion(Daemon *d, Snapset *set, Snapshot *s)
+{
+	VssErr err = { 0 };
+	int r = 0;
+
+	if (!s->dm.snap_name)
+		return 0;
+	r = expose_release(s, &err);
+	if (r >= 0)
+		r = dmsnap_snapshot_delete(&d->env, &s->dm, &err);
+	if (r < 0)
+		return log_error("recovery: set=%s snap=%s: cannot finish its deletion: %s",
+		                 set->id_str, s->id_str, err.message),
+		       r;
+	log_notice("recovery: set=%s snap=%s: deleted (its deletion never finished)", set->id_str,
+	           s->id_str);
+	return 0;
+}
+
 /* A persistent snapshot whose devices are gone (a reboot) comes back from its COW file. */
 void daemon_emit_manager_signal(Daemon *d, const char *member, const char *a, const char *b,
                                 const char *c, const uint64_t *u1, const uint64_t *u2)
@@ -350,6 +371,12 @@ static int restore_set(Daemon *d, const StateSet *x)
 		r = snapshot_from_state(d, s, &x->snapshots[i], &snap);
 		if (r < 0)
 			return r;
+		/* a deletion under way when vssd died ends now; one that cannot stays listed
+		 * as "deleting", for Delete to try again */
+		if (snap->state == SNAPSHOT_STATE_DELETING && finish_deletion(d, s, snap) >= 0) {
+			snapshot_free(snap);
+			continue;
+		}
 		r = snapset_add_snapshot(s, snap);
 		if (r < 0) {
 			snapshot_free(snap);
@@ -358,6 +385,8 @@ static int restore_set(Daemon *d, const StateSet *x)
 		set_original_device(d, snap);
 	}
 
+	if (s->n_snaps == 0 && x->n_snapshots > 0)
+		return 0; /* its last shadow copies were being deleted */
 	if (s->state == SNAPSET_STATE_CREATING || s->state < 0) {
 		purge_snapshots(d, s, "its creation never finished");
 		return 0;

@@ -403,6 +403,7 @@ int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, Vss
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 			                   "cannot remove %s: %s", snap->snap_name, strerror(-r));
 		log_debug("snap=%s: removed %s", snap->snap_name, snap->snap_name);
+		fault_point_kill(env->faults, "kill-delete-after-snapshot-removed");
 	}
 
 	r = dmdev_info(env->dm, real, &ri);
@@ -1275,6 +1276,7 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	}
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
+	fault_point_kill(env->faults, "kill-after-fs-frozen");
 	/* the thread exists before mlockall(), so its stack is locked with the rest */
 	r = watchdog_ensure(s);
 	if (r < 0) {
@@ -1310,9 +1312,12 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 			goto undo;
 		}
 		m->origin_suspended = true;
+		if (i == 0)
+			fault_point_kill(env->faults, "kill-after-first-suspend");
 		if (hold_over(s, t0))
 			goto timeout;
 	}
+	fault_point_kill(env->faults, "kill-after-last-suspend");
 	(void)fault_point_hang(env->faults, "hang-after-suspend", 30000);
 	if (hold_over(s, t0))
 		goto timeout;
@@ -1331,10 +1336,12 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 		if (hold_over(s, t0))
 			goto timeout;
 	}
+	fault_point_kill(env->faults, "kill-after-snapshots-resumed");
 	/* The instant of the set is behind us: every snapshot is live. */
 	r = resume_origins(s, false);
 	s->hold_end = env_now(env);
 	held = s->hold_end - t0;
+	fault_point_kill(env->faults, "kill-after-origins-resumed");
 	thaw_all(s);
 	/* Fired meanwhile: its resumes may have dropped staged tables, so a snapshot may miss
 	 * writes; the set goes. Disarming waits for a fire under way. */
@@ -1524,6 +1531,7 @@ int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t ne
 	r = env->host->ops->file_grow(env->host->userdata, snap->cow_path, new_bytes);
 	if (r < 0)
 		return r;
+	fault_point_kill(env->faults, "kill-grow-before-loop-refresh");
 	r = env->host->ops->loop_refresh(env->host->userdata, st.cow);
 	if (r < 0)
 		return r;

@@ -261,6 +261,9 @@ int expose_mount_flags(Snapshot *s, const char *path, ExposeFlags flags, char **
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is being reverted into %s", s->id_str,
 		                   s->volume);
+	case SNAPSHOT_STATE_DELETING:
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "shadow copy %s is being deleted", s->id_str);
 	case _SNAPSHOT_STATE_MAX:
 	case _SNAPSHOT_STATE_INVALID:
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "shadow copy %s is unusable",

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fault.c - named test-only fault points, enabled by VSSD_TEST_FAULT when vssd starts */
+#include <signal.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/valid.h"
@@ -10,6 +13,22 @@
  * fault was misspelt and silently never happened. */
 static const char *const fault_names[] = {
 	"hang-after-suspend",
+	"kill-after-prepare-snapshot",
+	"kill-after-tables-loaded",
+	"kill-after-writers-frozen",
+	"kill-after-fs-frozen",
+	"kill-after-first-suspend",
+	"kill-after-last-suspend",
+	"kill-after-snapshots-resumed",
+	"kill-after-origins-resumed",
+	"kill-after-commit",
+	"kill-before-created-save",
+	"kill-delete-after-snapshot-removed",
+	"kill-delete-before-state-save",
+	"kill-revert-after-merge-loaded",
+	"kill-revert-mid-merge",
+	"kill-grow-before-loop-refresh",
+	"kill-grow-before-state-save",
 };
 
 typedef struct FaultPoint {
@@ -97,4 +116,18 @@ bool fault_point_hang(const FaultPoints *f, const char *name, unsigned default_m
 		;
 	log_warning("test fault point %s: going on", name);
 	return true;
+}
+
+void fault_point_kill(const FaultPoints *f, const char *name)
+{
+	char line[160];
+	int n;
+
+	if (!fault_point(f, name, NULL))
+		return;
+	/* not through log.c: it may be buffering (I/O held), and the buffer dies with us */
+	n = snprintf(line, sizeof(line), "vssd: test fault point %s: SIGKILL\n", name);
+	if (n > 0)
+		(void)!write(STDERR_FILENO, line, MIN((size_t)n, sizeof(line) - 1));
+	(void)raise(SIGKILL);
 }

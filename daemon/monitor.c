@@ -7,6 +7,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/fault.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -117,6 +118,7 @@ static int grow(Monitor *m, Snapshot *s)
 	if (s->exported)
 		bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SNAP,
 		                            (const char *const[]){ "StorageSize", NULL });
+	fault_point_kill(d->env.faults, "kill-grow-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
@@ -470,6 +471,7 @@ int revert_poll(Snapshot *s)
 	}
 	log_debug("snap=%s: merging, %" PRIi64 " of %" PRIu64 " sectors left", s->id_str, left,
 	          s->merge_base_sectors);
+	fault_point_kill(d->env.faults, "kill-revert-mid-merge");
 	return 0;
 }
 
@@ -511,6 +513,9 @@ static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
 	case SNAPSHOT_STATE_PREPARING:
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is not created yet", s->id_str);
+	case SNAPSHOT_STATE_DELETING:
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "shadow copy %s is being deleted", s->id_str);
 	case SNAPSHOT_STATE_INVALID:
 	case _SNAPSHOT_STATE_MAX:
 	case _SNAPSHOT_STATE_INVALID:
@@ -705,6 +710,7 @@ int revert_start(Snapshot *s, VssErr *err)
 		                   "cannot load the snapshot-merge table into %s: %s", s->volume,
 		                   strerror(-r));
 	}
+	fault_point_kill(d->env.faults, "kill-revert-after-merge-loaded");
 	/* the handover of the exceptions needs the shadow copy suspended */
 	r = dmdev_suspend(dm, snap, DMDEV_SUSPEND_SKIP_LOCKFS);
 	if (r < 0) {

@@ -9,6 +9,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
+#include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
@@ -577,6 +578,7 @@ static void creation_done(Snapset *s)
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
+	fault_point_kill(s->d->env.faults, "kill-before-created-save");
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
 	           s->n_snaps, s->held_usec);
@@ -647,6 +649,7 @@ static void creation_committed(Snapset *s)
 	 * take seconds. The intent record written by snapset_create() names every device; a
 	 * crash before creation_done() writes "created" leaves a set recorded as creating,
 	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
+	fault_point_kill(s->d->env.faults, "kill-after-commit");
 	event_args(s, &a);
 	if (start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
 		creation_failed(s, NULL, -ENOMEM);
@@ -746,6 +749,7 @@ static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *u
 		creation_failed(s, err, r);
 		return;
 	}
+	fault_point_kill(s->d->env.faults, "kill-after-writers-frozen");
 	creation_freeze_fs(s);
 }
 
@@ -808,12 +812,14 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 		creation_failed(s, err, r);
 		return;
 	}
+	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
 	/* Provider prepare: everything staged, no I/O held yet. */
 	r = dmsnap_set_prepare(s->engine, &e2);
 	if (r < 0) {
 		creation_failed(s, &e2, r);
 		return;
 	}
+	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
 	/* syncfs from worker threads, so that the freeze that follows flushes little */
 	r = dmsnap_set_sync_start(s->engine, &s->sync);
 	if (r >= 0 && s->sync) {
@@ -1143,6 +1149,7 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 		emit_snapshot_deleted(d, snap, reason);
 	snapset_forget_snapshot(s, snap);
 	(void)snapset_gc(s); /* may free s */
+	fault_point_kill(d->env.faults, "kill-delete-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
 }

@@ -13,10 +13,9 @@
 #include "daemon/snapshot.h"
 
 static const char *const state_names[_SNAPSHOT_STATE_MAX] = {
-	[SNAPSHOT_STATE_PREPARING] = "preparing",
-	[SNAPSHOT_STATE_CREATED] = "created",
-	[SNAPSHOT_STATE_INVALID] = "invalid",
-	[SNAPSHOT_STATE_MERGING] = "merging",
+	[SNAPSHOT_STATE_PREPARING] = "preparing", [SNAPSHOT_STATE_CREATED] = "created",
+	[SNAPSHOT_STATE_INVALID] = "invalid",     [SNAPSHOT_STATE_MERGING] = "merging",
+	[SNAPSHOT_STATE_DELETING] = "deleting",
 };
 
 const char *snapshot_state_to_string(SnapshotState s)
@@ -104,6 +103,7 @@ const char *snapshot_device(const Snapshot *s, char *buf, size_t size)
 
 int snapshot_destroy(Snapshot *s, VssErr *err)
 {
+	SnapshotState prev;
 	int r;
 
 	if (s->state == SNAPSHOT_STATE_PREPARING)
@@ -121,9 +121,29 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 	r = expose_release(s, err); /* an exposed shadow copy is unmounted first */
 	if (r < 0)
 		return r;
+	/* Intent first: a crash from here on leaves "deleting", and recovery finishes the job. A
+	 * persistent shadow copy found "created" without its device would be brought back from
+	 * its COW, which misses every write to the volume since the device went. */
+	prev = s->state;
+	snapshot_set_state(s, SNAPSHOT_STATE_DELETING);
+	r = daemon_save_state(s->d);
+	if (r < 0) {
+		snapshot_set_state(s, prev);
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot record the deletion in the state file: %s",
+		                   strerror(-r));
+	}
 	r = dmsnap_snapshot_delete(&s->d->env, &s->dm, err);
-	if (r < 0)
+	if (r < 0) {
+		DmdevInfo si;
+
+		/* nothing went yet (its device is in use, say): it stays what it was */
+		if (dmdev_info(s->d->dm, s->dm.snap_name, &si) >= 0 && si.exists) {
+			snapshot_set_state(s, prev);
+			(void)daemon_save_state(s->d);
+		}
 		return r;
+	}
 	log_notice("snap=%s vol=%s: deleted", s->id_str, s->volume);
 	return 0;
 }

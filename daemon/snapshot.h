@@ -17,8 +17,9 @@ typedef struct BusInterface BusInterface;
 typedef enum SnapshotState {
 	SNAPSHOT_STATE_PREPARING, /* added to a set that is not created yet */
 	SNAPSHOT_STATE_CREATED,
-	SNAPSHOT_STATE_INVALID, /* its storage overflowed: reads fail, the volume is fine */
-	SNAPSHOT_STATE_MERGING, /* being reverted into its volume */
+	SNAPSHOT_STATE_INVALID,  /* its storage overflowed: reads fail, the volume is fine */
+	SNAPSHOT_STATE_MERGING,  /* being reverted into its volume */
+	SNAPSHOT_STATE_DELETING, /* recorded before its devices go: recovery finishes the job */
 	_SNAPSHOT_STATE_MAX,
 	_SNAPSHOT_STATE_INVALID = -EINVAL,
 } SnapshotState;

@@ -32,7 +32,8 @@ static const char *const set_contexts[] = { "backup",
 static const char *const backup_types[] = { "full",         "copy", "incremental",
 	                                    "differential", "log",  NULL };
 static const char *const set_states[] = { "creating", "created", "completed", "deleting", NULL };
-static const char *const snapshot_states[] = { "preparing", "created", "invalid", "merging", NULL };
+static const char *const snapshot_states[] = { "preparing", "created",  "invalid",
+	                                       "merging",   "deleting", NULL };
 
 /* ---- destructors ----------------------------------------------------------------------------- */
 

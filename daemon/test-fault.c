@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-fault.c - VSSD_TEST_FAULT: named points with arguments, unknown names refused */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "daemon/fault.h"
 #include "tests/lib/check-main.h"
 
@@ -48,9 +52,34 @@ START_TEST(unknown_names_and_bad_values_are_refused)
 }
 END_TEST
 
+START_TEST(kill_points_kill)
+{
+	_cleanup_(fault_points_freep) FaultPoints *f = NULL;
+	int status;
+	pid_t pid;
+
+	fault_point_kill(NULL, "kill-after-first-suspend"); /* off: returns */
+	ck_assert_int_eq(fault_points_parse("kill-after-first-suspend,kill-after-commit", &f, NULL),
+	                 0);
+	fault_point_kill(f, "kill-after-last-suspend"); /* another point: returns */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fault_point_kill(f, "kill-after-commit");
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+	f = fault_points_free(f);
+	ck_assert_int_eq(fault_points_parse("kill-after-comit", &f, NULL), -EINVAL);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("fault",
 	TEST(unset_means_nothing_on)
 	TEST(points_and_arguments)
-	TEST(unknown_names_and_bad_values_are_refused))
+	TEST(unknown_names_and_bad_values_are_refused)
+	TEST(kill_points_kill))
 /* clang-format on */

@@ -529,7 +529,7 @@ START_TEST(corrupt_values)
 		  "completed, deleting" },
 		{ "\"state\":\"merging\"", "\"state\":\"merged\"",
 		  ": sets[1].snapshots[0].state: unknown value \"merged\"; expected one of: "
-		  "preparing, created, invalid, merging" },
+		  "preparing, created, invalid, merging, deleting" },
 	};
 	T t;
 
