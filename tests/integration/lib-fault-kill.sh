@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# 60-fault-kill.sh - vssd killed by SIGKILL at each named step (VSSD_TEST_FAULT kill points,
+# lib-fault-kill.sh - the kill-point suite, run by 60-fault-kill-create-a/b.sh,
+# 61-fault-kill-others.sh (make check) and long/61-fault-kill-rounds.sh (make check-long):
+# vssd killed by SIGKILL at each named step (VSSD_TEST_FAULT kill points,
 # daemon/fault.h) of a set creation, a deletion, a revert and a storage growth, then started
 # again: nothing suspended, no file system frozen (a write finishes), the writer thawed (it got
 # Thaw or Abort, or thawed itself when vssd left the bus), the origins' data intact, the
