@@ -55,4 +55,6 @@ int fake_host_set_file_content(FakeHost *f, const char *path, const void *data, 
 /* The size of a COW file as created and grown so far, 0 when there is none */
 uint64_t fake_host_file_size(FakeHost *f, const char *path);
 unsigned fake_host_loop_refreshes(FakeHost *f); /* loop_refresh() calls so far */
+/* What file_allocated() reports for a COW file from now on */
+void fake_host_set_allocated(FakeHost *f, const char *path, uint64_t bytes);
 /* ---- end storage growth */
