@@ -22,9 +22,6 @@
  * maximum); only how soon the oldest is deleted once the volume's total passes it. */
 #define MONITOR_POLL_MIN_USEC (250 * USEC_PER_MSEC)
 #define MONITOR_POLL_MAX_USEC (10 * USEC_PER_SEC)
-/* A COW grows once half full (LVM's lowest autoextend threshold): the other half is the
- * headroom for the writes that come before the next look. */
-#define MONITOR_GROW_PERCENT 50
 
 struct Monitor {
 	Daemon *d;
@@ -84,7 +81,8 @@ static int delete_oldest(Monitor *m, const char *volume_name)
 }
 
 /* A COW file smaller than the volume's maximum (made before COW files started at the maximum,
- * or before ResizeStorage raised it) grows to the maximum once half full. */
+ * or before ResizeStorage raised it) grows to the maximum at the first look: a sparse file
+ * costs nothing until written, and a store that waits for room is what a burst outruns. */
 static int grow(Monitor *m, Snapshot *s, uint64_t max)
 {
 	Daemon *d = m->d;
@@ -219,9 +217,7 @@ void monitor_check(Monitor *m)
 				mark_invalid(m, s);
 				continue;
 			}
-			if (st.total_sectors > 0 &&
-			    st.used_sectors * 100 >= MONITOR_GROW_PERCENT * st.total_sectors)
-				(void)grow(m, s, u.max);
+			(void)grow(m, s, u.max);
 		}
 		check_volume_limit(m, *v);
 		check_volume_warning(m, *v);

@@ -10,6 +10,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
 #include "daemon/hostops.h"
+#include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -320,6 +321,9 @@ int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *er
 		           u.max);
 		r = shrink_to(d, v.name, u.max, err);
 	}
+	/* a larger maximum: the stores grow to it now, not when a burst comes */
+	if (r >= 0 && d->monitor)
+		monitor_check(d->monitor);
 	dmsnap_volume_done(&v);
 	return r;
 }

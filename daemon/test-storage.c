@@ -6,6 +6,7 @@
 
 #include "common/vssd-limits.h"
 #include "daemon/dmsnap.h"
+#include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -323,6 +324,27 @@ START_TEST(resize_deletes_the_oldest_until_the_rest_fits)
 }
 END_TEST
 
+/* A larger maximum: the stores grow to it at once, before any burst */
+START_TEST(resize_up_grows_the_stores_at_once)
+{
+	VssErr err = { 0 };
+	Snapshot *s1;
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(monitor_new(t.d, &t.d->monitor), 0);
+	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 16ULL << 20, &err), 0);
+	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
+	set_used(&t, s1, 1ULL << 20, 16ULL << 20);
+	ck_assert_uint_eq(s1->dm.cow_bytes, 16ULL << 20);
+	ck_assert_int_eq(storage_resize(t.d, t.vol, 48ULL << 20, &err), 0);
+	ck_assert_uint_eq(s1->dm.cow_bytes, 48ULL << 20);
+	ck_assert_uint_eq(fake_host_file_size(t.td->host, s1->dm.cow_path), 48ULL << 20);
+	ck_assert_uint_eq(fake_host_loop_refreshes(t.td->host), 1);
+	t_done(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("storage",
 	TEST(add_refuses_a_maximum_beyond_the_volume)
@@ -334,5 +356,6 @@ TEST_SUITE_MAIN("storage",
 	TEST(set_created_after_a_refused_maximum)
 	TEST(usage_is_what_the_stores_hold_and_take)
 	TEST(plan_refused_when_the_stores_hold_the_maximum)
-	TEST(resize_deletes_the_oldest_until_the_rest_fits))
+	TEST(resize_deletes_the_oldest_until_the_rest_fits)
+	TEST(resize_up_grows_the_stores_at_once))
 /* clang-format on */
