@@ -132,6 +132,16 @@ static int real_file_grow(void *ud, const char *path, uint64_t bytes)
 	return 0;
 }
 
+static int real_file_allocated(void *ud, const char *path, uint64_t *ret)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	*ret = (uint64_t)st.st_blocks * 512;
+	return 0;
+}
+
 static int real_loop_attach(void *ud, const char *file, const HostFileId *expect, dev_t *ret_devno,
                             int *ret_fd)
 {
@@ -507,6 +517,7 @@ static const HostOps host_real_ops = {
 	.file_create = real_file_create,
 	.file_remove = real_file_remove,
 	.file_grow = real_file_grow,
+	.file_allocated = real_file_allocated,
 	.loop_attach = real_loop_attach,
 	.loop_backing_file = real_loop_backing_file,
 	.loop_refresh = real_loop_refresh,

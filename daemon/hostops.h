@@ -26,6 +26,8 @@ typedef struct HostOps {
 	int (*file_remove)(void *ud, const char *path);
 	/* Grows a sparse file */
 	int (*file_grow)(void *ud, const char *path, uint64_t bytes);
+	/* The space a (sparse) file takes on its file system: st_blocks in bytes */
+	int (*file_allocated)(void *ud, const char *path, uint64_t *ret);
 	/* Attaches file to a free loop device with autoclear. The returned fd keeps it attached
 	 * until a device-mapper table holds it; closing it then leaves the loop to the kernel.
 	 * expect: the file must be that one (-ESTALE otherwise); NULL: one whose identity was not

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* monitor.c - shadow storage fill level without polling: grow, delete the oldest, mark invalid */
+/* monitor.c - shadow storage fill level: delete the oldest over the maximum, mark invalid */
 #include <inttypes.h>
 #include <sys/inotify.h>
 
@@ -15,9 +15,14 @@
 
 /* Writes come in bursts: a look at the first, then at most one per 100 ms while they go on. */
 #define MONITOR_COALESCE_USEC (100 * USEC_PER_MSEC)
-/* A COW grows once half full (LVM's lowest autoextend threshold): the other half is the
- * headroom for the writes that come before the next look. */
-#define MONITOR_GROW_PERCENT 50
+/* Writes to a COW file wake the monitor through inotify only where the loop driver reports
+ * them: 6.1 does; 6.12 does not (its loop driver writes to the backing file without fsnotify:
+ * no IN_MODIFY at all, measured). So while shadow copies are valid the monitor also looks on a
+ * timer: every 250 ms while their stores change, twice as long after each quiet look, up to
+ * 10 s. No shadow copy's validity depends on how soon it looks (each store has the whole
+ * maximum); only how soon the oldest is deleted once the volume's total passes it. */
+#define MONITOR_POLL_MIN_USEC (250 * USEC_PER_MSEC)
+#define MONITOR_POLL_MAX_USEC (10 * USEC_PER_SEC)
 
 struct Monitor {
 	Daemon *d;
@@ -28,7 +33,10 @@ struct Monitor {
 	sd_event_source *delay; /* one-shot quiet period after a look, armed by inotify */
 	bool dirty;             /* written to during the quiet period */
 	char **warned;          /* volumes over the warning threshold (signalled once) */
-	char **cannot_grow;     /* last snapshots that cannot grow (logged once) */
+	char **alone;           /* last snapshots over the maximum (logged once) */
+	sd_event_source *poll;  /* the timer while shadow copies are valid */
+	usec_t poll_usec;       /* its interval now */
+	uint64_t seen;          /* what the valid stores held at the last timed look */
 	bool deferred;          /* a pass put off while I/O was held */
 };
 
@@ -74,43 +82,18 @@ static int delete_oldest(Monitor *m, const char *volume_name)
 	return 1;
 }
 
-/* Gives s room: grow its COW file by a step within the volume's budget, deleting the
- * volume's oldest snapshot when the budget is used up. Returns 1 when s itself went. */
-static int grow(Monitor *m, Snapshot *s)
+/* A COW file smaller than the volume's maximum (made before COW files started at the maximum,
+ * or before ResizeStorage raised it) grows to the maximum at the first look: a sparse file
+ * costs nothing until written, and a store that waits for room is what a burst outruns. */
+static int grow(Monitor *m, Snapshot *s, uint64_t max)
 {
 	Daemon *d = m->d;
-	_cleanup_free_ char *volume_name = strdup(s->dm.volume_name);
-	VssId id = s->dm.id;
-	StorageUsage u;
-	uint64_t step;
 	int r;
 
-	if (!volume_name)
-		return -ENOMEM;
-	r = storage_usage(d, volume_name, &u);
-	if (r < 0)
-		return r;
-	if (u.allocated >= u.max) {
-		r = delete_oldest(m, volume_name);
-		if (r <= 0) {
-			if (!strv_contains(m->cannot_grow, s->id_str)) {
-				log_warning("snap=%s vol=%s: the shadow storage is at its maximum "
-				            "and this is the last shadow copy; it becomes invalid "
-				            "when full",
-				            s->id_str, s->volume);
-				(void)strv_extend(&m->cannot_grow, s->id_str);
-			}
-			return 0;
-		}
-		s = daemon_find_snapshot(d, &id);
-		if (!s)
-			return 1;
-		r = storage_usage(d, volume_name, &u);
-		if (r < 0 || u.allocated >= u.max)
-			return r;
-	}
-	step = MIN(d->config.storage_grow_bytes, u.max - u.allocated);
-	r = dmsnap_snapshot_grow(&d->env, &s->dm, s->dm.cow_bytes + step);
+	max -= max % ((uint64_t)MAX(s->dm.chunk_sectors, 1u) * 512);
+	if (s->dm.cow_bytes >= max)
+		return 0;
+	r = dmsnap_snapshot_grow(&d->env, &s->dm, max);
 	if (r < 0)
 		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str, s->dm.cow_path);
 	log_info("snap=%s vol=%s: shadow storage grown to %" PRIu64 " bytes", s->id_str, s->volume,
@@ -121,6 +104,32 @@ static int grow(Monitor *m, Snapshot *s)
 	fault_point_kill(d->env.faults, "kill-grow-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
+}
+
+/* What the volume's shadow copies hold together is over its maximum: the oldest go until it
+ * fits, the last one stays (it becomes invalid if it overflows its own store). */
+static void check_volume_limit(Monitor *m, const char *volume_name)
+{
+	for (;;) {
+		_cleanup_free_ Snapshot **l = NULL;
+		StorageUsage u;
+		size_t n = 0;
+		int r;
+
+		if (storage_usage(m->d, volume_name, &u) < 0 || u.used <= u.max)
+			return;
+		r = delete_oldest(m, volume_name);
+		if (r > 0)
+			continue;
+		if (r == 0 && daemon_volume_snapshots(m->d, volume_name, &l, &n) >= 0 && n > 0 &&
+		    !strv_contains(m->alone, l[0]->id_str)) {
+			log_warning("snap=%s vol=%s: over the shadow storage maximum, and the last "
+			            "shadow copy: it becomes invalid when its store is full",
+			            l[0]->id_str, l[0]->volume);
+			(void)strv_extend(&m->alone, l[0]->id_str);
+		}
+		return;
+	}
 }
 
 static void check_volume_warning(Monitor *m, const char *volume_name)
@@ -155,6 +164,15 @@ static void check_volume_warning(Monitor *m, const char *volume_name)
 	daemon_emit_manager_signal(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
 }
 
+static bool has_valid(Daemon *d)
+{
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++)
+			if (d->sets[i]->snaps[j]->state == SNAPSHOT_STATE_CREATED)
+				return true;
+	return false;
+}
+
 void monitor_check(Monitor *m)
 {
 	Daemon *d = m->d;
@@ -184,6 +202,7 @@ void monitor_check(Monitor *m)
 	for (char **v = volumes; v && *v; v++) {
 		_cleanup_free_ Snapshot **l = NULL;
 		_cleanup_free_ VssId *ids = NULL;
+		StorageUsage u;
 		size_t n = 0;
 
 		if (daemon_volume_snapshots(d, *v, &l, &n) < 0 || n == 0)
@@ -193,6 +212,8 @@ void monitor_check(Monitor *m)
 			return;
 		for (size_t i = 0; i < n; i++)
 			ids[i] = l[i]->dm.id;
+		if (storage_usage(d, *v, &u) < 0)
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			Snapshot *s = daemon_find_snapshot(d, &ids[i]); /* may be gone by now */
 			DmdevSnapshotStatus st;
@@ -204,12 +225,74 @@ void monitor_check(Monitor *m)
 				mark_invalid(m, s);
 				continue;
 			}
-			if (st.total_sectors > 0 &&
-			    st.used_sectors * 100 >= MONITOR_GROW_PERCENT * st.total_sectors)
-				(void)grow(m, s);
+			(void)grow(m, s, u.max);
 		}
+		check_volume_limit(m, *v);
 		check_volume_warning(m, *v);
 	}
+	/* nothing valid left: the timer has nothing to watch until the next creation */
+	if (m->poll && !has_valid(d)) {
+		m->seen = 0;
+		(void)sd_event_source_set_enabled(m->poll, SD_EVENT_OFF);
+	}
+}
+
+/* What the valid stores hold, plus their number: a change means writes came in. 0: none. */
+static uint64_t fill_now(Monitor *m)
+{
+	Daemon *d = m->d;
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < d->n_sets; i++)
+		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
+			Snapshot *s = d->sets[i]->snaps[j];
+			DmdevSnapshotStatus st;
+
+			if (s->state != SNAPSHOT_STATE_CREATED)
+				continue;
+			sum++;
+			if (dmdev_snapshot_status(d->dm, s->dm.snap_name, &st) >= 0)
+				sum += st.used_sectors;
+		}
+	return sum;
+}
+
+static int on_poll(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Monitor *m = userdata;
+	uint64_t now;
+
+	monitor_check(m);
+	now = fill_now(m);
+	if (now == 0) { /* no valid shadow copy left: nothing to watch until the next one */
+		m->seen = 0;
+		return sd_event_source_set_enabled(es, SD_EVENT_OFF);
+	}
+	m->poll_usec = now != m->seen ? MONITOR_POLL_MIN_USEC
+	                              : MIN(m->poll_usec * 2, MONITOR_POLL_MAX_USEC);
+	m->seen = now;
+	(void)sd_event_source_set_time_relative(es, m->poll_usec);
+	return sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+}
+
+/* Looks soon and then on the timer, while any shadow copy is valid */
+static void poll_start(Monitor *m)
+{
+	int r;
+
+	if (fill_now(m) == 0)
+		return;
+	m->poll_usec = MONITOR_POLL_MIN_USEC;
+	if (!m->poll) {
+		r = sd_event_add_time_relative(m->d->event, &m->poll, CLOCK_MONOTONIC, m->poll_usec,
+		                               10 * USEC_PER_MSEC, on_poll, m);
+		if (r < 0) {
+			log_warning_errno(r, "cannot arm the storage timer, ignoring: %m");
+			return;
+		}
+	} else
+		(void)sd_event_source_set_time_relative(m->poll, m->poll_usec);
+	(void)sd_event_source_set_enabled(m->poll, SD_EVENT_ONESHOT);
 }
 
 void monitor_resume(Monitor *m)
@@ -288,6 +371,7 @@ void monitor_sync(Monitor *m)
 				log_debug("snap=%s: cannot watch %s: %m", s->id_str,
 				          s->dm.cow_path);
 		}
+	poll_start(m);
 }
 
 int monitor_new(Daemon *d, Monitor **ret)
@@ -322,12 +406,13 @@ Monitor *monitor_free(Monitor *m)
 	sd_event_source_disable_unref(m->dm_source);
 	sd_event_source_disable_unref(m->inotify_source);
 	sd_event_source_disable_unref(m->delay);
+	sd_event_source_disable_unref(m->poll);
 	if (m->dm_fd >= 0)
 		close(m->dm_fd);
 	if (m->inotify_fd >= 0)
 		close(m->inotify_fd);
 	strv_free(m->warned);
-	strv_free(m->cannot_grow);
+	strv_free(m->alone);
 	free(m);
 	return NULL;
 }

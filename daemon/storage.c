@@ -11,6 +11,7 @@
 #include "daemon/dmsnap.h"
 #include "daemon/hostops.h"
 #include "daemon/safedir.h"
+#include "daemon/monitor.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -99,9 +100,13 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
+		const Host *h = d->env.host;
 		DmdevSnapshotStatus st;
+		uint64_t a;
 
-		u.allocated += l[i]->dm.cow_bytes;
+		if (l[i]->dm.cow_path &&
+		    h->ops->file_allocated(h->userdata, l[i]->dm.cow_path, &a) >= 0)
+			u.allocated += a;
 		if (l[i]->state == SNAPSHOT_STATE_CREATED &&
 		    dmdev_snapshot_status(d->dm, l[i]->dm.snap_name, &st) >= 0)
 			u.used += st.used_sectors * 512;
@@ -110,6 +115,11 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	u.max = effective_max(d, storage_find(d, volume_name), volume_bytes(d, volume_name));
 	*ret = u;
 	return 0;
+}
+
+static uint64_t chunk_bytes(Daemon *d)
+{
+	return d->env.chunk_sectors ? (uint64_t)d->env.chunk_sectors * 512 : 1;
 }
 
 int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_t *ret_cow_bytes,
@@ -126,12 +136,14 @@ int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot read the storage use of %s: %s", v->dev_path,
 		                   strerror(-r));
-	cow = u.allocated < u.max ? MIN(d->config.storage_initial_bytes, u.max - u.allocated) : 0;
-	if (cow < DMSNAP_COW_MIN_BYTES)
+	/* Sparse at the maximum, in whole chunks: nothing to grow while writes come in, and the
+	 * file takes only what dm writes into it. */
+	cow = u.max - u.max % chunk_bytes(d);
+	if (u.used >= u.max || u.max - u.used < DMSNAP_COW_MIN_BYTES || cow < DMSNAP_COW_MIN_BYTES)
 		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
-		                   "the shadow storage of %s is used up (%s of %s allocated to %u "
+		                   "the shadow storage of %s is used up (%s of %s used by %u "
 		                   "shadow copies); delete old shadow copies or resize the storage",
-		                   v->dev_path, format_size(u.allocated, s1, sizeof(s1)),
+		                   v->dev_path, format_size(u.used, s1, sizeof(s1)),
 		                   format_size(u.max, s2, sizeof(s2)), u.n_snapshots);
 	*ret_dir = a ? a->location : d->config.storage_dir;
 	*ret_cow_bytes = cow;
@@ -251,7 +263,7 @@ int storage_add(Daemon *d, const char *volume, const char *location, uint64_t ma
 	return r;
 }
 
-/* Deletes the volume's oldest snapshots until its COW files fit in max. */
+/* Deletes the volume's oldest snapshots until what they hold fits in max. */
 static int shrink_to(Daemon *d, const char *volume_name, uint64_t max, VssErr *err)
 {
 	for (;;) {
@@ -263,7 +275,7 @@ static int shrink_to(Daemon *d, const char *volume_name, uint64_t max, VssErr *e
 		r = storage_usage(d, volume_name, &u);
 		if (r < 0)
 			return r;
-		if (u.allocated <= max)
+		if (u.used <= max)
 			return 0;
 		r = daemon_volume_snapshots(d, volume_name, &l, &n);
 		if (r < 0 || n == 0)
@@ -315,6 +327,9 @@ int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *er
 		           u.max);
 		r = shrink_to(d, v.name, u.max, err);
 	}
+	/* a larger maximum: the stores grow to it now, not when a burst comes */
+	if (r >= 0 && d->monitor)
+		monitor_check(d->monitor);
 	dmsnap_volume_done(&v);
 	return r;
 }

@@ -16,10 +16,13 @@ typedef struct StorageAssoc {
 	uint64_t max_bytes; /* 0: the default (a percentage of the volume, at least the minimum) */
 } StorageAssoc;
 
+/* A volume's shadow copies together are held to its maximum: each COW file is sparse at the
+ * maximum (so no shadow copy ever waits for room while writes come in), and the monitor deletes
+ * the oldest while what they hold together passes it. */
 typedef struct StorageUsage {
-	uint64_t used;      /* what the COW stores hold now (dm status) */
-	uint64_t allocated; /* the size of the COW files */
-	uint64_t max;       /* the budget */
+	uint64_t used;      /* what the valid COW stores hold together now (dm status) */
+	uint64_t allocated; /* what the COW files take on their file system (allocated blocks) */
+	uint64_t max;       /* the budget, for used */
 	unsigned n_snapshots;
 } StorageUsage;
 
@@ -29,8 +32,8 @@ int storage_restore(Daemon *d, const char *volume, const char *location, uint64_
 
 /* The effective budget and usage of a volume's shadow storage */
 int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret);
-/* Where a new snapshot of v goes and how large its COW file starts; InsufficientStorage when
- * the budget is used up. */
+/* Where a new snapshot of v goes and the size of its (sparse) COW file: the volume's maximum;
+ * InsufficientStorage when the volume's shadow copies hold the maximum already. */
 int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_t *ret_cow_bytes,
                  VssErr *err);
 

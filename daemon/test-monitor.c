@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test-monitor.c - shadow storage overflow on fake dm and host: growth within the budget, the
- * oldest shadow copy deleted at the maximum, the last one invalid, one warning per crossing */
+/* test-monitor.c - shadow storage overflow on fake dm and host: COW files at the maximum, the
+ * oldest shadow copy deleted while the volume's total is past it, the last one invalid, one
+ * warning per crossing, the timer */
 #include "daemon/daemon.h"
 #include "daemon/monitor.h"
 #include "daemon/snapset.h"
@@ -13,8 +14,8 @@
 #define MIB        (1ULL << 20)
 #define SECTORS(b) ((b) / 512)
 
-/* A daemon with its monitor, the volume a's shadow storage limited to max bytes, COW files
- * created at initial bytes and grown by 64 MiB, the warning at 80 % */
+/* A daemon with its monitor, the volume a's shadow storage limited to max bytes (its COW files'
+ * size), the warning at 80 % */
 static TestDaemon *t_new(uint64_t max, uint64_t initial, bool state_file)
 {
 	TestDaemonOptions o = { .state_file = state_file };
@@ -75,79 +76,59 @@ static size_t snapshots_of_a(TestDaemon *t)
 	return n;
 }
 
-START_TEST(a_full_cow_grows_by_a_step_within_the_budget)
+/* The COW file is sparse at the volume's maximum from the start: however fast the volume is
+ * written, no shadow copy waits for its store to grow (issue 15: on 6.12 a burst outran the
+ * growth steps and invalidated both shadow copies). */
+START_TEST(a_cow_starts_sparse_at_the_maximum)
 {
-	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, true);
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, false);
+	Snapshot *s = t_snap(t, "persistent", 1000);
+
+	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 256 * MIB);
+	t_status(t, s, "%llu/%llu 64", SECTORS(250 * MIB), SECTORS(256 * MIB));
+	monitor_check(t->d.monitor);
+	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
+	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 0);
+}
+END_TEST
+
+/* A COW file smaller than the maximum (from before, or the maximum was raised) grows to the
+ * maximum in one step at the first look, however empty: file first, then the loop device */
+START_TEST(a_smaller_cow_grows_to_the_maximum_at_once)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(64 * MIB, 64 * MIB, true);
 	_cleanup_free_ char *error = NULL;
 	State st = STATE_NULL;
 	Snapshot *s = t_snap(t, "persistent", 1000);
 	VssId id = s->dm.id;
 	size_t n0;
 
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
-
-	/* below half full (the growth threshold): nothing happens */
-	t_status(t, s, "%llu/%llu 64", SECTORS(30 * MIB), SECTORS(64 * MIB));
-	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
-	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
-	n0 = signals(t, "PropertiesChanged"); /* those of the creation */
-
-	/* 86 %: one step more, file first, then the loop device; StorageSize is signalled */
-	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(64 * MIB));
-	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB);
-	ck_assert_uint_eq(signals(t, "PropertiesChanged"), n0 + 1);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 128 * MIB);
-	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
-	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
-	/* the state file knows the new size */
-	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
-	ck_assert_uint_eq(state_find_snapshot(&st, &id, NULL)->cow_bytes, 128 * MIB);
-	state_done(&st);
-
-	/* the loop device grew: dm sees the room, 43 %: nothing */
-	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(128 * MIB));
-	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB);
-
-	/* up to the budget, never past it */
-	t_status(t, s, "%llu/%llu 64", SECTORS(120 * MIB), SECTORS(128 * MIB));
-	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 192 * MIB);
-	t_status(t, s, "%llu/%llu 64", SECTORS(180 * MIB), SECTORS(192 * MIB));
-	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
-	t_status(t, s, "%llu/%llu 64", SECTORS(250 * MIB), SECTORS(256 * MIB));
+	storage_find(&t->d, "a")->max_bytes = 256 * MIB;
+	n0 = signals(t, "PropertiesChanged");
+	t_status(t, s, "%llu/%llu 64", SECTORS(1 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
 	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 256 * MIB);
-	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 3);
-	/* the last shadow copy of the volume is kept */
-	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_uint_eq(snapshots_of_a(t), 1);
-	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 0);
-}
-END_TEST
-
-START_TEST(a_step_is_cut_to_what_the_budget_leaves)
-{
-	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(100 * MIB, 64 * MIB, false);
-	Snapshot *s = t_snap(t, "persistent", 1000);
-
-	t_status(t, s, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
+	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
+	ck_assert_uint_eq(signals(t, "PropertiesChanged"), n0 + 1); /* StorageSize */
+	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
+	ck_assert_uint_eq(state_find_snapshot(&st, &id, NULL)->cow_bytes, 256 * MIB);
+	state_done(&st);
+	t_status(t, s, "%llu/%llu 64", SECTORS(200 * MIB), SECTORS(256 * MIB));
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 100 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 100 * MIB);
+	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
 }
 END_TEST
 
 START_TEST(a_failed_growth_changes_nothing)
 {
-	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, false);
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(64 * MIB, 64 * MIB, false);
 	Snapshot *s = t_snap(t, "persistent", 1000);
 
+	storage_find(&t->d, "a")->max_bytes = 128 * MIB;
 	fake_host_fail_nth(t->host, FAKE_HOST_FILE_GROW, 1, -ENOSPC);
 	t_status(t, s, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
@@ -161,7 +142,9 @@ START_TEST(a_failed_growth_changes_nothing)
 }
 END_TEST
 
-START_TEST(at_the_maximum_the_oldest_goes_and_the_other_grows)
+/* What the volume's shadow copies hold together is held to the maximum: at or under it nothing
+ * goes; past it the oldest goes (storage-full), the newer keeps its whole store */
+START_TEST(past_the_maximum_together_the_oldest_goes)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(128 * MIB, 64 * MIB, false);
 	Snapshot *old = t_snap(t, "persistent", 1000), *young = t_snap(t, "persistent", 2000);
@@ -169,13 +152,26 @@ START_TEST(at_the_maximum_the_oldest_goes_and_the_other_grows)
 	VssId old_vssid = old->dm.id;
 	const char *id = NULL, *vol = NULL, *why = NULL;
 	DBusMessage *sig;
+	StorageUsage u;
 
 	snprintf(old_name, sizeof(old_name), "%s", old->dm.snap_name);
 	snprintf(old_cow, sizeof(old_cow), "%s", old->dm.cow_path);
 	snprintf(old_id, sizeof(old_id), "%s", old->id_str);
-	ck_assert_uint_eq(snapshots_of_a(t), 2); /* 2 x 64 MiB: the budget is used up */
+	ck_assert_uint_eq(old->dm.cow_bytes, 128 * MIB); /* each: the whole maximum */
+	ck_assert_uint_eq(young->dm.cow_bytes, 128 * MIB);
 
-	t_status(t, young, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
+	/* 64 + 64 MiB: at the maximum, not past it */
+	t_status(t, old, "%llu/%llu 64", SECTORS(64 * MIB), SECTORS(128 * MIB));
+	t_status(t, young, "%llu/%llu 64", SECTORS(64 * MIB), SECTORS(128 * MIB));
+	monitor_check(t->d.monitor);
+	ck_assert_uint_eq(snapshots_of_a(t), 2);
+	ck_assert_int_eq(storage_usage(&t->d, "a", &u), 0);
+	ck_assert_uint_eq(u.used, 128 * MIB);
+	ck_assert_uint_eq(u.max, 128 * MIB);
+
+	/* 70 + 70 MiB */
+	t_status(t, old, "%llu/%llu 64", SECTORS(70 * MIB), SECTORS(128 * MIB));
+	t_status(t, young, "%llu/%llu 64", SECTORS(70 * MIB), SECTORS(128 * MIB));
 	monitor_check(t->d.monitor);
 	ck_assert_uint_eq(snapshots_of_a(t), 1);
 	ck_assert_ptr_null(daemon_find_snapshot(&t->d, &old_vssid));
@@ -185,6 +181,7 @@ START_TEST(at_the_maximum_the_oldest_goes_and_the_other_grows)
 	ck_assert_uint_eq(young->dm.cow_bytes, 128 * MIB);
 	ck_assert_int_eq(young->state, SNAPSHOT_STATE_CREATED);
 	ck_assert_ptr_nonnull(startswith(fake_dm_live(t->dm, "a"), "snapshot-origin "));
+	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0); /* nothing grew */
 
 	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 1);
 	sig = last_signal(t, "SnapshotDeleted");
@@ -196,20 +193,40 @@ START_TEST(at_the_maximum_the_oldest_goes_and_the_other_grows)
 }
 END_TEST
 
-START_TEST(when_the_oldest_is_the_full_one_it_goes_itself)
+/* One look after a burst: the oldest go one after another until the rest fits; the newest stays
+ * however far past the maximum the burst went */
+START_TEST(after_a_burst_the_oldest_go_until_the_rest_fits)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(400 * MIB, 64 * MIB, false);
+	Snapshot *s1 = t_snap(t, "persistent", 1000), *s2 = t_snap(t, "persistent", 2000);
+	Snapshot *s3 = t_snap(t, "persistent", 3000);
+	VssId id3 = s3->dm.id;
+
+	t_status(t, s1, "%llu/%llu 64", SECTORS(300 * MIB), SECTORS(400 * MIB));
+	t_status(t, s2, "%llu/%llu 64", SECTORS(300 * MIB), SECTORS(400 * MIB));
+	t_status(t, s3, "%llu/%llu 64", SECTORS(300 * MIB), SECTORS(400 * MIB));
+	monitor_check(t->d.monitor);
+	ck_assert_uint_eq(snapshots_of_a(t), 1);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t->d, &id3), s3);
+	ck_assert_int_eq(s3->state, SNAPSHOT_STATE_CREATED);
+	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 2);
+	ck_assert_uint_eq(signals(t, "SnapshotInvalidated"), 0);
+}
+END_TEST
+
+/* An invalid store holds nothing usable: only the valid ones count against the maximum */
+START_TEST(only_valid_stores_count)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(128 * MIB, 64 * MIB, false);
 	Snapshot *old = t_snap(t, "persistent", 1000), *young = t_snap(t, "persistent", 2000);
-	char old_name[128];
 
-	snprintf(old_name, sizeof(old_name), "%s", old->dm.snap_name);
-	t_status(t, old, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
-	monitor_check(t->d.monitor); /* old is gone: do not use it */
-	ck_assert_uint_eq(snapshots_of_a(t), 1);
-	ck_assert(!fake_dm_exists(t->dm, old_name));
-	ck_assert_uint_eq(young->dm.cow_bytes, 64 * MIB);
+	t_status(t, old, "Invalid");
+	t_status(t, young, "%llu/%llu 64", SECTORS(100 * MIB), SECTORS(128 * MIB));
+	monitor_check(t->d.monitor);
+	ck_assert_uint_eq(snapshots_of_a(t), 2);
+	ck_assert_int_eq(old->state, SNAPSHOT_STATE_INVALID);
 	ck_assert_int_eq(young->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 1);
+	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 0);
 }
 END_TEST
 
@@ -220,7 +237,7 @@ START_TEST(the_last_one_is_kept_and_becomes_invalid)
 	const char *id = NULL, *vol = NULL;
 	DBusMessage *sig;
 
-	/* full, at the maximum, alone: kept as it is */
+	/* full, alone: kept as it is */
 	t_status(t, s, "%llu/%llu 64", SECTORS(63 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
 	monitor_check(t->d.monitor);
@@ -255,7 +272,7 @@ START_TEST(overflow_is_invalid_too)
 	t_status(t, s, "Overflow");
 	monitor_check(t->d.monitor);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_INVALID);
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB); /* no growth for an invalid one */
+	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
 	ck_assert_uint_eq(signals(t, "SnapshotInvalidated"), 1);
 }
 END_TEST
@@ -324,19 +341,28 @@ END_TEST
 START_TEST(volumes_are_watched_apart)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(128 * MIB, 64 * MIB, false);
+	const char *vol = NULL;
+	uint64_t used = 0, max = 0;
 	Snapset *set;
 	Snapshot *a, *b;
 
-	ck_assert_int_eq(
-		storage_restore(&t->d, "/dev/mapper/b", t->d.config.storage_dir, 128 * MIB), 0);
+	ck_assert_int_eq(storage_restore(&t->d, "/dev/mapper/b", t->d.config.storage_dir, 64 * MIB),
+	                 0);
 	set = test_created_set(t, "persistent", 2);
 	a = set->snaps[0];
 	b = set->snaps[1];
+	ck_assert_uint_eq(a->dm.cow_bytes, 128 * MIB);
+	ck_assert_uint_eq(b->dm.cow_bytes, 64 * MIB);
+	t_status(t, a, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(128 * MIB));
 	t_status(t, b, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(a->dm.cow_bytes, 64 * MIB);
-	ck_assert_uint_eq(b->dm.cow_bytes, 128 * MIB);
-	ck_assert_uint_eq(signals(t, "StorageWarning"), 0); /* 60 of 128 MiB on b */
+	ck_assert_uint_eq(signals(t, "StorageWarning"), 1); /* 60 of 64 MiB on b only */
+	ck_assert(dbus_message_get_args(last_signal(t, "StorageWarning"), NULL, DBUS_TYPE_STRING,
+	                                &vol, DBUS_TYPE_UINT64, &used, DBUS_TYPE_UINT64, &max,
+	                                DBUS_TYPE_INVALID));
+	ck_assert_str_eq(vol, "/dev/mapper/b");
+	ck_assert_uint_eq(used, 60 * MIB);
+	ck_assert_uint_eq(max, 64 * MIB);
 }
 END_TEST
 
@@ -358,13 +384,16 @@ END_TEST
 
 /* While another set's file systems are frozen, a COW file is not grown (it may lie on one of
  * them, and the loop would block in the write until a thaw only the loop can do); the look
- * that was put off comes when the set is done. */
+ * that was put off comes when the set is done. The store is one made before its volume's
+ * maximum was raised, so that it has to grow to the new maximum. */
 START_TEST(no_growth_while_a_set_holds_io)
 {
-	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, false);
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(64 * MIB, 64 * MIB, false);
 	Snapshot *s = t_snap(t, "persistent", 1000);
 	Snapset *other;
 
+	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
+	storage_find(&t->d, "a")->max_bytes = 128 * MIB; /* raised since */
 	fake_host_add_mount(t->host, t->devno[1], "/mnt/b");
 	other = test_set(t, "backup", true);
 	(void)test_add(other, 1);
@@ -388,18 +417,40 @@ START_TEST(no_growth_while_a_set_holds_io)
 }
 END_TEST
 
+START_TEST(a_timer_looks_while_a_shadow_copy_is_valid)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(128 * MIB, 64 * MIB, false);
+	Snapshot *old = t_snap(t, "persistent", 1000), *young = t_snap(t, "persistent", 2000);
+
+	t_status(t, old, "%llu/%llu 64", SECTORS(70 * MIB), SECTORS(128 * MIB));
+	t_status(t, young, "%llu/%llu 64", SECTORS(70 * MIB), SECTORS(128 * MIB));
+	/* no inotify event, no dm event: the timer (250 ms) */
+	ck_assert_int_eq(sd_event_run(t->d.event, 5 * USEC_PER_SEC), 1);
+	ck_assert_uint_eq(snapshots_of_a(t), 1);
+	ck_assert_int_eq(young->state, SNAPSHOT_STATE_CREATED);
+	/* the last one goes invalid: nothing valid is left, and the timer stops */
+	t_status(t, young, "Invalid");
+	ck_assert_int_eq(sd_event_run(t->d.event, 5 * USEC_PER_SEC), 1);
+	ck_assert_int_eq(young->state, SNAPSHOT_STATE_INVALID);
+	ck_assert_int_eq(sd_event_run(t->d.event, 0), 0);
+	ck_assert_int_eq(sd_event_run(t->d.event, 11 * USEC_PER_SEC / 10), 0);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("monitor",
-	TEST(a_full_cow_grows_by_a_step_within_the_budget)
-	TEST(a_step_is_cut_to_what_the_budget_leaves)
+	TEST(a_cow_starts_sparse_at_the_maximum)
+	TEST(a_smaller_cow_grows_to_the_maximum_at_once)
 	TEST(a_failed_growth_changes_nothing)
-	TEST(at_the_maximum_the_oldest_goes_and_the_other_grows)
-	TEST(when_the_oldest_is_the_full_one_it_goes_itself)
+	TEST(past_the_maximum_together_the_oldest_goes)
+	TEST(after_a_burst_the_oldest_go_until_the_rest_fits)
+	TEST(only_valid_stores_count)
 	TEST(the_last_one_is_kept_and_becomes_invalid)
 	TEST(overflow_is_invalid_too)
 	TEST(the_warning_fires_once_per_crossing)
 	TEST(a_crossing_after_the_volume_emptied_is_signalled)
 	TEST(volumes_are_watched_apart)
 	TEST(a_dm_event_makes_the_monitor_look)
-	TEST(no_growth_while_a_set_holds_io))
+	TEST(no_growth_while_a_set_holds_io)
+	TEST(a_timer_looks_while_a_shadow_copy_is_valid))
 /* clang-format on */

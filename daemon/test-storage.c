@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-storage.c - shadow storage administration: bounded maxima, changes undone when the state
  * file cannot be written */
+#include <inttypes.h>
 #include <sys/stat.h>
 
 #include "common/vssd-limits.h"
+#include "daemon/dmsnap.h"
+#include "daemon/monitor.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
 #include "daemon/state.h"
 #include "daemon/storage.h"
 #include "tests/lib/check-main.h"
@@ -252,6 +257,116 @@ START_TEST(set_created_after_a_refused_maximum)
 }
 END_TEST
 
+/* dm's "used/total metadata" of a shadow copy's store */
+static void set_used(T *t, Snapshot *s, uint64_t used, uint64_t total)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64 "/%" PRIu64 " 64", used / 512, total / 512);
+	ck_assert_int_eq(fake_dm_set_status(t->td->dm, s->dm.snap_name, buf), 0);
+}
+
+/* Each COW file is sparse at the maximum; used is what the stores hold together (dm), allocated
+ * what the files take on their file system */
+START_TEST(usage_is_what_the_stores_hold_and_take)
+{
+	VssErr err = { 0 };
+	Snapshot *s1, *s2;
+	StorageUsage u;
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
+	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
+	s2 = test_created_set(t.td, NULL, 1)->snaps[0];
+	ck_assert_uint_eq(s1->dm.cow_bytes, 32ULL << 20);
+	ck_assert_uint_eq(s2->dm.cow_bytes, 32ULL << 20);
+	ck_assert_uint_eq(fake_host_file_size(t.td->host, s2->dm.cow_path), 32ULL << 20);
+	set_used(&t, s1, 10ULL << 20, 32ULL << 20);
+	set_used(&t, s2, 6ULL << 20, 32ULL << 20);
+	fake_host_set_allocated(t.td->host, s1->dm.cow_path, 11ULL << 20);
+	fake_host_set_allocated(t.td->host, s2->dm.cow_path, 7ULL << 20);
+	ck_assert_int_eq(storage_usage(t.d, t.td->volume[0], &u), 0);
+	ck_assert_uint_eq(u.used, 16ULL << 20);
+	ck_assert_uint_eq(u.allocated, 18ULL << 20);
+	ck_assert_uint_eq(u.max, 32ULL << 20);
+	ck_assert_uint_eq(u.n_snapshots, 2);
+	t_done(&t);
+}
+END_TEST
+
+/* A new shadow copy is refused while the others hold the whole maximum */
+START_TEST(plan_refused_when_the_stores_hold_the_maximum)
+{
+	DmsnapVolume v = { 0 };
+	const char *dir = NULL;
+	VssErr err = { 0 };
+	uint64_t cow = 0;
+	Snapshot *s1;
+	T t;
+
+	t_init(&t);
+	v.name = t.td->volume[0];
+	v.dev_path = t.vol;
+	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
+	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
+	set_used(&t, s1, 20ULL << 20, 32ULL << 20);
+	ck_assert_int_eq(storage_plan(t.d, &v, &dir, &cow, &err), 0);
+	ck_assert_uint_eq(cow, 32ULL << 20);
+	ck_assert_str_eq(dir, t.dir);
+	set_used(&t, s1, 32ULL << 20, 32ULL << 20);
+	assert_err(storage_plan(t.d, &v, &dir, &cow, &err), &err, VSS_ERROR_INSUFFICIENT_STORAGE,
+	           "used up (32M of 32M used by 1 shadow copies)");
+	t_done(&t);
+}
+END_TEST
+
+/* A smaller maximum deletes the oldest until what the stores hold fits */
+START_TEST(resize_deletes_the_oldest_until_the_rest_fits)
+{
+	VssErr err = { 0 };
+	Snapshot *s1, *s2;
+	VssId id1, id2;
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
+	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
+	s2 = test_created_set(t.td, NULL, 1)->snaps[0];
+	id1 = s1->dm.id;
+	id2 = s2->dm.id;
+	set_used(&t, s1, 10ULL << 20, 32ULL << 20);
+	set_used(&t, s2, 10ULL << 20, 32ULL << 20);
+	ck_assert_int_eq(storage_resize(t.d, t.vol, 24ULL << 20, &err), 0);
+	ck_assert_ptr_eq(daemon_find_snapshot(t.d, &id1), s1); /* 20 of 24M: both stay */
+	ck_assert_int_eq(storage_resize(t.d, t.vol, 16ULL << 20, &err), 0);
+	ck_assert_ptr_null(daemon_find_snapshot(t.d, &id1));
+	ck_assert_ptr_eq(daemon_find_snapshot(t.d, &id2), s2);
+	t_done(&t);
+}
+END_TEST
+
+/* A larger maximum: the stores grow to it at once, before any burst */
+START_TEST(resize_up_grows_the_stores_at_once)
+{
+	VssErr err = { 0 };
+	Snapshot *s1;
+	T t;
+
+	t_init(&t);
+	ck_assert_int_eq(monitor_new(t.d, &t.d->monitor), 0);
+	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 16ULL << 20, &err), 0);
+	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
+	set_used(&t, s1, 1ULL << 20, 16ULL << 20);
+	ck_assert_uint_eq(s1->dm.cow_bytes, 16ULL << 20);
+	ck_assert_int_eq(storage_resize(t.d, t.vol, 48ULL << 20, &err), 0);
+	ck_assert_uint_eq(s1->dm.cow_bytes, 48ULL << 20);
+	ck_assert_uint_eq(fake_host_file_size(t.td->host, s1->dm.cow_path), 48ULL << 20);
+	ck_assert_uint_eq(fake_host_loop_refreshes(t.td->host), 1);
+	t_done(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("storage",
 	TEST(add_refuses_a_maximum_beyond_the_volume)
@@ -261,5 +376,9 @@ TEST_SUITE_MAIN("storage",
 	TEST(resize_undone_when_the_state_save_fails)
 	TEST(delete_undone_when_the_state_save_fails)
 	TEST(set_created_after_a_refused_maximum)
-	TEST(add_refuses_a_location_others_control))
+	TEST(add_refuses_a_location_others_control)
+	TEST(usage_is_what_the_stores_hold_and_take)
+	TEST(plan_refused_when_the_stores_hold_the_maximum)
+	TEST(resize_deletes_the_oldest_until_the_rest_fits)
+	TEST(resize_up_grows_the_stores_at_once))
 /* clang-format on */

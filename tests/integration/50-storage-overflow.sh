@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # 50-storage-overflow.sh - shadow storage associations through vssctl, then filling one: the COW
-# files grow in steps, a warning is signalled, at the maximum the oldest snapshot is deleted,
-# and the last one goes invalid while the volume keeps working; no wake-ups while idle
+# files are sparse at the maximum, a warning is signalled, once the two shadow copies hold more
+# than the maximum together the oldest is deleted, and the last one goes invalid when its own
+# store overflows while the volume keeps working; no wake-ups while idle
 . "${0%/*}/lib.sh"
 . "${0%/*}/lib-vssd.sh"
 require_target snapshot
@@ -38,7 +39,7 @@ vssctl --json list storage >"$WORK/ls"
 assert_eq "$(jq -r '.[0].location' "$WORK/ls")" "$WORK/st" "storage location"
 assert_eq "$(jq -r '.[0].max_bytes' "$WORK/ls")" $((24 << 20)) "storage maximum"
 
-# 2. two snapshots (8M each at first), then writes
+# 2. two snapshots (COW files sparse at 24M each), then writes
 s1=$(vssctl --json create shadow --volume "$a" | jq -r '.snapshots[0].id')
 sleep 1
 s2=$(vssctl --json create shadow --volume "$a" | jq -r '.snapshots[0].id')
@@ -59,7 +60,6 @@ grep -q "StorageWarning" "$WORK/signals" || fail "no StorageWarning signal"
 grep "SnapshotDeleted" "$WORK/signals" | grep -q "$s1" || fail "the oldest ($s1) was not deleted"
 grep "SnapshotDeleted" "$WORK/signals" | grep -q "storage-full" || fail "deletion reason"
 grep "SnapshotInvalidated" "$WORK/signals" | grep -q "$s2" || fail "the last one not invalid"
-vssd_log_has "shadow storage grown" || fail "no COW growth logged"
 vssctl --json list shadows >"$WORK/shadows"
 [ "$(jq length "$WORK/shadows")" -eq 1 ] || fail "want one shadow left"
 assert_eq "$(jq -r '.[0].state' "$WORK/shadows")" invalid "state of the last shadow copy"

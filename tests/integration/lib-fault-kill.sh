@@ -275,23 +275,29 @@ grow_point()
 	t=$(date +%s)
 	k=$(kill_count "$p")
 	start_faulty "$p"
+	# COW files are made sparse at the volume's maximum, so only one made under a smaller
+	# maximum grows: to a raised one, at once (ResizeStorage). That is where the point comes.
+	run_rc vssctl resize storage --for "$a" --maxsize 16M
+	assert_eq "$RC" 0 "$p: resize to 16M ($(cat "$WORK/err"))"
 	run_rc vssctl --json create shadow --volume "$a" --context app-rollback --no-writers
 	assert_eq "$RC" 0 "$p: create ($(cat "$WORK/err"))"
 	sa=$(jq -r '.snapshots[0].id' "$WORK/out")
-	fill "$WORK/ma/big" 12
+	fill "$WORK/ma/big" 4
+	run_rc vssctl resize storage --for "$a" --maxsize 48M # vssd dies in it
 	killed "$p" "$k"
 	vssd_start
 	consistent "$p"
 	assert_eq "$(jq -r '[.[] | .id + " " + .state] | join(",")' "$WORK/ls.json")" \
 		"$sa created" "$p: the shadow copy after the restart"
 	snap_still "$sa" "$still_a"
-	# it goes on growing: 10 MiB more and it is still valid
+	# it goes on: 10 MiB more (past the old 16 MiB store) and it is still valid
 	fill "$WORK/ma/big2" 10
 	sleep 1
 	listed
 	assert_eq "$(jq -r '.[0].state' "$WORK/ls.json")" created "$p: after more writes"
 	row "$p" "$round" "kept, valid, $(jq -r '.[0].storage_size' "$WORK/ls.json") bytes COW"
 	rm -f "$WORK/ma/big" "$WORK/ma/big2"
+	vssctl delete storage --for "$a" --quiet >/dev/null 2>&1 || true
 	reset "$p"
 }
 

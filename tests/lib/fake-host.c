@@ -18,6 +18,7 @@ typedef struct Entry {
 	char *data; /* mount: its options; fs type: the type */
 	/* cow file: bytes, from file_create and file_grow (storage growth) */
 	uint64_t size;
+	uint64_t allocated; /* cow file: what file_allocated() reports (0 at first) */
 } Entry;
 
 struct FakeHost {
@@ -121,6 +122,16 @@ static int h_file_grow(void *ud, const char *path, uint64_t bytes)
 	if (!e)
 		return -ENOENT;
 	e->size = bytes;
+	return 0;
+}
+
+static int h_file_allocated(void *ud, const char *path, uint64_t *ret)
+{
+	Entry *e = find(ud, path, 3);
+
+	if (!e)
+		return -ENOENT;
+	*ret = e->allocated;
 	return 0;
 }
 
@@ -403,6 +414,7 @@ static const HostOps fake_host_ops = {
 	.file_create = h_file_create,
 	.file_remove = h_file_remove,
 	.file_grow = h_file_grow,
+	.file_allocated = h_file_allocated,
 	.loop_attach = h_loop_attach,
 	.loop_backing_file = h_loop_backing_file,
 	.loop_refresh = h_loop_refresh,
@@ -557,6 +569,14 @@ uint64_t fake_host_file_size(FakeHost *f, const char *path)
 unsigned fake_host_loop_refreshes(FakeHost *f)
 {
 	return f->loop_refreshes;
+}
+
+void fake_host_set_allocated(FakeHost *f, const char *path, uint64_t bytes)
+{
+	Entry *e = find(f, path, 3);
+
+	if (e)
+		e->allocated = bytes;
 }
 
 /* ---- end storage growth */

@@ -64,4 +64,6 @@ int fake_host_set_file_content(FakeHost *f, const char *path, const void *data, 
 uint64_t fake_host_file_size(FakeHost *f, const char *path);
 unsigned fake_host_loop_refreshes(FakeHost *f); /* loop_refresh() calls so far */
 unsigned fake_host_claims(FakeHost *f);         /* revert: claim() calls that succeeded */
+/* What file_allocated() reports for a COW file from now on */
+void fake_host_set_allocated(FakeHost *f, const char *path, uint64_t bytes);
 /* ---- end storage growth */
