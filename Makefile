@@ -52,8 +52,8 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/unit/%,$(notdir $(UNIT_SRCS)))
 
 TOOLS := $(BUILD)/vssd $(BUILD)/vssd-dmsnap-tool
 
-.PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan format \
-	format-check install clean demo bench
+.PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan asan-vssd \
+	format format-check install clean demo bench
 all: $(TOOLS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -130,12 +130,27 @@ check-vm-systemd: all
 	VSSD_BUILD=$(abspath $(BUILD)) tests/vm/run --systemd -- \
 		tests/integration-systemd/60-units.sh
 
-check-long: all
+# The ASan + UBSan build: make asan's, and the vssd that long/38-bus-fuzz fuzzes (check-long)
+ASAN_BUILD ?= $(BUILD)/asan
+ASAN_MAKE = $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
+	SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+VSSD_ASAN_BUILD ?= $(abspath $(ASAN_BUILD))
+export VSSD_ASAN_BUILD
+
+asan-vssd:
+	@$(ASAN_MAKE) $(ASAN_BUILD)/vssd
+
+check-long: all asan-vssd
 	TEST_LONG=1 TEST_TIMEOUT=$${TEST_TIMEOUT:-1800} tests/vm/check-vm
 
+# the unit tier, then the guest tier with every program of ours sanitized; a report stops the
+# program (halt_on_error), so that the test that ran it fails. Leaks are looked for in vssd by
+# 38-bus-fuzz, not at the exit of every short-lived program.
 asan:
-	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check-unit
+	@$(ASAN_MAKE) check-unit all
+	VSSD_BUILD=$(VSSD_ASAN_BUILD) ASAN_OPTIONS=$${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0} \
+		UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		TEST_TIMEOUT=$${TEST_TIMEOUT:-900} tests/vm/check-vm
 
 deps:
 	@tools/deps.sh

@@ -471,7 +471,7 @@ static void info_components(Info *i, size_t n, char *const *paths)
 	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
 	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
 	for (size_t k = 0; k < n; k++) {
-		char name[16];
+		char name[24]; /* "c" and any size_t */
 
 		snprintf(name, sizeof(name), "c%zu", k);
 		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));

@@ -132,6 +132,7 @@ TestDaemon *test_daemon_free(TestDaemon *t)
 	free(d->sets);
 	d->sets = NULL;
 	d->creating = NULL;
+	writer_broadcasts_done(d); /* as daemon_done(): the broadcasts' list itself too */
 	while (d->n_writers > 0)
 		writer_free(d->writers[d->n_writers - 1]);
 	free(d->writers);
