@@ -5,8 +5,8 @@
 # who owns it, and root (not the owner), on the real bus with the shipped policy; each outcome is
 # checked against the table below, and the result table goes to the log (issue 15). A method or
 # property of the XML without a row fails the test, as does a row the XML no longer has.
-. "${0%/*}/../lib.sh"
-. "${0%/*}/../lib-vssd.sh"
+. "${0%/*}/lib.sh"
+. "${0%/*}/lib-vssd.sh"
 require_target snapshot
 
 # Outcomes: ok (a reply) | policy (the bus refused: org.freedesktop.DBus.Error.AccessDenied) |
