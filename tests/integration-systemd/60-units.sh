@@ -135,11 +135,14 @@ id=$(jq -r '.snapshots[0].id' "$WORK/create.json")
 dev=$(jq -r '.snapshots[0].device' "$WORK/create.json")
 head -c 1M /dev/urandom >"$WORK/ma/data"
 sync
-mkdir "$WORK/ea"
-vssctl expose "$id" "$WORK/ea" >"$WORK/expose" 2>&1 || fail "expose: $(cat "$WORK/expose")"
-findmnt -n -o SOURCE "$WORK/ea" >"$WORK/src" || fail "the exposed copy is not mounted here"
-assert_eq "$(sha_of "$WORK/ea/data")" "$old" "the exposed copy's data"
+# vssd mounts only where root alone writes: not below $WORK, which the writer's user may write
+EA=/var/lib/vssd-units-expose-$$
+mkdir -m 0755 "$EA" "$EA/ea"
+vssctl expose "$id" "$EA/ea" >"$WORK/expose" 2>&1 || fail "expose: $(cat "$WORK/expose")"
+findmnt -n -o SOURCE "$EA/ea" >"$WORK/src" || fail "the exposed copy is not mounted here"
+assert_eq "$(sha_of "$EA/ea/data")" "$old" "the exposed copy's data"
 vssctl unexpose "$id" >/dev/null || fail "unexpose"
+rmdir "$EA/ea" "$EA"
 pid=$(prop vssd MainPID)
 n=$(prop vssd NRestarts)
 systemctl kill -s KILL vssd.service
