@@ -75,12 +75,12 @@ void writer_safety_thaw(struct vss_writer *w, const char *why)
 		return;
 	set = TAKE_PTR(w->frozen_set);
 	writer_clear_frozen(w);
-	writer_log(w, LOG_WARNING, "set=%s: %s while frozen, thawing", set, why);
+	writer_log_set(w, LOG_WARNING, set, "%s while frozen, thawing", why);
 	r = writer_call_thaw(w, set);
 	if (r < 0)
-		writer_log(w, LOG_WARNING, "set=%s: thaw handler failed, ignoring: %s", set,
-		           w->veto_reason ? w->veto_reason
-		                          : writer_errno_name(r, buf, sizeof(buf)));
+		writer_log_set(w, LOG_WARNING, set, "thaw handler failed, ignoring: %s",
+		               w->veto_reason ? w->veto_reason
+		                              : writer_errno_name(r, buf, sizeof(buf)));
 	free(w->veto_reason);
 	w->veto_reason = NULL;
 	w->veto_code = 0;
@@ -158,8 +158,8 @@ static DBusMessage *writer_veto_reply(struct vss_writer *w, DBusMessage *m, cons
 {
 	const char *name = writer_error_name(code);
 
-	writer_log(w, LOG_NOTICE, "set=%s: vetoed %s: %s: %s", set_id, dbus_message_get_member(m),
-	           name + strlen(VSSD_WRITER_ERROR_PREFIX), reason);
+	writer_log_set(w, LOG_NOTICE, set_id, "vetoed %s: %s: %s", dbus_message_get_member(m),
+	               name + strlen(VSSD_WRITER_ERROR_PREFIX), reason);
 	return dbus_message_new_error(m, name, reason);
 }
 
@@ -192,7 +192,7 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 		return reply;
 	}
 
-	writer_log(w, LOG_DEBUG, "set=%s: %s", a.set_id, writer_event_member(ev));
+	writer_log_set(w, LOG_DEBUG, a.set_id, "%s", writer_event_member(ev));
 
 	if (ev == WRITER_EVENT_FREEZE && w->frozen) {
 		if (streq(w->frozen_set, a.set_id))

@@ -106,9 +106,16 @@ DEFINE_POINTER_CLEANUP(message_unrefp, DBusMessage *, dbus_message_unref)
 
 /* ---- vss-writer.c: the handle */
 void _printf_(3, 4) writer_log(struct vss_writer *w, int priority, const char *fmt, ...);
+/* The set as the line's key (STYLE: keys first): "set=<id>: ..." */
+#define writer_log_set(w, priority, set_id, fmt, ...) \
+	writer_log(w, priority, "set=%s: " fmt, set_id, ##__VA_ARGS__)
 const char *writer_errno_name(int error, char *buf, size_t size);
 
 /* ---- vss-writer-loop.c */
+/* Makes epoll_fd, timer_fd, wake_fd and stop_fd (all -EBADF before); on failure
+ * writer_loop_done() frees what was made. writer_loop_done() is idempotent. */
+int writer_loop_init(struct vss_writer *w);
+void writer_loop_done(struct vss_writer *w);
 /* Hands libdbus's watches, timeouts and dispatch status to the loop; detach undoes it, removing
  * every watch and timeout through the loop's functions. */
 int writer_loop_attach(struct vss_writer *w);

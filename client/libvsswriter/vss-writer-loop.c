@@ -13,6 +13,54 @@
 
 #include "client/libvsswriter/vss-writer-internal.h"
 
+static int epoll_add_in(int epoll_fd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int writer_loop_init(struct vss_writer *w)
+{
+	int r;
+
+	w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epoll_fd < 0)
+		return -errno;
+	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (w->timer_fd < 0)
+		return -errno;
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0)
+		return -errno;
+	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->stop_fd < 0)
+		return -errno;
+	r = epoll_add_in(w->epoll_fd, w->timer_fd);
+	if (r < 0)
+		return r;
+	return epoll_add_in(w->epoll_fd, w->wake_fd);
+}
+
+void writer_loop_done(struct vss_writer *w)
+{
+	free(w->watches);
+	w->watches = NULL;
+	w->n_watches = 0;
+	free(w->fds);
+	w->fds = NULL;
+	w->n_fds = 0;
+	free(w->timeouts);
+	w->timeouts = NULL;
+	w->n_timeouts = 0;
+	closep(&w->epoll_fd);
+	closep(&w->timer_fd);
+	closep(&w->wake_fd);
+	closep(&w->stop_fd);
+}
+
+/* ---- libdbus's watches and timeouts */
+
 static int writer_update_fd(struct vss_writer *w, int fd)
 {
 	uint32_t events = 0;
@@ -261,6 +309,8 @@ static void writer_handle_timeouts(struct vss_writer *w)
 	}
 	free(due);
 }
+
+/* ---- the connection's functions, and the entry points */
 
 int writer_loop_attach(struct vss_writer *w)
 {

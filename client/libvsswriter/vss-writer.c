@@ -6,9 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 
 #include "client/libvsswriter/vss-writer-internal.h"
@@ -69,9 +66,6 @@ static void writer_free(struct vss_writer *w)
 		strv_free(w->components[i].paths);
 	}
 	free(w->components);
-	free(w->watches);
-	free(w->fds);
-	free(w->timeouts);
 	free(w->name);
 	free(w->class_id);
 	free(w->instance_name);
@@ -79,10 +73,7 @@ static void writer_free(struct vss_writer *w)
 	free(w->veto_reason);
 	free(w->frozen_set);
 	free(w->timed_out_set);
-	closep(&w->epoll_fd);
-	closep(&w->timer_fd);
-	closep(&w->wake_fd);
-	closep(&w->stop_fd);
+	writer_loop_done(w);
 	free(w);
 }
 
@@ -108,13 +99,6 @@ static void writer_unrefp(struct vss_writer **w)
 static bool valid_bus_text(const char *s)
 {
 	return valid_text(s, VSSD_STRING_MAX) && dbus_validate_utf8(s, NULL);
-}
-
-static int epoll_add_in(int epoll_fd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 _public_ int vss_writer_new(const char *name, const char *class_id, struct vss_writer **ret)
@@ -145,22 +129,7 @@ _public_ int vss_writer_new(const char *name, const char *class_id, struct vss_w
 	if (!w->name || !w->class_id)
 		return -ENOMEM;
 
-	w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epoll_fd < 0)
-		return -errno;
-	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (w->timer_fd < 0)
-		return -errno;
-	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->wake_fd < 0)
-		return -errno;
-	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w->stop_fd < 0)
-		return -errno;
-	r = epoll_add_in(w->epoll_fd, w->timer_fd);
-	if (r < 0)
-		return r;
-	r = epoll_add_in(w->epoll_fd, w->wake_fd);
+	r = writer_loop_init(w);
 	if (r < 0)
 		return r;
 
