@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "client/libvsswriter/vss-writer-internal.h"
 #include "common/escape.h"
