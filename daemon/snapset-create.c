@@ -13,9 +13,9 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
-#include "daemon/snapset-internal.h"
 #include "daemon/storage.h"
 #include "daemon/writer.h"
 
@@ -432,4 +432,3 @@ int snapset_create(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 	creation_begin(s);
 	return 0;
 }
-

@@ -13,10 +13,10 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
-#include "daemon/snapset.h"
-#include "daemon/snapshot.h"
 #include "daemon/snapset-dbus.h"
 #include "daemon/snapset-internal.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
 #include "daemon/storage.h"
 #include "daemon/writer.h"
 
@@ -418,4 +418,3 @@ const BusInterface snapset_interface = {
 	.methods = snapset_methods,
 	.properties = snapset_properties,
 };
-
