@@ -10,8 +10,8 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/writer.h"
 #include "daemon/writer-internal.h"
+#include "daemon/writer.h"
 
 /* how long GatherWriterMetadata waits for a writer's paths to be looked up */
 #define WRITER_PATHS_WAIT_USEC (500 * USEC_PER_MSEC)
@@ -554,4 +554,3 @@ const BusInterface writer_interface = {
 	.methods = writer_methods,
 	.properties = writer_properties,
 };
-
