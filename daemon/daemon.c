@@ -218,7 +218,7 @@ int daemon_save_state(Daemon *d)
 	return 0;
 }
 
-/* ---- signals ------------------------------------------------------------------------------- */
+/* ---- signals --------------------------------------------------------------------------------- */
 
 void daemon_emit_manager_signal(Daemon *d, const char *member, const char *a, const char *b,
                                 const char *c, const uint64_t *u1, const uint64_t *u2)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* snapshot-dbus.c - the Snapshot object: Delete, Expose, Unexpose, Revert and its properties */
+#include "daemon/snapshot-dbus.h"
 #include "common/log.h"
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
@@ -8,10 +9,9 @@
 #include "daemon/expose.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
-#include "daemon/snapshot-dbus.h"
 #include "daemon/snapshot.h"
 
-/* ---- properties ------------------------------------------------------------------------------------- */
+/* ---- properties ------------------------------------------------------------------------------ */
 
 static int prop_id(Bus *b, void *u, DBusMessageIter *it)
 {
@@ -106,7 +106,7 @@ static int prop_revert_progress(Bus *b, void *u, DBusMessageIter *it)
 	return bus_append_double(it, ((Snapshot *)u)->revert_progress);
 }
 
-/* ---- methods ------------------------------------------------------------------------------- */
+/* ---- methods --------------------------------------------------------------------------------- */
 
 int snapshot_dbus_expose(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err)
 {
