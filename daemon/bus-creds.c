@@ -78,40 +78,26 @@ static void caller_on_creds(DBusPendingCall *pending, void *userdata)
 	char *name = ((void **)userdata)[1];
 	DBusMessage *reply = dbus_pending_call_steal_reply(pending);
 	BusCaller *c = caller_find(b, name);
-	DBusMessageIter it, dict;
+	DBusMessageIter it, dict, v;
+	const char *key;
 
 	dbus_pending_call_unref(pending);
 	if (!c || !reply)
 		goto out;
 	c->uid = (uid_t)-1;
 	if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
-	    dbus_message_iter_init(reply, &it) &&
-	    dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY) {
+	    dbus_message_iter_init(reply, &it) && busmsg_dict_enter(&it, &dict) >= 0) {
 		bool have_groups = false;
 
-		dbus_message_iter_recurse(&it, &dict);
-		while (dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY) {
-			DBusMessageIter e, v;
-			const char *key;
+		while (busmsg_dict_next(&dict, &key, &v) > 0) {
+			uint32_t u;
 
-			dbus_message_iter_recurse(&dict, &e);
-			dbus_message_iter_get_basic(&e, &key);
-			dbus_message_iter_next(&e);
-			dbus_message_iter_recurse(&e, &v);
-			if (streq(key, "UnixUserID") &&
-			    dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_UINT32) {
-				uint32_t u;
-
-				dbus_message_iter_get_basic(&v, &u);
+			if (streq(key, "UnixUserID") && busmsg_get_u32(&v, &u) >= 0)
 				c->uid = u;
-			} else if (streq(key, "ProcessID") &&
-			           dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_UINT32) {
-				uint32_t p;
-
-				dbus_message_iter_get_basic(&v, &p);
-				c->pid = (pid_t)p;
-			} else if (streq(key, "UnixGroupIDs") &&
-			           dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_ARRAY) {
+			else if (streq(key, "ProcessID") && busmsg_get_u32(&v, &u) >= 0)
+				c->pid = (pid_t)u;
+			else if (streq(key, "UnixGroupIDs") &&
+			         dbus_message_iter_get_arg_type(&v) == DBUS_TYPE_ARRAY) {
 				DBusMessageIter a;
 
 				have_groups = true;
@@ -129,7 +115,6 @@ static void caller_on_creds(DBusPendingCall *pending, void *userdata)
 					dbus_message_iter_next(&a);
 				}
 			}
-			dbus_message_iter_next(&dict);
 		}
 		if (!have_groups && c->uid != (uid_t)-1) {
 			/* an older bus: the user's groups from the user database */

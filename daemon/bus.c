@@ -253,23 +253,16 @@ int bus_read_strv(DBusMessageIter *it, size_t max, size_t max_n, char ***ret, Vs
 
 int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 {
-	DBusMessageIter dict;
+	DBusMessageIter dict, v;
+	const char *key;
 
-	if (dbus_message_iter_get_arg_type(it) != DBUS_TYPE_ARRAY ||
-	    !busmsg_has_signature(it, "a{sv}"))
+	if (busmsg_dict_enter(it, &dict) < 0)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "options must be a dictionary a{sv}");
-	dbus_message_iter_recurse(it, &dict);
-	while (dbus_message_iter_get_arg_type(&dict) == DBUS_TYPE_DICT_ENTRY) {
-		DBusMessageIter e, v;
+	while (busmsg_dict_next(&dict, &key, &v) > 0) {
 		const BusOption *o;
-		const char *key;
 		int vt;
 
-		dbus_message_iter_recurse(&dict, &e);
-		dbus_message_iter_get_basic(&e, &key);
-		dbus_message_iter_next(&e);
-		dbus_message_iter_recurse(&e, &v);
 		vt = dbus_message_iter_get_arg_type(&v);
 
 		for (o = opts; o->key; o++)
@@ -342,7 +335,6 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 		}
 		if (o->seen)
 			*o->seen = true;
-		dbus_message_iter_next(&dict);
 	}
 	return 0;
 }
