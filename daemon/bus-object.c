@@ -4,10 +4,6 @@
 #include "common/vssid.h"
 #include "daemon/bus.h"
 
-#define DBUS_PROPS      "org.freedesktop.DBus.Properties"
-#define DBUS_INTROSPECT "org.freedesktop.DBus.Introspectable"
-#define DBUS_OBJMGR     "org.freedesktop.DBus.ObjectManager"
-
 /* The API description, embedded at build time from dbus/org.vssd.ShadowCopy1.xml */
 extern const char vssd_introspect_xml[];
 
@@ -34,6 +30,18 @@ const BusInterface *bus_object_iface(BusObject *o, const char *name)
 	return NULL;
 }
 
+/* {name: variant of the property's value} in dict */
+static int append_property(Bus *b, BusObject *o, const BusProperty *p, DBusMessageIter *dict)
+{
+	DBusMessageIter e, v;
+	int r;
+
+	r = busmsg_entry_open(dict, p->name, p->sig, &e, &v);
+	if (r < 0)
+		return r;
+	return busmsg_entry_close(dict, &e, &v, p->get(b, o->userdata, &v));
+}
+
 static int append_properties(Bus *b, BusObject *o, const BusInterface *iface, DBusMessageIter *it)
 {
 	DBusMessageIter dict;
@@ -43,18 +51,9 @@ static int append_properties(Bus *b, BusObject *o, const BusInterface *iface, DB
 	if (r < 0)
 		return r;
 	for (const BusProperty *p = iface->properties; p && p->name; p++) {
-		DBusMessageIter e, v;
-
-		if (!dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
-		    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &p->name) ||
-		    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, p->sig, &v))
-			return -ENOMEM;
-		r = p->get(b, o->userdata, &v);
+		r = append_property(b, o, p, &dict);
 		if (r < 0)
 			return r;
-		if (!dbus_message_iter_close_container(&e, &v) ||
-		    !dbus_message_iter_close_container(&dict, &e))
-			return -ENOMEM;
 	}
 	return bus_dict_close(it, &dict);
 }
@@ -165,20 +164,9 @@ void bus_emit_properties_changed(Bus *b, const char *path, const char *iface,
 	if (bus_append_string(&it, iface) < 0 || bus_dict_open(&it, &dict) < 0)
 		goto out;
 	for (const char *const *n = names; *n; n++)
-		for (const BusProperty *p = i->properties; p && p->name; p++) {
-			DBusMessageIter e, v;
-
-			if (!streq(p->name, *n))
-				continue;
-			if (!dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL,
-			                                      &e) ||
-			    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &p->name) ||
-			    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, p->sig, &v) ||
-			    p->get(b, o->userdata, &v) < 0 ||
-			    !dbus_message_iter_close_container(&e, &v) ||
-			    !dbus_message_iter_close_container(&dict, &e))
+		for (const BusProperty *p = i->properties; p && p->name; p++)
+			if (streq(p->name, *n) && append_property(b, o, p, &dict) < 0)
 				goto out;
-		}
 	if (bus_dict_close(&it, &dict) < 0 ||
 	    !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "s", &inv) ||
 	    !dbus_message_iter_close_container(&it, &inv))

@@ -8,6 +8,10 @@
 
 #include "common/vss-error.h"
 
+#define DBUS_PROPS      "org.freedesktop.DBus.Properties"
+#define DBUS_INTROSPECT "org.freedesktop.DBus.Introspectable"
+#define DBUS_OBJMGR     "org.freedesktop.DBus.ObjectManager"
+
 typedef struct Bus Bus;
 typedef struct BusObject BusObject;
 typedef struct BusInterface BusInterface;

@@ -9,9 +9,6 @@
 #include "daemon/bus.h"
 
 #define BUS_DISPATCH_BATCH 64
-#define DBUS_PROPS         "org.freedesktop.DBus.Properties"
-#define DBUS_INTROSPECT    "org.freedesktop.DBus.Introspectable"
-#define DBUS_OBJMGR        "org.freedesktop.DBus.ObjectManager"
 
 /* ---- event loop glue ------------------------------------------------------------------------- */
 
