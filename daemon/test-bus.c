@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-bus.c - routing, the signature check and the access check of bus.c over a private
  * dbus-daemon */
-#include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include "common/log.h"
 #include "daemon/bus.h"
 #include "tests/lib/check-main.h"
+#include "tests/lib/fake-vssd.h"
 
 #define TEST_PATH     VSSD_ROOT_PATH "/test"
 #define TEST_IFACE    "org.vssd.Test1"
@@ -29,10 +26,7 @@ typedef struct Seen {
 } Seen;
 
 typedef struct TestBus {
-	pid_t dbus_pid;
-	char dir[64];
-	char config[96];
-	char address[256];
+	FakeBus *dbus;
 	sd_event *event;
 	Bus bus;
 	DBusConnection *client;
@@ -111,78 +105,19 @@ static const BusInterface test_iface = { TEST_IFACE, test_methods, test_properti
 static const BusInterface *const test_ifaces[] = { &test_iface, NULL };
 static const BusInterface *const root_ifaces[] = { NULL };
 
-/* A dbus-daemon of its own, with a session-like configuration that lets everyone talk to
- * everyone: only vssd's own checks are under test. */
-static void dbus_daemon_start(TestBus *t)
-{
-	int p[2];
-	FILE *f;
-	ssize_t n;
-	size_t len = 0;
-
-	ck_assert_ptr_nonnull(mkdtemp(strcpy(t->dir, "/tmp/vssd-test-bus.XXXXXX")));
-	snprintf(t->config, sizeof(t->config), "%s/bus.conf", t->dir);
-	f = fopen(t->config, "we");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-	        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration "
-	        "1.0//EN\"\n"
-	        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-	        "<busconfig>\n"
-	        "  <type>session</type>\n"
-	        "  <listen>unix:path=%s/socket</listen>\n"
-	        "  <auth>EXTERNAL</auth>\n"
-	        "  <policy context=\"default\">\n"
-	        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-	        "    <allow eavesdrop=\"true\"/>\n"
-	        "    <allow own=\"*\"/>\n"
-	        "  </policy>\n"
-	        "</busconfig>\n",
-	        t->dir);
-	ck_assert_int_eq(fclose(f), 0);
-
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	t->dbus_pid = fork();
-	ck_assert_int_ge(t->dbus_pid, 0);
-	if (t->dbus_pid == 0) {
-		char arg[128];
-
-		/* gone with the test case, even when an assertion ends it */
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		snprintf(arg, sizeof(arg), "--config-file=%s", t->config);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-		/* its complaints (no fd limit raise when not privileged) are not the test's */
-		if (dup2(p[1], STDOUT_FILENO) < 0 || null < 0 || dup2(null, STDERR_FILENO) < 0)
-			_exit(127);
-		execlp("dbus-daemon", "dbus-daemon", arg, "--nofork", "--print-address", NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	/* the address, once it listens */
-	while (len < sizeof(t->address) - 1 &&
-	       (n = read(p[0], t->address + len, sizeof(t->address) - 1 - len)) > 0) {
-		len += (size_t)n;
-		if (memchr(t->address, '\n', len))
-			break;
-	}
-	close(p[0]);
-	t->address[len] = 0;
-	t->address[strcspn(t->address, "\n")] = 0;
-	ck_assert_msg(t->address[0], "dbus-daemon printed no address (is it installed?)");
-}
-
 static void setup(TestBus *t)
 {
 	DBusError e;
 
-	*t = (TestBus){ .dbus_pid = -1, .bus = BUS_NULL };
+	*t = (TestBus){ .bus = BUS_NULL };
 	seen = (Seen){ 0 };
 	log_set_max_level(LOG_WARNING);
-	dbus_daemon_start(t);
+	/* a dbus-daemon of its own, whose policy lets everyone talk to everyone: only vssd's own
+	 * checks are under test */
+	ck_assert_int_eq(fake_bus_start(&t->dbus), 0);
 
 	ck_assert_int_ge(sd_event_new(&t->event), 0);
-	ck_assert_int_eq(bus_init(&t->bus, t->event, t->address, NULL, NULL), 0);
+	ck_assert_int_eq(bus_init(&t->bus, t->event, fake_bus_address(t->dbus), NULL, NULL), 0);
 	t->bus.uid_admin = getuid(); /* the caller may do anything, unless a test says otherwise */
 	ck_assert_int_eq(bus_add_object(&t->bus, VSSD_ROOT_PATH, root_ifaces, NULL), 0);
 	ck_assert_int_eq(bus_add_object(&t->bus, TEST_PATH, test_ifaces, &test_object), 0);
@@ -190,7 +125,7 @@ static void setup(TestBus *t)
 	ck_assert_ptr_nonnull(t->dest);
 
 	dbus_error_init(&e);
-	t->client = dbus_connection_open_private(t->address, &e);
+	t->client = dbus_connection_open_private(fake_bus_address(t->dbus), &e);
 	ck_assert_msg(t->client, "client: %s", e.message);
 	ck_assert_msg(dbus_bus_register(t->client, &e), "client: %s", e.message);
 	dbus_connection_set_exit_on_disconnect(t->client, FALSE);
@@ -204,12 +139,7 @@ static void teardown(TestBus *t)
 	}
 	bus_done(&t->bus);
 	sd_event_unref(t->event);
-	if (t->dbus_pid > 0) {
-		(void)kill(t->dbus_pid, SIGTERM);
-		(void)waitpid(t->dbus_pid, NULL, 0);
-	}
-	(void)unlink(t->config);
-	(void)rmdir(t->dir);
+	fake_bus_free(t->dbus);
 }
 
 /* Sends m (taken) from the client and runs vssd's loop until the reply is in */
