@@ -185,7 +185,7 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 		if (!reply)
 			return NULL;
 		dbus_message_iter_init_append(reply, &it);
-		if (!writer_append_info(w, &it, false)) {
+		if (writer_append_info(w, &it, false) < 0) {
 			dbus_message_unref(reply);
 			return NULL;
 		}

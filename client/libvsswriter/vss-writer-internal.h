@@ -10,8 +10,8 @@
  *   vss-writer-register.c  the bus connection, vssd's owner, RegisterWriter
  *   vss-writer-event.c     the Writer object: routing, access check, the events' state
  *                          machine, freeze safety
- *   vss-writer-msg.c       message encoding and decoding: a{sv} builders and readers, the
- *                          info dictionary, the events' arguments
+ *   vss-writer-msg.c       message encoding and decoding (on common/busmsg): the info
+ *                          dictionary, the events' arguments
  * Nothing here is exported: the library is built with -fvisibility=hidden, and
  * libvsswriter.sym is its export list.
  */
@@ -147,8 +147,8 @@ const char *writer_usage_to_string(enum vss_writer_usage usage);
 /* org.vssd.ShadowCopy1.Writer.Error.<Name>; NULL when code is out of range */
 const char *writer_error_name(enum vss_writer_error code);
 
-/* The info dictionary: RegisterWriter's (with freeze-timeout-ms) or Identify's. */
-bool writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool registration);
+/* The info dictionary: RegisterWriter's (with freeze-timeout-ms) or Identify's; 0 or -errno. */
+int writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool registration);
 
 /* Arguments of one incoming event; strings point into the message. */
 typedef struct WriterArgs {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vss-writer-msg.c - libvsswriter: message encoding and decoding (a{sv}, info, event arguments) */
+/* vss-writer-msg.c - libvsswriter: the info dictionary and the events' arguments, on busmsg */
 #include <dbus/dbus.h>
 #include <errno.h>
 #include <stdlib.h>
 
 #include "client/libvsswriter/vss-writer-internal.h"
+#include "common/busmsg.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
 #include "common/vssid.h"
@@ -62,136 +63,72 @@ const char *writer_error_name(enum vss_writer_error code)
 	return (unsigned)code < ELEMENTSOF(error_names) ? error_names[code] : NULL;
 }
 
-/* ---- a{sv} builders and readers
- *
- * Generic D-Bus helpers, kept apart from what the writer sends and reads: they are what
- * common/busmsg.[ch] (one set for vssd, vssctl and this library) is to replace. */
-
-/* Opens the entry {key: variant of signature sig} in dict, as e and v; on failure nothing stays
- * open. */
-static bool entry_open(DBusMessageIter *dict, const char *key, const char *sig, DBusMessageIter *e,
-                       DBusMessageIter *v)
-{
-	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, e))
-		return false;
-	if (dbus_message_iter_append_basic(e, DBUS_TYPE_STRING, &key) &&
-	    dbus_message_iter_open_container(e, DBUS_TYPE_VARIANT, sig, v))
-		return true;
-	dbus_message_iter_abandon_container(dict, e);
-	return false;
-}
-
-/* Closes what entry_open() opened when the value went in (ok), or abandons it */
-static bool entry_close(DBusMessageIter *dict, DBusMessageIter *e, DBusMessageIter *v, bool ok)
-{
-	ok = ok ? dbus_message_iter_close_container(e, v)
-	        : (dbus_message_iter_abandon_container(e, v), false);
-	if (!ok) {
-		dbus_message_iter_abandon_container(dict, e);
-		return false;
-	}
-	return dbus_message_iter_close_container(dict, e);
-}
-
-/* {key: variant of the basic type type}; value points to the value, as for append_basic */
-static bool append_entry_basic(DBusMessageIter *dict, const char *key, int type, const void *value)
-{
-	const char sig[2] = { (char)type, 0 };
-	DBusMessageIter e, v;
-
-	return entry_open(dict, key, sig, &e, &v) &&
-	       entry_close(dict, &e, &v, dbus_message_iter_append_basic(&v, type, value));
-}
-
-static bool append_entry_string(DBusMessageIter *dict, const char *key, const char *value)
-{
-	return append_entry_basic(dict, key, DBUS_TYPE_STRING, &value);
-}
-
-static bool append_strv(DBusMessageIter *it, char **l)
-{
-	DBusMessageIter a;
-
-	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "s", &a))
-		return false;
-	for (char **p = l; p && *p; p++)
-		if (!dbus_message_iter_append_basic(&a, DBUS_TYPE_STRING, p)) {
-			dbus_message_iter_abandon_container(it, &a);
-			return false;
-		}
-	return dbus_message_iter_close_container(it, &a);
-}
-
-/* Reads the dict entry at d, of a signature checked already: its key, and v on the variant's
- * content. */
-static void dict_entry_read(DBusMessageIter *d, const char **ret_key, DBusMessageIter *v)
-{
-	DBusMessageIter e;
-
-	dbus_message_iter_recurse(d, &e);
-	dbus_message_iter_get_basic(&e, ret_key);
-	dbus_message_iter_next(&e);
-	dbus_message_iter_recurse(&e, v);
-}
-
 /* ---- the info dictionary */
 
-static bool append_component(DBusMessageIter *array, const WriterComponent *c)
-{
-	DBusMessageIter d, e, v;
-	bool ok;
-
-	if (!dbus_message_iter_open_container(array, DBUS_TYPE_ARRAY, "{sv}", &d))
-		return false;
-	ok = append_entry_string(&d, "name", c->name) && entry_open(&d, "paths", "as", &e, &v) &&
-	     entry_close(&d, &e, &v, append_strv(&v, c->paths));
-	if (!ok) {
-		dbus_message_iter_abandon_container(array, &d);
-		return false;
-	}
-	return dbus_message_iter_close_container(array, &d);
-}
-
-static bool append_components(DBusMessageIter *dict, const struct vss_writer *w)
-{
-	DBusMessageIter e, v, a;
-	bool ok;
-
-	if (!entry_open(dict, "components", "aa{sv}", &e, &v))
-		return false;
-	ok = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a);
-	if (ok) {
-		for (size_t i = 0; ok && i < w->n_components; i++)
-			ok = append_component(&a, &w->components[i]);
-		ok = ok ? dbus_message_iter_close_container(&v, &a)
-		        : (dbus_message_iter_abandon_container(&v, &a), false);
-	}
-	return entry_close(dict, &e, &v, ok);
-}
-
-/* The info dictionary: RegisterWriter's (with freeze-timeout-ms) or Identify's. */
-bool writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool registration)
+static int append_component(DBusMessageIter *array, const WriterComponent *c)
 {
 	DBusMessageIter d;
-	bool ok;
+	int r;
 
-	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "{sv}", &d))
-		return false;
-	ok = append_entry_string(&d, "name", w->name) &&
-	     append_entry_string(&d, "class-id", w->class_id) &&
-	     (!w->instance_name || append_entry_string(&d, "instance-name", w->instance_name)) &&
-	     append_entry_string(&d, "usage", usage_names[w->usage]) &&
-	     (!registration || append_entry_basic(&d, "freeze-timeout-ms", DBUS_TYPE_UINT32,
-	                                          &w->freeze_timeout_msec)) &&
-	     append_components(&d, w);
-	if (!ok) {
-		dbus_message_iter_abandon_container(it, &d);
-		return false;
+	r = busmsg_dict_open(array, &d);
+	if (r < 0)
+		return r;
+	r = busmsg_dict_append_string(&d, "name", c->name);
+	if (r >= 0)
+		r = busmsg_dict_append_strv(&d, "paths", c->paths);
+	if (r < 0) {
+		busmsg_dict_abandon(array, &d);
+		return r;
 	}
-	return dbus_message_iter_close_container(it, &d);
+	return busmsg_dict_close(array, &d);
 }
 
-/* Arguments of one incoming event; strings point into the message. */
+static int append_components(DBusMessageIter *dict, const struct vss_writer *w)
+{
+	DBusMessageIter e, v, a;
+	int r;
+
+	r = busmsg_entry_open(dict, "components", "aa{sv}", &e, &v);
+	if (r < 0)
+		return r;
+	r = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a) ? 0 : -ENOMEM;
+	if (r >= 0) {
+		for (size_t i = 0; r >= 0 && i < w->n_components; i++)
+			r = append_component(&a, &w->components[i]);
+		if (r >= 0)
+			r = dbus_message_iter_close_container(&v, &a) ? 0 : -ENOMEM;
+		else
+			dbus_message_iter_abandon_container(&v, &a);
+	}
+	return busmsg_entry_close(dict, &e, &v, r);
+}
+
+int writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool registration)
+{
+	DBusMessageIter d;
+	int r;
+
+	r = busmsg_dict_open(it, &d);
+	if (r < 0)
+		return r;
+	r = busmsg_dict_append_string(&d, "name", w->name);
+	if (r >= 0)
+		r = busmsg_dict_append_string(&d, "class-id", w->class_id);
+	if (r >= 0 && w->instance_name)
+		r = busmsg_dict_append_string(&d, "instance-name", w->instance_name);
+	if (r >= 0)
+		r = busmsg_dict_append_string(&d, "usage", usage_names[w->usage]);
+	if (r >= 0 && registration)
+		r = busmsg_dict_append_u32(&d, "freeze-timeout-ms", w->freeze_timeout_msec);
+	if (r >= 0)
+		r = append_components(&d, w);
+	if (r < 0) {
+		busmsg_dict_abandon(it, &d);
+		return r;
+	}
+	return busmsg_dict_close(it, &d);
+}
+
 /* ---- the arguments of events */
 
 void writer_args_done(WriterArgs *a)
@@ -241,18 +178,15 @@ static int args_set_id(DBusMessageIter *it, const char **ret, const char **why)
  * this version does not know are skipped, so that vssd may add some. */
 static int args_backup_options(DBusMessageIter *top, WriterArgs *a, const char **why)
 {
-	DBusMessageIter d;
+	DBusMessageIter d, v;
+	const char *key;
 	int r;
 
+	/* The signatures are checked already (the message's, then aa{sv} for components): entered
+	 * without busmsg_dict_enter(), which would check them again. */
 	dbus_message_iter_recurse(top, &d);
-	for (; dbus_message_iter_get_arg_type(&d) == DBUS_TYPE_DICT_ENTRY;
-	     dbus_message_iter_next(&d)) {
-		DBusMessageIter v;
-		const char *key;
-		int type;
-
-		dict_entry_read(&d, &key, &v);
-		type = dbus_message_iter_get_arg_type(&v);
+	while (busmsg_dict_next(&d, &key, &v) > 0) {
+		int type = dbus_message_iter_get_arg_type(&v);
 
 		if (streq(key, "set") || streq(key, "backup-type") || streq(key, "context")) {
 			const char *s;
@@ -277,12 +211,10 @@ static int args_backup_options(DBusMessageIter *top, WriterArgs *a, const char *
 			else
 				a->backup_type = s;
 		} else if (streq(key, "components")) {
-			DBusMessageIter arr, comp;
-			char *sig = dbus_message_iter_get_signature(&v);
-			bool ok = sig && streq(sig, "aa{sv}");
+			DBusMessageIter arr, comp, cv;
+			const char *ckey, *name;
 
-			dbus_free(sig);
-			if (!ok) {
+			if (!busmsg_has_signature(&v, "aa{sv}")) {
 				*why = "option components is not aa{sv}";
 				return -EINVAL;
 			}
@@ -290,13 +222,7 @@ static int args_backup_options(DBusMessageIter *top, WriterArgs *a, const char *
 			for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
 			     dbus_message_iter_next(&arr)) {
 				dbus_message_iter_recurse(&arr, &comp);
-				for (;
-				     dbus_message_iter_get_arg_type(&comp) == DBUS_TYPE_DICT_ENTRY;
-				     dbus_message_iter_next(&comp)) {
-					DBusMessageIter cv;
-					const char *ckey, *name;
-
-					dict_entry_read(&comp, &ckey, &cv);
+				while (busmsg_dict_next(&comp, &ckey, &cv) > 0) {
 					if (!streq(ckey, "name"))
 						continue;
 					if (dbus_message_iter_get_arg_type(&cv) !=

@@ -91,7 +91,7 @@ static void writer_register_start(struct vss_writer *w)
 	dbus_message_set_auto_start(m, FALSE); /* a writer never starts vssd */
 	dbus_message_iter_init_append(m, &it);
 	if (!dbus_message_iter_append_basic(&it, DBUS_TYPE_OBJECT_PATH, &path) ||
-	    !writer_append_info(w, &it, true))
+	    writer_append_info(w, &it, true) < 0)
 		goto oom;
 	if (!dbus_connection_send_with_reply(w->conn, m, &call, WRITER_CALL_MSEC))
 		goto oom;
