@@ -180,8 +180,9 @@ clean:
 # otherwise use the generic unit_rule above.
 LIBVSSWRITER_SONAME  := libvsswriter.so.1
 LIBVSSWRITER_VERSION := 1.0.0
-LIBVSSWRITER_SRCS    := client/libvsswriter/vss-writer.c common/vssid.c common/valid.c common/strv.c \
-	common/escape.c
+LIBVSSWRITER_SRCS    := $(addprefix client/libvsswriter/,vss-writer.c vss-writer-loop.c \
+	vss-writer-register.c vss-writer-event.c vss-writer-msg.c) \
+	common/vssid.c common/valid.c common/strv.c common/escape.c
 # the D-Bus message helpers, LGPL like the library (common/busmsg.h), for its encoding
 LIBVSSWRITER_SRCS    += common/busmsg.c
 LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
