@@ -96,15 +96,6 @@ Writer *writer_find(Daemon *d, const VssId *instance_id)
 	return NULL;
 }
 
-void writer_components_free(WriterComponent *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].name);
-		strv_free(c[i].paths);
-	}
-	free(c);
-}
-
 Writer *writer_free(Writer *w)
 {
 	if (!w)
@@ -119,6 +110,7 @@ Writer *writer_free(Writer *w)
 	if (w->exported)
 		bus_remove_object(&w->d->bus, w->path);
 	writer_components_free(w->components, w->n_components);
+	writer_model_done(&w->model);
 	w->paths_job = path_job_unref(w->paths_job);
 	free(w->gids);
 	free(w->owner);
