@@ -328,7 +328,15 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 
 			*dest = strv_free(*dest);
 			r = bus_read_strv(&v, VSSD_PATH_MAX, SIZE_MAX, dest,
-			                  err); /* counted above */
+			                  err);             /* counted above */
+			if (r < 0 && err && r != -ENOMEM) { /* which option it was */
+				char what[sizeof(err->message)];
+				VssError kind = err->kind;
+
+				snprintf(what, sizeof(what), "%s", err->message);
+				err->kind = VSS_ERROR_NONE; /* the first error wins: say it again */
+				vss_err_set(err, kind, r, "option \"%s\": %s", o->key, what);
+			}
 			if (r < 0)
 				return r;
 			break;

@@ -182,7 +182,8 @@ static int dup_or_default(const char *s, const char *def, char **ret)
 
 /* What a file set list is: which keys it has and what they must hold */
 typedef enum FileListKind {
-	FILES_OF_FILEGROUP, /* files of a filegroup component: kind file, recursion, alternate path */
+	FILES_OF_FILEGROUP, /* files of a filegroup component: kind file, recursion, alternate path
+	                     */
 	FILES_OF_DATABASE,  /* files of a database component: kind database or log, no recursion */
 	FILES_EXCLUDE,      /* exclude-files: path, filespec, recursive */
 	FILES_MAPPING,      /* alternate-location-mappings: alternate-path required */
@@ -258,10 +259,11 @@ static int read_files(Writer *w, DBusMessageIter *arr, FileListKind kind, const 
 			goto done;
 		}
 		if (filespec && !valid_filespec(filespec)) {
-			r = vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                "%s: filespec \"%.64s\" of %.64s must be a file name pattern "
-			                "(text of at most %d bytes, no '/')",
-			                what, filespec, path, VSSD_STRING_MAX);
+			r = vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"%s: filespec \"%.64s\" of %.64s must be a file name pattern "
+				"(text of at most %d bytes, no '/')",
+				what, filespec, path, VSSD_STRING_MAX);
 			goto done;
 		}
 		if (has_alt && (kind == FILES_MAPPING || alt[0]) && !valid_abs_path(alt)) {
@@ -403,11 +405,12 @@ int writer_read_components(Writer *w, DBusMessageIter *arr, size_t room, VssErr 
 			                   name, VSSD_STRING_MAX);
 		for (char **p = deps; p && *p; p++)
 			if (!valid_text(*p, VSSD_STRING_MAX))
-				return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-				                   "component \"%s\": each dependency is the logical "
-				                   "path of another writer's component, text of at "
-				                   "most %d bytes",
-				                   name, VSSD_STRING_MAX);
+				return vss_err_set(
+					err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+					"component \"%s\": each dependency is the logical "
+					"path of another writer's component, text of at "
+					"most %d bytes",
+					name, VSSD_STRING_MAX);
 		r = take_bytes(w, strlen(name) + 1 + strv_bytes(paths) + strv_bytes(deps), room,
 		               err);
 		if (r < 0)
@@ -422,9 +425,9 @@ int writer_read_components(Writer *w, DBusMessageIter *arr, size_t room, VssErr 
 		w->n_components++; /* freed with w from here on */
 		if (!c->name || !c->logical_path || !c->type || !c->caption)
 			return -ENOMEM;
-		r = take_bytes(w, str_bytes(c->logical_path) + str_bytes(c->type) +
-		                          str_bytes(c->caption),
-		               room, err);
+		r = take_bytes(
+			w, str_bytes(c->logical_path) + str_bytes(c->type) + str_bytes(c->caption),
+			room, err);
 		if (r < 0)
 			return r;
 		snprintf(what, sizeof(what), "component \"%s\" files", name);
@@ -476,27 +479,32 @@ int writer_read_model(Writer *w, const WriterModelInput *in, size_t room, VssErr
 			return r;
 		if (has_method && !one_of(method, restore_methods))
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "restore-method: unknown method \"%.64s\"; use %s", method,
+			                   "restore-method: unknown method \"%.64s\"; use %s",
+			                   method,
 			                   list_words(restore_methods, words, sizeof(words)));
 		if (!has_method && (service || wr || reboot))
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "restore-method needs \"method\" (VSS_RESTOREMETHOD_ENUM "
-			                   "in kebab-case, e.g. restore-if-can-replace)");
+			return vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"restore-method needs \"method\" (VSS_RESTOREMETHOD_ENUM "
+				"in kebab-case, e.g. restore-if-can-replace)");
 		if (wr && !one_of(wr, writer_restores))
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "restore-method: unknown writer-restore \"%.64s\"; use %s",
-			                   wr, list_words(writer_restores, words, sizeof(words)));
+			return vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"restore-method: unknown writer-restore \"%.64s\"; use %s", wr,
+				list_words(writer_restores, words, sizeof(words)));
 		if (service && !valid_text_or_empty(service, VSSD_STRING_MAX))
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "restore-method: service must be text of at most %d bytes",
-			                   VSSD_STRING_MAX);
+			return vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"restore-method: service must be text of at most %d bytes",
+				VSSD_STRING_MAX);
 		if (has_method &&
 		    (streq(method, "stop-restore-start") || streq(method, "restore-stop-start")) &&
 		    (!service || !service[0]))
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "restore-method %s needs \"service\", the service to stop "
-			                   "and start",
-			                   method);
+			return vss_err_set(
+				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				"restore-method %s needs \"service\", the service to stop "
+				"and start",
+				method);
 		if (has_method) { /* an empty restore-method: none */
 			m->restore_method = strdup(method);
 			m->restore_service = strdup(strempty(service));
@@ -504,8 +512,9 @@ int writer_read_model(Writer *w, const WriterModelInput *in, size_t room, VssErr
 			m->reboot_required = reboot;
 			if (!m->restore_method || !m->restore_service || !m->writer_restore)
 				return -ENOMEM;
-			r = take_bytes(w, str_bytes(m->restore_method) + str_bytes(service) +
-			                          str_bytes(m->writer_restore),
+			r = take_bytes(w,
+			               str_bytes(m->restore_method) + str_bytes(service) +
+			                       str_bytes(m->writer_restore),
 			               room, err);
 			if (r < 0)
 				return r;
@@ -534,8 +543,7 @@ int writer_read_model(Writer *w, const WriterModelInput *in, size_t room, VssErr
 	return 0;
 }
 
-int writer_model_input_take(WriterModelInput *in, const char *key, DBusMessageIter *v,
-                            VssErr *err)
+int writer_model_input_take(WriterModelInput *in, const char *key, DBusMessageIter *v, VssErr *err)
 {
 	struct {
 		const char *key;
@@ -565,8 +573,8 @@ int writer_model_input_take(WriterModelInput *in, const char *key, DBusMessageIt
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "backup-schema must be as");
 		in->backup_schema = strv_free(in->backup_schema);
-		r = bus_read_strv(v, VSSD_STRING_MAX, VSSD_BACKUP_SCHEMA_MAX,
-		                  &in->backup_schema, err);
+		r = bus_read_strv(v, VSSD_STRING_MAX, VSSD_BACKUP_SCHEMA_MAX, &in->backup_schema,
+		                  err);
 		if (r < 0)
 			return r;
 		in->has_backup_schema = true;
