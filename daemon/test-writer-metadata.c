@@ -120,8 +120,8 @@ static void add_model(DBusMessageIter *dict, const TModel *m)
 		if (m->service)
 			ck_assert_int_eq(bus_dict_add_string(&d, "service", m->service), 0);
 		if (m->writer_restore)
-			ck_assert_int_eq(bus_dict_add_string(&d, "writer-restore", m->writer_restore),
-			                 0);
+			ck_assert_int_eq(
+				bus_dict_add_string(&d, "writer-restore", m->writer_restore), 0);
 		if (m->reboot >= 0)
 			ck_assert_int_eq(bus_dict_add_bool(&d, "reboot-required", m->reboot), 0);
 		ck_assert_int_eq(bus_dict_close(&v, &d), 0);
@@ -404,8 +404,8 @@ START_TEST(the_whole_model_round_trips)
 
 	/* the selection sent to writers at PrepareForBackup keeps its shape: name and paths */
 	{
-		DBusMessage *p = dbus_message_new_method_call(VSSD_BUS_NAME, "/x", VSSD_IFACE_SET,
-		                                              "X");
+		DBusMessage *p =
+			dbus_message_new_method_call(VSSD_BUS_NAME, "/x", VSSD_IFACE_SET, "X");
 		char *sel[] = { w->id_str, (char *)"main", NULL };
 		DBusMessageIter it, pd;
 
@@ -455,8 +455,12 @@ START_TEST(every_field_is_validated)
 		{ { .name = "c", .selectable = -1, .files = no_path, .n_files = 1 },
 		  {},
 		  "needs \"path\"" },
-		{ { .name = "c", .selectable = -1, .files = bad_spec, .n_files = 1 }, {}, "filespec" },
-		{ { .name = "c", .selectable = -1, .files = ctl_spec, .n_files = 1 }, {}, "filespec" },
+		{ { .name = "c", .selectable = -1, .files = bad_spec, .n_files = 1 },
+		  {},
+		  "filespec" },
+		{ { .name = "c", .selectable = -1, .files = ctl_spec, .n_files = 1 },
+		  {},
+		  "filespec" },
 		{ { .name = "c", .selectable = -1, .files = bad_alt, .n_files = 1 },
 		  {},
 		  "alternate-path" },
@@ -466,17 +470,33 @@ START_TEST(every_field_is_validated)
 		{ { .name = "c", .selectable = -1, .files = db_in_fg, .n_files = 1 },
 		  {},
 		  "filegroup component holds files of kind file" },
-		{ { .name = "c", .type = "database", .selectable = -1, .files = file_in_db, .n_files = 1 },
+		{ { .name = "c",
+		    .type = "database",
+		    .selectable = -1,
+		    .files = file_in_db,
+		    .n_files = 1 },
 		  {},
 		  "database or log" },
-		{ { .name = "c", .type = "database", .selectable = -1, .files = rec_in_db, .n_files = 1 },
+		{ { .name = "c",
+		    .type = "database",
+		    .selectable = -1,
+		    .files = rec_in_db,
+		    .n_files = 1 },
 		  {},
 		  "neither recursive" },
-		{ { .name = "c", .type = "database", .selectable = -1, .files = alt_in_db, .n_files = 1 },
+		{ { .name = "c",
+		    .type = "database",
+		    .selectable = -1,
+		    .files = alt_in_db,
+		    .n_files = 1 },
 		  {},
 		  "neither recursive" },
-		{ { .name = "c", .selectable = -1, .deps = ctl_deps }, {}, "option \"dependencies\"" },
-		{ { .name = "c", .selectable = -1, .extra_key = "caption2" }, {}, "unknown option" },
+		{ { .name = "c", .selectable = -1, .deps = ctl_deps },
+		  {},
+		  "option \"dependencies\"" },
+		{ { .name = "c", .selectable = -1, .extra_key = "caption2" },
+		  {},
+		  "unknown option" },
 		{ { .name = "c", .selectable = -1 },
 		  { .exclude = kind_in_excl, .n_exclude = 1, .reboot = -1 },
 		  "unknown option \"kind\"" },
@@ -510,9 +530,9 @@ START_TEST(every_field_is_validated)
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		VssErr err = { 0 };
 
-		ck_assert_int_eq(do_register(t, info_new(&cases[i].c, 1, &cases[i].m), "/w", NULL,
-		                             &err),
-		                 -EINVAL);
+		ck_assert_int_eq(
+			do_register(t, info_new(&cases[i].c, 1, &cases[i].m), "/w", NULL, &err),
+			-EINVAL);
 		ck_assert_str_eq(kind(&err), "InvalidArgument");
 		ck_assert_msg(strstr(err.message, cases[i].what), "case %zu: \"%s\" lacks \"%s\"",
 		              i, err.message, cases[i].what);
@@ -654,8 +674,8 @@ END_TEST
  * unusable ones change nothing */
 static void identify(Writer *w, const TComp *c, size_t n, const TModel *m)
 {
-	DBusMessage *call = dbus_message_new_method_call(":1.50", "/w", VSSD_IFACE_WRITER,
-	                                                 "Identify");
+	DBusMessage *call =
+		dbus_message_new_method_call(":1.50", "/w", VSSD_IFACE_WRITER, "Identify");
 	DBusMessage *reply;
 	DBusMessageIter it, d;
 

@@ -316,17 +316,17 @@ static char *volume_of_dev(dev_t dev)
 	return r;
 }
 
-/* "volumes" as: the volumes a component's paths lie on, each once; devs: the devices of its
- * paths (NULL: not known yet, no volumes) */
+/* "volumes" as: the volumes a component's paths and files lie on, each once; devs: the devices
+ * of its paths then its files (NULL: not known yet, no volumes) */
 static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c, const dev_t *devs)
 {
 	_cleanup_strv_free_ char **vols = calloc(1, sizeof(char *));
-	size_t k = 0;
+	size_t n = strv_length(c->paths) + c->n_files;
 	int r;
 
 	if (!vols)
 		return -ENOMEM;
-	for (char **p = c->paths; devs && p && *p; p++, k++) {
+	for (size_t k = 0; devs && k < n; k++) {
 		_cleanup_free_ char *v = volume_of_dev(devs[k]);
 
 		if (v && !strv_contains(vols, v)) {
@@ -371,10 +371,16 @@ static int add_components(DBusMessageIter *dict, const Writer *w, char *const *s
 		if (r >= 0)
 			r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
 		if (r >= 0 && !selected) /* metadata for requesters: where each component lies */
-			r = dict_add_volumes(&c, &w->components[i], devs ? devs + k : NULL);
+			r = dict_add_volumes(
+				&c, &w->components[i],
+				devs && k + strv_length(w->components[i].paths) +
+								w->components[i].n_files <=
+							n_devs
+					? devs + k
+					: NULL);
 		if (r >= 0 && !selected)
 			r = writer_component_add_model(&c, &w->components[i]);
-		k += strv_length(w->components[i].paths);
+		k += strv_length(w->components[i].paths) + w->components[i].n_files;
 		if (!dbus_message_iter_close_container(&a, &c))
 			r = -ENOMEM;
 	}
