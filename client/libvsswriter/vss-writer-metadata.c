@@ -49,12 +49,14 @@ static const struct {
 	{ VSS_WRITER_SCHEMA_LAST_MODIFY, "last-modify" },
 	{ VSS_WRITER_SCHEMA_LSN, "lsn" },
 	{ VSS_WRITER_SCHEMA_WRITER_SUPPORTS_NEW_TARGET, "writer-supports-new-target" },
-	{ VSS_WRITER_SCHEMA_WRITER_SUPPORTS_RESTORE_WITH_MOVE, "writer-supports-restore-with-move" },
+	{ VSS_WRITER_SCHEMA_WRITER_SUPPORTS_RESTORE_WITH_MOVE,
+	  "writer-supports-restore-with-move" },
 	{ VSS_WRITER_SCHEMA_INDEPENDENT_SYSTEM_STATE, "independent-system-state" },
 	{ VSS_WRITER_SCHEMA_ROLLFORWARD_RESTORE, "rollforward-restore" },
 	{ VSS_WRITER_SCHEMA_RESTORE_RENAME, "restore-rename" },
 	{ VSS_WRITER_SCHEMA_AUTHORITATIVE_RESTORE, "authoritative-restore" },
-	{ VSS_WRITER_SCHEMA_WRITER_SUPPORTS_PARALLEL_RESTORES, "writer-supports-parallel-restores" },
+	{ VSS_WRITER_SCHEMA_WRITER_SUPPORTS_PARALLEL_RESTORES,
+	  "writer-supports-parallel-restores" },
 };
 
 static bool valid_bus_text(const char *s)
@@ -190,8 +192,8 @@ _public_ int vss_writer_add_component_ex(struct vss_writer *w, enum vss_writer_c
 }
 
 _public_ int vss_writer_component_add_file(struct vss_writer *w, const char *component,
-                                           const char *path, const char *filespec,
-                                           bool recursive, const char *alternate_path,
+                                           const char *path, const char *filespec, bool recursive,
+                                           const char *alternate_path,
                                            enum vss_writer_file_kind kind)
 {
 	WriterComponent *c;
@@ -206,9 +208,9 @@ _public_ int vss_writer_component_add_file(struct vss_writer *w, const char *com
 	if (!c)
 		return -ENOENT;
 	/* VSS: a filegroup holds files; a database its database and log files, flat, in place */
-	if (c->type == VSS_WRITER_COMPONENT_FILEGROUP ? kind != VSS_WRITER_FILE_PLAIN
-	                                              : kind == VSS_WRITER_FILE_PLAIN ||
-	                                                        recursive || alternate_path)
+	if (c->type == VSS_WRITER_COMPONENT_FILEGROUP
+	            ? kind != VSS_WRITER_FILE_PLAIN
+	            : kind == VSS_WRITER_FILE_PLAIN || recursive || alternate_path)
 		return -EINVAL;
 	return file_set_add(&c->files, &c->n_files, path, filespec, recursive, alternate_path,
 	                    (int)kind);
@@ -389,7 +391,8 @@ int writer_append_writer_model(DBusMessageIter *dict, const struct vss_writer *w
 		r = busmsg_entry_close(dict, &e, &v, r);
 	}
 	if (r >= 0 && w->n_mappings > 0)
-		r = append_file_sets(dict, "alternate-location-mappings", w->mappings, w->n_mappings);
+		r = append_file_sets(dict, "alternate-location-mappings", w->mappings,
+		                     w->n_mappings);
 	if (r >= 0 && w->backup_schema) {
 		const char *l[ELEMENTSOF(schemas) + 1];
 		size_t n = 0;
