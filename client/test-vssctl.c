@@ -144,6 +144,12 @@ START_TEST(global_options_and_help)
 	ck_assert_str_eq(p.a.bus_address, "unix:abstract=x");
 	p_done(&p);
 
+	PARSE(&p, "list", "writers", "--detailed");
+	parse_ok(&p);
+	ck_assert_int_eq(p.a.verb, VSSCTL_LIST_WRITERS);
+	ck_assert(p.a.detailed);
+	p_done(&p);
+
 	PARSE(&p, "list", "providers");
 	parse_ok(&p);
 	ck_assert_int_eq(p.a.verb, VSSCTL_LIST_PROVIDERS);
@@ -238,6 +244,8 @@ START_TEST(list_verbs)
 	      "list", "providers", "--volume", VOLA);
 	FAILS("option --quiet is not valid for 'list writers'", "Usage: vssctl list writers",
 	      "list", "writers", "--quiet");
+	FAILS("option --detailed is not valid for 'list volumes'", "Usage: vssctl list volumes",
+	      "list", "volumes", "--detailed");
 	FAILS("volume '../a' is not an absolute path", "Usage: vssctl list storage", "list",
 	      "storage", "--for", "../a");
 }

@@ -56,8 +56,8 @@ requester start -- ok -- add "$a" -- gather -- ok -- components main -- ok -- pr
 	-- do -- ok -- status -- ok -- complete true -- ok -- release -- ok >"$WORK/flow" ||
 	{ cat "$WORK/flow" >&2; fail "backup with the model writer and an old writer"; }
 grep '"step": "gather"' "$WORK/flow" | jq -c '.result[]' >"$WORK/gathered"
-model=$(grep '"name": "model"' "$WORK/gathered")
-old=$(grep '"name": "old"' "$WORK/gathered")
+model=$(jq -c 'select(.name == "model")' "$WORK/gathered")
+old=$(jq -c 'select(.name == "old")' "$WORK/gathered")
 [ -n "$model" ] && [ -n "$old" ] || fail "GatherWriterMetadata lacks a writer: $(cat "$WORK/gathered")"
 m() { printf '%s\n' "$model" | jq -r "$1"; }
 o() { printf '%s\n' "$old" | jq -r "$1"; }
