@@ -704,11 +704,13 @@ START_TEST(identify_replaces_the_model)
 	const TComp plain = { .name = "data", .paths = db_paths, .selectable = -1 };
 	const TModel schema_only = { .schema = log_only, .reboot = -1 };
 	const TModel bad_model = { .schema = bad, .reboot = -1 };
+	size_t registered;
 	Writer *w = NULL;
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
 	ck_assert_int_eq(do_register(t, info_new(full_components, 2, &full_model), "/w", &w, NULL),
 	                 0);
+	registered = w->metadata_bytes;
 	/* no model keys, no components: everything stays */
 	identify(w, NULL, 0, NULL);
 	ck_assert_str_eq(w->model.restore_method, "stop-restore-start");
@@ -733,6 +735,10 @@ START_TEST(identify_replaces_the_model)
 	identify(w, full_components, 2, &full_model);
 	ck_assert_uint_eq(w->n_components, 2);
 	ck_assert_str_eq(w->model.restore_service, "postgresql.service");
+	/* the bytes kept are counted again from what is kept */
+	ck_assert_uint_eq(w->metadata_bytes, registered);
+	identify(w, NULL, 0, &schema_only);
+	ck_assert_uint_lt(w->metadata_bytes, registered);
 }
 END_TEST
 

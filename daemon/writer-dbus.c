@@ -66,7 +66,7 @@ void writer_identify_update(Writer *w, DBusMessage *reply)
 	Writer tmp = { .name = w->name, .uid = w->uid, .metadata_bytes = writer_base_bytes(w) };
 	WriterModelInput in = { 0 };
 	DBusMessageIter it, d, v, components;
-	bool has_components = false;
+	bool has_components = false, has_model;
 	const char *key;
 	VssErr err = { 0 };
 	int r = 0;
@@ -83,16 +83,18 @@ void writer_identify_update(Writer *w, DBusMessage *reply)
 		} else
 			r = writer_model_input_take(&in, key, &v, &err);
 	}
+	has_model = in.has_exclude_files || in.has_restore_method || in.has_mappings ||
+	            in.has_backup_schema;
+	/* what stays counts first, so that what is read is bounded by the room left */
+	if (!has_components)
+		tmp.metadata_bytes += writer_components_bytes(w->components, w->n_components);
+	if (!has_model)
+		tmp.metadata_bytes += writer_model_bytes(&w->model);
 	if (r >= 0 && has_components)
 		r = writer_read_components(&tmp, &components, metadata_room(w->d, w->uid, w, NULL),
 		                           &err);
-	else if (r >= 0) /* they stay */
-		tmp.metadata_bytes += writer_components_bytes(w->components, w->n_components);
-	if (r >= 0 && (in.has_exclude_files || in.has_restore_method || in.has_mappings ||
-	               in.has_backup_schema))
+	if (r >= 0 && has_model)
 		r = writer_read_model(&tmp, &in, metadata_room(w->d, w->uid, w, NULL), &err);
-	else if (r >= 0)
-		tmp.metadata_bytes += writer_model_bytes(&w->model);
 	strv_free(in.backup_schema);
 	if (r < 0) {
 		log_warning("writer=%s: its Identify answer has unusable metadata, keeping what "
@@ -102,8 +104,7 @@ void writer_identify_update(Writer *w, DBusMessage *reply)
 		writer_model_done(&tmp.model);
 		return;
 	}
-	if (in.has_exclude_files || in.has_restore_method || in.has_mappings ||
-	    in.has_backup_schema) {
+	if (has_model) {
 		writer_model_done(&w->model);
 		w->model = tmp.model;
 	}
