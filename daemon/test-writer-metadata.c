@@ -603,7 +603,7 @@ START_TEST(counts_and_bytes_are_bounded)
 {
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
 	TFile *files = calloc(VSSD_FILES_PER_LIST_MAX + 1, sizeof(TFile));
-	const char **many_deps = calloc(VSSD_DEPENDENCIES_PER_COMPONENT_MAX + 2, sizeof(char *));
+	const char **many_deps = calloc(VSSD_DEPS_PER_COMPONENT_MAX + 2, sizeof(char *));
 	char *long_path = malloc(3001);
 	TComp c = { .name = "c", .selectable = -1 };
 	TComp *comps;
@@ -628,7 +628,7 @@ START_TEST(counts_and_bytes_are_bounded)
 	assert_invalid(t, info_new(&c, 1, &m), -E2BIG, "exclude-files");
 	m = (TModel){ .mappings = files, .n_mappings = VSSD_FILES_PER_LIST_MAX + 1, .reboot = -1 };
 	assert_invalid(t, info_new(&c, 1, &m), -E2BIG, "alternate-location-mappings");
-	for (size_t i = 0; i <= VSSD_DEPENDENCIES_PER_COMPONENT_MAX; i++)
+	for (size_t i = 0; i <= VSSD_DEPS_PER_COMPONENT_MAX; i++)
 		many_deps[i] = "Other\\x";
 	c.deps = many_deps;
 	assert_invalid(t, info_new(&c, 1, NULL), -E2BIG, "dependencies");

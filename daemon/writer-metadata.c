@@ -369,7 +369,7 @@ int writer_read_components(Writer *w, DBusMessageIter *arr, size_t room, VssErr 
 			{ "caption", 's', &caption },
 			{ "selectable", 'b', &selectable },
 			{ "files", 'A', &files, &has_files, VSSD_FILES_PER_LIST_MAX },
-			{ "dependencies", 'a', &deps, NULL, VSSD_DEPENDENCIES_PER_COMPONENT_MAX },
+			{ "dependencies", 'a', &deps, NULL, VSSD_DEPS_PER_COMPONENT_MAX },
 			{ NULL },
 		};
 		WriterComponent *c = &w->components[w->n_components];

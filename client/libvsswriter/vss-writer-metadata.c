@@ -228,7 +228,7 @@ _public_ int vss_writer_component_add_dependency(struct vss_writer *w, const cha
 	c = component_find(w, component);
 	if (!c)
 		return -ENOENT;
-	if (strv_length(c->dependencies) >= VSSD_DEPENDENCIES_PER_COMPONENT_MAX)
+	if (strv_length(c->dependencies) >= VSSD_DEPS_PER_COMPONENT_MAX)
 		return -E2BIG;
 	return strv_extend(&c->dependencies, logical_path);
 }
