@@ -97,9 +97,10 @@ void writer_identify_update(Writer *w, DBusMessage *reply)
 		r = writer_read_model(&tmp, &in, metadata_room(w->d, w->uid, w, NULL), &err);
 	strv_free(in.backup_schema);
 	if (r < 0) {
-		log_warning("writer=%s: its Identify answer has unusable metadata, keeping what "
-		            "it registered: %s",
-		            w->id_str, r == -ENOMEM ? "out of memory" : err.message);
+		log_writer_warning(w->id_str, NULL,
+		                   "its Identify answer has unusable metadata, keeping what it "
+		                   "registered: %s",
+		                   r == -ENOMEM ? "out of memory" : err.message);
 		writer_components_free(tmp.components, tmp.n_components);
 		writer_model_done(&tmp.model);
 		return;
@@ -115,8 +116,8 @@ void writer_identify_update(Writer *w, DBusMessage *reply)
 	w->components = tmp.components;
 	w->n_components = tmp.n_components;
 	if (writer_resolve_paths(w) < 0)
-		log_error("writer=%s: cannot look up its paths; it takes part in every set",
-		          w->id_str);
+		log_writer_error(w->id_str, NULL,
+		                 "cannot look up its paths; it takes part in every set");
 }
 
 static const BusInterface *const writer_ifaces[] = { &writer_interface, NULL };
