@@ -144,6 +144,12 @@ START_TEST(global_options_and_help)
 	ck_assert_str_eq(p.a.bus_address, "unix:abstract=x");
 	p_done(&p);
 
+	PARSE(&p, "list", "writers", "--detailed");
+	parse_ok(&p);
+	ck_assert_int_eq(p.a.verb, VSSCTL_LIST_WRITERS);
+	ck_assert(p.a.detailed);
+	p_done(&p);
+
 	PARSE(&p, "list", "providers");
 	parse_ok(&p);
 	ck_assert_int_eq(p.a.verb, VSSCTL_LIST_PROVIDERS);
@@ -238,6 +244,8 @@ START_TEST(list_verbs)
 	      "list", "providers", "--volume", VOLA);
 	FAILS("option --quiet is not valid for 'list writers'", "Usage: vssctl list writers",
 	      "list", "writers", "--quiet");
+	FAILS("option --detailed is not valid for 'list volumes'", "Usage: vssctl list volumes",
+	      "list", "volumes", "--detailed");
 	FAILS("volume '../a' is not an absolute path", "Usage: vssctl list storage", "list",
 	      "storage", "--for", "../a");
 }
@@ -1271,6 +1279,176 @@ START_TEST(list_writers_output)
 }
 END_TEST
 
+static bool has_raw_control(const char *s);
+
+/* A file set entry of a files / exclude-files / mappings list */
+static void put_file_set(DBusMessageIter *a, const char *path, const char *spec, bool recursive,
+                         const char *alt, const char *kind)
+{
+	DBusMessageIter d;
+
+	ck_assert_int_eq(busmsg_dict_open(a, &d), 0);
+	put_string(&d, "path", path);
+	put_string(&d, "filespec", spec);
+	ck_assert_int_eq(busmsg_dict_append_bool(&d, "recursive", recursive), 0);
+	if (alt)
+		put_string(&d, "alternate-path", alt);
+	if (kind)
+		put_string(&d, "kind", kind);
+	ck_assert_int_eq(busmsg_dict_close(a, &d), 0);
+}
+
+/* The writer as ListWriters gives it plus its Metadata entries (the second one: none given) */
+static void fill_detailed_writer(DBusMessageIter *d, size_t i)
+{
+	static char *const paths[] = { (char *)"/srv/db", NULL };
+	static char *const vols[] = { (char *)"/dev/mapper/data", NULL };
+	static char *const deps[] = { (char *)"System\\registry", NULL };
+	static char *const schema[] = { (char *)"incremental", (char *)"lsn", NULL };
+	DBusMessageIter e, v, a, c, f, fe, fv;
+
+	fill_writer(d, i);
+	ck_assert_int_eq(busmsg_entry_open(d, "components", "aa{sv}", &e, &v), 0);
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	if (i == 1) {
+		ck_assert_int_eq(busmsg_dict_open(&a, &c), 0);
+		put_string(&c, "name", "main");
+		ck_assert_int_eq(busmsg_dict_append_strv(&c, "paths", paths), 0);
+		ck_assert_int_eq(busmsg_dict_append_strv(&c, "volumes", vols), 0);
+		put_string(&c, "logical-path", "Databases");
+		put_string(&c, "type", "database");
+		put_string(&c, "caption", "Main\ndatabase");
+		ck_assert_int_eq(busmsg_dict_append_bool(&c, "selectable", false), 0);
+		ck_assert_int_eq(busmsg_entry_open(&c, "files", "aa{sv}", &fe, &fv), 0);
+		ck_assert(dbus_message_iter_open_container(&fv, DBUS_TYPE_ARRAY, "a{sv}", &f));
+		put_file_set(&f, "/srv/db", "*.db", false, "", "database");
+		put_file_set(&f, "/srv/db/wal/", "*", false, "", "log");
+		ck_assert(dbus_message_iter_close_container(&fv, &f));
+		ck_assert_int_eq(busmsg_entry_close(&c, &fe, &fv, 0), 0);
+		ck_assert_int_eq(busmsg_dict_append_strv(&c, "dependencies", deps), 0);
+		ck_assert_int_eq(busmsg_dict_close(&a, &c), 0);
+	}
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert_int_eq(busmsg_entry_close(d, &e, &v, 0), 0);
+
+	ck_assert_int_eq(busmsg_entry_open(d, "exclude-files", "aa{sv}", &e, &v), 0);
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	if (i == 1)
+		put_file_set(&a, "/srv/db", "*.tmp", true, NULL, NULL);
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert_int_eq(busmsg_entry_close(d, &e, &v, 0), 0);
+
+	ck_assert_int_eq(busmsg_entry_open(d, "restore-method", "a{sv}", &e, &v), 0);
+	ck_assert_int_eq(busmsg_dict_open(&v, &a), 0);
+	if (i == 1) {
+		put_string(&a, "method", "stop-restore-start");
+		put_string(&a, "service", "postgresql.service");
+		put_string(&a, "writer-restore", "always");
+		ck_assert_int_eq(busmsg_dict_append_bool(&a, "reboot-required", false), 0);
+	}
+	ck_assert_int_eq(busmsg_dict_close(&v, &a), 0);
+	ck_assert_int_eq(busmsg_entry_close(d, &e, &v, 0), 0);
+
+	ck_assert_int_eq(busmsg_entry_open(d, "alternate-location-mappings", "aa{sv}", &e, &v), 0);
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	if (i == 1)
+		put_file_set(&a, "/etc/db", "*.conf", false, "/srv/elsewhere", NULL);
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert_int_eq(busmsg_entry_close(d, &e, &v, 0), 0);
+	ck_assert_int_eq(busmsg_dict_append_strv(d, "backup-schema", i == 1 ? schema : NULL), 0);
+}
+
+START_TEST(list_writers_detailed_output)
+{
+	_cleanup_(busutil_value_freep) BusValue *args = list_new(2, fill_detailed_writer);
+	_cleanup_(busutil_value_freep) BusValue *plain = list_new(1, fill_writer);
+	json_object *j, *w, *c;
+	Out o;
+
+	ck_assert_int_eq(vssctl_print_writers_detailed(out_open(&o), &args->items[0], false), 0);
+	ck_assert(!has_raw_control(out_text(&o)));
+	ck_assert_str_eq(o.buf, "Writer name: 'hooks'\n"
+	                        "   Writer Id: " ID1 "\n"
+	                        "   Writer Instance Id: " SA1 "\n"
+	                        "   Usage: -\n"
+	                        "   State: [1] Stable\n"
+	                        "   Last error: No error\n"
+	                        "   Restore method: (none)\n"
+	                        "   Backup schema:\n"
+	                        "      (none)\n"
+	                        "   Excluded files:\n"
+	                        "      (none)\n"
+	                        "   Alternate location mappings:\n"
+	                        "      (none)\n"
+	                        "   Components: 0\n"
+	                        "\n"
+	                        "Writer name: 'PostgreSQL'\n"
+	                        "   Writer Id: " ID1 "\n"
+	                        "   Writer Instance Id: " SA2 "\n"
+	                        "   Writer Instance Name: main\n"
+	                        "   Usage: -\n"
+	                        "   State: [8] Failed at freeze\n"
+	                        "   Last error: VSS_E_WRITERERROR_TIMEOUT (0x800423F2): no reply\n"
+	                        "   Restore method: stop-restore-start\n"
+	                        "   Restore service: postgresql.service\n"
+	                        "   Writer restore: always\n"
+	                        "   Requires reboot after restore: no\n"
+	                        "   Backup schema:\n"
+	                        "      incremental\n"
+	                        "      lsn\n"
+	                        "   Excluded files:\n"
+	                        "      /srv/db/*.tmp (recursive)\n"
+	                        "   Alternate location mappings:\n"
+	                        "      /etc/db/*.conf -> /srv/elsewhere\n"
+	                        "   Components: 1\n"
+	                        "   + Component \"Databases\\main\"\n"
+	                        "      - Name: main\n"
+	                        "      - Logical path: Databases\n"
+	                        "      - Caption: Main\\ndatabase\n"
+	                        "      - Type: database\n"
+	                        "      - Is selectable: no\n"
+	                        "      - Paths affected by this component:\n"
+	                        "         /srv/db\n"
+	                        "      - Volumes affected by this component:\n"
+	                        "         /dev/mapper/data\n"
+	                        "      - Files:\n"
+	                        "         /srv/db/*.db [database]\n"
+	                        "         /srv/db/wal/* [log]\n"
+	                        "      - Component dependencies:\n"
+	                        "         System\\registry\n");
+	out_done(&o);
+
+	/* JSON: exact, snake_case keys, nested the same way */
+	ck_assert_int_eq(vssctl_print_writers_detailed(out_open(&o), &args->items[0], true), 0);
+	j = json_tokener_parse(out_text(&o));
+	ck_assert_ptr_nonnull(j);
+	w = json_object_array_get_idx(j, 1);
+	ck_assert_str_eq(json_object_get_string(jget(jget(w, "restore_method"), "method")),
+	                 "stop-restore-start");
+	ck_assert_int_eq(json_object_array_length(jget(w, "backup_schema")), 2);
+	ck_assert_str_eq(
+		json_object_get_string(
+			jget(json_object_array_get_idx(jget(w, "alternate_location_mappings"), 0),
+	                     "alternate_path")),
+		"/srv/elsewhere");
+	c = json_object_array_get_idx(jget(w, "components"), 0);
+	ck_assert_str_eq(json_object_get_string(jget(c, "caption")), "Main\ndatabase");
+	ck_assert_str_eq(json_object_get_string(jget(c, "logical_path")), "Databases");
+	ck_assert(!json_object_get_boolean(jget(c, "selectable")));
+	ck_assert_str_eq(json_object_get_string(
+				 jget(json_object_array_get_idx(jget(c, "files"), 1), "kind")),
+	                 "log");
+	ck_assert_int_eq(json_object_array_length(jget(w, "components")), 1);
+	json_object_put(j);
+	out_done(&o);
+
+	/* a writer that left before its metadata was read */
+	ck_assert_int_eq(vssctl_print_writers_detailed(out_open(&o), &plain->items[0], false), 0);
+	ck_assert_ptr_nonnull(strstr(out_text(&o), "the writer left before its metadata"));
+	out_done(&o);
+}
+END_TEST
+
 /* Text a hostile writer or caller could have put in what vssd sends */
 static void fill_hostile_writer(DBusMessageIter *d, size_t i)
 {
@@ -1590,6 +1768,7 @@ TEST_SUITE_MAIN("vssctl",
 	TEST(list_shadows_json)
 	TEST(query_reverts_output)
 	TEST(list_writers_output)
+	TEST(list_writers_detailed_output)
 	TEST(list_writers_escapes_what_vssd_sent)
 	TEST(exposed_and_added_paths_are_escaped)
 	TEST(list_storage_output)

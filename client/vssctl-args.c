@@ -33,6 +33,7 @@ enum {
 	OPT_MOUNT,
 	OPT_DEVICE_ONLY,
 	OPT_DELETE_SNAPSHOTS,
+	OPT_DETAILED,
 };
 
 #define BIT(o) (1ULL << ((o)-OPT_SET))
@@ -61,6 +62,7 @@ static const struct option options[] = {
 	{ "mount", no_argument, NULL, OPT_MOUNT },
 	{ "device-only", no_argument, NULL, OPT_DEVICE_ONLY },
 	{ "delete-snapshots", no_argument, NULL, OPT_DELETE_SNAPSHOTS },
+	{ "detailed", no_argument, NULL, OPT_DETAILED },
 	{},
 };
 
@@ -110,10 +112,15 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"List the shadow copy providers: name, type, id and version.\n",
 	},
 	[VSSCTL_LIST_WRITERS] = {
-		"list writers", 0, 0, 0,
-		"list writers",
+		"list writers", BIT(OPT_DETAILED), 0, 0,
+		"list writers [--detailed]",
 		"Ask every registered writer to identify itself, then list them: name, class id,\n"
-		"instance id, state and last error, like 'vssadmin list writers'.\n",
+		"instance id, state and last error, like 'vssadmin list writers'.\n"
+		"\n"
+		"  --detailed     also each writer's metadata, like 'diskshadow list writers\n"
+		"                 detailed': restore method, backup schema, excluded files,\n"
+		"                 alternate locations, and its components with their files,\n"
+		"                 paths, volumes and dependencies\n",
 	},
 	[VSSCTL_LIST_STORAGE] = {
 		"list storage", BIT(OPT_FOR), 0, 0,
@@ -555,7 +562,7 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	}
 
-	if (c < OPT_SET || c > OPT_DELETE_SNAPSHOTS) /* getopt_long() returns nothing else */
+	if (c < OPT_SET || c > OPT_DETAILED) /* getopt_long() returns nothing else */
 		return usage_error(err, verb, "unexpected option %d", c);
 	if (verb < 0)
 		return usage_error(err, verb, "option --%s belongs after the verb", option_name(c));
@@ -641,6 +648,9 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	case OPT_DELETE_SNAPSHOTS:
 		a->delete_snapshots = true;
+		return 1;
+	case OPT_DETAILED:
+		a->detailed = true;
 		return 1;
 	}
 	return usage_error(err, verb, "unexpected option %d", c);

@@ -672,6 +672,141 @@ int vssctl_print_writers(FILE *f, const BusValue *list, bool json)
 	return 0;
 }
 
+/* "yes" / "no" of a boolean key (absent: fallback) */
+static const char *dict_yes(const BusValue *d, const char *key, bool fallback)
+{
+	bool b = fallback;
+
+	(void)busutil_dict_get_bool(d, key, &b);
+	return b ? "yes" : "no";
+}
+
+/* The strings of the array under key, one per line at indent (none: "(none)") */
+static void print_strings(FILE *f, const BusValue *d, const char *key, const char *indent)
+{
+	const BusValue *l = busutil_dict_get(d, key);
+	size_t n = 0;
+
+	for (size_t i = 0; l && i < l->n; i++)
+		if (busutil_value_is_string(&l->items[i])) {
+			fprintf(f, "%s%s\n", indent, l->items[i].str);
+			n++;
+		}
+	if (n == 0)
+		fprintf(f, "%s(none)\n", indent);
+}
+
+/* File sets (files, exclude-files, alternate-location-mappings): "PATH/FILESPEC" and what else
+ * each says, one per line at indent */
+static void print_file_sets(FILE *f, const BusValue *d, const char *key, const char *indent)
+{
+	const BusValue *l = busutil_dict_get(d, key);
+
+	if (!l || l->n == 0) {
+		fprintf(f, "%s(none)\n", indent);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const BusValue *e = &l->items[i];
+		const char *path = dict_str(e, "path", "-"), *spec = dict_str(e, "filespec", "*");
+		const char *kind = dict_str(e, "kind", ""),
+			   *alt = dict_str(e, "alternate-path", "");
+		bool recursive = false;
+
+		(void)busutil_dict_get_bool(e, "recursive", &recursive);
+		fprintf(f, "%s%s%s%s", indent, path,
+		        path[0] && path[strlen(path) - 1] == '/' ? "" : "/", spec);
+		if (kind[0])
+			fprintf(f, " [%s]", kind);
+		if (recursive)
+			fprintf(f, " (recursive)");
+		if (alt[0])
+			fprintf(f, " -> %s", alt);
+		fputc('\n', f);
+	}
+}
+
+static void print_component(FILE *f, const BusValue *c)
+{
+	const char *name = dict_str(c, "name", "-"), *lp = dict_str(c, "logical-path", "");
+	const char *caption = dict_str(c, "caption", "");
+
+	/* diskshadow's "+ Component" block; the full path is the logical path and the name */
+	fprintf(f, "   + Component \"%s%s%s\"\n", lp, lp[0] ? "\\" : "", name);
+	fprintf(f, "      - Name: %s\n", name);
+	fprintf(f, "      - Logical path: %s\n", lp);
+	fprintf(f, "      - Caption: %s\n", caption);
+	fprintf(f, "      - Type: %s\n", dict_str(c, "type", "filegroup"));
+	fprintf(f, "      - Is selectable: %s\n", dict_yes(c, "selectable", true));
+	fprintf(f, "      - Paths affected by this component:\n");
+	print_strings(f, c, "paths", "         ");
+	fprintf(f, "      - Volumes affected by this component:\n");
+	print_strings(f, c, "volumes", "         ");
+	fprintf(f, "      - Files:\n");
+	print_file_sets(f, c, "files", "         ");
+	fprintf(f, "      - Component dependencies:\n");
+	print_strings(f, c, "dependencies", "         ");
+}
+
+int vssctl_print_writers_detailed(FILE *f, const BusValue *list, bool json)
+{
+	_cleanup_(busutil_value_freep) BusValue *safe = NULL;
+	int r = list_check(list);
+
+	if (r < 0 || json)
+		return r < 0 ? r : list_json(f, list);
+	r = text_safe(json, &list, &safe);
+	if (r < 0)
+		return r;
+	if (list->n == 0)
+		fprintf(f, "No writers are registered.\n");
+	for (size_t i = 0; i < list->n; i++) {
+		const BusValue *d = &list->items[i];
+		const BusValue *rm = busutil_dict_get(d, "restore-method");
+		const BusValue *comps = busutil_dict_get(d, "components");
+		const char *instance_name = dict_str(d, "instance-name", "");
+		const char *last_error = dict_str(d, "last-error", "");
+		const char *failure = dict_str(d, "failure-message", "");
+
+		fprintf(f, "%sWriter name: '%s'\n", i ? "\n" : "", dict_str(d, "name", "-"));
+		fprintf(f, "   Writer Id: %s\n", dict_str(d, "class-id", "-"));
+		fprintf(f, "   Writer Instance Id: %s\n", dict_str(d, "instance-id", "-"));
+		if (instance_name[0])
+			fprintf(f, "   Writer Instance Name: %s\n", instance_name);
+		fprintf(f, "   Usage: %s\n", dict_str(d, "usage", "-"));
+		fprintf(f, "   State: [%" PRIu64 "] %s\n", dict_u64(d, "state", 0),
+		        dict_str(d, "state-name", "Unknown"));
+		fprintf(f, "   Last error: %s\n", last_error[0] ? last_error : "No error");
+		if (failure[0])
+			fprintf(f, "   Failure message: %s\n", failure);
+		if (!comps) { /* unregistered while listed: no metadata */
+			fprintf(f, "   (the writer left before its metadata could be read)\n");
+			continue;
+		}
+		if (rm && busutil_dict_get_string(rm, "method")) {
+			const char *service = dict_str(rm, "service", "");
+
+			fprintf(f, "   Restore method: %s\n", dict_str(rm, "method", "-"));
+			if (service[0])
+				fprintf(f, "   Restore service: %s\n", service);
+			fprintf(f, "   Writer restore: %s\n", dict_str(rm, "writer-restore", "-"));
+			fprintf(f, "   Requires reboot after restore: %s\n",
+			        dict_yes(rm, "reboot-required", false));
+		} else
+			fprintf(f, "   Restore method: (none)\n");
+		fprintf(f, "   Backup schema:\n");
+		print_strings(f, d, "backup-schema", "      ");
+		fprintf(f, "   Excluded files:\n");
+		print_file_sets(f, d, "exclude-files", "      ");
+		fprintf(f, "   Alternate location mappings:\n");
+		print_file_sets(f, d, "alternate-location-mappings", "      ");
+		fprintf(f, "   Components: %zu\n", comps->n);
+		for (size_t k = 0; k < comps->n; k++)
+			print_component(f, &comps->items[k]);
+	}
+	return 0;
+}
+
 int vssctl_print_storage(FILE *f, const BusValue *list, const char *for_volume, bool json)
 {
 	_cleanup_(busutil_value_freep) BusValue *safe = NULL;

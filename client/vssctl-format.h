@@ -43,6 +43,9 @@ int vssctl_print_reverts(FILE *f, const BusValue *objects, const char *for_volum
 int vssctl_print_volumes(FILE *f, const BusValue *list, bool json);
 int vssctl_print_providers(FILE *f, const BusValue *list, bool json);
 int vssctl_print_writers(FILE *f, const BusValue *list, bool json);
+/* list: ListWriters' dictionaries, each with its writer's Metadata entries added (components,
+ * exclude-files, restore-method, alternate-location-mappings, backup-schema) */
+int vssctl_print_writers_detailed(FILE *f, const BusValue *list, bool json);
 int vssctl_print_storage(FILE *f, const BusValue *list, const char *for_volume, bool json);
 
 /* After CreateSnapshotSet: snapshots[i] are the Snapshot properties (a{sv}) of each new one */

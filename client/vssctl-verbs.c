@@ -230,6 +230,102 @@ static int manager_list(Vssctl *v, const char *member, bool long_call, int arg_t
 	return reply_read(reply, member, "aa{sv}", ret);
 }
 
+/* The Metadata property of the writer instance_id (vssd's writer object) into *ret, a
+ * dictionary; -ENOENT, silently, when the writer is gone since ListWriters */
+static int writer_metadata(Vssctl *v, const char *instance_id, BusValue **ret)
+{
+	_cleanup_(busutil_message_unrefp) DBusMessage *m = NULL, *reply = NULL;
+	_cleanup_(busutil_call_error_done) BusCallError e = BUS_CALL_ERROR_NULL;
+	_cleanup_(busutil_value_freep) BusValue *args = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *iface = VSSD_IFACE_WRITER, *prop = "Metadata";
+	char p[VSSID_PATH_MAX];
+	VssId id;
+	int r;
+
+	if (vssid_from_string(instance_id, &id) < 0)
+		return log_error_errno(-EBADMSG, "vssd listed a writer with instance id \"%s\"",
+		                       instance_id);
+	if (asprintf(&path, VSSD_ROOT_PATH "/writer/%s", vssid_to_path(&id, p)) < 0)
+		return log_oom();
+	r = busutil_new_method_call(VSSD_BUS_NAME, path, PROPERTIES_IFACE, "Get", &m);
+	if (r < 0 || !dbus_message_append_args(m, DBUS_TYPE_STRING, &iface, DBUS_TYPE_STRING, &prop,
+	                                       DBUS_TYPE_INVALID))
+		return log_oom();
+	r = busutil_call(v->conn, m, vssctl_timeout(v, false), v->interrupt_fd, &reply, &e);
+	if (r < 0 && (streq_ptr(e.name, DBUS_ERROR_UNKNOWN_OBJECT) ||
+	              streq_ptr(e.name, VSS_ERROR_PREFIX "ObjectNotFound")))
+		return -ENOENT; /* unregistered in the meantime */
+	if (r < 0) {
+		call_error_print(&e, r);
+		return r;
+	}
+	r = reply_read(reply, "Get", "v", &args);
+	if (r < 0)
+		return r;
+	if (args->items[0].type != BUSUTIL_DICT)
+		return log_error_errno(-EBADMSG, "the Metadata of writer %s is no dictionary",
+		                       instance_id);
+	*ret = malloc(sizeof(BusValue));
+	if (!*ret)
+		return log_oom();
+	**ret = args->items[0];
+	args->n = 0; /* moved out */
+	free(args->items);
+	args->items = NULL;
+	return 0;
+}
+
+/* Adds the entries of the dictionary from to the dictionary to, emptying from */
+static int dict_take_entries(BusValue *to, BusValue *from)
+{
+	BusValue *items;
+	char **keys;
+
+	if (from->n == 0)
+		return 0;
+	items = reallocarray(to->items, to->n + from->n, sizeof(BusValue));
+	if (!items)
+		return -ENOMEM;
+	to->items = items;
+	keys = reallocarray(to->keys, to->n + from->n, sizeof(char *));
+	if (!keys)
+		return -ENOMEM;
+	to->keys = keys;
+	memcpy(to->items + to->n, from->items, from->n * sizeof(BusValue));
+	memcpy(to->keys + to->n, from->keys, from->n * sizeof(char *));
+	to->n += from->n;
+	free(from->items);
+	free(from->keys);
+	from->items = NULL;
+	from->keys = NULL;
+	from->n = 0;
+	return 0;
+}
+
+/* list writers --detailed: each writer's dictionary gains its metadata (components,
+ * exclude-files, restore-method, alternate-location-mappings, backup-schema) */
+static int writers_add_metadata(Vssctl *v, BusValue *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		_cleanup_(busutil_value_freep) BusValue *meta = NULL;
+		const char *id = busutil_dict_get_string(&list->items[i], "instance-id");
+		int r;
+
+		if (list->items[i].type != BUSUTIL_DICT || !id)
+			return log_error_errno(-EBADMSG,
+			                       "vssd listed a writer without instance id");
+		r = writer_metadata(v, id, &meta);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		if (dict_take_entries(&list->items[i], meta) < 0)
+			return log_oom();
+	}
+	return 0;
+}
+
 static int managed_objects(Vssctl *v, BusValue **ret)
 {
 	_cleanup_(busutil_message_unrefp) DBusMessage *reply = NULL;
@@ -325,9 +421,15 @@ static int verb_list(Vssctl *v)
 	case VSSCTL_LIST_WRITERS:
 		/* refresh: Identify goes to every writer first, so it waits for writers */
 		r = manager_list(v, "ListWriters", true, DBUS_TYPE_BOOLEAN, &refresh, &args);
-		return r < 0 ? r
-		             : print_result(vssctl_print_writers(v->out, &args->items[0], a->json),
-		                            "writers");
+		if (r >= 0 && a->detailed)
+			r = writers_add_metadata(v, &args->items[0]);
+		if (r < 0)
+			return r;
+		return print_result(
+			a->detailed
+				? vssctl_print_writers_detailed(v->out, &args->items[0], a->json)
+				: vssctl_print_writers(v->out, &args->items[0], a->json),
+			"writers");
 	case VSSCTL_LIST_STORAGE:
 		r = manager_list(v, "ListStorage", false, DBUS_TYPE_INVALID, NULL, &args);
 		return r < 0 ? r

@@ -18,7 +18,10 @@
 #define VSSD_WRITERS_MAX                1024 /* all uids together */
 #define VSSD_COMPONENTS_PER_WRITER_MAX  256
 #define VSSD_PATHS_PER_COMPONENT_MAX    256
-/* bytes of writer metadata vssd keeps (names, class ids, components, paths) */
+#define VSSD_FILES_PER_LIST_MAX         256 /* a component's files, exclude-files, mappings */
+#define VSSD_DEPS_PER_COMPONENT_MAX     64  /* a component's dependencies */
+#define VSSD_BACKUP_SCHEMA_MAX          15  /* the VSS_BACKUP_SCHEMA bits */
+/* bytes of writer metadata vssd keeps (names, class ids, components, paths, files...) */
 #define VSSD_WRITER_METADATA_PER_UID_MAX (4U << 20)
 #define VSSD_WRITER_METADATA_MAX         (16U << 20) /* all uids together */
 #define VSSD_OPTION_ARRAY_MAX            256 /* elements of an array option without its own cap */

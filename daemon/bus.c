@@ -206,6 +206,8 @@ static const char *type_name(char t)
 		return "an unsigned 64-bit integer (t)";
 	case 'A':
 		return "an array of dictionaries (aa{sv})";
+	case 'D':
+		return "a dictionary (a{sv})";
 	default:
 		return "a string array (as)";
 	}
@@ -285,7 +287,8 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 		      dbus_message_iter_get_element_type(&v) != DBUS_TYPE_STRING)) ||
 		    (o->type == 'A' &&
 		     (vt != DBUS_TYPE_ARRAY || !busmsg_has_signature(&v, "aa{sv}"))) ||
-		    (o->type != 'a' && o->type != 'A' && vt != o->type))
+		    (o->type == 'D' && !busmsg_has_signature(&v, "a{sv}")) ||
+		    (o->type != 'a' && o->type != 'A' && o->type != 'D' && vt != o->type))
 			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 			                   "option \"%s\" must be %s", o->key, type_name(o->type));
 		if (o->type == 'a' || o->type == 'A') {
@@ -316,6 +319,7 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 			dbus_message_iter_get_basic(&v, (uint64_t *)o->dest);
 			break;
 		case 'A': /* an array of arrays (aa{sv}): the caller walks it */
+		case 'D': /* a dictionary (a{sv}): likewise */
 			*(DBusMessageIter *)o->dest = v;
 			break;
 		default: {
@@ -324,7 +328,15 @@ int bus_read_options(DBusMessageIter *it, const BusOption *opts, VssErr *err)
 
 			*dest = strv_free(*dest);
 			r = bus_read_strv(&v, VSSD_PATH_MAX, SIZE_MAX, dest,
-			                  err); /* counted above */
+			                  err);             /* counted above */
+			if (r < 0 && err && r != -ENOMEM) { /* which option it was */
+				char what[sizeof(err->message)];
+				VssError kind = err->kind;
+
+				snprintf(what, sizeof(what), "%s", err->message);
+				err->kind = VSS_ERROR_NONE; /* the first error wins: say it again */
+				vss_err_set(err, kind, r, "option \"%s\": %s", o->key, what);
+			}
 			if (r < 0)
 				return r;
 			break;

@@ -87,12 +87,13 @@ int bus_reply_error(Bus *b, DBusMessage *m, const VssErr *err, int error);
 int bus_send(Bus *b, DBusMessage *reply); /* unrefs reply */
 
 /* Strict option dictionaries: each key with its D-Bus type ('s','b','u','t', 'a' for "as", 'A' for
- * "aa{sv}": dest is a DBusMessageIter on the array, for the caller to walk). */
+ * "aa{sv}" and 'D' for "a{sv}": dest is a DBusMessageIter on the value, for the caller to walk). */
 typedef struct BusOption {
 	const char *key;
 	char type;
 	void *dest; /* char ** (borrowed from the message), bool *, uint32_t *, uint64_t *,
-	               char *** (newly allocated strv) */
+	               char *** (newly allocated strv); 'A' (aa{sv}) and 'D' (a{sv}): a
+	               DBusMessageIter * on the value, for the caller to walk */
 	bool *seen; /* optional */
 	size_t max; /* 'a' and 'A': the most elements (counted before reading); 0: the default,
 	               VSSD_OPTION_ARRAY_MAX */

@@ -18,15 +18,6 @@
 
 #define WRITER_FREEZE_MIN_MS 100
 
-static size_t strv_bytes(char *const *l)
-{
-	size_t n = 0;
-
-	for (char *const *p = l; p && *p; p++)
-		n += strlen(*p) + 1;
-	return n;
-}
-
 /* The bytes of w's strings other than its components: name, class id, instance name... */
 static size_t writer_base_bytes(const Writer *w)
 {
@@ -64,137 +55,69 @@ static size_t metadata_room(Daemon *d, uid_t uid, const Writer *except, size_t *
 	           VSSD_WRITER_METADATA_MAX - all_bytes);
 }
 
-static int metadata_too_big(const Writer *w, VssErr *err)
-{
-	return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -E2BIG,
-	                   "writer \"%s\" would take the writer metadata vssd keeps past %u "
-	                   "bytes for uid %u or %u bytes in all; register fewer or shorter "
-	                   "components and paths",
-	                   bus_safe_string(w->name), VSSD_WRITER_METADATA_PER_UID_MAX,
-	                   (unsigned)w->uid, VSSD_WRITER_METADATA_MAX);
-}
-
-/* Reads components aa{sv} into w (which has none yet), counting the array first and the bytes
- * kept as it goes: once w's metadata would pass room bytes, nothing more is read. */
-static int read_components(Writer *w, DBusMessageIter *arr, size_t room, VssErr *err)
-{
-	DBusMessageIter it;
-	size_t n;
-
-	if (dbus_message_iter_get_element_type(arr) != DBUS_TYPE_ARRAY)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-		                   "components must be an array of dictionaries aa{sv}");
-	n = bus_array_count(arr);
-	if (n > VSSD_COMPONENTS_PER_WRITER_MAX)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-		                   "%zu components given; a writer has at most %d", n,
-		                   VSSD_COMPONENTS_PER_WRITER_MAX);
-	if (n == 0)
-		return 0;
-	w->components = calloc(n, sizeof(WriterComponent));
-	if (!w->components)
-		return -ENOMEM;
-	dbus_message_iter_recurse(arr, &it);
-	for (; w->n_components < n && dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY;
-	     dbus_message_iter_next(&it)) {
-		const char *name = NULL;
-		_cleanup_strv_free_ char **paths = NULL;
-		bool has_name = false;
-		const BusOption opts[] = {
-			{ "name", 's', &name, &has_name },
-			{ "paths", 'a', &paths, NULL, VSSD_PATHS_PER_COMPONENT_MAX },
-			{ NULL },
-		};
-		WriterComponent *c = &w->components[w->n_components];
-		size_t bytes;
-		int r;
-
-		r = bus_read_options(&it, opts, err);
-		if (r < 0)
-			return r;
-		if (!has_name || !valid_text(name, VSSD_STRING_MAX))
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "each component needs a name (text, at most %d bytes)",
-			                   VSSD_STRING_MAX);
-		for (char **p = paths; p && *p; p++)
-			if (!valid_abs_path(*p))
-				return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-				                   "component \"%s\": \"%.64s\" is not an absolute "
-				                   "path",
-				                   name, *p);
-		bytes = strlen(name) + 1 + strv_bytes(paths);
-		if (w->metadata_bytes + bytes > room)
-			return metadata_too_big(w, err);
-		c->name = strdup(name);
-		if (!c->name)
-			return -ENOMEM;
-		c->paths = TAKE_PTR(paths);
-		w->n_components++;
-		w->metadata_bytes += bytes;
-	}
-	return 0;
-}
-
 /* Identify's answer a{sv} describes the writer as it is now: its "components" replace the
- * registered ones (a database may have gained one since). Other keys are the registration's
- * and are not changed by Identify; unknown keys are skipped. An answer that cannot be read is
- * logged and leaves the components as they were. */
+ * registered ones (a database may have gained one since), and when it has any of the writer-wide
+ * keys (exclude-files, restore-method, alternate-location-mappings, backup-schema) they replace
+ * the registered ones together (one left out: none). Name, class id, instance name and usage are
+ * the registration's and are not changed by Identify; unknown keys are skipped. An answer that
+ * cannot be read is logged and changes nothing. */
 void writer_identify_update(Writer *w, DBusMessage *reply)
 {
 	Writer tmp = { .name = w->name, .uid = w->uid, .metadata_bytes = writer_base_bytes(w) };
-	DBusMessageIter it, d;
+	WriterModelInput in = { 0 };
+	DBusMessageIter it, d, v, components;
+	bool has_components = false, has_model;
+	const char *key;
 	VssErr err = { 0 };
-	int r;
+	int r = 0;
 
-	if (!dbus_message_iter_init(reply, &it) ||
-	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY ||
-	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_DICT_ENTRY)
+	if (!dbus_message_iter_init(reply, &it) || busmsg_dict_enter(&it, &d) < 0)
 		return; /* no description: nothing changes */
-	dbus_message_iter_recurse(&it, &d);
-	for (; dbus_message_iter_get_arg_type(&d) == DBUS_TYPE_DICT_ENTRY;
-	     dbus_message_iter_next(&d)) {
-		DBusMessageIter e, v;
-		const char *key;
-		char *sig;
-		bool ok;
-
-		dbus_message_iter_recurse(&d, &e);
-		if (dbus_message_iter_get_arg_type(&e) != DBUS_TYPE_STRING)
-			return;
-		dbus_message_iter_get_basic(&e, &key);
-		if (!streq(key, "components"))
-			continue;
-		dbus_message_iter_next(&e);
-		if (dbus_message_iter_get_arg_type(&e) != DBUS_TYPE_VARIANT)
-			return;
-		dbus_message_iter_recurse(&e, &v);
-		sig = dbus_message_iter_get_signature(&v);
-		ok = sig && streq(sig, "aa{sv}");
-		dbus_free(sig);
-		if (!ok) {
-			log_warning("writer=%s: its Identify answer has components that are not "
-			            "aa{sv}; keeping the registered ones",
-			            w->id_str);
-			return;
-		}
-		r = read_components(&tmp, &v, metadata_room(w->d, w->uid, w, NULL), &err);
-		if (r < 0) {
-			log_warning(
-				"writer=%s: its Identify answer has unusable components, keeping "
-				"the registered ones: %s",
-				w->id_str, r == -ENOMEM ? "out of memory" : err.message);
-			writer_components_free(tmp.components, tmp.n_components);
-			return;
-		}
-		writer_components_free(w->components, w->n_components);
-		w->components = tmp.components;
-		w->n_components = tmp.n_components;
-		w->metadata_bytes = tmp.metadata_bytes;
-		if (writer_resolve_paths(w) < 0)
-			log_error("writer=%s: cannot look up its paths; it takes part in every set",
-			          w->id_str);
+	while (r >= 0 && busmsg_dict_next(&d, &key, &v) > 0) {
+		if (streq(key, "components")) {
+			if (!busmsg_has_signature(&v, "aa{sv}"))
+				r = vss_err_set(&err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+				                "components are not aa{sv}");
+			components = v;
+			has_components = true;
+		} else
+			r = writer_model_input_take(&in, key, &v, &err);
+	}
+	has_model = in.has_exclude_files || in.has_restore_method || in.has_mappings ||
+	            in.has_backup_schema;
+	/* what stays counts first, so that what is read is bounded by the room left */
+	if (!has_components)
+		tmp.metadata_bytes += writer_components_bytes(w->components, w->n_components);
+	if (!has_model)
+		tmp.metadata_bytes += writer_model_bytes(&w->model);
+	if (r >= 0 && has_components)
+		r = writer_read_components(&tmp, &components, metadata_room(w->d, w->uid, w, NULL),
+		                           &err);
+	if (r >= 0 && has_model)
+		r = writer_read_model(&tmp, &in, metadata_room(w->d, w->uid, w, NULL), &err);
+	strv_free(in.backup_schema);
+	if (r < 0) {
+		log_writer_warning(w->id_str, NULL,
+		                   "its Identify answer has unusable metadata, keeping what it "
+		                   "registered: %s",
+		                   r == -ENOMEM ? "out of memory" : err.message);
+		writer_components_free(tmp.components, tmp.n_components);
+		writer_model_done(&tmp.model);
 		return;
 	}
+	if (has_model) {
+		writer_model_done(&w->model);
+		w->model = tmp.model;
+	}
+	w->metadata_bytes = tmp.metadata_bytes;
+	if (!has_components)
+		return;
+	writer_components_free(w->components, w->n_components);
+	w->components = tmp.components;
+	w->n_components = tmp.n_components;
+	if (writer_resolve_paths(w) < 0)
+		log_writer_error(w->id_str, NULL,
+		                 "cannot look up its paths; it takes part in every set");
 }
 
 static const BusInterface *const writer_ifaces[] = { &writer_interface, NULL };
@@ -207,6 +130,8 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	bool has_name = false, has_class = false, has_components = false, has_timeout = false;
 	uint32_t timeout_ms = 0;
 	DBusMessageIter components;
+	WriterModelInput in = { 0 };
+	_cleanup_strv_free_ char **schema = NULL;
 	const BusOption opts[] = {
 		{ "name", 's', &name, &has_name },
 		{ "class-id", 's', &class_id, &has_class },
@@ -214,6 +139,12 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 		{ "usage", 's', &usage },
 		{ "freeze-timeout-ms", 'u', &timeout_ms, &has_timeout },
 		{ "components", 'A', &components, &has_components, VSSD_COMPONENTS_PER_WRITER_MAX },
+		{ "exclude-files", 'A', &in.exclude_files, &in.has_exclude_files,
+		  VSSD_FILES_PER_LIST_MAX },
+		{ "restore-method", 'D', &in.restore_method, &in.has_restore_method },
+		{ "alternate-location-mappings", 'A', &in.mappings, &in.has_mappings,
+		  VSSD_FILES_PER_LIST_MAX },
+		{ "backup-schema", 'a', &schema, &in.has_backup_schema, VSSD_BACKUP_SCHEMA_MAX },
 		{ NULL },
 	};
 	static const char *const usages[] = { "user-data", "bootable-system-state",
@@ -304,12 +235,16 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	w->state = WRITER_STATE_STABLE;
 	w->metadata_bytes = writer_base_bytes(w);
 	if (w->metadata_bytes > room)
-		return metadata_too_big(w, err);
+		return writer_metadata_too_big(w, err);
 	if (has_components) {
-		r = read_components(w, &components, room, err);
+		r = writer_read_components(w, &components, room, err);
 		if (r < 0)
 			return r;
 	}
+	in.backup_schema = schema;
+	r = writer_read_model(w, &in, room, err);
+	if (r < 0)
+		return r;
 	if (c->n_gids > 0) {
 		w->gids = calloc(c->n_gids, sizeof(gid_t));
 		if (!w->gids)
@@ -383,17 +318,17 @@ static char *volume_of_dev(dev_t dev)
 	return r;
 }
 
-/* "volumes" as: the volumes a component's paths lie on, each once; devs: the devices of its
- * paths (NULL: not known yet, no volumes) */
+/* "volumes" as: the volumes a component's paths and files lie on, each once; devs: the devices
+ * of its paths then its files (NULL: not known yet, no volumes) */
 static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c, const dev_t *devs)
 {
 	_cleanup_strv_free_ char **vols = calloc(1, sizeof(char *));
-	size_t k = 0;
+	size_t n = strv_length(c->paths) + c->n_files;
 	int r;
 
 	if (!vols)
 		return -ENOMEM;
-	for (char **p = c->paths; devs && p && *p; p++, k++) {
+	for (size_t k = 0; devs && k < n; k++) {
 		_cleanup_free_ char *v = volume_of_dev(devs[k]);
 
 		if (v && !strv_contains(vols, v)) {
@@ -405,10 +340,11 @@ static int dict_add_volumes(DBusMessageIter *dict, const WriterComponent *c, con
 	return bus_dict_add_strv(dict, "volumes", vols);
 }
 
-/* "components" aa{sv} (name s, paths as): all of w's, or when selected only those that
+/* "components" aa{sv}: all of w's with their whole model (metadata for requesters; volumes as
+ * far as known after waiting up to wait_usec), or when selected only the name and paths of those
  * SetComponents chose (none chosen: an empty list) */
-int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
-                               bool selected)
+static int add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
+                          bool selected, usec_t wait_usec)
 {
 	DBusMessageIter e, v, a;
 	const char *key = "components";
@@ -417,9 +353,8 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 	int r = 0;
 
 	/* metadata: where each component lies, if the look-up is done within a moment */
-	if (!selected &&
-	    writer_path_devices((Writer *)w, now_usec(CLOCK_MONOTONIC) + WRITER_PATHS_WAIT_USEC,
-	                        &devs, &n_devs) < 0)
+	if (!selected && writer_path_devices((Writer *)w, now_usec(CLOCK_MONOTONIC) + wait_usec,
+	                                     &devs, &n_devs) < 0)
 		devs = NULL;
 
 	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
@@ -438,8 +373,16 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 		if (r >= 0)
 			r = bus_dict_add_strv(&c, "paths", w->components[i].paths);
 		if (r >= 0 && !selected) /* metadata for requesters: where each component lies */
-			r = dict_add_volumes(&c, &w->components[i], devs ? devs + k : NULL);
-		k += strv_length(w->components[i].paths);
+			r = dict_add_volumes(
+				&c, &w->components[i],
+				devs && k + strv_length(w->components[i].paths) +
+								w->components[i].n_files <=
+							n_devs
+					? devs + k
+					: NULL);
+		if (r >= 0 && !selected)
+			r = writer_component_add_model(&c, &w->components[i]);
+		k += strv_length(w->components[i].paths) + w->components[i].n_files;
 		if (!dbus_message_iter_close_container(&a, &c))
 			r = -ENOMEM;
 	}
@@ -448,6 +391,12 @@ int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *con
 	    !dbus_message_iter_close_container(dict, &e))
 		return -ENOMEM;
 	return 0;
+}
+
+int writer_dict_add_components(DBusMessageIter *dict, const Writer *w, char *const *selection,
+                               bool selected)
+{
+	return add_components(dict, w, selection, selected, WRITER_PATHS_WAIT_USEC);
 }
 
 int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components)
@@ -480,6 +429,8 @@ int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components)
 		r = bus_dict_add_u32(&dict, "freeze-timeout-ms", w->freeze_timeout_ms);
 	if (r >= 0 && with_components)
 		r = writer_dict_add_components(&dict, w, NULL, false);
+	if (r >= 0 && with_components)
+		r = writer_dict_add_model(&dict, w);
 	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
 		return -ENOMEM;
 	return 0;
@@ -532,6 +483,27 @@ static int prop_owner(Bus *b, void *u, DBusMessageIter *it)
 	return bus_append_string(it, ((Writer *)u)->owner);
 }
 
+/* Metadata a{sv}: the writer's model as GatherWriterMetadata gives it (components with the
+ * volumes known so far; a property read does not wait for a look-up) */
+static int prop_metadata(Bus *b, void *u, DBusMessageIter *it)
+{
+	Writer *w = u;
+	DBusMessageIter dict;
+	int r;
+
+	r = bus_dict_open(it, &dict);
+	if (r < 0)
+		return r;
+	r = add_components(&dict, w, NULL, false, 0);
+	if (r >= 0)
+		r = writer_dict_add_model(&dict, w);
+	if (r < 0) {
+		busmsg_dict_abandon(it, &dict);
+		return r;
+	}
+	return bus_dict_close(it, &dict);
+}
+
 static const BusMethod writer_methods[] = {
 	{ NULL },
 };
@@ -546,6 +518,7 @@ static const BusProperty writer_properties[] = {
 	{ "StateName", "s", prop_state_name },
 	{ "LastError", "s", prop_last_error },
 	{ "Owner", "s", prop_owner },
+	{ "Metadata", "a{sv}", prop_metadata },
 	{ NULL },
 };
 

@@ -96,15 +96,6 @@ Writer *writer_find(Daemon *d, const VssId *instance_id)
 	return NULL;
 }
 
-void writer_components_free(WriterComponent *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].name);
-		strv_free(c[i].paths);
-	}
-	free(c);
-}
-
 Writer *writer_free(Writer *w)
 {
 	if (!w)
@@ -119,6 +110,7 @@ Writer *writer_free(Writer *w)
 	if (w->exported)
 		bus_remove_object(&w->d->bus, w->path);
 	writer_components_free(w->components, w->n_components);
+	writer_model_done(&w->model);
 	w->paths_job = path_job_unref(w->paths_job);
 	free(w->gids);
 	free(w->owner);
@@ -165,7 +157,7 @@ void writer_set_state(Writer *w, WriterState s)
 	writer_update(w, s, NULL);
 }
 
-/* (Re)starts the look-up of the devices of w's component paths, as w's owner. */
+/* (Re)starts the look-up of the devices of w's component paths and files, as w's owner. */
 int writer_resolve_paths(Writer *w)
 {
 	_cleanup_strv_free_ char **all = calloc(1, sizeof(char *));
@@ -173,12 +165,19 @@ int writer_resolve_paths(Writer *w)
 
 	if (!all)
 		return -ENOMEM;
-	for (size_t i = 0; i < w->n_components; i++)
+	/* per component: its paths, then the paths of its files (writer-dbus.c counts on it) */
+	for (size_t i = 0; i < w->n_components; i++) {
 		for (char **p = w->components[i].paths; p && *p; p++) {
 			r = strv_extend(&all, *p); /* bounded: VSSD_PATHS_PER_COMPONENT_MAX each */
 			if (r < 0)
 				return r;
 		}
+		for (size_t f = 0; f < w->components[i].n_files; f++) {
+			r = strv_extend(&all, w->components[i].files[f].path); /* likewise */
+			if (r < 0)
+				return r;
+		}
+	}
 	w->paths_job = path_job_unref(w->paths_job);
 	return path_job_start(w->uid, w->gids, w->n_gids, all, &w->paths_job);
 }

@@ -37,10 +37,40 @@ typedef enum WriterState {
 	_WRITER_STATE_INVALID = -EINVAL,
 } WriterState;
 
+/* A file set of the VSS component model (IVssWMFiledesc): files, exclude-files and
+ * alternate-location-mappings entries */
+typedef struct WriterFile {
+	char *path;
+	char *filespec;
+	bool recursive;
+	char *alternate_path; /* "": none */
+	char *kind;           /* a component's files: file, database or log; else NULL */
+} WriterFile;
+
 typedef struct WriterComponent {
 	char *name;
 	char **paths;
+	char *logical_path; /* "": none */
+	char *type;         /* database or filegroup */
+	char *caption;
+	bool selectable;
+	WriterFile *files;
+	size_t n_files;
+	char **dependencies; /* logical paths of other writers' components */
 } WriterComponent;
+
+/* The writer-wide part of the VSS writer metadata (daemon/writer-metadata.c) */
+typedef struct WriterModel {
+	WriterFile *exclude_files;
+	size_t n_exclude_files;
+	char *restore_method; /* VSS_RESTOREMETHOD_ENUM in kebab-case; NULL: none given */
+	char *restore_service;
+	char *writer_restore; /* never, if-replace-fails or always */
+	bool reboot_required;
+	WriterFile *mappings; /* alternate-location-mappings */
+	size_t n_mappings;
+	char **backup_schema;
+} WriterModel;
 
 typedef struct Writer {
 	Daemon *d;
@@ -58,6 +88,7 @@ typedef struct Writer {
 	uint32_t freeze_timeout_ms;
 	WriterComponent *components;
 	size_t n_components;
+	WriterModel model;
 	gid_t *gids; /* of the owner: its paths are looked up with its credentials */
 	size_t n_gids;
 	PathJob *paths_job; /* the devices of the components' paths */

@@ -262,6 +262,183 @@ START_TEST(identify_answers_from_registered_info)
 }
 END_TEST
 
+/* The metadata model (LIBVSSWRITER_1.1): what is set is sent, at registration and in Identify */
+static void add_model(struct vss_writer *w)
+{
+	const char *const db_paths[] = { "/var/lib/testdb", NULL };
+
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_DATABASE, "Databases",
+	                                             "main", "Main database", true, db_paths),
+	                 0);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "main", "/var/lib/testdb", "*.db", false,
+	                                               NULL, VSS_WRITER_FILE_DATABASE),
+	                 0);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "main", "/var/lib/testdb/wal", NULL,
+	                                               false, NULL, VSS_WRITER_FILE_LOG),
+	                 0);
+	ck_assert_int_eq(vss_writer_component_add_dependency(w, "main", "System\\registry"), 0);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_FILEGROUP, NULL,
+	                                             "config", NULL, false, NULL),
+	                 0);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "config", "/etc/testdb", NULL, true,
+	                                               "/etc/testdb.restored",
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 0);
+	ck_assert_int_eq(vss_writer_add_exclude_files(w, "/var/lib/testdb", "*.tmp", true), 0);
+	ck_assert_int_eq(vss_writer_add_alternate_location_mapping(w, "/etc/testdb", "*", false,
+	                                                           "/srv/elsewhere"),
+	                 0);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, VSS_WRITER_RESTORE_STOP_RESTORE_START,
+	                                               "testdb.service",
+	                                               VSS_WRITER_RESTORE_EVENTS_ALWAYS, false),
+	                 0);
+	ck_assert_int_eq(vss_writer_set_backup_schema(w, VSS_WRITER_SCHEMA_INCREMENTAL |
+	                                                         VSS_WRITER_SCHEMA_LSN),
+	                 0);
+}
+
+#define MODEL_RENDERED                                                                         \
+	"'components': [{'name': 'main', 'paths': ['/var/lib/testdb'], 'logical-path': "       \
+	"'Databases', 'type': 'database', 'caption': 'Main database', 'files': [{'path': "     \
+	"'/var/lib/testdb', 'filespec': '*.db', 'kind': 'database'}, {'path': "                \
+	"'/var/lib/testdb/wal', 'kind': 'log'}], 'dependencies': ['System\\registry']}, "      \
+	"{'name': 'config', 'paths': [], 'selectable': false, 'files': [{'path': "             \
+	"'/etc/testdb', 'recursive': true, 'alternate-path': '/etc/testdb.restored', 'kind': " \
+	"'file'}]}], 'exclude-files': [{'path': '/var/lib/testdb', 'filespec': '*.tmp', "      \
+	"'recursive': true}], 'restore-method': {'method': 'stop-restore-start', 'service': "  \
+	"'testdb.service', 'writer-restore': 'always', 'reboot-required': false}, "            \
+	"'alternate-location-mappings': [{'path': '/etc/testdb', 'filespec': '*', "            \
+	"'alternate-path': '/srv/elsewhere'}], 'backup-schema': ['incremental', 'lsn']}"
+
+START_TEST(registers_and_identifies_with_the_model)
+{
+	_cleanup_(world_done) World t = { 0 };
+	_cleanup_(message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *info = NULL, *ident = NULL;
+
+	ck_assert_int_eq(fake_bus_start(&t.bus), 0);
+	ck_assert_int_eq(fake_vssd_new(fake_bus_address(t.bus), true, &t.vssd), 0);
+	world_writer(&t);
+	add_model(t.w);
+	ck_assert_int_eq(vss_writer_start(t.w), 0);
+	fake_vssd_set_peer(t.vssd, vss_writer_get_fd(t.w), writer_dispatch, t.w);
+	ck_assert(fake_vssd_wait_registered(t.vssd, 1, WAIT));
+	info = fake_render_args(t.vssd->last_register);
+	ck_assert_str_eq(info, "'/org/vssd/ShadowCopy1/Writer' {'name': 'testdb', 'class-id': "
+	                       "'4c4f1a3e-7a0b-4c6d-9e21-5b8f0a1c2d3e', 'usage': 'user-data', "
+	                       "'freeze-timeout-ms': <uint32 60000>, " MODEL_RENDERED);
+	reply = fake_vssd_call(t.vssd, "Identify", DBUS_TYPE_INVALID);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	ident = fake_render_args(reply);
+	ck_assert_str_eq(
+		ident,
+		"{'name': 'testdb', 'class-id': "
+		"'4c4f1a3e-7a0b-4c6d-9e21-5b8f0a1c2d3e', 'usage': 'user-data', " MODEL_RENDERED);
+	/* set once started: refused, nothing changes */
+	ck_assert_int_eq(vss_writer_set_backup_schema(t.w, 0), -EBUSY);
+	ck_assert_int_eq(vss_writer_add_exclude_files(t.w, "/x", NULL, false), -EBUSY);
+}
+END_TEST
+
+/* The model's setters check what vssd checks */
+START_TEST(model_setters_check_their_arguments)
+{
+	struct vss_writer *w = NULL;
+	const char *const paths[] = { "/srv", NULL };
+	char long_text[300];
+
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = 0;
+	ck_assert_int_eq(vss_writer_new("testdb", CLASS_ID, &w), 0);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, (enum vss_writer_component_type)2, NULL,
+	                                             "c", NULL, true, paths),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_DATABASE, "a\nb", "c",
+	                                             NULL, true, paths),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_DATABASE, NULL, "c",
+	                                             long_text, true, paths),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_DATABASE, NULL, "db",
+	                                             NULL, true, NULL),
+	                 0);
+	ck_assert_int_eq(vss_writer_add_component_ex(w, VSS_WRITER_COMPONENT_DATABASE, NULL, "db",
+	                                             NULL, true, NULL),
+	                 -EEXIST);
+	ck_assert_int_eq(vss_writer_add_component(w, "files", paths), 0);
+	/* files: where, which kind, what a database may have */
+	ck_assert_int_eq(vss_writer_component_add_file(w, "nope", "/srv", NULL, false, NULL,
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 -ENOENT);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "files", "srv", NULL, false, NULL,
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "files", "/srv", "a/b", false, NULL,
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "files", "/srv", NULL, false, "rel",
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "files", "/srv", NULL, false, NULL,
+	                                               VSS_WRITER_FILE_LOG),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, false, NULL,
+	                                               VSS_WRITER_FILE_PLAIN),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, true, NULL,
+	                                               VSS_WRITER_FILE_LOG),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, false, "/alt",
+	                                               VSS_WRITER_FILE_DATABASE),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, false, NULL,
+	                                               (enum vss_writer_file_kind)3),
+	                 -EINVAL);
+	for (int i = 0; i < 256; i++)
+		ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, false, NULL,
+		                                               VSS_WRITER_FILE_LOG),
+		                 0);
+	ck_assert_int_eq(vss_writer_component_add_file(w, "db", "/srv", NULL, false, NULL,
+	                                               VSS_WRITER_FILE_LOG),
+	                 -E2BIG);
+	/* dependencies */
+	ck_assert_int_eq(vss_writer_component_add_dependency(w, "db", ""), -EINVAL);
+	ck_assert_int_eq(vss_writer_component_add_dependency(w, "nope", "X"), -ENOENT);
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(vss_writer_component_add_dependency(w, "db", "X"), 0);
+	ck_assert_int_eq(vss_writer_component_add_dependency(w, "db", "X"), -E2BIG);
+	/* writer-wide */
+	ck_assert_int_eq(vss_writer_add_exclude_files(w, "relative", NULL, false), -EINVAL);
+	ck_assert_int_eq(vss_writer_add_alternate_location_mapping(w, "/a", NULL, false, NULL),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, (enum vss_writer_restore_method)0, NULL,
+	                                               VSS_WRITER_RESTORE_EVENTS_NEVER, false),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, (enum vss_writer_restore_method)9, NULL,
+	                                               VSS_WRITER_RESTORE_EVENTS_NEVER, false),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, VSS_WRITER_RESTORE_CUSTOM, NULL,
+	                                               (enum vss_writer_restore_events)0, false),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, VSS_WRITER_RESTORE_RESTORE_STOP_START,
+	                                               NULL, VSS_WRITER_RESTORE_EVENTS_NEVER,
+	                                               false),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, VSS_WRITER_RESTORE_CUSTOM, "a\tb",
+	                                               VSS_WRITER_RESTORE_EVENTS_NEVER, false),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_method(w, VSS_WRITER_RESTORE_IF_CAN_REPLACE, NULL,
+	                                               VSS_WRITER_RESTORE_EVENTS_NEVER, true),
+	                 0);
+	ck_assert_int_eq(vss_writer_set_backup_schema(w, 0x800), -EINVAL); /* no such bit */
+	ck_assert_int_eq(vss_writer_set_backup_schema(w, 0x10000), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_backup_schema(w, 0xF7FF), 0);
+	ck_assert_int_eq(vss_writer_set_backup_schema(NULL, 0), -EINVAL);
+	vss_writer_unref(w);
+}
+END_TEST
+
 static DBusMessage *prepare_backup_call(World *t)
 {
 	DBusMessage *m = fake_vssd_new_call(t->vssd, "PrepareForBackup");
@@ -723,6 +900,8 @@ END_TEST
 TEST_SUITE_MAIN("vss-writer",
 	TEST(registers_with_info)
 	TEST(identify_answers_from_registered_info)
+	TEST(registers_and_identifies_with_the_model)
+	TEST(model_setters_check_their_arguments)
 	TEST(every_event_reaches_its_handler)
 	TEST(veto_becomes_the_writer_error)
 	TEST(freeze_timeout_thaws_without_thaw)

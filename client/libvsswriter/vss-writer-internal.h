@@ -12,6 +12,8 @@
  *                          machine, freeze safety
  *   vss-writer-msg.c       message encoding and decoding (on common/busmsg): the info
  *                          dictionary, the events' arguments
+ *   vss-writer-metadata.c  the VSS writer metadata model: components' files, restore method,
+ *                          exclude files, mappings, backup schema (LIBVSSWRITER_1.1)
  * Nothing here is exported: the library is built with -fvisibility=hidden, and
  * libvsswriter.sym is its export list.
  */
@@ -35,9 +37,26 @@
 #define WRITER_DISPATCH_MAX  64 /* messages per vss_writer_dispatch(); the rest: next call */
 #define WRITER_DEFAULT_USAGE VSS_WRITER_USAGE_USER_DATA
 
+/* A file set: a component's files, an exclude-files or an alternate-location-mappings entry */
+typedef struct WriterFileSet {
+	char *path;
+	char *filespec; /* NULL: not sent (vssd's default "*") */
+	bool recursive;
+	char *alternate; /* NULL: none */
+	int kind;        /* enum vss_writer_file_kind; -1: not sent (exclude files, mappings) */
+} WriterFileSet;
+
 typedef struct WriterComponent {
 	char *name;
 	char **paths;
+	/* LIBVSSWRITER_1.1: sent only when set, so that version 1's messages stay as they were */
+	char *logical_path; /* NULL: none */
+	enum vss_writer_component_type type;
+	char *caption; /* NULL: none */
+	bool selectable;
+	WriterFileSet *files;
+	size_t n_files;
+	char **dependencies;
 } WriterComponent;
 
 typedef struct WriterTimeout {
@@ -61,6 +80,15 @@ struct vss_writer {
 	uint32_t freeze_timeout_msec;
 	WriterComponent *components;
 	size_t n_components;
+	WriterFileSet *exclude_files;
+	size_t n_exclude_files;
+	WriterFileSet *mappings;
+	size_t n_mappings;
+	int restore_method; /* enum vss_writer_restore_method; 0: none */
+	char *restore_service;
+	enum vss_writer_restore_events restore_events;
+	bool reboot_required;
+	uint32_t backup_schema;
 	char *address; /* NULL: the system bus */
 
 	struct vss_writer_handlers handlers;
@@ -110,6 +138,9 @@ void _printf_(3, 4) writer_log(struct vss_writer *w, int priority, const char *f
 #define writer_log_set(w, priority, set_id, fmt, ...) \
 	writer_log(w, priority, "set=%s: " fmt, set_id, ##__VA_ARGS__)
 const char *writer_errno_name(int error, char *buf, size_t size);
+/* vss_writer_add_component(); paths may be empty unless paths_required */
+int writer_add_component(struct vss_writer *w, const char *name, const char *const *paths,
+                         bool paths_required);
 
 /* ---- vss-writer-loop.c */
 /* Makes epoll_fd, timer_fd, wake_fd and stop_fd (all -EBADF before); on failure
@@ -137,6 +168,12 @@ DBusHandlerResult writer_on_message(DBusConnection *c, DBusMessage *m, void *use
 void writer_safety_thaw(struct vss_writer *w, const char *why);
 /* Thaws the application when the freeze timeout has passed */
 void writer_check_freeze_timeout(struct vss_writer *w);
+
+/* ---- vss-writer-metadata.c: the metadata model */
+void writer_metadata_free(struct vss_writer *w); /* components included */
+/* The model's keys of a component / of the writer, those that were set (busmsg a{sv}) */
+int writer_append_component_model(DBusMessageIter *dict, const WriterComponent *c);
+int writer_append_writer_model(DBusMessageIter *dict, const struct vss_writer *w);
 
 /* ---- vss-writer-msg.c */
 /* The event's D-Bus member and argument signature; NULL when ev is out of range */

@@ -76,6 +76,8 @@ static int append_component(DBusMessageIter *array, const WriterComponent *c)
 	r = busmsg_dict_append_string(&d, "name", c->name);
 	if (r >= 0)
 		r = busmsg_dict_append_strv(&d, "paths", c->paths);
+	if (r >= 0)
+		r = writer_append_component_model(&d, c);
 	if (r < 0) {
 		busmsg_dict_abandon(array, &d);
 		return r;
@@ -122,6 +124,8 @@ int writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool reg
 		r = busmsg_dict_append_u32(&d, "freeze-timeout-ms", w->freeze_timeout_msec);
 	if (r >= 0)
 		r = append_components(&d, w);
+	if (r >= 0)
+		r = writer_append_writer_model(&d, w);
 	if (r < 0) {
 		busmsg_dict_abandon(it, &d);
 		return r;

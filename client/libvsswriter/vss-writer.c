@@ -60,11 +60,7 @@ static void writer_free(struct vss_writer *w)
 	if (w->frozen)
 		writer_safety_thaw(w, "the writer handle is released");
 	writer_disconnect(w);
-	for (size_t i = 0; i < w->n_components; i++) {
-		free(w->components[i].name);
-		strv_free(w->components[i].paths);
-	}
-	free(w->components);
+	writer_metadata_free(w);
 	free(w->name);
 	free(w->class_id);
 	free(w->instance_name);
@@ -203,13 +199,19 @@ _public_ int vss_writer_set_freeze_timeout(struct vss_writer *w, uint32_t timeou
 _public_ int vss_writer_add_component(struct vss_writer *w, const char *name,
                                       const char *const *paths)
 {
+	return writer_add_component(w, name, paths, true);
+}
+
+int writer_add_component(struct vss_writer *w, const char *name, const char *const *paths,
+                         bool paths_required)
+{
 	_cleanup_strv_free_ char **copy = NULL;
 	_cleanup_free_ char *name_copy = NULL;
 	WriterComponent *a;
 	size_t n = 0;
 	int r;
 
-	if (!w || !valid_bus_text(name) || !paths || !paths[0])
+	if (!w || !valid_bus_text(name) || !paths || (paths_required && !paths[0]))
 		return -EINVAL;
 	if (w->conn)
 		return -EBUSY;
@@ -227,6 +229,8 @@ _public_ int vss_writer_add_component(struct vss_writer *w, const char *name,
 		if (r < 0)
 			return r;
 	}
+	if (!copy && !(copy = calloc(1, sizeof(char *)))) /* no paths: an empty list */
+		return -ENOMEM;
 	name_copy = strdup(name);
 	if (!name_copy)
 		return -ENOMEM;
@@ -237,6 +241,7 @@ _public_ int vss_writer_add_component(struct vss_writer *w, const char *name,
 	w->components[w->n_components++] = (WriterComponent){
 		.name = TAKE_PTR(name_copy),
 		.paths = TAKE_PTR(copy),
+		.selectable = true,
 	};
 	return 0;
 }

@@ -159,6 +159,117 @@ int vss_writer_set_freeze_timeout(struct vss_writer *w, uint32_t timeout_msec);
 int vss_writer_add_component(struct vss_writer *w, const char *name, const char *const *paths);
 
 /*
+ * The VSS writer metadata model (IVssCreateWriterMetadata), since LIBVSSWRITER_1.1. Like the
+ * setters above these return 0, -EINVAL for a bad value, -ENOMEM, or -EBUSY after
+ * vss_writer_start(); what is not set is not sent (so a writer that uses none of them registers
+ * exactly as with version 1). vssd returns the whole model to requesters (GatherWriterMetadata,
+ * vssctl list writers --detailed) and checks it as these functions do.
+ */
+
+/* VSS_COMPONENT_TYPE */
+enum vss_writer_component_type {
+	VSS_WRITER_COMPONENT_FILEGROUP, /* "filegroup": files of kind VSS_WRITER_FILE_PLAIN */
+	VSS_WRITER_COMPONENT_DATABASE,  /* "database": database and log files */
+};
+
+/* What a component's file set holds (AddFilesToFileGroup, AddDatabaseFiles,
+ * AddDatabaseLogFiles) */
+enum vss_writer_file_kind {
+	VSS_WRITER_FILE_PLAIN,    /* "file": the files of a filegroup */
+	VSS_WRITER_FILE_DATABASE, /* "database" */
+	VSS_WRITER_FILE_LOG,      /* "log" */
+};
+
+/* VSS_RESTOREMETHOD_ENUM, same numbers */
+enum vss_writer_restore_method {
+	VSS_WRITER_RESTORE_IF_NOT_THERE = 1,          /* "restore-if-not-there" */
+	VSS_WRITER_RESTORE_IF_CAN_REPLACE = 2,        /* "restore-if-can-replace" */
+	VSS_WRITER_RESTORE_STOP_RESTORE_START = 3,    /* "stop-restore-start" (service) */
+	VSS_WRITER_RESTORE_TO_ALTERNATE_LOCATION = 4, /* "restore-to-alternate-location" */
+	VSS_WRITER_RESTORE_AT_REBOOT = 5,             /* "restore-at-reboot" */
+	VSS_WRITER_RESTORE_AT_REBOOT_IF_CANNOT_REPLACE =
+		6,                                 /* "restore-at-reboot-if-cannot-replace" */
+	VSS_WRITER_RESTORE_CUSTOM = 7,             /* "custom" */
+	VSS_WRITER_RESTORE_RESTORE_STOP_START = 8, /* "restore-stop-start" (service) */
+};
+
+/* VSS_WRITERRESTORE_ENUM, same numbers: is the writer told about a restore? */
+enum vss_writer_restore_events {
+	VSS_WRITER_RESTORE_EVENTS_NEVER = 1,            /* "never" */
+	VSS_WRITER_RESTORE_EVENTS_IF_REPLACE_FAILS = 2, /* "if-replace-fails" */
+	VSS_WRITER_RESTORE_EVENTS_ALWAYS = 3,           /* "always" */
+};
+
+/* VSS_BACKUP_SCHEMA bits, same values, for vss_writer_set_backup_schema() */
+enum vss_writer_backup_schema {
+	VSS_WRITER_SCHEMA_DIFFERENTIAL = 0x1,
+	VSS_WRITER_SCHEMA_INCREMENTAL = 0x2,
+	VSS_WRITER_SCHEMA_EXCLUSIVE_INCREMENTAL_DIFFERENTIAL = 0x4,
+	VSS_WRITER_SCHEMA_LOG = 0x8,
+	VSS_WRITER_SCHEMA_COPY = 0x10,
+	VSS_WRITER_SCHEMA_TIMESTAMPED = 0x20,
+	VSS_WRITER_SCHEMA_LAST_MODIFY = 0x40,
+	VSS_WRITER_SCHEMA_LSN = 0x80,
+	VSS_WRITER_SCHEMA_WRITER_SUPPORTS_NEW_TARGET = 0x100,
+	VSS_WRITER_SCHEMA_WRITER_SUPPORTS_RESTORE_WITH_MOVE = 0x200,
+	VSS_WRITER_SCHEMA_INDEPENDENT_SYSTEM_STATE = 0x400,
+	VSS_WRITER_SCHEMA_ROLLFORWARD_RESTORE = 0x1000,
+	VSS_WRITER_SCHEMA_RESTORE_RENAME = 0x2000,
+	VSS_WRITER_SCHEMA_AUTHORITATIVE_RESTORE = 0x4000,
+	VSS_WRITER_SCHEMA_WRITER_SUPPORTS_PARALLEL_RESTORES = 0x8000,
+};
+
+/*
+ * Adds a component with its place in the model (VSS's AddComponent): type; logical_path (its
+ * place in the writer's tree, NULL or "" for none); name (unique within the writer); caption
+ * (NULL: none); selectable (false: always part of the writer's backup); paths as for
+ * vss_writer_add_component() but possibly NULL or empty (the files added below then say where
+ * it lies). Texts are printable, at most 255 bytes. -EEXIST, -E2BIG as
+ * vss_writer_add_component().
+ */
+int vss_writer_add_component_ex(struct vss_writer *w, enum vss_writer_component_type type,
+                                const char *logical_path, const char *name, const char *caption,
+                                bool selectable, const char *const *paths);
+
+/*
+ * Adds a file set to the component named component (added by either function; -ENOENT when
+ * there is none): the files matching filespec (a file name pattern without '/', NULL: "*") in
+ * the directory path (absolute), and below it when recursive; alternate_path (absolute, NULL:
+ * none) is where they are restored instead. A filegroup takes VSS_WRITER_FILE_PLAIN only; a
+ * database takes VSS_WRITER_FILE_DATABASE and VSS_WRITER_FILE_LOG, neither recursive nor with an
+ * alternate path (as in VSS). At most 256 per component (-E2BIG).
+ */
+int vss_writer_component_add_file(struct vss_writer *w, const char *component, const char *path,
+                                  const char *filespec, bool recursive, const char *alternate_path,
+                                  enum vss_writer_file_kind kind);
+
+/* The component needs another writer's component, named by its logical path (text, at most 255
+ * bytes; AddComponentDependency). At most 64 per component (-E2BIG); -ENOENT as above. */
+int vss_writer_component_add_dependency(struct vss_writer *w, const char *component,
+                                        const char *logical_path);
+
+/* Files never to back up (AddExcludeFiles): path, filespec and recursive as above; at most 256. */
+int vss_writer_add_exclude_files(struct vss_writer *w, const char *path, const char *filespec,
+                                 bool recursive);
+
+/* Where files are restored when they cannot go back in place (AddAlternateLocationMapping):
+ * path, filespec and recursive as above, destination absolute; at most 256. */
+int vss_writer_add_alternate_location_mapping(struct vss_writer *w, const char *path,
+                                              const char *filespec, bool recursive,
+                                              const char *destination);
+
+/* The writer's restore method (SetRestoreMethod; setting it again replaces it): service (the
+ * unit to stop and start; required by the two *_STOP_* methods, else NULL or a name),
+ * events (whether the writer takes part in a restore), reboot_required. */
+int vss_writer_set_restore_method(struct vss_writer *w, enum vss_writer_restore_method method,
+                                  const char *service, enum vss_writer_restore_events events,
+                                  bool reboot_required);
+
+/* The backup schemas the writer supports (SetBackupSchema): an OR of enum
+ * vss_writer_backup_schema bits (0: none); an unknown bit is -EINVAL. */
+int vss_writer_set_backup_schema(struct vss_writer *w, uint32_t schema);
+
+/*
  * The D-Bus address to connect to (e.g. "unix:path=/run/test/bus"); NULL means the system bus,
  * whose address libdbus takes from DBUS_SYSTEM_BUS_ADDRESS when set.
  */
