@@ -14,6 +14,7 @@
 #include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -224,7 +225,8 @@ static int snapshot_from_state(Daemon *d, Snapset *set, const StateSnapshot *x, 
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
 	int r;
 
-	r = snapshot_new(d, set, &x->id, x->volume_name, &s);
+	r = snapshot_new(d, set, provider_find_by_name(&d->providers, PROVIDER_DMSNAP_NAME), &x->id,
+	                 x->volume_name, &s);
 	if (r < 0)
 		return r;
 	s->dm.snap_name = x->snap_name ? strdup(x->snap_name) : NULL;
@@ -491,7 +493,8 @@ static void daemon_rebuild_from_dm(Daemon *d, bool corrupt)
 				continue;
 			}
 		}
-		if (snapshot_new(d, set, &x.id, x.volume_name, &snap) < 0) {
+		if (snapshot_new(d, set, provider_find_by_name(&d->providers, PROVIDER_DMSNAP_NAME),
+		                 &x.id, x.volume_name, &snap) < 0) {
 			dmsnap_snapshot_done(&x);
 			continue;
 		}
@@ -703,6 +706,10 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 		              .use_fifreeze = d->config.parallel_freeze,
 		              .faults = d->faults };
 
+	r = daemon_register_providers(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot register the providers: %m");
+
 	/* 4. directories, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
 	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0 ||
@@ -745,6 +752,12 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 		return r;
 	log_info("vssd %s ready: %zu sets restored", VSSD_VERSION, d->n_sets);
 	return 0;
+}
+
+int daemon_register_providers(Daemon *d)
+{
+	d->providers = (ProviderRegistry){ 0 };
+	return provider_register(&d->providers, &provider_dmsnap_ops, &d->env);
 }
 
 void daemon_done(Daemon *d)

@@ -8,6 +8,7 @@
 #include "daemon/bus.h"
 #include "daemon/config.h"
 #include "daemon/dmsnap.h"
+#include "daemon/provider.h"
 
 typedef struct Snapset Snapset;
 typedef struct Snapshot Snapshot;
@@ -21,8 +22,6 @@ typedef struct Host Host;
 typedef struct FaultPoints FaultPoints;
 
 #define VSSD_STATE_DIR_DEFAULT "/var/lib/vssd"
-#define VSSD_PROVIDER_NAME     "dm-snapshot"
-#define VSSD_PROVIDER_ID       "3f0d2a52-7c1e-4d8e-9a55-5ed5d3c0a1b1"
 
 typedef struct DaemonOptions {
 	const char *bus_address; /* NULL: system bus */
@@ -38,6 +37,7 @@ typedef struct Daemon {
 	bool own_dm; /* dm was made by daemon_init() (libdm), not given by a test */
 	const Host *host;
 	DmsnapEnv env;
+	ProviderRegistry providers; /* daemon_register_providers(): in pick order */
 	char *state_dir;
 	char *state_path;
 	char *freeze_ledger; /* <state_dir>/frozen: see DmsnapEnv */
@@ -71,6 +71,9 @@ typedef struct Daemon {
  * objects, name. */
 int daemon_init(Daemon *d, const DaemonOptions *o);
 void daemon_done(Daemon *d);
+
+/* Registers the built-in providers (dm-snapshot with d->env). */
+int daemon_register_providers(Daemon *d);
 
 /* A signal of the Manager interface with the arguments given (NULL: absent), in this order: the
  * strings a, b, c, then the u64s u1, u2 */

@@ -396,7 +396,7 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 /* vssd writes its state file and grows COW files while other sets are created, and its own
  * set's file systems are frozen while it is created: neither directory may lie on the volume,
  * or vssd would wait on a file system only it can thaw. */
-static int refuse_own_directories(Daemon *d, const DmsnapVolume *v, const char *storage_dir,
+static int refuse_own_directories(Daemon *d, const ProviderVolume *v, const char *storage_dir,
                                   VssErr *err)
 {
 	dev_t fs;
@@ -421,7 +421,8 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
                        VssErr *err)
 {
 	_cleanup_(snapshot_freep) Snapshot *snap = NULL;
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
+	Provider *p = NULL;
 	const char *dir;
 	uint64_t cow;
 	VssId id;
@@ -435,17 +436,15 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	if (!valid_text_or_empty(provider, VSSD_STRING_MAX))
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "the provider name is not valid text");
-	if (provider[0] && !streq(provider, VSSD_PROVIDER_NAME) &&
-	    !streq(provider, VSSD_PROVIDER_ID))
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
-		                   "there is no provider \"%s\"; the providers are: %s (%s)",
-		                   provider, VSSD_PROVIDER_NAME, VSSD_PROVIDER_ID);
+	if (provider[0] && !provider_find_by_name(&s->d->providers, provider) &&
+	    !provider_find_by_id(&s->d->providers, provider))
+		return provider_pick(&s->d->providers, provider, volume, NULL, NULL, err);
 	if (s->n_snaps >= VSSD_VOLUMES_PER_SET_MAX)
 		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
 		                   "a shadow copy set holds at most %d volumes",
 		                   VSSD_VOLUMES_PER_SET_MAX);
 
-	r = dmsnap_volume_resolve(&s->d->env, volume, &v, err);
+	r = provider_pick(&s->d->providers, provider, volume, &p, &v, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < s->n_snaps; i++)
@@ -463,7 +462,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		                v.dev_path, s->d->config.max_shadow_copies);
 		goto out;
 	}
-	r = storage_plan(s->d, &v, &dir, &cow, err);
+	r = storage_plan(s->d, p, &v, &dir, &cow, err);
 	if (r < 0)
 		goto out;
 	r = refuse_own_directories(s->d, &v, dir, err);
@@ -479,7 +478,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	r = dmsnap_set_add(s->engine, volume, dir, cow, &id, err);
 	if (r < 0)
 		goto out;
-	r = snapshot_new(s->d, s, &id, v.name, &snap);
+	r = snapshot_new(s->d, s, p, &id, v.name, &snap);
 	if (r < 0)
 		goto undo;
 	/* the names the engine will use, known now for the intent record */
@@ -510,7 +509,7 @@ undo:
 	/* the engine keeps no member without its object: they are paired by id */
 	(void)dmsnap_set_remove(s->engine, &id);
 out:
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	return r;
 }
 

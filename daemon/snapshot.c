@@ -31,7 +31,8 @@ SnapshotState snapshot_state_from_string(const char *s)
 	return _SNAPSHOT_STATE_INVALID;
 }
 
-int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret)
+int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
+                 const char *volume_name, Snapshot **ret)
 {
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
 
@@ -40,6 +41,7 @@ int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_na
 		return -ENOMEM;
 	s->d = d;
 	s->set = set;
+	s->provider = p;
 	s->dm.id = *id;
 	s->dm.set_id = set->id;
 	vssid_to_string(id, s->id_str);
@@ -179,7 +181,9 @@ static int prop_device(Bus *b, void *u, DBusMessageIter *it)
 
 static int prop_provider(Bus *b, void *u, DBusMessageIter *it)
 {
-	return bus_append_string(it, VSSD_PROVIDER_NAME);
+	const Snapshot *s = u;
+
+	return bus_append_string(it, s->provider ? s->provider->ops->name : "");
 }
 
 static int prop_context(Bus *b, void *u, DBusMessageIter *it)

@@ -13,6 +13,7 @@
 typedef struct Daemon Daemon;
 typedef struct Snapset Snapset;
 typedef struct BusInterface BusInterface;
+typedef struct Provider Provider;
 
 typedef enum SnapshotState {
 	SNAPSHOT_STATE_PREPARING, /* added to a set that is not created yet */
@@ -26,8 +27,9 @@ typedef enum SnapshotState {
 
 typedef struct Snapshot {
 	Daemon *d;
-	Snapset *set;      /* the set it belongs to (not owned) */
-	DmsnapSnapshot dm; /* engine view: id, names, COW; complete once created */
+	Snapset *set;             /* the set it belongs to (not owned) */
+	const Provider *provider; /* the provider that made it (daemon->providers) */
+	DmsnapSnapshot dm;        /* engine view: id, names, COW; complete once created */
 	char id_str[VSSID_STRING_MAX];
 	char path[128];
 	char *volume;          /* /dev/mapper/<name> */
@@ -46,7 +48,8 @@ typedef struct Snapshot {
 const char *snapshot_state_to_string(SnapshotState s);
 SnapshotState snapshot_state_from_string(const char *s);
 
-int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret);
+int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
+                 const char *volume_name, Snapshot **ret);
 /* Unexports and frees; does not touch dm. */
 Snapshot *snapshot_free(Snapshot *s);
 DEFINE_POINTER_CLEANUP(snapshot_freep, Snapshot *, snapshot_free)

@@ -6,6 +6,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -1325,11 +1326,12 @@ START_TEST(provider_must_be_ours_or_empty)
 	s = test_set(t, NULL, true);
 	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "lvm", &snap, &err), -ENOENT);
 	ck_assert_str_eq(kind(&err), "ObjectNotFound");
-	ck_assert_ptr_nonnull(strstr(err.message, VSSD_PROVIDER_NAME));
+	ck_assert_ptr_nonnull(strstr(err.message, PROVIDER_DMSNAP_NAME));
 	ck_assert_uint_eq(s->n_snaps, 0);
-	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", VSSD_PROVIDER_NAME, &snap, NULL),
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", PROVIDER_DMSNAP_NAME, &snap, NULL),
 	                 0);
-	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", VSSD_PROVIDER_ID, &snap, NULL), 0);
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", PROVIDER_DMSNAP_ID, &snap, NULL),
+	                 0);
 	ck_assert_uint_eq(s->n_snaps, 2);
 }
 END_TEST

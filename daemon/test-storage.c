@@ -7,6 +7,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/dmsnap.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -298,7 +299,7 @@ END_TEST
 /* A new shadow copy is refused while the others hold the whole maximum */
 START_TEST(plan_refused_when_the_stores_hold_the_maximum)
 {
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
 	const char *dir = NULL;
 	VssErr err = { 0 };
 	uint64_t cow = 0;
@@ -311,11 +312,16 @@ START_TEST(plan_refused_when_the_stores_hold_the_maximum)
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
 	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
 	set_used(&t, s1, 20ULL << 20, 32ULL << 20);
-	ck_assert_int_eq(storage_plan(t.d, &v, &dir, &cow, &err), 0);
+	ck_assert_int_eq(storage_plan(t.d,
+	                              provider_find_by_name(&t.d->providers, PROVIDER_DMSNAP_NAME),
+	                              &v, &dir, &cow, &err),
+	                 0);
 	ck_assert_uint_eq(cow, 32ULL << 20);
 	ck_assert_str_eq(dir, t.dir);
 	set_used(&t, s1, 32ULL << 20, 32ULL << 20);
-	assert_err(storage_plan(t.d, &v, &dir, &cow, &err), &err, VSS_ERROR_INSUFFICIENT_STORAGE,
+	assert_err(storage_plan(t.d, provider_find_by_name(&t.d->providers, PROVIDER_DMSNAP_NAME),
+	                        &v, &dir, &cow, &err),
+	           &err, VSS_ERROR_INSUFFICIENT_STORAGE,
 	           "used up (32M of 32M used by 1 shadow copies)");
 	t_done(&t);
 }

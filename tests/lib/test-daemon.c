@@ -71,6 +71,9 @@ int test_daemon_new_opts(TestDaemon **ret, const TestDaemonOptions *o)
 		                .flush_timeout = t->d.config.flush_timeout,
 		                .chunk_sectors = t->d.config.chunk_kib * 2,
 		                .use_fifreeze = t->d.config.parallel_freeze };
+	r = daemon_register_providers(&t->d);
+	if (r < 0)
+		return r;
 	t->d.bus = BUS_NULL;
 	t->d.bus.tap = tap;
 	t->d.bus.tap_userdata = t;

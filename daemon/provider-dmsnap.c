@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* provider-dmsnap.c - the dm-snapshot provider: the ops table over the dmsnap.c engine */
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "common/vssd-version.h"
+#include "daemon/dmdev.h"
+#include "daemon/hostops.h"
+#include "daemon/provider-dmsnap.h"
+
+#define NUMBER_MAX        ((uint64_t)INT64_MAX)
+#define CHUNK_SECTORS_MIN 8    /* 4 KiB */
+#define CHUNK_SECTORS_MAX 1024 /* 512 KiB */
+
+struct ProviderSet {
+	DmsnapSet *set;
+};
+
+static const DmsnapEnv *env_of(Provider *p)
+{
+	return p->env;
+}
+
+/* ---- volumes --------------------------------------------------------------------------------- */
+
+static int dmsnap_probe(Provider *p, const char *path, ProviderVolume *ret, VssErr *err)
+{
+	DmsnapVolume v = { 0 };
+	int r;
+
+	r = dmsnap_volume_resolve(env_of(p), path, &v, err);
+	if (r < 0)
+		return r;
+	if (ret) {
+		*ret = (ProviderVolume){ .name = TAKE_PTR(v.name),
+			                 .dev_path = TAKE_PTR(v.dev_path),
+			                 .devno = v.devno,
+			                 .sectors = v.sectors,
+			                 .mountpoint = TAKE_PTR(v.mountpoint) };
+	}
+	dmsnap_volume_done(&v);
+	return 0;
+}
+
+static uint64_t dmsnap_storage_min_bytes(Provider *p)
+{
+	return DMSNAP_COW_MIN_BYTES;
+}
+
+/* ---- sets ------------------------------------------------------------------------------------ */
+
+static int dmsnap_set_begin(Provider *p, const VssId *set_id, bool persistent, ProviderSet **ret)
+{
+	ProviderSet *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = dmsnap_set_new(env_of(p), set_id, persistent, &s->set);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static ProviderSet *dmsnap_pset_free(ProviderSet *s)
+{
+	if (!s)
+		return NULL;
+	dmsnap_set_free(s->set);
+	free(s);
+	return NULL;
+}
+
+static int dmsnap_pset_add(ProviderSet *s, const char *volume_path, const char *storage_dir,
+                           uint64_t storage_bytes, const VssId *snap_id, VssErr *err)
+{
+	return dmsnap_set_add(s->set, volume_path, storage_dir, storage_bytes, snap_id, err);
+}
+
+static int dmsnap_pset_remove(ProviderSet *s, const VssId *snap_id)
+{
+	return dmsnap_set_remove(s->set, snap_id);
+}
+
+static int dmsnap_pset_prepare(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr *err)
+{
+	return dmsnap_set_prepare(s->set, err); /* synchronous: 0 or failure */
+}
+
+static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held,
+                              ProviderDoneFn done, void *userdata, VssErr *err)
+{
+	/* dm-snapshot suspends every origin (skip_lockfs when frozen) before resuming any */
+	return dmsnap_set_commit(s->set, ret_held, err);
+}
+
+static void dmsnap_pset_rollback(ProviderSet *s)
+{
+	dmsnap_set_abort(s->set);
+}
+
+static int dmsnap_pset_take(ProviderSet *s, const VssId *snap_id, ProviderSnap **ret)
+{
+	const DmsnapSnapshot *m = dmsnap_set_find(s->set, snap_id);
+	DmsnapSnapshot *c;
+	int r;
+
+	if (!m)
+		return -ENOENT;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r = dmsnap_snapshot_copy(m, c);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	*ret = provider_dmsnap_wrap(c);
+	return 0;
+}
+
+static int dmsnap_pset_mountpoints(ProviderSet *s, char ***ret)
+{
+	char **l = NULL;
+
+	for (size_t i = 0; i < dmsnap_set_count(s->set); i++) {
+		const DmsnapVolume *v = dmsnap_set_volume(s->set, i);
+
+		if (v->mountpoint && !strv_contains(l, v->mountpoint) &&
+		    strv_extend(&l, v->mountpoint) < 0) {
+			strv_free(l);
+			return -ENOMEM;
+		}
+	}
+	*ret = l;
+	return 0;
+}
+
+/* ---- snapshots ------------------------------------------------------------------------------- */
+
+static void dmsnap_snap_free(ProviderSnap *ps)
+{
+	if (!ps)
+		return;
+	dmsnap_snapshot_done(provider_dmsnap_snap(ps));
+	free(ps);
+}
+
+static const char *dmsnap_snap_volume_name(const ProviderSnap *ps)
+{
+	return provider_dmsnap_snap_const(ps)->volume_name;
+}
+
+static int dmsnap_snap_delete(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,
+                              VssErr *err)
+{
+	return dmsnap_snapshot_delete(env_of(p), provider_dmsnap_snap(ps), err);
+}
+
+static int dmsnap_snap_usage(Provider *p, const ProviderSnap *ps, ProviderUsage *ret)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	DmdevSnapshotStatus st;
+	uint64_t a = 0;
+	int r;
+
+	if (!s->snap_name)
+		return -ENODEV;
+	r = dmdev_snapshot_status(env_of(p)->dm, s->snap_name, &st);
+	if (r < 0)
+		return r;
+	if (s->cow_path &&
+	    env_of(p)->host->ops->file_allocated(env_of(p)->host->userdata, s->cow_path, &a) < 0)
+		a = 0;
+	*ret = (ProviderUsage){ .used = st.used_sectors * 512,
+		                .total = st.total_sectors ? st.total_sectors * 512 : s->cow_bytes,
+		                .allocated = a,
+		                .invalid = st.invalid || st.overflow };
+	return 0;
+}
+
+static int dmsnap_snap_grow(Provider *p, ProviderSnap *ps, uint64_t new_bytes)
+{
+	return dmsnap_snapshot_grow(env_of(p), provider_dmsnap_snap(ps), new_bytes);
+}
+
+static uint64_t dmsnap_snap_storage_bytes(const ProviderSnap *ps)
+{
+	return provider_dmsnap_snap_const(ps)->cow_bytes;
+}
+
+static int dmsnap_snap_reactivate(Provider *p, ProviderSnap *ps, VssErr *err)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	_cleanup_(dmsnap_set_freep) DmsnapSet *e = NULL;
+	DmdevInfo info;
+	int r;
+
+	if (dmdev_info(env_of(p)->dm, s->snap_name, &info) >= 0 && info.exists)
+		return 0;
+	r = dmsnap_set_new(env_of(p), &s->set_id, true, &e);
+	if (r >= 0)
+		r = dmsnap_set_add_existing(e, s, err);
+	if (r >= 0)
+		r = dmsnap_set_prepare(e, err);
+	if (r >= 0)
+		r = dmsnap_set_commit(e, NULL, err);
+	return r < 0 ? r : 1;
+}
+
+static int dmsnap_snap_device(Provider *p, const ProviderSnap *ps, char *buf, size_t size)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+
+	if (!s->snap_name) {
+		if (size > 0)
+			buf[0] = 0;
+		return -ENODEV;
+	}
+	snprintf(buf, size, "/dev/mapper/%s", s->snap_name);
+	return 0;
+}
+
+static bool dmsnap_snap_exists(Provider *p, const ProviderSnap *ps)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	DmdevInfo info;
+
+	return s->snap_name && dmdev_info(env_of(p)->dm, s->snap_name, &info) >= 0 && info.exists;
+}
+
+static int dmsnap_recover(Provider *p)
+{
+	return dmsnap_recover_held(env_of(p));
+}
+
+/* ---- state: the provider's object in each snapshot record (state format 2) ------------------- */
+
+static const char *const state_keys[] = { "snap_name", "cow_path", "cow_bytes",
+	                                  "chunk_sectors", "cow_dev", "cow_ino", NULL };
+static const char *const unique_keys[] = { "snap_name", "cow_path", NULL };
+
+_printf_(4, 5) static int fail(char **ret_error, const char *where, const char *key,
+                               const char *fmt, ...)
+{
+	_cleanup_free_ char *reason = NULL;
+	va_list ap;
+	int r;
+
+	if (!ret_error)
+		return -EINVAL;
+	va_start(ap, fmt);
+	r = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	if (asprintf(ret_error, "%s%s%s: %s", where, key ? "." : "", strempty(key), reason) < 0) {
+		*ret_error = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+static bool quotable(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static int get_string(json_object *o, const char *where, const char *key, size_t max,
+                      const char **ret, char **ret_error)
+{
+	json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return fail(ret_error, where, key, "missing");
+	if (!json_object_is_type(v, json_type_string))
+		return fail(ret_error, where, key, "expected a string, found %s",
+		            json_type_to_name(json_object_get_type(v)));
+	s = json_object_get_string(v);
+	if ((size_t)json_object_get_string_len(v) != strlen(s))
+		return fail(ret_error, where, key, "contains a NUL character");
+	if (strnlen(s, max + 1) > max)
+		return fail(ret_error, where, key, "longer than %zu bytes", max);
+	if (!valid_text_or_empty(s, max))
+		return fail(ret_error, where, key, "contains a control character");
+	*ret = s;
+	return 0;
+}
+
+static int get_number(json_object *o, const char *where, const char *key, bool optional,
+                      uint64_t min, uint64_t max, uint64_t *ret, char **ret_error)
+{
+	json_object *v;
+	uint64_t u;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		if (!optional)
+			return fail(ret_error, where, key, "missing");
+		*ret = 0;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int))
+		return fail(ret_error, where, key, "expected an integer, found %s",
+		            json_type_to_name(json_object_get_type(v)));
+	if (json_object_get_int64(v) < 0)
+		return fail(ret_error, where, key, "must not be negative");
+	u = json_object_get_uint64(v);
+	if (u > NUMBER_MAX)
+		return fail(ret_error, where, key, "out of range (at most %" PRIu64 ")", NUMBER_MAX);
+	if (u < min || u > max)
+		return fail(ret_error, where, key, "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64,
+		            u, min, max);
+	*ret = u;
+	return 0;
+}
+
+/* Reads (and validates) the object into s's dm-snapshot fields; s's strings are borrowed. */
+static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **ret_error)
+{
+	const char *snap_name, *cow_path;
+	uint64_t chunk;
+	int r;
+
+	if (!json_object_is_type(o, json_type_object))
+		return fail(ret_error, where, NULL, "expected an object, found %s",
+		            json_type_to_name(json_object_get_type(o)));
+	json_object_object_foreach(o, key, value)
+	{
+		bool known = false;
+
+		(void)value;
+		for (size_t k = 0; state_keys[k] && !known; k++)
+			known = streq(state_keys[k], key);
+		if (!known && quotable(key))
+			return fail(ret_error, where, NULL, "unknown field \"%s\"", key);
+		if (!known)
+			return fail(ret_error, where, NULL, "unknown field with an unprintable name");
+	}
+	if ((r = get_string(o, where, "snap_name", VSSD_DM_NAME_MAX, &snap_name, ret_error)) < 0)
+		return r;
+	if (!valid_dm_name(snap_name))
+		return fail(ret_error, where, "snap_name",
+		            "\"%s\" is not a valid device-mapper name", snap_name);
+	if ((r = get_string(o, where, "cow_path", VSSD_PATH_MAX, &cow_path, ret_error)) < 0)
+		return r;
+	if (!valid_abs_path(cow_path))
+		return fail(ret_error, where, "cow_path", "\"%s\" is not a clean absolute path",
+		            cow_path);
+	if ((r = get_number(o, where, "cow_bytes", false, 1, NUMBER_MAX, &s->cow_bytes,
+	                    ret_error)) < 0 ||
+	    (r = get_number(o, where, "chunk_sectors", false, CHUNK_SECTORS_MIN, CHUNK_SECTORS_MAX,
+	                    &chunk, ret_error)) < 0 ||
+	    (r = get_number(o, where, "cow_dev", true, 0, NUMBER_MAX, &s->cow_dev, ret_error)) < 0 ||
+	    (r = get_number(o, where, "cow_ino", true, 0, NUMBER_MAX, &s->cow_ino, ret_error)) < 0)
+		return r;
+	if (chunk & (chunk - 1))
+		return fail(ret_error, where, "chunk_sectors", "%" PRIu64 " is not a power of two",
+		            chunk);
+	s->chunk_sectors = (unsigned)chunk;
+	s->snap_name = (char *)snap_name;
+	s->cow_path = (char *)cow_path;
+	return 0;
+}
+
+static int dmsnap_state_check(json_object *o, const char *where, char **ret_error)
+{
+	DmsnapSnapshot s = { 0 };
+
+	return parse(o, where, &s, ret_error);
+}
+
+static int add_u64(json_object *o, const char *key, uint64_t v)
+{
+	json_object *j = json_object_new_uint64(v);
+
+	if (!j || json_object_object_add(o, key, j) < 0) {
+		json_object_put(j);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_string(json_object *o, const char *key, const char *v)
+{
+	json_object *j = json_object_new_string(v);
+
+	if (!j || json_object_object_add(o, key, j) < 0) {
+		json_object_put(j);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int dmsnap_snap_export(const ProviderSnap *ps, json_object **ret)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return -ENOMEM;
+	if (add_string(o, "snap_name", strempty(s->snap_name)) < 0 ||
+	    add_string(o, "cow_path", strempty(s->cow_path)) < 0 ||
+	    add_u64(o, "cow_bytes", s->cow_bytes) < 0 ||
+	    add_u64(o, "chunk_sectors", s->chunk_sectors) < 0 ||
+	    (s->cow_dev && add_u64(o, "cow_dev", s->cow_dev) < 0) ||
+	    (s->cow_ino && add_u64(o, "cow_ino", s->cow_ino) < 0)) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	*ret = o;
+	return 0;
+}
+
+static int dmsnap_snap_import(Provider *p, json_object *o, const char *where, ProviderSnap **ret,
+                              char **ret_error)
+{
+	DmsnapSnapshot s = { 0 }, *c;
+	int r;
+
+	r = parse(o, where, &s, ret_error);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = s;
+	c->snap_name = strdup(s.snap_name);
+	c->cow_path = strdup(s.cow_path);
+	if (!c->snap_name || !c->cow_path) {
+		dmsnap_snapshot_done(c);
+		free(c);
+		return -ENOMEM;
+	}
+	*ret = provider_dmsnap_wrap(c);
+	return 0;
+}
+
+const ProviderOps provider_dmsnap_ops = {
+	.name = PROVIDER_DMSNAP_NAME,
+	.id = PROVIDER_DMSNAP_ID,
+	.version = VSSD_VERSION,
+	.type = PROVIDER_TYPE_SYSTEM,
+	.pick_rank = 100, /* last: it takes any device-mapper volume no other provider claims */
+	.probe = dmsnap_probe,
+	.storage_min_bytes = dmsnap_storage_min_bytes,
+	.set_begin = dmsnap_set_begin,
+	.set_free = dmsnap_pset_free,
+	.set_add = dmsnap_pset_add,
+	.set_remove = dmsnap_pset_remove,
+	.set_prepare = dmsnap_pset_prepare,
+	.set_commit = dmsnap_pset_commit,
+	.set_rollback = dmsnap_pset_rollback,
+	.set_take = dmsnap_pset_take,
+	.set_mountpoints = dmsnap_pset_mountpoints,
+	.snap_free = dmsnap_snap_free,
+	.snap_volume_name = dmsnap_snap_volume_name,
+	.snap_delete = dmsnap_snap_delete,
+	.snap_usage = dmsnap_snap_usage,
+	.snap_grow = dmsnap_snap_grow,
+	.snap_storage_bytes = dmsnap_snap_storage_bytes,
+	.snap_reactivate = dmsnap_snap_reactivate,
+	.snap_device = dmsnap_snap_device,
+	.snap_exists = dmsnap_snap_exists,
+	.recover = dmsnap_recover,
+	.snap_export = dmsnap_snap_export,
+	.snap_import = dmsnap_snap_import,
+	.state_check = dmsnap_state_check,
+	.unique_keys = unique_keys,
+};
