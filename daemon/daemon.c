@@ -128,23 +128,21 @@ static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
 		.id = s->dm.id,
 		.set_id = s->set->id,
 		.sectors = s->dm.sectors,
-		.cow_bytes = s->dm.cow_bytes,
-		.chunk_sectors = s->dm.chunk_sectors,
 		.persistent = s->dm.persistent,
 		.creation_time = s->creation_time,
-		.cow_dev = s->dm.cow_dev,
-		.cow_ino = s->dm.cow_ino,
 	};
+	int r;
 
 	x.volume = strdup(s->volume);
 	x.volume_name = strdup(s->dm.volume_name);
-	x.snap_name = s->dm.snap_name ? strdup(s->dm.snap_name) : NULL;
-	x.cow_path = s->dm.cow_path ? strdup(s->dm.cow_path) : NULL;
+	x.provider = strdup(s->provider->ops->name);
 	x.state = strdup(snapshot_state_to_string(s->state));
 	x.exposed_path = s->exposed_path ? strdup(s->exposed_path) : NULL;
+	r = s->provider->ops->snap_export(snapshot_psnap_const(s), &x.provider_data);
 	*ret = x;
-	if (!x.volume || !x.volume_name || !x.state || (s->dm.snap_name && !x.snap_name) ||
-	    (s->dm.cow_path && !x.cow_path))
+	if (r < 0)
+		return r;
+	if (!x.volume || !x.volume_name || !x.provider || !x.state)
 		return -ENOMEM;
 	return 0;
 }
@@ -223,20 +221,25 @@ int daemon_save_state(Daemon *d)
 static int snapshot_from_state(Daemon *d, Snapset *set, const StateSnapshot *x, Snapshot **ret)
 {
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
+	_cleanup_free_ char *error = NULL;
+	Provider *p = provider_find_by_name(&d->providers, x->provider);
+	ProviderSnap *ps = NULL;
 	int r;
 
-	r = snapshot_new(d, set, provider_find_by_name(&d->providers, PROVIDER_DMSNAP_NAME), &x->id,
-	                 x->volume_name, &s);
+	if (!p)
+		return log_error_errno(-ENOENT, "snapshot %s: provider %s is not available",
+		                       x->volume, x->provider);
+	r = snapshot_new(d, set, p, &x->id, x->volume_name, &s);
 	if (r < 0)
 		return r;
-	s->dm.snap_name = x->snap_name ? strdup(x->snap_name) : NULL;
-	s->dm.cow_path = x->cow_path ? strdup(x->cow_path) : NULL;
+	r = p->ops->snap_import(p, x->provider_data, "provider_data", &ps, &error);
+	if (r < 0)
+		return log_error_errno(r, "snapshot %s: %s", x->volume, strempty(error));
+	r = snapshot_set_psnap(s, ps);
+	if (r < 0)
+		return r;
 	s->dm.sectors = x->sectors;
-	s->dm.cow_bytes = x->cow_bytes;
-	s->dm.chunk_sectors = x->chunk_sectors;
 	s->dm.persistent = x->persistent;
-	s->dm.cow_dev = x->cow_dev;
-	s->dm.cow_ino = x->cow_ino;
 	s->creation_time = x->creation_time;
 	s->state = snapshot_state_from_string(x->state);
 	if (s->state < 0)
@@ -368,7 +371,7 @@ static int restore_set(Daemon *d, const StateSet *x)
 	s->creation_time = x->creation_time;
 	s->state = snapset_state_from_string(x->state);
 	for (size_t i = 0; i < x->n_snapshots; i++) {
-		Snapshot *snap;
+		Snapshot *snap = NULL;
 
 		r = snapshot_from_state(d, s, &x->snapshots[i], &snap);
 		if (r < 0)
@@ -470,7 +473,7 @@ static void daemon_rebuild_from_dm(Daemon *d, bool corrupt)
 	for (char **n = names; *n; n++) {
 		SnapsetOptions o = { .context = SNAPSET_CONTEXT_PERSISTENT };
 		DmsnapSnapshot x;
-		Snapshot *snap;
+		Snapshot *snap = NULL;
 		Snapset *set;
 
 		if (dmsnap_snapshot_from_dm(&d->env, *n, &x) < 0)
@@ -530,11 +533,20 @@ static int daemon_recover(Daemon *d)
 	bool corrupt = false;
 	int r;
 
-	r = dmsnap_recover_held(&d->env);
-	if (r < 0)
-		log_error_errno(r, "recovery: cannot check for held devices: %m");
+	for (size_t i = 0; i < d->providers.n; i++) {
+		Provider *p = &d->providers.providers[i];
+
+		r = p->ops->recover(p);
+		if (r < 0)
+			log_error_errno(r, "recovery: %s cannot check for held devices: %m",
+			                p->ops->name);
+	}
 
 	r = state_load(d->state_path, &st, &error);
+	if (r >= 0 && st.file_version < STATE_VERSION)
+		log_notice("state file %s is in format %u: migrated to format %d, written so at "
+		           "the end of the start-up",
+		           d->state_path, st.file_version, STATE_VERSION);
 	if (r == -ENOENT)
 		log_info("no state file at %s: starting empty", d->state_path);
 	else if (r == -EBADMSG) {

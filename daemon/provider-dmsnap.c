@@ -93,8 +93,8 @@ static int dmsnap_pset_prepare(ProviderSet *s, ProviderDoneFn done, void *userda
 	return dmsnap_set_prepare(s->set, err); /* synchronous: 0 or failure */
 }
 
-static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held,
-                              ProviderDoneFn done, void *userdata, VssErr *err)
+static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDoneFn done,
+                              void *userdata, VssErr *err)
 {
 	/* dm-snapshot suspends every origin (skip_lockfs when frozen) before resuming any */
 	return dmsnap_set_commit(s->set, ret_held, err);
@@ -242,8 +242,8 @@ static int dmsnap_recover(Provider *p)
 
 /* ---- state: the provider's object in each snapshot record (state format 2) ------------------- */
 
-static const char *const state_keys[] = { "snap_name", "cow_path", "cow_bytes",
-	                                  "chunk_sectors", "cow_dev", "cow_ino", NULL };
+static const char *const state_keys[] = { "snap_name", "cow_path", "cow_bytes", "chunk_sectors",
+	                                  "cow_dev",   "cow_ino",  NULL };
 static const char *const unique_keys[] = { "snap_name", "cow_path", NULL };
 
 _printf_(4, 5) static int fail(char **ret_error, const char *where, const char *key,
@@ -320,10 +320,11 @@ static int get_number(json_object *o, const char *where, const char *key, bool o
 		return fail(ret_error, where, key, "must not be negative");
 	u = json_object_get_uint64(v);
 	if (u > NUMBER_MAX)
-		return fail(ret_error, where, key, "out of range (at most %" PRIu64 ")", NUMBER_MAX);
+		return fail(ret_error, where, key, "out of range (at most %" PRIu64 ")",
+		            NUMBER_MAX);
 	if (u < min || u > max)
-		return fail(ret_error, where, key, "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64,
-		            u, min, max);
+		return fail(ret_error, where, key,
+		            "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, u, min, max);
 	*ret = u;
 	return 0;
 }
@@ -348,7 +349,8 @@ static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **re
 		if (!known && quotable(key))
 			return fail(ret_error, where, NULL, "unknown field \"%s\"", key);
 		if (!known)
-			return fail(ret_error, where, NULL, "unknown field with an unprintable name");
+			return fail(ret_error, where, NULL,
+			            "unknown field with an unprintable name");
 	}
 	if ((r = get_string(o, where, "snap_name", VSSD_DM_NAME_MAX, &snap_name, ret_error)) < 0)
 		return r;
@@ -364,7 +366,8 @@ static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **re
 	                    ret_error)) < 0 ||
 	    (r = get_number(o, where, "chunk_sectors", false, CHUNK_SECTORS_MIN, CHUNK_SECTORS_MAX,
 	                    &chunk, ret_error)) < 0 ||
-	    (r = get_number(o, where, "cow_dev", true, 0, NUMBER_MAX, &s->cow_dev, ret_error)) < 0 ||
+	    (r = get_number(o, where, "cow_dev", true, 0, NUMBER_MAX, &s->cow_dev, ret_error)) <
+	            0 ||
 	    (r = get_number(o, where, "cow_ino", true, 0, NUMBER_MAX, &s->cow_ino, ret_error)) < 0)
 		return r;
 	if (chunk & (chunk - 1))

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* provider.c - the registry of providers: lookup by name and UUID, picking one for a volume */
+#include "daemon/provider.h"
 #include "common/macro.h"
 #include "daemon/provider-dmsnap.h"
-#include "daemon/provider.h"
 
 static const ProviderOps *const builtin[] = { &provider_dmsnap_ops, NULL };
 
@@ -63,6 +63,11 @@ const ProviderOps *provider_ops_by_name(const char *name)
 		if (streq(builtin[i]->name, name))
 			return builtin[i];
 	return NULL;
+}
+
+const ProviderOps *provider_ops_builtin(size_t i)
+{
+	return i < ELEMENTSOF(builtin) ? builtin[i] : NULL;
 }
 
 /* "a (id), b (id)" */

@@ -163,3 +163,5 @@ int provider_pick(ProviderRegistry *reg, const char *name_or_id, const char *vol
 /* The ops table of a provider by name even when it is not registered (state validation of a
  * file: every built-in table is known). NULL: unknown. */
 const ProviderOps *provider_ops_by_name(const char *name);
+/* The i-th built-in table, NULL past the last */
+const ProviderOps *provider_ops_builtin(size_t i);

@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -50,6 +51,27 @@ int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
 	if (!s->dm.volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+const ProviderSnap *snapshot_psnap_const(const Snapshot *s)
+{
+	return provider_dmsnap_wrap((DmsnapSnapshot *)&s->dm);
+}
+
+int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps)
+{
+	DmsnapSnapshot *x = provider_dmsnap_snap(ps);
+
+	free(s->dm.snap_name);
+	free(s->dm.cow_path);
+	s->dm.snap_name = TAKE_PTR(x->snap_name);
+	s->dm.cow_path = TAKE_PTR(x->cow_path);
+	s->dm.cow_bytes = x->cow_bytes;
+	s->dm.chunk_sectors = x->chunk_sectors;
+	s->dm.cow_dev = x->cow_dev;
+	s->dm.cow_ino = x->cow_ino;
+	s->provider->ops->snap_free(ps);
 	return 0;
 }
 

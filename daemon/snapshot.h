@@ -14,6 +14,7 @@ typedef struct Daemon Daemon;
 typedef struct Snapset Snapset;
 typedef struct BusInterface BusInterface;
 typedef struct Provider Provider;
+typedef struct ProviderSnap ProviderSnap;
 
 typedef enum SnapshotState {
 	SNAPSHOT_STATE_PREPARING, /* added to a set that is not created yet */
@@ -50,6 +51,9 @@ SnapshotState snapshot_state_from_string(const char *s);
 
 int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
                  const char *volume_name, Snapshot **ret);
+/* The provider's object of s (its ProviderSnap), and taking one in (freed on failure) */
+const ProviderSnap *snapshot_psnap_const(const Snapshot *s);
+int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps);
 /* Unexports and frees; does not touch dm. */
 Snapshot *snapshot_free(Snapshot *s);
 DEFINE_POINTER_CLEANUP(snapshot_freep, Snapshot *, snapshot_free)

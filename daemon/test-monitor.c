@@ -115,7 +115,8 @@ START_TEST(a_smaller_cow_grows_to_the_maximum_at_once)
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
 	ck_assert_uint_eq(signals(t, "PropertiesChanged"), n0 + 1); /* StorageSize */
 	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
-	ck_assert_uint_eq(state_find_snapshot(&st, &id, NULL)->cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(state_provider_u64(state_find_snapshot(&st, &id, NULL), "cow_bytes"),
+	                  256 * MIB);
 	state_done(&st);
 	t_status(t, s, "%llu/%llu 64", SECTORS(200 * MIB), SECTORS(256 * MIB));
 	monitor_check(t->d.monitor);
