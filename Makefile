@@ -84,7 +84,8 @@ $(BUILD)/vssd: $(BUILD)/daemon/main.o $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/vssd-dmsnap-tool: $(BUILD)/tests/dmsnap-tool.o $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
+$(BUILD)/vssd-dmsnap-tool: $(BUILD)/tests/dmsnap-tool.o $(BUILD)/tests/lib/dmsnap-blocking.o \
+		$(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -972,17 +972,6 @@ int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret)
 	return 0;
 }
 
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
-{
-	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
-	int r;
-
-	r = dmsnap_set_sync_start(s, &g);
-	if (r < 0 || !g)
-		return r;
-	return freeze_group_wait(g, timeout, NULL);
-}
-
 /* The hold watchdog, started (disarmed) once per set: every origin of the set, and the freeze
  * group if there is one by then. */
 static int watchdog_ensure(DmsnapSet *s)
@@ -1167,23 +1156,6 @@ int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err)
 	return r;
 }
 
-int dmsnap_set_freeze(DmsnapSet *s, VssErr *err)
-{
-	const char *failed = NULL;
-	int r;
-
-	r = dmsnap_set_freeze_start(s, err);
-	if (r < 0)
-		return r;
-	if (!s->freeze)
-		return 0; /* see dmsnap_set_freeze_process */
-	r = freeze_group_wait(s->freeze, s->env.flush_timeout, &failed);
-	if (r < 0)
-		return freeze_failed(s, r, failed, err);
-	mark_frozen(s);
-	return 0;
-}
-
 static void thaw_all(DmsnapSet *s)
 {
 	int r;
@@ -1267,13 +1239,11 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	bool locked, fired;
 	int r = 0;
 
-	if (s->phase == SET_PHASE_PREPARED) {
-		r = dmsnap_set_freeze(s, err);
-		if (r < 0) {
-			dmsnap_set_abort(s);
-			return r;
-		}
-	}
+	/* Not frozen by us (re-activation after a reboot, or FIFREEZE left to the caller): no
+	 * waiting here, the loop must not block; each suspend then keeps lockfs, so the kernel
+	 * freezes and flushes a mounted file system itself */
+	if (s->phase == SET_PHASE_PREPARED)
+		s->phase = SET_PHASE_FROZEN;
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
 	fault_point_kill(env->faults, "kill-after-fs-frozen");

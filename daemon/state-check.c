@@ -85,15 +85,15 @@ static int check_enum(const Ctx *x, const char *where, const char *key, const ch
 		return r;
 	expected = join(values);
 	return state_fail(x, where, key, "unknown value \"%s\"; expected one of: %s", s,
-	            strempty(expected));
+	                  strempty(expected));
 }
 
 static int check_number(const Ctx *x, const char *where, const char *key, uint64_t v, uint64_t min,
                         uint64_t max)
 {
 	if (v < min || v > max)
-		return state_fail(x, where, key, "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, v,
-		            min, max);
+		return state_fail(x, where, key,
+		                  "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, v, min, max);
 	return 0;
 }
 
@@ -139,7 +139,8 @@ static int check_snapshot(const Ctx *x, const char *where, const StateSet *set,
 	if ((r = check_id(x, where, "id", &snap->id)) < 0)
 		return r;
 	if (!vssid_equal(&snap->set_id, &set->id))
-		return state_fail(x, where, "set_id", "differs from the id of the set that holds it");
+		return state_fail(x, where, "set_id",
+		                  "differs from the id of the set that holds it");
 	if ((r = check_path(x, where, "volume", snap->volume)) < 0 ||
 	    (r = check_dm_name(x, where, "volume_name", snap->volume_name)) < 0 ||
 	    (r = check_provider(x, where, snap)) < 0 ||
@@ -147,7 +148,8 @@ static int check_snapshot(const Ctx *x, const char *where, const StateSet *set,
 	    (r = check_number(x, where, "creation_time", snap->creation_time, 0, NUMBER_MAX)) < 0 ||
 	    (r = check_enum(x, where, "state", snap->state, snapshot_states)) < 0)
 		return r;
-	if (snap->exposed_path && (r = check_path(x, where, "exposed_path", snap->exposed_path)) < 0)
+	if (snap->exposed_path &&
+	    (r = check_path(x, where, "exposed_path", snap->exposed_path)) < 0)
 		return r;
 	return check_provider_data(x, where, snap);
 }
@@ -175,8 +177,8 @@ static int check_set(const Ctx *x, const char *where, const StateSet *set)
 		for (size_t k = 0; k < j; k++)
 			if (streq(set->snapshots[k].volume_name, set->snapshots[j].volume_name))
 				return state_fail(x, w, "volume_name",
-				            "\"%s\" is also the volume of %s.snapshots[%zu]",
-				            set->snapshots[j].volume_name, where, k);
+				                  "\"%s\" is also the volume of %s.snapshots[%zu]",
+				                  set->snapshots[j].volume_name, where, k);
 	}
 	return 0;
 }
@@ -256,9 +258,9 @@ static int check_unique(const Ctx *x, Ref *refs, size_t n, bool ids, const char 
 		if (ids ? !vssid_equal(a->key, b->key) : !streq(a->key, b->key))
 			continue;
 		return state_fail(x, ref_where(b, wb), key, "%s%s%s is also the %s of %s",
-		            ids ? "" : "\"",
-		            ids ? vssid_to_string(b->key, id) : (const char *)b->key,
-		            ids ? "" : "\"", key, ref_where(a, wa));
+		                  ids ? "" : "\"",
+		                  ids ? vssid_to_string(b->key, id) : (const char *)b->key,
+		                  ids ? "" : "\"", key, ref_where(a, wa));
 	}
 	return 0;
 }
@@ -314,8 +316,8 @@ static int check_snapshots_per_volume(const Ctx *x, Ref *refs, size_t n)
 		run = streq(refs[k - 1].key, refs[k].key) ? run + 1 : 1;
 		if (run > VSSD_SNAPSHOTS_PER_VOLUME_MAX)
 			return state_fail(x, ref_where(&refs[k], w), "volume_name",
-			            "more than %d snapshots of volume \"%s\"",
-			            VSSD_SNAPSHOTS_PER_VOLUME_MAX, (const char *)refs[k].key);
+			                  "more than %d snapshots of volume \"%s\"",
+			                  VSSD_SNAPSHOTS_PER_VOLUME_MAX, (const char *)refs[k].key);
 	}
 	return 0;
 }
@@ -388,8 +390,9 @@ int state_check(const Ctx *x, const State *s)
 	int r;
 
 	if (s->version != STATE_VERSION)
-		return state_fail(x, "", "version", "%u is not supported; this vssd handles version %d",
-		            s->version, STATE_VERSION);
+		return state_fail(x, "", "version",
+		                  "%u is not supported; this vssd handles version %d", s->version,
+		                  STATE_VERSION);
 	for (size_t i = 0; i < s->n_sets; i++) {
 		snprintf(w, sizeof(w), "sets[%zu]", i);
 		if ((r = check_set(x, w, &s->sets[i])) < 0)
@@ -414,4 +417,3 @@ int state_validate(const State *s, const char *name, char **ret_error)
 
 	return state_check(&x, s);
 }
-

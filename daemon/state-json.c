@@ -53,9 +53,9 @@ static const Field snapshot_fields[] = {
 /* Format 1: the members of a snapshot that were dm-snapshot's, moved into its provider object
  * on load (the dm-snapshot provider reads them under the same names) */
 #define FORMAT1_PROVIDER "dm-snapshot"
-static const char *const format1_provider_keys[] = { "snap_name",     "cow_path", "cow_bytes",
-	                                             "chunk_sectors", "cow_dev",  "cow_ino",
-	                                             NULL };
+static const char *const format1_provider_keys[] = {
+	"snap_name", "cow_path", "cow_bytes", "chunk_sectors", "cow_dev", "cow_ino", NULL
+};
 
 static const Field set_fields[] = {
 	FIELD(StateSet, "id", FIELD_ID, id),
@@ -92,7 +92,8 @@ static int read_check_keys(const Ctx *x, json_object *o, const char *where, cons
                            size_t n_fields, const char *const *extra)
 {
 	if (!json_object_is_type(o, json_type_object))
-		return state_fail(x, where, NULL, "expected an object, found %s", json_type_name(o));
+		return state_fail(x, where, NULL, "expected an object, found %s",
+		                  json_type_name(o));
 	json_object_object_foreach(o, key, value)
 	{
 		bool known = extra && state_in_list(extra, key);
@@ -162,7 +163,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 		}
 		if (state_printable(json_object_get_string(v), strlen(json_object_get_string(v))))
 			return state_fail(x, where, f->key, "\"%s\" is not a UUID",
-			            json_object_get_string(v));
+			                  json_object_get_string(v));
 		return state_fail(x, where, f->key, "not a UUID");
 	case FIELD_STRING_OR_NULL:
 		if (type == json_type_null) {
@@ -202,7 +203,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 		return 0;
 	}
 	return state_fail(x, where, f->key, "expected %s, found %s", expected[f->type],
-	            json_type_to_name(type));
+	                  json_type_to_name(type));
 }
 
 /* Reads every field of o into dst, an object of the table's struct. */
@@ -309,7 +310,8 @@ static int migrate_snapshot(json_object *o)
 	for (size_t k = 0; format1_provider_keys[k]; k++) {
 		if (!json_object_object_get_ex(o, format1_provider_keys[k], &v))
 			continue;
-		if (json_object_object_add(data, format1_provider_keys[k], json_object_get(v)) < 0) {
+		if (json_object_object_add(data, format1_provider_keys[k], json_object_get(v)) <
+		    0) {
 			json_object_put(v);
 			return -ENOMEM;
 		}
@@ -358,13 +360,15 @@ static int read_state(const Ctx *x, json_object *root, State *s)
 
 	if (!json_object_is_type(root, json_type_object))
 		return state_fail(x, "", NULL, "expected a JSON object at the top level, found %s",
-		            json_type_name(root));
+		                  json_type_name(root));
 	/* the version first: a newer format is reported as such, not by its first new field */
 	if (!json_object_object_get_ex(root, "version", &v))
 		return state_fail(x, "", "version", "missing");
 	if (!json_object_is_type(v, json_type_int))
-		return state_fail(x, "", "version", "expected an integer, found %s", json_type_name(v));
-	if (json_object_get_int64(v) < STATE_VERSION_MIN || json_object_get_int64(v) > STATE_VERSION)
+		return state_fail(x, "", "version", "expected an integer, found %s",
+		                  json_type_name(v));
+	if (json_object_get_int64(v) < STATE_VERSION_MIN ||
+	    json_object_get_int64(v) > STATE_VERSION)
 		return state_fail(x, "", "version",
 		                  "%" PRId64 " is not supported; this vssd reads versions %d to %d",
 		                  json_object_get_int64(v), STATE_VERSION_MIN, STATE_VERSION);
@@ -421,13 +425,15 @@ static int check_duplicate_keys(const Ctx *x, const char *text, size_t size)
 				    memcmp(top->keys[k].s, text + start, i - start) == 0)
 					return state_printable(text + start, i - start)
 					               ? state_fail_at(x, text, start - 1,
-					                         "duplicate field \"%.*s\"",
-					                         (int)(i - start), text + start)
+					                               "duplicate field \"%.*s\"",
+					                               (int)(i - start),
+					                               text + start)
 					               : state_fail_at(x, text, start - 1,
-					                         "duplicate field");
+					                               "duplicate field");
 			if (top->n_keys == OBJECT_KEYS)
 				return state_fail_at(x, text, start - 1,
-				               "more than %d fields in one object", OBJECT_KEYS);
+				                     "more than %d fields in one object",
+				                     OBJECT_KEYS);
 			top->keys[top->n_keys].s = text + start;
 			top->keys[top->n_keys++].n = i - start;
 		} else if (c == '{' || c == '[') {
@@ -462,10 +468,11 @@ static int parse_json(const Ctx *x, const char *text, size_t size, json_object *
 	o = json_tokener_parse_ex(tok, text, (int)size + 1); /* with the NUL: no more data */
 	e = json_tokener_get_error(tok);
 	if (e == json_tokener_continue || e == json_tokener_error_parse_eof)
-		return state_fail_at(x, text, size, "truncated: the file ends inside the JSON document");
+		return state_fail_at(x, text, size,
+		                     "truncated: the file ends inside the JSON document");
 	if (e != json_tokener_success)
 		return state_fail_at(x, text, json_tokener_get_parse_end(tok), "%s",
-		               json_tokener_error_desc(e));
+		                     json_tokener_error_desc(e));
 	r = check_duplicate_keys(x, text, size);
 	if (r < 0)
 		return r;
@@ -496,7 +503,7 @@ static int read_file(const Ctx *x, const char *path, char **ret, size_t *ret_siz
 
 			if (size > STATE_SIZE_MAX || (uint64_t)st.st_size > STATE_SIZE_MAX)
 				return state_fail(x, "", NULL, "larger than %u MiB",
-				            STATE_SIZE_MAX >> 20);
+				                  STATE_SIZE_MAX >> 20);
 			allocated = MAX((size_t)st.st_size + 1, allocated * 2);
 			p = realloc(buf, allocated + 1);
 			if (!p)
@@ -797,4 +804,3 @@ int state_quarantine(const char *path, char **ret_new_path)
 		*ret_new_path = TAKE_PTR(target);
 	return 0;
 }
-
