@@ -5,6 +5,7 @@
 
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
+#include "daemon/provider.h"
 
 /* A snapshot device's live table "snapshot <real> <cow> P|N <chunk>", taken apart */
 typedef struct SnapTable {
@@ -40,6 +41,21 @@ int dmsnap_release_volume(const DmsnapEnv *env, const char *volume_name, bool en
 
 int64_t dmsnap_merge_left(const DmsnapEnv *env, const char *vol);
 void dmsnap_remove_cow(const DmsnapEnv *env, const DmsnapSnapshot *snap);
+
+/* The revert (dmsnap-merge.c). check: may it start now; -EALREADY: a merge runs already;
+ * -ENXIO: the shadow copy's device is missing; -ENOSPC: it is invalid (none of the three
+ * fills err); *ret_sectors: what there is to merge. start: claims the
+ * devices, stages the merge, calls intent() before the first change (a failure of intent
+ * stops it), then makes the merge live and removes the shadow copy's device. poll: where it
+ * stands (RUNNING and DONE fill *ret_left). finish: after DONE, the volume released and the COW
+ * removed (-EAGAIN or another errno: try again); returns the other snapshots of the volume. */
+int dmsnap_merge_check(const DmsnapEnv *env, const DmsnapSnapshot *snap, const char *volume_path,
+                       uint64_t *ret_sectors, VssErr *err);
+int dmsnap_merge_start(const DmsnapEnv *env, const DmsnapSnapshot *snap, const char *volume_path,
+                       int (*intent)(void *userdata), void *userdata, VssErr *err);
+ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap,
+                                uint64_t *ret_left);
+int dmsnap_merge_finish(const DmsnapEnv *env, const DmsnapSnapshot *snap);
 
 /* The freeze ledger (DmsnapEnv.freeze_ledger) */
 void dmsnap_ledger_clear(const DmsnapEnv *env);

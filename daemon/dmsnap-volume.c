@@ -42,7 +42,6 @@ static int parse_devno(const char *s, dev_t *ret)
 	return n;
 }
 
-
 int dmsnap_read_snap_table(const DmsnapEnv *env, const char *snap_name, SnapTable *ret)
 {
 	DmdevTable t = DMDEV_TABLE_NULL;
@@ -390,8 +389,9 @@ int dmsnap_release_volume(const DmsnapEnv *env, const char *volume_name, bool en
 		                   "cannot read the table of %s: %s", volume_name, strerror(-r));
 	if (vi.exists) {
 		merging = dmsnap_table_first_devno(&vt, "snapshot-merge", &vd) == 0 && vd == rd;
-		uses_real = merging ||
-		            (dmsnap_table_first_devno(&vt, "snapshot-origin", &vd) == 0 && vd == rd);
+		uses_real =
+			merging ||
+			(dmsnap_table_first_devno(&vt, "snapshot-origin", &vd) == 0 && vd == rd);
 	}
 	if (merging && !end_merge) { /* a revert runs: its end restores the volume */
 		dmdev_table_done(&vt);
@@ -703,4 +703,3 @@ int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t ne
 	snap->cow_bytes = new_bytes;
 	return 0;
 }
-

@@ -7,7 +7,7 @@
 #include "common/valid.h"
 #include "common/vssd-limits.h"
 #include "common/vssd-version.h"
-#include "daemon/dmdev.h"
+#include "daemon/dmsnap-internal.h"
 #include "daemon/hostops.h"
 #include "daemon/provider-dmsnap.h"
 
@@ -233,6 +233,31 @@ static bool dmsnap_snap_exists(Provider *p, const ProviderSnap *ps)
 	DmdevInfo info;
 
 	return s->snap_name && dmdev_info(env_of(p)->dm, s->snap_name, &info) >= 0 && info.exists;
+}
+
+static int dmsnap_revert_check(Provider *p, const ProviderSnap *ps, const char *volume_path,
+                               uint64_t *ret_total, VssErr *err)
+{
+	return dmsnap_merge_check(env_of(p), provider_dmsnap_snap_const(ps), volume_path, ret_total,
+	                          err);
+}
+
+static int dmsnap_revert_start(Provider *p, ProviderSnap *ps, const char *volume_path,
+                               int (*intent)(void *intent_userdata), void *intent_userdata,
+                               ProviderDoneFn done, void *userdata, VssErr *err)
+{
+	return dmsnap_merge_start(env_of(p), provider_dmsnap_snap_const(ps), volume_path, intent,
+	                          intent_userdata, err);
+}
+
+static ProviderMerge dmsnap_revert_poll(Provider *p, ProviderSnap *ps, uint64_t *ret_left)
+{
+	return dmsnap_merge_poll(env_of(p), provider_dmsnap_snap_const(ps), ret_left);
+}
+
+static int dmsnap_revert_finish(Provider *p, ProviderSnap *ps)
+{
+	return dmsnap_merge_finish(env_of(p), provider_dmsnap_snap_const(ps));
 }
 
 static int dmsnap_recover(Provider *p)
@@ -478,6 +503,10 @@ const ProviderOps provider_dmsnap_ops = {
 	.snap_reactivate = dmsnap_snap_reactivate,
 	.snap_device = dmsnap_snap_device,
 	.snap_exists = dmsnap_snap_exists,
+	.revert_check = dmsnap_revert_check,
+	.revert_start = dmsnap_revert_start,
+	.revert_poll = dmsnap_revert_poll,
+	.revert_finish = dmsnap_revert_finish,
 	.recover = dmsnap_recover,
 	.snap_export = dmsnap_snap_export,
 	.snap_import = dmsnap_snap_import,

@@ -65,6 +65,7 @@ typedef enum ProviderMerge {
 	PROVIDER_MERGE_INTERRUPTED, /* cut short (a reboot): start it again */
 	PROVIDER_MERGE_FAILED,      /* the provider reports the merge failed: leave it as it is */
 	PROVIDER_MERGE_UNKNOWN,     /* cut short and its store cannot be read: leave it */
+	PROVIDER_MERGE_RETRY,       /* cannot tell now (logged): look again later */
 	_PROVIDER_MERGE_MAX,
 } ProviderMerge;
 
@@ -118,9 +119,19 @@ typedef struct ProviderOps {
 	int (*snap_device)(Provider *p, const ProviderSnap *ps, char *buf, size_t size);
 	bool (*snap_exists)(Provider *p, const ProviderSnap *ps);
 
-	/* Revert: start (the volume is unused), poll, finish (after DONE) */
-	int (*revert_start)(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,
-	                    VssErr *err);
+	/* Revert. check: may it start now (the volume unmounted and unused...); -EALREADY: a
+	 * revert of the volume runs already; -ENXIO: the snapshot's device is missing; -ENOSPC:
+	 * it is invalid (these three leave err to the caller); *ret_total: what
+	 * there is to merge. start: calls intent(intent_userdata) before its first change (the
+	 * caller records "merging"; a failure stops the start), and returns 0 once the merge runs,
+	 * or 1 and done() later. poll: where it stands (RUNNING and DONE fill *ret_left). finish:
+	 * after DONE, everything of the snapshot removed and the volume released; returns the
+	 * number of other snapshots of the volume, or a negative errno: try again later. */
+	int (*revert_check)(Provider *p, const ProviderSnap *ps, const char *volume_path,
+	                    uint64_t *ret_total, VssErr *err);
+	int (*revert_start)(Provider *p, ProviderSnap *ps, const char *volume_path,
+	                    int (*intent)(void *intent_userdata), void *intent_userdata,
+	                    ProviderDoneFn done, void *userdata, VssErr *err);
 	ProviderMerge (*revert_poll)(Provider *p, ProviderSnap *ps, uint64_t *ret_left);
 	int (*revert_finish)(Provider *p, ProviderSnap *ps);
 

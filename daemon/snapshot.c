@@ -32,8 +32,8 @@ SnapshotState snapshot_state_from_string(const char *s)
 	return _SNAPSHOT_STATE_INVALID;
 }
 
-int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
-                 const char *volume_name, Snapshot **ret)
+int snapshot_new(Daemon *d, Snapset *set, Provider *p, const VssId *id, const char *volume_name,
+                 Snapshot **ret)
 {
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
 
@@ -57,6 +57,17 @@ int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
 const ProviderSnap *snapshot_psnap_const(const Snapshot *s)
 {
 	return provider_dmsnap_wrap((DmsnapSnapshot *)&s->dm);
+}
+
+ProviderSnap *snapshot_psnap(Snapshot *s)
+{
+	return provider_dmsnap_wrap(&s->dm);
+}
+
+void snapshot_forget_storage(Snapshot *s)
+{
+	free(s->dm.snap_name);
+	s->dm.snap_name = NULL;
 }
 
 int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps)

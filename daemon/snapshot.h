@@ -28,9 +28,9 @@ typedef enum SnapshotState {
 
 typedef struct Snapshot {
 	Daemon *d;
-	Snapset *set;             /* the set it belongs to (not owned) */
-	const Provider *provider; /* the provider that made it (daemon->providers) */
-	DmsnapSnapshot dm;        /* engine view: id, names, COW; complete once created */
+	Snapset *set;       /* the set it belongs to (not owned) */
+	Provider *provider; /* the provider that made it (daemon->providers) */
+	DmsnapSnapshot dm;  /* engine view: id, names, COW; complete once created */
 	char id_str[VSSID_STRING_MAX];
 	char path[128];
 	char *volume;          /* /dev/mapper/<name> */
@@ -49,10 +49,13 @@ typedef struct Snapshot {
 const char *snapshot_state_to_string(SnapshotState s);
 SnapshotState snapshot_state_from_string(const char *s);
 
-int snapshot_new(Daemon *d, Snapset *set, const Provider *p, const VssId *id,
-                 const char *volume_name, Snapshot **ret);
+int snapshot_new(Daemon *d, Snapset *set, Provider *p, const VssId *id, const char *volume_name,
+                 Snapshot **ret);
 /* The provider's object of s (its ProviderSnap), and taking one in (freed on failure) */
 const ProviderSnap *snapshot_psnap_const(const Snapshot *s);
+ProviderSnap *snapshot_psnap(Snapshot *s);
+/* Its devices and storage are gone (a revert finished): deletion only drops the object */
+void snapshot_forget_storage(Snapshot *s);
 int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps);
 /* Unexports and frees; does not touch dm. */
 Snapshot *snapshot_free(Snapshot *s);
