@@ -84,23 +84,60 @@ static void log_buffer_append(const char *line, size_t len)
 	log_buf_len += len;
 }
 
-int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+void log_keys_format(const LogKeys *keys, char *buf, size_t size)
+{
+	static const char *const names[] = { "set", "snap", "vol", "writer" };
+	const char *values[4];
+	size_t len = 0;
+
+	buf[0] = 0;
+	if (!keys)
+		return;
+	values[0] = keys->set;
+	values[1] = keys->snap;
+	values[2] = keys->vol;
+	values[3] = keys->writer;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		int n;
+
+		if (!values[i])
+			continue;
+		n = snprintf(buf + len, size - len, "%s%s=%s", len > 0 ? " " : "", names[i],
+		             values[i]);
+		if (n < 0 || (size_t)n >= size - len) {
+			buf[len] = 0; /* a key that does not fit is left out whole */
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (len > 0 && len + 2 < size) {
+		buf[len++] = ':';
+		buf[len++] = ' ';
+		buf[len] = 0;
+	}
+}
+
+static int log_emit(int level, int error, const LogKeys *keys, const char *file, int line,
+                    const char *fmt, va_list ap) _printf_(6, 0);
+
+static int log_emit(int level, int error, const LogKeys *keys, const char *file, int line,
+                    const char *fmt, va_list ap)
 {
 	char msg[2048];
 	char esc[2048];
 	char out[2200];
-	va_list ap;
 	int saved = errno;
 	int e = error < 0 ? -error : error;
+	size_t k;
 	int n;
 
 	if ((level & LOG_PRIMASK) > log_max_level)
 		return error == 0 ? 0 : -e;
 
+	log_keys_format(keys, msg, sizeof(msg) / 4);
+	k = strlen(msg);
 	errno = e;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap); /* a long message is cut, never overrun */
-	va_end(ap);
+	vsnprintf(msg + k, sizeof(msg) - k, fmt, ap); /* a long message is cut, never overrun */
 	/* One call, one line: a newline, "<0>" or a terminal escape in text that came from a writer
 	 * or a caller must not forge a line of its own or reach a terminal. Backslashes are kept,
 	 * since what vssd relays is escaped already (DESIGN §6). */
@@ -127,6 +164,29 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	}
 	errno = saved;
 	return error == 0 ? 0 : -e;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_emit(level, error, NULL, file, line, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int log_internal_keys(int level, int error, const LogKeys *keys, const char *file, int line,
+                      const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_emit(level, error, keys, file, line, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void log_direct(int level, const char *fmt, ...)

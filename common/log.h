@@ -25,6 +25,21 @@ void log_direct(int level, const char *fmt, ...) _printf_(2, 3);
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
 	_printf_(5, 6);
 
+/* What a line is about. Its keys come first, "set=<id> snap=<id> vol=<name> writer=<id>: ", in
+ * that order and each only when not NULL, so that one set's, volume's or writer's story greps out
+ * of the log with one pattern (STYLE: the keys first, written once, not by hand at every call). */
+typedef struct LogKeys {
+	const char *set;
+	const char *snap;
+	const char *vol;
+	const char *writer;
+} LogKeys;
+
+int log_internal_keys(int level, int error, const LogKeys *keys, const char *file, int line,
+                      const char *fmt, ...) _printf_(6, 7);
+/* "set=a snap=b: " into buf (size bytes, at least 1); "" when no key is set */
+void log_keys_format(const LogKeys *keys, char *buf, size_t size);
+
 #define log_full_errno(level, error, ...) \
 	log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
 #define log_full(level, ...) (void)log_full_errno((level), 0, __VA_ARGS__)
@@ -39,3 +54,82 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_info(...)                 log_full(LOG_INFO, __VA_ARGS__)
 #define log_debug(...)                log_full(LOG_DEBUG, __VA_ARGS__)
 #define log_oom()                     log_error_errno(-ENOMEM, "out of memory")
+
+/* The keyed forms: log_set_*(set_id, ...), log_vol_*(volume, ...), log_snap_*(snap_id, volume,
+ * ...) (volume may be NULL) and log_writer_*(writer_id, set_id, ...) (set_id may be NULL). */
+#define log_keys_full_errno(keys, level, error, ...) \
+	log_internal_keys((level), (error), (keys), __FILE__, __LINE__, __VA_ARGS__)
+#define log_set_full_errno(id, level, error, ...) \
+	log_keys_full_errno((&(const LogKeys){ .set = (id) }), (level), (error), __VA_ARGS__)
+#define log_vol_full_errno(name, level, error, ...) \
+	log_keys_full_errno((&(const LogKeys){ .vol = (name) }), (level), (error), __VA_ARGS__)
+#define log_snap_full_errno(id, vol_name, level, error, ...)                                \
+	log_keys_full_errno((&(const LogKeys){ .snap = (id), .vol = (vol_name) }), (level), \
+	                    (error), __VA_ARGS__)
+#define log_writer_full_errno(id, set_id, level, error, ...)                                \
+	log_keys_full_errno((&(const LogKeys){ .set = (set_id), .writer = (id) }), (level), \
+	                    (error), __VA_ARGS__)
+
+#define log_set_error_errno(id, error, ...) log_set_full_errno(id, LOG_ERR, (error), __VA_ARGS__)
+#define log_set_error(id, ...)              (void)log_set_full_errno(id, LOG_ERR, 0, __VA_ARGS__)
+#define log_set_warning_errno(id, error, ...) \
+	log_set_full_errno(id, LOG_WARNING, (error), __VA_ARGS__)
+#define log_set_warning(id, ...) (void)log_set_full_errno(id, LOG_WARNING, 0, __VA_ARGS__)
+#define log_set_notice_errno(id, error, ...) \
+	log_set_full_errno(id, LOG_NOTICE, (error), __VA_ARGS__)
+#define log_set_notice(id, ...)             (void)log_set_full_errno(id, LOG_NOTICE, 0, __VA_ARGS__)
+#define log_set_info(id, ...)               (void)log_set_full_errno(id, LOG_INFO, 0, __VA_ARGS__)
+#define log_set_debug_errno(id, error, ...) log_set_full_errno(id, LOG_DEBUG, (error), __VA_ARGS__)
+#define log_set_debug(id, ...)              (void)log_set_full_errno(id, LOG_DEBUG, 0, __VA_ARGS__)
+
+#define log_vol_error_errno(name, error, ...) \
+	log_vol_full_errno(name, LOG_ERR, (error), __VA_ARGS__)
+#define log_vol_error(name, ...) (void)log_vol_full_errno(name, LOG_ERR, 0, __VA_ARGS__)
+#define log_vol_warning_errno(name, error, ...) \
+	log_vol_full_errno(name, LOG_WARNING, (error), __VA_ARGS__)
+#define log_vol_warning(name, ...) (void)log_vol_full_errno(name, LOG_WARNING, 0, __VA_ARGS__)
+#define log_vol_notice_errno(name, error, ...) \
+	log_vol_full_errno(name, LOG_NOTICE, (error), __VA_ARGS__)
+#define log_vol_notice(name, ...) (void)log_vol_full_errno(name, LOG_NOTICE, 0, __VA_ARGS__)
+#define log_vol_info(name, ...)   (void)log_vol_full_errno(name, LOG_INFO, 0, __VA_ARGS__)
+#define log_vol_debug_errno(name, error, ...) \
+	log_vol_full_errno(name, LOG_DEBUG, (error), __VA_ARGS__)
+#define log_vol_debug(name, ...) (void)log_vol_full_errno(name, LOG_DEBUG, 0, __VA_ARGS__)
+
+#define log_snap_error_errno(id, vol_name, error, ...) \
+	log_snap_full_errno(id, vol_name, LOG_ERR, (error), __VA_ARGS__)
+#define log_snap_error(id, vol_name, ...) \
+	(void)log_snap_full_errno(id, vol_name, LOG_ERR, 0, __VA_ARGS__)
+#define log_snap_warning_errno(id, vol_name, error, ...) \
+	log_snap_full_errno(id, vol_name, LOG_WARNING, (error), __VA_ARGS__)
+#define log_snap_warning(id, vol_name, ...) \
+	(void)log_snap_full_errno(id, vol_name, LOG_WARNING, 0, __VA_ARGS__)
+#define log_snap_notice_errno(id, vol_name, error, ...) \
+	log_snap_full_errno(id, vol_name, LOG_NOTICE, (error), __VA_ARGS__)
+#define log_snap_notice(id, vol_name, ...) \
+	(void)log_snap_full_errno(id, vol_name, LOG_NOTICE, 0, __VA_ARGS__)
+#define log_snap_info(id, vol_name, ...) \
+	(void)log_snap_full_errno(id, vol_name, LOG_INFO, 0, __VA_ARGS__)
+#define log_snap_debug_errno(id, vol_name, error, ...) \
+	log_snap_full_errno(id, vol_name, LOG_DEBUG, (error), __VA_ARGS__)
+#define log_snap_debug(id, vol_name, ...) \
+	(void)log_snap_full_errno(id, vol_name, LOG_DEBUG, 0, __VA_ARGS__)
+
+#define log_writer_error_errno(id, set_id, error, ...) \
+	log_writer_full_errno(id, set_id, LOG_ERR, (error), __VA_ARGS__)
+#define log_writer_error(id, set_id, ...) \
+	(void)log_writer_full_errno(id, set_id, LOG_ERR, 0, __VA_ARGS__)
+#define log_writer_warning_errno(id, set_id, error, ...) \
+	log_writer_full_errno(id, set_id, LOG_WARNING, (error), __VA_ARGS__)
+#define log_writer_warning(id, set_id, ...) \
+	(void)log_writer_full_errno(id, set_id, LOG_WARNING, 0, __VA_ARGS__)
+#define log_writer_notice_errno(id, set_id, error, ...) \
+	log_writer_full_errno(id, set_id, LOG_NOTICE, (error), __VA_ARGS__)
+#define log_writer_notice(id, set_id, ...) \
+	(void)log_writer_full_errno(id, set_id, LOG_NOTICE, 0, __VA_ARGS__)
+#define log_writer_info(id, set_id, ...) \
+	(void)log_writer_full_errno(id, set_id, LOG_INFO, 0, __VA_ARGS__)
+#define log_writer_debug_errno(id, set_id, error, ...) \
+	log_writer_full_errno(id, set_id, LOG_DEBUG, (error), __VA_ARGS__)
+#define log_writer_debug(id, set_id, ...) \
+	(void)log_writer_full_errno(id, set_id, LOG_DEBUG, 0, __VA_ARGS__)

@@ -121,6 +121,57 @@ START_TEST(a_cut_line_still_ends_its_line)
 }
 END_TEST
 
-TEST_SUITE_MAIN("log",
-                TEST(foreign_text_stays_on_one_line) TEST(buffered_lines_are_escaped_too)
-                        TEST(prefixed_lines_are_escaped) TEST(a_cut_line_still_ends_its_line))
+static void log_keyed(void)
+{
+	int r;
+
+	log_set_max_level(LOG_INFO);
+	log_set_notice("1111", "started by %s", "x");
+	log_snap_warning("2222", "vol0", "deleted");
+	log_snap_info("3333", NULL, "no volume");
+	log_writer_error("4444", "1111", "vetoed");
+	log_writer_notice("4444", NULL, "registered");
+	log_vol_notice("evil\n<0>vol", "created");
+	errno = 0;
+	r = log_vol_error_errno("vol1", -ENOSPC, "cannot grow: %m");
+	ck_assert_int_eq(r, -ENOSPC);
+	log_set_debug("1111", "not shown at info");
+	log_keys_full_errno(&(const LogKeys){ 0 }, LOG_NOTICE, 0, "no keys");
+}
+
+START_TEST(keys_come_first_in_order)
+{
+	_cleanup_free_ char *out = capture(log_keyed);
+
+	ck_assert_str_eq(out, "<5>set=1111: started by x\n"
+	                      "<4>snap=2222 vol=vol0: deleted\n"
+	                      "<6>snap=3333: no volume\n"
+	                      "<3>set=1111 writer=4444: vetoed\n"
+	                      "<5>writer=4444: registered\n"
+	                      "<5>vol=evil\\n<0>vol: created\n"
+	                      "<3>vol=vol1: cannot grow: No space left on device\n"
+	                      "<5>no keys\n");
+}
+END_TEST
+
+static void log_keyed_errno(void)
+{
+	log_set_max_level(LOG_INFO);
+	errno = 0;
+	ck_assert_int_eq(log_set_warning_errno("1111", ENOENT, "gone"), -ENOENT);
+	ck_assert_int_eq(errno, 0); /* errno is the caller's again */
+	ck_assert_int_eq(log_set_debug_errno("1111", -EIO, "filtered, still returned"), -EIO);
+}
+
+START_TEST(keyed_errno_forms_return_the_error)
+{
+	_cleanup_free_ char *out = capture(log_keyed_errno);
+
+	ck_assert_str_eq(out, "<4>set=1111: gone\n");
+}
+END_TEST
+
+TEST_SUITE_MAIN("log", TEST(foreign_text_stays_on_one_line) TEST(buffered_lines_are_escaped_too)
+                               TEST(prefixed_lines_are_escaped) TEST(a_cut_line_still_ends_its_line)
+                                       TEST(keys_come_first_in_order)
+                                               TEST(keyed_errno_forms_return_the_error))

@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/hostops.h"
+#include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -194,9 +195,11 @@ static int method_create(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 		}
 	}
 	/* Identify, PrepareForBackup and DoSnapshotSet in a row; the reply comes at the end. */
-	r = snapset_create_all(s, m, err);
-	if (r < 0)
+	r = snapset_create_all(s, snapset_dbus_reply_set_snapshots, dbus_message_ref(m), err);
+	if (r < 0) {
+		dbus_message_unref(m);
 		drop_set(d, s);
+	}
 	return r;
 }
 

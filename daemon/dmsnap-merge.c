@@ -167,8 +167,8 @@ int dmsnap_merge_check(const DmsnapEnv *env, const DmsnapSnapshot *snap, const c
 /* Nobody may mount or open the volume or the shadow copy between the checks and the start of
  * the merge: both are opened O_EXCL (no mount, no other claim) until the merge runs, and their
  * open counts read again must be ours alone. */
-static int claim_devices(const DmsnapEnv *env, const DmsnapSnapshot *snap,
-                         const char *volume_path, int *ret_vol_fd, int *ret_snap_fd, VssErr *err)
+static int claim_devices(const DmsnapEnv *env, const DmsnapSnapshot *snap, const char *volume_path,
+                         int *ret_vol_fd, int *ret_snap_fd, VssErr *err)
 {
 	const Host *h = env->host;
 	_cleanup_close_ int vfd = -EBADF, sfd = -EBADF;
@@ -345,7 +345,8 @@ ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap
 		return PROVIDER_MERGE_UNKNOWN;
 	}
 	if (remove_snap_device(env, snap) < 0)
-		log_debug("vol=%s: %s is still there, retrying", snap->volume_name, snap->snap_name);
+		log_debug("vol=%s: %s is still there, retrying", snap->volume_name,
+		          snap->snap_name);
 	left = dmsnap_merge_left(env, snap->volume_name);
 	if (left == -EIO)
 		return PROVIDER_MERGE_FAILED; /* dm stopped merging: nothing changes on its own */

@@ -42,7 +42,3 @@ int expose_release(Snapshot *s, VssErr *err);
 /* Start-up: every exposure of a restored shadow copy is mounted again where it is not mounted
  * any more; one that cannot be is forgotten (logged). */
 void expose_recover(Daemon *d);
-
-/* Snapshot.Expose(s path, a{sv} options) -> s and Snapshot.Unexpose() */
-int expose_method_expose(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err);
-int expose_method_unexpose(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err);

@@ -163,16 +163,17 @@ static int dmsnap_snap_delete(Provider *p, ProviderSnap *ps, ProviderDoneFn done
 	return dmsnap_snapshot_delete(env_of(p), provider_dmsnap_snap(ps), err);
 }
 
-static int dmsnap_snap_usage(Provider *p, const ProviderSnap *ps, ProviderUsage *ret)
+static int dmsnap_snap_usage(Provider *p, const ProviderSnap *ps, bool merging, ProviderUsage *ret)
 {
 	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
 	DmdevSnapshotStatus st;
 	uint64_t a = 0;
 	int r;
 
-	if (!s->snap_name)
+	if (!s->snap_name && !merging)
 		return -ENODEV;
-	r = dmdev_snapshot_status(env_of(p)->dm, s->snap_name, &st);
+	/* while merging, the volume's snapshot-merge target holds the COW */
+	r = dmdev_snapshot_status(env_of(p)->dm, merging ? s->volume_name : s->snap_name, &st);
 	if (r < 0)
 		return r;
 	if (s->cow_path &&
@@ -181,7 +182,8 @@ static int dmsnap_snap_usage(Provider *p, const ProviderSnap *ps, ProviderUsage 
 	*ret = (ProviderUsage){ .used = st.used_sectors * 512,
 		                .total = st.total_sectors ? st.total_sectors * 512 : s->cow_bytes,
 		                .allocated = a,
-		                .invalid = st.invalid || st.overflow };
+		                .invalid = st.invalid || st.overflow,
+		                .merging = merging };
 	return 0;
 }
 

@@ -109,7 +109,8 @@ typedef struct ProviderOps {
 	const char *(*snap_volume_name)(const ProviderSnap *ps); /* the volume's provider key */
 	int (*snap_delete)(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,
 	                   VssErr *err);
-	int (*snap_usage)(Provider *p, const ProviderSnap *ps, ProviderUsage *ret);
+	/* merging: it is being reverted (its store is the merge's now) */
+	int (*snap_usage)(Provider *p, const ProviderSnap *ps, bool merging, ProviderUsage *ret);
 	/* Grows its store to new_bytes (the monitor; the provider's size step is its own) */
 	int (*snap_grow)(Provider *p, ProviderSnap *ps, uint64_t new_bytes);
 	uint64_t (*snap_storage_bytes)(const ProviderSnap *ps); /* the store's size now */

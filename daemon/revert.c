@@ -355,21 +355,3 @@ void revert_recover(Daemon *d)
 			log_error("recovery: snap=%s: cannot watch the merge", s->id_str);
 	}
 }
-
-/* ---- bus ------------------------------------------------------------------------------------- */
-
-int revert_method_revert(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err)
-{
-	const BusOption opts[] = { { NULL } }; /* none defined: any key is InvalidArgument */
-	DBusMessageIter it;
-	int r;
-
-	dbus_message_iter_init(m, &it);
-	r = bus_read_options(&it, opts, err);
-	if (r < 0)
-		return r;
-	r = revert_start(userdata, err);
-	if (r < 0)
-		return r;
-	return bus_reply_empty(b, m);
-}

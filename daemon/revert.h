@@ -31,6 +31,3 @@ void revert_unwatch(Snapshot *s);
 /* Start-up: every restored shadow copy in state "merging" is watched again (dm went on merging
  * without us), finished when its merge is over, or made "created" again when it never began. */
 void revert_recover(Daemon *d);
-
-/* Snapshot.Revert(a{sv} options): no option keys are defined. */
-int revert_method_revert(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err);

@@ -13,6 +13,7 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
@@ -111,7 +112,7 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 	return n == 0;
 }
 
-static int compute_involved(Snapset *s, bool all)
+int snapset_compute_involved(Snapset *s, bool all)
 {
 	VssId *ids = calloc(s->d->n_writers ? s->d->n_writers : 1, sizeof(VssId));
 	/* one budget for all writers whose paths are still being looked up */
@@ -132,7 +133,7 @@ static int compute_involved(Snapset *s, bool all)
 	return 0;
 }
 
-static void event_args(Snapset *s, WriterEventArgs *a)
+void snapset_event_args(Snapset *s, WriterEventArgs *a)
 {
 	*a = (WriterEventArgs){ .set_id = s->id_str,
 		                .backup_type = s->backup_type,
@@ -141,70 +142,37 @@ static void event_args(Snapset *s, WriterEventArgs *a)
 }
 
 /* Abort and BackupShutdown: sent without waiting for the answers. */
-static void writers_notify(Snapset *s, WriterEvent ev)
+void snapset_writers_notify(Snapset *s, WriterEvent ev)
 {
 	WriterEventArgs a;
 
 	if (s->n_involved == 0)
 		return;
-	event_args(s, &a);
+	snapset_event_args(s, &a);
 	(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL, NULL);
 }
 
-static int start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done)
+int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done)
 {
 	s->bcast = NULL;
 	return writer_broadcast_start(s->d, ev, s->involved, s->n_involved, a, done, s, &s->bcast);
 }
 
-static void bcast_done(Snapset *s, WriterBroadcast *b)
+void snapset_bcast_done(Snapset *s, WriterBroadcast *b)
 {
 	writer_broadcast_cancel(b);
 	if (s->bcast == b)
 		s->bcast = NULL;
 }
 
-static int append_writer_list(Snapset *s, DBusMessageIter *it, bool metadata)
+/* Ends the pending call (GatherWriterMetadata, PrepareForBackup, BackupComplete). */
+void snapset_call_reply(Snapset *s, const VssErr *err, int error)
 {
-	DBusMessageIter arr;
+	SnapsetDoneFn done = TAKE_PTR(s->call_done);
+	void *userdata = TAKE_PTR(s->call_userdata);
 
-	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &arr))
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_involved; i++) {
-		Writer *w = writer_find(s->d, &s->involved[i]);
-
-		/* a writer whose Identify failed is missing from the metadata, as in VSS */
-		if (!w || (metadata && w->state == WRITER_STATE_FAILED_AT_IDENTIFY))
-			continue;
-		if (writer_append_dict(w, &arr, metadata) < 0)
-			return -ENOMEM;
-	}
-	return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
-}
-
-/* Replies to the pending call (GatherWriterMetadata, PrepareForBackup, BackupComplete). */
-static void call_reply(Snapset *s, const VssErr *err, int error, bool writer_list)
-{
-	DBusMessage *m = TAKE_PTR(s->call), *reply;
-	DBusMessageIter it;
-
-	if (!m)
-		return;
-	if (error < 0)
-		(void)bus_reply_error(&s->d->bus, m, err, error);
-	else {
-		reply = dbus_message_new_method_return(m);
-		if (reply && writer_list) {
-			dbus_message_iter_init_append(reply, &it);
-			if (append_writer_list(s, &it, true) < 0) {
-				dbus_message_unref(reply);
-				reply = dbus_message_new_error(m, DBUS_ERROR_NO_MEMORY,
-				                               "no memory");
-			}
-		}
-		(void)bus_send(&s->d->bus, reply);
-	}
-	dbus_message_unref(m);
+	if (done)
+		done(s, error, err, userdata);
 }
 
 /* ---- lifetime -------------------------------------------------------------------------------- */
@@ -243,57 +211,29 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
-/* From the file-system freeze to the end of the commit nothing may write to a file system: the
- * monitor's COW growth waits (a COW file may lie on a file system of the set). */
-static void hold_begin(Snapset *s)
-{
-	s->d->io_held = true;
-}
-
-/* Call only once the engine has thawed and resumed everything (commit returned, or the
- * engine was freed). */
-static void hold_end(Snapset *s)
-{
-	if (!s->d->io_held || s->d->creating != s)
-		return;
-	s->d->io_held = false;
-	monitor_resume(s->d->monitor);
-}
-
-static void creation_sources_done(Snapset *s)
-{
-	s->sync_io = sd_event_source_disable_unref(s->sync_io);
-	s->sync = freeze_group_free(s->sync);
-	s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
-	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
-	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
-}
-
 Snapset *snapset_free(Snapset *s)
 {
 	if (!s)
 		return NULL;
 	s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
-	creation_sources_done(s);
+	snapset_creation_sources_done(s);
 	if (s->bcast)
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
 	if (s->engine && s->state == SNAPSET_STATE_CREATING)
-		writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
-	s->engine = dmsnap_set_free(s->engine);        /* rolls back anything not committed */
-	hold_end(s);
-	if (s->call) {
+		snapset_writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
+	s->engine = dmsnap_set_free(s->engine); /* rolls back anything not committed */
+	snapset_hold_end(s);
+	if (s->call_done) {
 		VssErr err = { 0 };
 
 		vss_err_set(&err, VSS_ERROR_BAD_STATE, -ECANCELED, "the set went away");
-		(void)bus_reply_error(&s->d->bus, s->call, &err, -ECANCELED);
-		dbus_message_unref(s->call);
+		snapset_call_reply(s, &err, -ECANCELED);
 	}
-	if (s->reply_to) {
+	if (s->create_done) {
 		VssErr err = { 0 };
 
 		vss_err_set(&err, VSS_ERROR_BAD_STATE, -ECANCELED, "the set went away");
-		(void)bus_reply_error(&s->d->bus, s->reply_to, &err, -ECANCELED);
-		dbus_message_unref(s->reply_to);
+		snapset_creation_reply(s, &err, -ECANCELED);
 	}
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
@@ -352,7 +292,7 @@ int snapset_add_snapshot(Snapset *s, Snapshot *snap)
 	return 0;
 }
 
-static void snapset_forget_snapshot(Snapset *s, Snapshot *snap)
+void snapset_forget_snapshot(Snapset *s, Snapshot *snap)
 {
 	static const char *const changed[] = { "Snapshots", NULL };
 
@@ -513,398 +453,6 @@ out:
 	return r;
 }
 
-/* ---- creation -------------------------------------------------------------------------------- */
-
-static void creation_reply(Snapset *s, const VssErr *err, int error)
-{
-	DBusMessage *m = TAKE_PTR(s->reply_to);
-	DBusMessage *reply;
-	DBusMessageIter it;
-
-	if (!m)
-		return;
-	if (error < 0) {
-		(void)bus_reply_error(&s->d->bus, m, err, error);
-		dbus_message_unref(m);
-		return;
-	}
-	reply = dbus_message_new_method_return(m);
-	if (reply && s->reply_snapshots) {
-		_cleanup_strv_free_ char **paths = NULL;
-
-		for (size_t i = 0; i < s->n_snaps; i++)
-			(void)strv_extend(&paths, s->snaps[i]->path);
-		dbus_message_iter_init_append(reply, &it);
-		if (bus_append_path(&it, s->path) < 0 || bus_append_pathv(&it, paths) < 0) {
-			dbus_message_unref(reply);
-			reply = dbus_message_new_error(m, DBUS_ERROR_NO_MEMORY, "out of memory");
-		}
-	}
-	(void)bus_send(&s->d->bus, reply);
-	dbus_message_unref(m);
-}
-
-static void creation_failed(Snapset *s, const VssErr *err, int error)
-{
-	creation_sources_done(s);
-	if (s->bcast) {
-		writer_broadcast_cancel(s->bcast);
-		s->bcast = NULL;
-	}
-	/* Writers first: they must not stay frozen while we clean up. */
-	writers_notify(s, WRITER_EVENT_ABORT);
-	if (s->engine && dmsnap_set_is_committed(s->engine))
-		for (size_t i = 0; i < dmsnap_set_count(s->engine); i++)
-			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
-			                             NULL);
-	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
-	hold_end(s);
-	log_error("set=%s: creation failed: %s", s->id_str,
-	          vss_err_is_set(err) ? err->message : strerror(-error));
-	if (s->d->creating == s)
-		daemon_set_creating(s->d, NULL);
-	snapset_set_state(s, SNAPSET_STATE_FAILED);
-	(void)daemon_save_state(s->d);
-	creation_reply(s, err, error);
-	call_reply(s, err, error, false);
-}
-
-static void creation_done(Snapset *s)
-{
-	creation_sources_done(s);
-	monitor_sync(s->d->monitor);
-	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
-	if (s->d->creating == s)
-		daemon_set_creating(s->d, NULL);
-	snapset_set_state(s, SNAPSET_STATE_CREATED);
-	fault_point_kill(s->d->env.faults, "kill-before-created-save");
-	(void)daemon_save_state(s->d);
-	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
-	           s->n_snaps, s->held_usec);
-	creation_reply(s, NULL, 0);
-}
-
-static void on_post_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
-{
-	Snapset *s = userdata;
-
-	bcast_done(s, b);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return;
-	}
-	creation_done(s);
-}
-
-static void on_thaw_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
-{
-	_cleanup_strv_free_ char **devices = NULL;
-	Snapset *s = userdata;
-	WriterEventArgs a;
-	char dev[160];
-
-	bcast_done(s, b);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return;
-	}
-	event_args(s, &a);
-	for (size_t i = 0; i < s->n_snaps; i++)
-		if (strv_extend(&devices, s->snaps[i]->volume) < 0 ||
-		    strv_extend(&devices, snapshot_device(s->snaps[i], dev, sizeof(dev))) < 0) {
-			creation_failed(s, NULL, -ENOMEM);
-			return;
-		}
-	a.devices = devices;
-	if (start_event(s, WRITER_EVENT_POST_SNAPSHOT, &a, on_post_snapshot_done) < 0)
-		creation_failed(s, NULL, -ENOMEM);
-}
-
-/* The snapshots exist: Thaw and PostSnapshot, then creation_done() records them. */
-static void creation_committed(Snapset *s)
-{
-	usec_t now = now_usec(CLOCK_REALTIME), t1, t2;
-	WriterEventArgs a;
-
-	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
-	dmsnap_set_hold_window(s->engine, &t1, &t2);
-	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
-	           t2);
-	for (size_t i = 0; i < s->n_snaps; i++) {
-		Snapshot *snap = s->snaps[i];
-		const DmsnapSnapshot *made = dmsnap_set_find(s->engine, &snap->dm.id);
-		DmsnapSnapshot copy;
-
-		/* by id, never by position: snapset_create() checked that they pair up */
-		if (made && dmsnap_snapshot_copy(made, &copy) >= 0) {
-			dmsnap_snapshot_done(&snap->dm);
-			snap->dm = copy;
-		}
-		snap->creation_time = now;
-		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
-	}
-	s->creation_time = now;
-	/* Thaw first, and no state save here: the writers are still frozen, and an fsync can
-	 * take seconds. The intent record written by snapset_create() names every device; a
-	 * crash before creation_done() writes "created" leaves a set recorded as creating,
-	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
-	fault_point_kill(s->d->env.faults, "kill-after-commit");
-	event_args(s, &a);
-	if (start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
-		creation_failed(s, NULL, -ENOMEM);
-}
-
-static void creation_commit(Snapset *s)
-{
-	VssErr err = { 0 };
-	int r;
-
-	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
-	hold_end(s); /* thawed and resumed, whatever the result */
-	if (r < 0) {
-		creation_failed(s, &err, r);
-		return;
-	}
-	creation_committed(s);
-}
-
-static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
-{
-	Snapset *s = userdata;
-	VssErr err = { 0 };
-	int r;
-
-	r = dmsnap_set_freeze_process(s->engine, &err);
-	if (r < 0)
-		creation_failed(s, &err, r);
-	else if (r > 0) {
-		s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
-		s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
-		creation_commit(s);
-	}
-	return 0;
-}
-
-static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
-{
-	Snapset *s = userdata;
-	VssErr err = { 0 };
-
-	vss_err_set(&err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, -ETIME,
-	            "the file systems of the set did not flush within %" PRIu64
-	            " ms; everything was thawed",
-	            s->d->config.flush_timeout / USEC_PER_MSEC);
-	creation_failed(s, &err, -ETIME);
-	return 0;
-}
-
-static void creation_freeze_fs(Snapset *s)
-{
-	VssErr err = { 0 };
-	int r, fd;
-
-	hold_begin(s);
-	r = dmsnap_set_freeze_start(s->engine, &err);
-	if (r < 0) {
-		creation_failed(s, &err, r);
-		return;
-	}
-	fd = dmsnap_set_freeze_fd(s->engine);
-	if (fd < 0) { /* nothing mounted, or lockfs mode */
-		(void)dmsnap_set_freeze_process(s->engine, &err);
-		creation_commit(s);
-		return;
-	}
-	r = sd_event_add_io(s->d->event, &s->freeze_io, fd, EPOLLIN, on_freeze_io, s);
-	if (r >= 0)
-		r = sd_event_add_time_relative(s->d->event, &s->flush_timer, CLOCK_MONOTONIC,
-		                               s->d->config.flush_timeout, 1000, on_flush_timeout,
-		                               s);
-	if (r < 0) {
-		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		            "cannot watch the freeze: %s", strerror(-r));
-		creation_failed(s, &err, r);
-	}
-}
-
-/* The shortest freeze window of the involved writers ran out before the snapshot was taken */
-static int on_freeze_window(sd_event_source *es, uint64_t usec, void *userdata)
-{
-	Snapset *s = userdata;
-	VssErr err = { 0 };
-
-	vss_err_set(&err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
-	            "a writer's freeze window expired before the shadow copies were taken");
-	creation_failed(s, &err, -ETIME);
-	return 0;
-}
-
-static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
-{
-	Snapset *s = userdata;
-
-	bcast_done(s, b);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return;
-	}
-	fault_point_kill(s->d->env.faults, "kill-after-writers-frozen");
-	creation_freeze_fs(s);
-}
-
-/* Writers' Freeze: each writer's window runs from now; the set keeps the shortest. */
-static void creation_freeze_writers(Snapset *s)
-{
-	uint32_t window = UINT32_MAX;
-	WriterEventArgs a;
-
-	s->sync = freeze_group_free(s->sync);
-	s->sync_io = sd_event_source_disable_unref(s->sync_io);
-	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
-	for (size_t i = 0; i < s->n_involved; i++) {
-		Writer *w = writer_find(s->d, &s->involved[i]);
-
-		if (w)
-			window = MIN(window, w->freeze_timeout_ms);
-	}
-	if (s->n_involved > 0 &&
-	    sd_event_add_time_relative(s->d->event, &s->freeze_window, CLOCK_MONOTONIC,
-	                               (uint64_t)window * USEC_PER_MSEC, 1000, on_freeze_window,
-	                               s) < 0) {
-		creation_failed(s, NULL, -ENOMEM);
-		return;
-	}
-	event_args(s, &a);
-	if (start_event(s, WRITER_EVENT_FREEZE, &a, on_freeze_done) < 0)
-		creation_failed(s, NULL, -ENOMEM);
-}
-
-/* The syncfs pass only shortens what the freeze has to flush: its end, its failure or its
- * deadline all lead to the writers' Freeze. */
-static int on_sync_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
-{
-	Snapset *s = userdata;
-
-	if (freeze_group_process(s->sync, NULL) != 0)
-		creation_freeze_writers(s);
-	return 0;
-}
-
-static int on_sync_timeout(sd_event_source *es, uint64_t usec, void *userdata)
-{
-	Snapset *s = userdata;
-
-	log_warning("set=%s: syncfs of the set's file systems still runs after %" PRIu64
-	            " ms, going on",
-	            s->id_str, s->d->config.flush_timeout / USEC_PER_MSEC);
-	creation_freeze_writers(s);
-	return 0;
-}
-
-static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
-{
-	Snapset *s = userdata;
-	VssErr e2 = { 0 };
-
-	bcast_done(s, b);
-	if (r < 0) {
-		creation_failed(s, err, r);
-		return;
-	}
-	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
-	/* Provider prepare: everything staged, no I/O held yet. */
-	r = dmsnap_set_prepare(s->engine, &e2);
-	if (r < 0) {
-		creation_failed(s, &e2, r);
-		return;
-	}
-	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
-	/* syncfs from worker threads, so that the freeze that follows flushes little */
-	r = dmsnap_set_sync_start(s->engine, &s->sync);
-	if (r >= 0 && s->sync) {
-		r = sd_event_add_io(s->d->event, &s->sync_io, freeze_group_fd(s->sync), EPOLLIN,
-		                    on_sync_io, s);
-		if (r >= 0)
-			r = sd_event_add_time_relative(s->d->event, &s->flush_timer,
-			                               CLOCK_MONOTONIC, s->d->config.flush_timeout,
-			                               1000, on_sync_timeout, s);
-		if (r >= 0)
-			return;
-	}
-	creation_freeze_writers(s); /* nothing mounted, or the pass could not start */
-}
-
-static void creation_begin(Snapset *s)
-{
-	_cleanup_strv_free_ char **volumes = NULL;
-	WriterEventArgs a;
-	int r;
-
-	r = compute_involved(s, false);
-	for (size_t i = 0; r >= 0 && i < s->n_snaps; i++)
-		r = strv_extend(&volumes, s->snaps[i]->volume);
-	if (r < 0) {
-		creation_failed(s, NULL, r);
-		return;
-	}
-	event_args(s, &a);
-	a.volumes = volumes;
-	if (start_event(s, WRITER_EVENT_PREPARE_SNAPSHOT, &a, on_prepare_snapshot_done) < 0)
-		creation_failed(s, NULL, -ENOMEM);
-}
-
-/* Every shadow copy object has exactly one provider member with its id, and the other way
- * round: what the provider creates for one volume can only reach that volume's object. */
-static int engine_pairs_up(const Snapset *s)
-{
-	if (dmsnap_set_count(s->engine) != s->n_snaps)
-		return -EPROTO;
-	for (size_t i = 0; i < s->n_snaps; i++) {
-		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->dm.id);
-
-		if (!m || !streq(m->volume_name, s->snaps[i]->dm.volume_name))
-			return -EPROTO;
-	}
-	return 0;
-}
-
-int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err)
-{
-	int r;
-
-	if (s->state == SNAPSET_STATE_CREATING || s->call)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "another call on this set is still running");
-	if (s->state != SNAPSET_STATE_PREPARED &&
-	    !(!s->writers &&
-	      (s->state == SNAPSET_STATE_STARTED || s->state == SNAPSET_STATE_GATHERED)))
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "DoSnapshotSet needs PrepareForBackup first (the set is %s)",
-		                   snapset_state_to_string(s->state));
-	if (s->n_snaps == 0 || !s->engine)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-		                   "the set has no volumes; add some with AddVolume");
-	r = engine_pairs_up(s);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "the set's shadow copies and the provider's volumes disagree; "
-		                   "abort the set and start a new one");
-
-	s->reply_to = dbus_message_ref(m);
-	s->reply_snapshots = reply_snapshots;
-	snapset_set_state(s, SNAPSET_STATE_CREATING);
-	/* Intent first: a crash from here on leaves a record that recovery rolls back. */
-	r = daemon_save_state(s->d);
-	if (r < 0) {
-		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		            "cannot write the state file: %s", strerror(-r));
-		creation_failed(s, err, r);
-		return 0; /* replied */
-	}
-	creation_begin(s);
-	return 0;
-}
-
 /* ---- metadata, prepare, complete --------------------------------------------------------------
  */
 
@@ -912,50 +460,50 @@ static void on_identified(WriterBroadcast *b, int r, const VssErr *err, void *us
 {
 	Snapset *s = userdata;
 
-	bcast_done(s, b);
+	snapset_bcast_done(s, b);
 	snapset_set_state(s, SNAPSET_STATE_GATHERED);
 	if (s->one_call) {
-		snapset_prepare(s, NULL);
+		snapset_prepare(s, NULL, NULL);
 		return;
 	}
-	call_reply(s, NULL, 0, true);
+	snapset_call_reply(s, NULL, 0);
 }
 
 static void on_prepared(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
 {
 	Snapset *s = userdata;
 
-	bcast_done(s, b);
+	snapset_bcast_done(s, b);
 	if (r < 0) {
-		writers_notify(s, WRITER_EVENT_ABORT);
+		snapset_writers_notify(s, WRITER_EVENT_ABORT);
 		if (s->d->creating == s)
 			daemon_set_creating(s->d, NULL);
 		snapset_set_state(s, SNAPSET_STATE_FAILED);
 		if (s->one_call)
-			creation_reply(s, err, r);
-		call_reply(s, err, r, false);
+			snapset_creation_reply(s, err, r);
+		snapset_call_reply(s, err, r);
 		return;
 	}
 	snapset_set_state(s, SNAPSET_STATE_PREPARED);
 	if (s->one_call) {
 		VssErr e2 = { 0 };
-		DBusMessage *m = TAKE_PTR(s->reply_to);
+		SnapsetDoneFn done = TAKE_PTR(s->create_done);
+		void *ud = TAKE_PTR(s->create_userdata);
 
-		r = snapset_create(s, m, true, &e2);
-		if (r < 0)
-			(void)bus_reply_error(&s->d->bus, m, &e2, r);
-		dbus_message_unref(m);
+		r = snapset_create(s, done, ud, &e2);
+		if (r < 0 && done)
+			done(s, r, &e2, ud);
 		return;
 	}
-	call_reply(s, NULL, 0, false);
+	snapset_call_reply(s, NULL, 0);
 }
 
-int snapset_gather(Snapset *s, DBusMessage *m, VssErr *err)
+int snapset_gather(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 {
 	WriterEventArgs a;
 	int r;
 
-	if (s->call || s->bcast)
+	if (s->call_done || s->bcast)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "another call on this set is still running");
 	if (s->state != SNAPSET_STATE_STARTED && s->state != SNAPSET_STATE_GATHERED)
@@ -963,78 +511,153 @@ int snapset_gather(Snapset *s, DBusMessage *m, VssErr *err)
 		                   "GatherWriterMetadata comes before PrepareForBackup (the set is "
 		                   "%s)",
 		                   snapset_state_to_string(s->state));
-	r = compute_involved(s, true); /* Identify goes to every writer not excluded */
+	r = snapset_compute_involved(s, true); /* Identify goes to every writer not excluded */
 	if (r < 0)
 		return r;
-	if (m)
-		s->call = dbus_message_ref(m);
-	event_args(s, &a);
-	r = start_event(s, WRITER_EVENT_IDENTIFY, &a, on_identified);
-	if (r < 0 && m)
-		dbus_message_unref(TAKE_PTR(s->call));
+	s->call_done = done;
+	s->call_userdata = userdata;
+	snapset_event_args(s, &a);
+	r = snapset_start_event(s, WRITER_EVENT_IDENTIFY, &a, on_identified);
+	if (r < 0) {
+		s->call_done = NULL;
+		s->call_userdata = NULL;
+	}
 	return r;
 }
 
-int snapset_prepare(Snapset *s, DBusMessage *m)
+int snapset_prepare(Snapset *s, SnapsetDoneFn done, void *userdata)
 {
 	WriterEventArgs a;
 	int r;
 
-	r = compute_involved(s, false);
+	r = snapset_compute_involved(s, false);
 	if (r >= 0) {
-		if (m)
-			s->call = dbus_message_ref(m);
-		event_args(s, &a);
-		r = start_event(s, WRITER_EVENT_PREPARE_BACKUP, &a, on_prepared);
+		s->call_done = done;
+		s->call_userdata = userdata;
+		snapset_event_args(s, &a);
+		r = snapset_start_event(s, WRITER_EVENT_PREPARE_BACKUP, &a, on_prepared);
 	}
 	if (r < 0) {
-		if (s->call)
-			dbus_message_unref(TAKE_PTR(s->call));
+		s->call_done = NULL;
+		s->call_userdata = NULL;
 		if (s->one_call)
-			creation_reply(s, NULL, r);
+			snapset_creation_reply(s, NULL, r);
 	}
 	return r;
 }
 
 /* CreateSnapshotSet: Identify, PrepareForBackup, DoSnapshotSet in one call. */
-int snapset_create_all(Snapset *s, DBusMessage *m, VssErr *err)
+int snapset_create_all(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 {
+	int r;
+
 	s->one_call = true;
-	s->reply_to = dbus_message_ref(m);
-	s->reply_snapshots = true;
 	if (!s->writers) {
 		snapset_set_state(s, SNAPSET_STATE_PREPARED);
-		m = TAKE_PTR(s->reply_to);
-		{
-			int r = snapset_create(s, m, true, err);
-
-			dbus_message_unref(m);
-			return r;
-		}
+		return snapset_create(s, done, userdata, err);
 	}
-	{
-		int r = snapset_gather(s, NULL, err);
-
-		if (r < 0)
-			dbus_message_unref(TAKE_PTR(s->reply_to));
-		return r;
+	s->create_done = done;
+	s->create_userdata = userdata;
+	r = snapset_gather(s, NULL, NULL, err);
+	if (r < 0) {
+		s->create_done = NULL;
+		s->create_userdata = NULL;
 	}
+	return r;
 }
 
 static void on_completed(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
 {
 	Snapset *s = userdata;
 
-	bcast_done(s, b);
-	call_reply(s, NULL, 0, false);
+	snapset_bcast_done(s, b);
+	snapset_call_reply(s, NULL, 0);
+}
+
+/* SetComponents: one entry, writer wid (id as given) and its component name */
+int snapset_check_component(Snapset *s, const VssId *wid, const char *id, const char *name,
+                            VssErr *err)
+{
+	Writer *w = writer_find(s->d, wid);
+	bool involved = false;
+
+	for (size_t i = 0; w && i < s->n_involved; i++)
+		involved = involved || vssid_equal(&s->involved[i], wid);
+	if (!w || !involved)
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		                   "writer %s takes no part in this set (GatherWriterMetadata "
+		                   "lists those that do)",
+		                   id);
+	if (!writer_has_component(w, name))
+		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
+		                   "writer \"%s\" (%s) has no component \"%.64s\"", w->name,
+		                   w->id_str, bus_safe_string(name));
+	return 0;
+}
+
+int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err)
+{
+	_cleanup_strv_free_ char **sel = NULL;
+	int r;
+
+	sel = calloc(2 * n + 1, sizeof(char *));
+	if (!sel)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		VssId wid;
+
+		if (vssid_from_string(pairs[2 * i], &wid) < 0)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "instance-id \"%.64s\" is not a UUID",
+			                   bus_safe_string(pairs[2 * i]));
+		r = snapset_check_component(s, &wid, pairs[2 * i], pairs[2 * i + 1], err);
+		if (r < 0)
+			return r;
+		sel[2 * i] = strdup(writer_find(s->d, &wid)->id_str);
+		if (!sel[2 * i])
+			return -ENOMEM;
+		sel[2 * i + 1] = strdup(pairs[2 * i + 1]);
+		if (!sel[2 * i + 1])
+			return -ENOMEM;
+	}
+	strv_free(s->components);
+	s->components = TAKE_PTR(sel);
+	log_info("set=%s: %zu components selected", s->id_str, n);
+	return 0;
+}
+
+int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *userdata,
+                            VssErr *err)
+{
+	WriterEventArgs a;
+	int r;
+
+	if (s->state != SNAPSET_STATE_CREATED || s->call_done)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
+		                   "%s)",
+		                   snapset_state_to_string(s->state));
+	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");
+	s->call_done = done;
+	s->call_userdata = userdata;
+	snapset_event_args(s, &a);
+	a.success = success;
+	r = snapset_start_event(s, WRITER_EVENT_BACKUP_COMPLETE, &a, on_completed);
+	if (r < 0) {
+		s->call_done = NULL;
+		s->call_userdata = NULL;
+	}
+	return r;
 }
 
 /* ---- abort, release, delete ------------------------------------------------------------------ */
 
 bool snapset_idle(const Snapset *s)
 {
-	return s->d->creating == s && s->state != SNAPSET_STATE_CREATING && !s->call && !s->bcast &&
-	       !s->reply_to;
+	return s->d->creating == s && s->state != SNAPSET_STATE_CREATING && !s->call_done &&
+	       !s->bcast && !s->create_done;
 }
 
 static int on_idle_timer(sd_event_source *es, uint64_t usec, void *userdata)
@@ -1084,7 +707,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 
 		vss_err_set(&e2, VSS_ERROR_BAD_STATE, -ECANCELED,
 		            "the requester aborted the set during DoSnapshotSet");
-		creation_failed(s, &e2, -ECANCELED);
+		snapset_creation_failed(s, &e2, -ECANCELED);
 		break;
 	}
 	case SNAPSET_STATE_STARTED:
@@ -1100,10 +723,11 @@ int snapset_abort(Snapset *s, VssErr *err)
 	if (s->bcast) {
 		writer_broadcast_cancel(s->bcast);
 		s->bcast = NULL;
-		call_reply(s, NULL, -ECANCELED, false);
+		snapset_call_reply(s, NULL, -ECANCELED);
 	}
 	if (s->state != SNAPSET_STATE_FAILED && s->state != SNAPSET_STATE_CREATING)
-		writers_notify(s, WRITER_EVENT_ABORT); /* creation_failed() sent it already */
+		snapset_writers_notify(
+			s, WRITER_EVENT_ABORT); /* snapset_creation_failed() sent it already */
 	s->engine = dmsnap_set_free(s->engine);
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
@@ -1161,7 +785,7 @@ void snapset_release(Snapset *s)
 		(void)snapset_abort(s, NULL); /* also drops snapshots never created */
 	if (s->bcast)                         /* e.g. BackupComplete still waiting for writers */
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
-	writers_notify(s, WRITER_EVENT_BACKUP_SHUTDOWN);
+	snapset_writers_notify(s, WRITER_EVENT_BACKUP_SHUTDOWN);
 	if (s->auto_release)
 		for (size_t i = s->n_snaps; i-- > 0;) {
 			VssErr err = { 0 };
@@ -1187,346 +811,3 @@ void snapset_release(Snapset *s)
 	(void)snapset_gc(s);
 	(void)daemon_save_state(d);
 }
-
-/* ---- bus ------------------------------------------------------------------------------------- */
-
-static int check_owner(Snapset *s, const BusCaller *c, VssErr *err)
-{
-	if (!s->owner || !streq(s->owner, c->name))
-		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
-		                   "set %s belongs to another requester%s; only its owner may "
-		                   "drive it",
-		                   s->id_str, s->owner ? "" : " (it was released)");
-	s->last_call = now_usec(CLOCK_MONOTONIC); /* the idle limit counts from here */
-	return 0;
-}
-
-static int method_add_volume(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	const char *volume, *provider;
-	Snapshot *snap;
-	DBusMessage *reply;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &volume, DBUS_TYPE_STRING, &provider,
-	                           DBUS_TYPE_INVALID))
-		return -EINVAL;
-	r = snapset_add_volume(s, volume, provider, &snap, err);
-	if (r < 0)
-		return r;
-	reply = dbus_message_new_method_return(m);
-	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_OBJECT_PATH,
-	                                        &(const char *){ snap->path }, DBUS_TYPE_INVALID))
-		return -ENOMEM;
-	return bus_send(b, reply);
-}
-
-static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	return snapset_gather(s, m, err); /* replies when every writer answered Identify */
-}
-
-/* SetComponents(aa{sv}): each entry instance-id s (an involved writer) and name s (one of its
- * components). Replaces an earlier selection; PrepareForBackup then tells each writer which of
- * its components were selected. */
-int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err)
-{
-	_cleanup_strv_free_ char **sel = NULL;
-	DBusMessageIter it, arr;
-	size_t n = 0, count;
-	int r;
-
-	if (!dbus_message_iter_init(m, &it) ||
-	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY ||
-	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_ARRAY)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-		                   "components must be an array of dictionaries aa{sv}");
-	/* counted before anything is read, then the selection is built in one allocation */
-	count = bus_array_count(&it);
-	if (count > s->n_involved * (size_t)VSSD_COMPONENTS_PER_WRITER_MAX)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
-		                   "%zu components given, more than the involved writers have",
-		                   count);
-	sel = calloc(2 * count + 1, sizeof(char *));
-	if (!sel)
-		return -ENOMEM;
-	dbus_message_iter_recurse(&it, &arr);
-	for (; n < count && dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
-	     dbus_message_iter_next(&arr)) {
-		const char *id = NULL, *name = NULL;
-		bool has_id = false, has_name = false;
-		const BusOption opts[] = {
-			{ "instance-id", 's', &id, &has_id },
-			{ "name", 's', &name, &has_name },
-			{ NULL },
-		};
-		VssId wid;
-		Writer *w;
-		bool involved = false;
-
-		r = bus_read_options(&arr, opts, err);
-		if (r < 0)
-			return r;
-		if (!has_id || !has_name)
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "each component needs instance-id and name");
-		if (vssid_from_string(id, &wid) < 0)
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "instance-id \"%.64s\" is not a UUID",
-			                   bus_safe_string(id));
-		w = writer_find(s->d, &wid);
-		for (size_t i = 0; w && i < s->n_involved; i++)
-			involved = involved || vssid_equal(&s->involved[i], &wid);
-		if (!w || !involved)
-			return vss_err_set(
-				err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
-				"writer %s takes no part in this set (GatherWriterMetadata "
-				"lists those that do)",
-				id);
-		if (!writer_has_component(w, name))
-			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
-			                   "writer \"%s\" (%s) has no component \"%.64s\"", w->name,
-			                   w->id_str, bus_safe_string(name));
-		sel[2 * n] = strdup(w->id_str);
-		if (!sel[2 * n])
-			return -ENOMEM;
-		sel[2 * n + 1] = strdup(name);
-		if (!sel[2 * n + 1])
-			return -ENOMEM;
-		n++;
-	}
-	strv_free(s->components);
-	s->components = TAKE_PTR(sel);
-	log_info("set=%s: %zu components selected", s->id_str, n);
-	return 0;
-}
-
-static int method_set_components(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	if (s->state != SNAPSET_STATE_GATHERED)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "SetComponents comes after GatherWriterMetadata and before "
-		                   "PrepareForBackup (the set is %s)",
-		                   snapset_state_to_string(s->state));
-	r = snapset_set_components(s, m, err);
-	if (r < 0)
-		return r;
-	return bus_reply_empty(b, m);
-}
-
-static int method_prepare(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	if (s->call || s->bcast)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "another call on this set is still running");
-	if (s->state != SNAPSET_STATE_GATHERED &&
-	    !(s->state == SNAPSET_STATE_STARTED && !s->writers))
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "PrepareForBackup comes after GatherWriterMetadata (the set is "
-		                   "%s)",
-		                   snapset_state_to_string(s->state));
-	return snapset_prepare(s, m); /* replies when the writers answered */
-}
-
-static int method_do_snapshot_set(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	return snapset_create(s, m, false, err);
-}
-
-static int method_gather_status(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	DBusMessage *reply;
-	DBusMessageIter it;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	if (s->state == SNAPSET_STATE_CREATING || s->call)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "writer status is not available while a call on the set runs");
-	reply = dbus_message_new_method_return(m);
-	if (!reply)
-		return -ENOMEM;
-	dbus_message_iter_init_append(reply, &it);
-	if (append_writer_list(s, &it, false) < 0) {
-		dbus_message_unref(reply);
-		return -ENOMEM;
-	}
-	return bus_send(b, reply);
-}
-
-static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	dbus_bool_t success;
-	WriterEventArgs a;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_INVALID))
-		return -EINVAL;
-	if (s->state != SNAPSET_STATE_CREATED || s->call)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
-		                   "%s)",
-		                   snapset_state_to_string(s->state));
-	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
-	(void)daemon_save_state(s->d);
-	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");
-	s->call = dbus_message_ref(m);
-	event_args(s, &a);
-	a.success = success;
-	r = start_event(s, WRITER_EVENT_BACKUP_COMPLETE, &a, on_completed);
-	if (r < 0)
-		dbus_message_unref(TAKE_PTR(s->call));
-	return r;
-}
-
-static int method_abort(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	r = snapset_abort(s, err);
-	if (r < 0)
-		return r;
-	return bus_reply_empty(b, m);
-}
-
-static int method_release(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
-{
-	Snapset *s = u;
-	int r;
-
-	r = check_owner(s, c, err);
-	if (r < 0)
-		return r;
-	snapset_release(s); /* may free s; the reply comes once auto-release is done */
-	return bus_reply_empty(b, m);
-}
-
-static int prop_id(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, ((Snapset *)u)->id_str);
-}
-
-static int prop_context(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, snapset_context_to_string(((Snapset *)u)->context));
-}
-
-static int prop_attributes(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_u32(it, ((Snapset *)u)->attributes);
-}
-
-static int prop_backup_type(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, ((Snapset *)u)->backup_type);
-}
-
-static int prop_state(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, snapset_state_to_string(((Snapset *)u)->state));
-}
-
-static int prop_creation_time(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_u64(it, ((Snapset *)u)->creation_time);
-}
-
-static int prop_owner(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, strempty(((Snapset *)u)->owner));
-}
-
-static int prop_description(Bus *b, void *u, DBusMessageIter *it)
-{
-	return bus_append_string(it, ((Snapset *)u)->description);
-}
-
-static int prop_snapshots(Bus *b, void *u, DBusMessageIter *it)
-{
-	Snapset *s = u;
-	DBusMessageIter a;
-
-	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "o", &a))
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_snaps; i++)
-		if (bus_append_path(&a, s->snaps[i]->path) < 0)
-			return -ENOMEM;
-	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
-}
-
-static int prop_writer_status(Bus *b, void *u, DBusMessageIter *it)
-{
-	return append_writer_list(u, it, false);
-}
-
-static const BusMethod snapset_methods[] = {
-	{ "AddVolume", "ss", method_add_volume, BUS_ACCESS_ADMIN },
-	{ "GatherWriterMetadata", "", method_gather_metadata, BUS_ACCESS_ADMIN },
-	{ "SetComponents", "aa{sv}", method_set_components, BUS_ACCESS_ADMIN },
-	{ "PrepareForBackup", "", method_prepare, BUS_ACCESS_ADMIN },
-	{ "DoSnapshotSet", "", method_do_snapshot_set, BUS_ACCESS_ADMIN },
-	{ "GatherWriterStatus", "", method_gather_status, BUS_ACCESS_ADMIN },
-	{ "BackupComplete", "b", method_backup_complete, BUS_ACCESS_ADMIN },
-	{ "Abort", "", method_abort, BUS_ACCESS_ADMIN },
-	{ "Release", "", method_release, BUS_ACCESS_ADMIN },
-	{ NULL },
-};
-
-static const BusProperty snapset_properties[] = {
-	{ "Id", "s", prop_id },
-	{ "Context", "s", prop_context },
-	{ "Attributes", "u", prop_attributes },
-	{ "BackupType", "s", prop_backup_type },
-	{ "State", "s", prop_state },
-	{ "CreationTime", "t", prop_creation_time },
-	{ "Owner", "s", prop_owner },
-	{ "Description", "s", prop_description },
-	{ "Snapshots", "ao", prop_snapshots },
-	{ "WriterStatus", "aa{sv}", prop_writer_status },
-	{ NULL },
-};
-
-const BusInterface snapset_interface = {
-	.name = VSSD_IFACE_SET,
-	.methods = snapset_methods,
-	.properties = snapset_properties,
-};

@@ -2,7 +2,6 @@
 /* snapset.h - shadow copy sets: the requester session, its state machine, creation and release */
 #pragma once
 
-#include <dbus/dbus.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -16,6 +15,11 @@ typedef struct DmsnapSet DmsnapSet;
 typedef struct WriterBroadcast WriterBroadcast;
 typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
+typedef struct Snapset Snapset;
+
+/* The end of an asynchronous operation on a set: r < 0 and err (may be unset) on failure,
+ * also when the set goes away before it ends (-ECANCELED). */
+typedef void (*SnapsetDoneFn)(Snapset *s, int r, const VssErr *err, void *userdata);
 
 typedef enum SnapsetState {
 	SNAPSET_STATE_STARTED,   /* StartSnapshotSet: volumes may be added */
@@ -59,7 +63,7 @@ typedef struct SnapsetOptions {
 	char **exclude_writer_classes;
 } SnapsetOptions;
 
-typedef struct Snapset {
+struct Snapset {
 	Daemon *d;
 	VssId id;
 	char id_str[VSSID_STRING_MAX];
@@ -78,10 +82,10 @@ typedef struct Snapset {
 	usec_t creation_time;
 	Snapshot **snaps;
 	size_t n_snaps;
-	DmsnapSet *engine;     /* during creation */
-	DBusMessage *reply_to; /* DoSnapshotSet or CreateSnapshotSet, answered at the end */
-	bool reply_snapshots;  /* CreateSnapshotSet: (o, ao) */
-	FreezeGroup *sync;     /* the syncfs pass before Freeze */
+	DmsnapSet *engine;         /* during creation */
+	SnapsetDoneFn create_done; /* DoSnapshotSet or CreateSnapshotSet, told at the end */
+	void *create_userdata;
+	FreezeGroup *sync; /* the syncfs pass before Freeze */
 	sd_event_source *sync_io;
 	sd_event_source *freeze_io;
 	sd_event_source *flush_timer;
@@ -89,13 +93,14 @@ typedef struct Snapset {
 	usec_t held_usec;
 	VssId *involved; /* writers taking part (instance ids) */
 	size_t n_involved;
-	WriterBroadcast *bcast; /* the writer event under way */
-	DBusMessage *call;      /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
-	bool one_call;          /* CreateSnapshotSet: gather, prepare and create in a row */
+	WriterBroadcast *bcast;  /* the writer event under way */
+	SnapsetDoneFn call_done; /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
+	void *call_userdata;
+	bool one_call; /* CreateSnapshotSet: gather, prepare and create in a row */
 	bool exported;
 	usec_t last_call;            /* CLOCK_MONOTONIC of the owner's last call */
 	sd_event_source *idle_timer; /* while it holds the creation slot: set-idle-ms */
-} Snapset;
+};
 
 const char *snapset_state_to_string(SnapsetState s);
 SnapsetState snapset_state_from_string(const char *s);
@@ -114,17 +119,27 @@ DEFINE_POINTER_CLEANUP(snapset_freep, Snapset *, snapset_free)
 int snapset_export(Snapset *s);
 void snapset_set_state(Snapset *s, SnapsetState state);
 
-/* SetComponents: m's aa{sv} selection replaces the set's (err says what is wrong) */
-int snapset_set_components(Snapset *s, DBusMessage *m, VssErr *err);
+/* SetComponents: the selection, pairs (writer instance id, component name) in a strv of n
+ * pairs, replaces the set's (err says what is wrong) */
+int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err);
+/* One entry of it: writer wid (spelt id by the caller) takes part and has component name */
+int snapset_check_component(Snapset *s, const VssId *wid, const char *id, const char *name,
+                            VssErr *err);
 int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Snapshot **ret,
                        VssErr *err);
-/* Starts DoSnapshotSet; the reply to m is sent when the set exists or has failed. */
-int snapset_create(Snapset *s, DBusMessage *m, bool reply_snapshots, VssErr *err);
-/* GatherWriterMetadata (m NULL: no reply, as part of CreateSnapshotSet) */
-int snapset_gather(Snapset *s, DBusMessage *m, VssErr *err);
-int snapset_prepare(Snapset *s, DBusMessage *m);
-/* CreateSnapshotSet after the volumes are added: gather, prepare, create; replies to m */
-int snapset_create_all(Snapset *s, DBusMessage *m, VssErr *err);
+/* The asynchronous operations below: on a return < 0 done is never called (the caller keeps
+ * userdata); otherwise done is called exactly once, maybe before they return. */
+/* Starts DoSnapshotSet; done is called when the set exists or has failed. */
+int snapset_create(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err);
+/* GatherWriterMetadata (done NULL: nobody waits, as part of CreateSnapshotSet); on success the
+ * involved writers are s->involved. */
+int snapset_gather(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err);
+int snapset_prepare(Snapset *s, SnapsetDoneFn done, void *userdata);
+/* CreateSnapshotSet after the volumes are added: gather, prepare, create; done at the end */
+int snapset_create_all(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err);
+/* BackupComplete(success): done when the writers answered */
+int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *userdata,
+                            VssErr *err);
 int snapset_abort(Snapset *s, VssErr *err);
 /* The set holds the creation slot (Manager.SetInProgress) and nothing of it is under way: no
  * call, no writer event, not in DoSnapshotSet. Such a set may be aborted to free the slot. */

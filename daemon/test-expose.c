@@ -7,6 +7,7 @@
 #include "daemon/bus.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/snapshot-dbus.h"
 #include "daemon/snapshot.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
@@ -372,7 +373,7 @@ START_TEST(method_options_are_strict)
 	ck_assert_int_eq(bus_dict_add_bool(&dict, "bogus", true), 0);
 	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
 
-	ck_assert_int_eq(expose_method_expose(&t->d.bus, m, s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(snapshot_dbus_expose(&t->d.bus, m, s, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
 	ck_assert_ptr_null(s->exposed_path);
 	ck_assert_ptr_null(fake_host_mount_options(t->host, MNT));

@@ -6,6 +6,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
 #include "daemon/revert.h"
+#include "daemon/snapshot-dbus.h"
 #include "daemon/snapshot.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
@@ -472,7 +473,7 @@ START_TEST(method_options_are_strict)
 	ck_assert_int_eq(bus_dict_add_bool(&dict, "force-dismount", true), 0);
 	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
 
-	ck_assert_int_eq(revert_method_revert(&t.td->d.bus, m, t.s, NULL, &err), -EINVAL);
+	ck_assert_int_eq(snapshot_dbus_revert(&t.td->d.bus, m, t.s, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_CREATED);
 	dbus_message_unref(m);

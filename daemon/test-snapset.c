@@ -7,6 +7,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/provider-dmsnap.h"
+#include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -453,7 +454,7 @@ START_TEST(calls_during_creation_are_bad_state_or_in_progress)
 	(void)test_add(s, 0);
 	(void)test_add(s, 1);
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
-	ck_assert_int_eq(snapset_create(s, m, false, &err), 0);
+	ck_assert_int_eq(snapset_create(s, snapset_dbus_reply_empty, dbus_message_ref(m), &err), 0);
 	ck_assert_str_eq(state(s), "creating");
 	ck_assert_ptr_null(test_daemon_reply_to(t, m)); /* deferred */
 
@@ -505,7 +506,7 @@ START_TEST(abort_during_creation_rolls_back_and_thaws)
 	(void)test_add(s, 0);
 	(void)test_add(s, 1);
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
-	ck_assert_int_eq(snapset_create(s, m, false, &err), 0);
+	ck_assert_int_eq(snapset_create(s, snapset_dbus_reply_empty, dbus_message_ref(m), &err), 0);
 	ck_assert_str_eq(state(s), "creating");
 	wait_for_freeze_stage(t, s);
 	/* wait (without running the loop) until the worker froze /mnt/a */
@@ -1033,7 +1034,7 @@ START_TEST(owner_gone_during_creation_rolls_back)
 	(void)test_add(s, 0);
 	(void)test_add(s, 1);
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
-	ck_assert_int_eq(snapset_create(s, m, false, NULL), 0);
+	ck_assert_int_eq(snapset_create(s, snapset_dbus_reply_empty, dbus_message_ref(m), NULL), 0);
 	ck_assert_str_eq(state(s), "creating");
 	wait_for_freeze_stage(t, s);
 	p.fd = sd_event_source_get_io_fd(s->freeze_io);
@@ -1115,7 +1116,8 @@ static void engine_failure(FakeDmOp op, unsigned nth)
 		(void)test_add(s, i);
 	fake_dm_fail_nth(t->dm, op, nth, -ENOMEM);
 	m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", NULL);
-	ck_assert_int_eq(snapset_create(s, m, false, &err), 0); /* the failure is the reply */
+	ck_assert_int_eq(snapset_create(s, snapset_dbus_reply_empty, dbus_message_ref(m), &err),
+	                 0); /* the failure is the reply */
 	ck_assert_str_eq(state(s), "failed");
 	ck_assert_ptr_nonnull(startswith(reply_name(t, m), VSS_ERROR_PREFIX));
 	ck_assert_ptr_null(t->d.creating);

@@ -7,6 +7,7 @@
 
 #include "daemon/dmdev.h"
 #include "daemon/monitor.h"
+#include "daemon/snapset-dbus.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
 #include "daemon/writer.h"
@@ -287,8 +288,10 @@ int test_create(Snapset *s, VssErr *err)
 {
 	TestDaemon *t = TEST_DAEMON(s->d);
 	DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "DoSnapshotSet", s->owner);
-	int r = snapset_create(s, m, false, err);
+	int r = snapset_create(s, snapset_dbus_reply_empty, dbus_message_ref(m), err);
 
+	if (r < 0)
+		dbus_message_unref(m); /* not taken */
 	dbus_message_unref(m);
 	return r;
 }

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapset-create.c - the creation pipeline of a set (DoSnapshotSet), one function per step */
+#include <inttypes.h>
+#include <sys/sysmacros.h>
+
+#include "common/log.h"
+#include "common/valid.h"
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/dmsnap.h"
+#include "daemon/fault.h"
+#include "daemon/freeze.h"
+#include "daemon/hostops.h"
+#include "daemon/monitor.h"
+#include "daemon/snapset-internal.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+#include "daemon/storage.h"
+#include "daemon/writer.h"
+
+/* The pipeline, one function per step, each ending in the next (bottom-up in this file):
+ *
+ *   snapset_create()            checks, records the intent (state "creating")
+ *   creation_begin()            PrepareForSnapshot broadcast to the involved writers
+ *   on_prepare_snapshot_done()  the provider loads its tables; the syncfs pass starts
+ *   on_sync_io()/timeout        the pass is done (or ran out of time)
+ *   creation_freeze_writers()   Freeze broadcast; the shortest freeze window starts
+ *   creation_freeze_fs()        FIFREEZE of the mounted file systems, off the loop; I/O held
+ *   creation_commit()           the provider commits (and thaws)
+ *   creation_committed()        the shadow copies are recorded; Thaw broadcast
+ *   on_thaw_done()              PostSnapshot broadcast
+ *   creation_done()             state "created", saved; create_done is told
+ *
+ * Any step may end in snapset_creation_failed(): Abort to the writers, full rollback, state
+ * "failed", create_done (and a pending call) told of the error. */
+
+/* From the file-system freeze to the end of the commit nothing may write to a file system: the
+ * monitor's COW growth waits (a COW file may lie on a file system of the set). */
+static void hold_begin(Snapset *s)
+{
+	s->d->io_held = true;
+}
+
+/* Call only once the engine has thawed and resumed everything (commit returned, or the
+ * engine was freed). */
+void snapset_hold_end(Snapset *s)
+{
+	if (!s->d->io_held || s->d->creating != s)
+		return;
+	s->d->io_held = false;
+	monitor_resume(s->d->monitor);
+}
+
+void snapset_creation_sources_done(Snapset *s)
+{
+	s->sync_io = sd_event_source_disable_unref(s->sync_io);
+	s->sync = freeze_group_free(s->sync);
+	s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
+	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
+	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
+}
+
+/* ---- creation -------------------------------------------------------------------------------- */
+
+void snapset_creation_reply(Snapset *s, const VssErr *err, int error)
+{
+	SnapsetDoneFn done = TAKE_PTR(s->create_done);
+	void *userdata = TAKE_PTR(s->create_userdata);
+
+	if (done)
+		done(s, error, err, userdata);
+}
+
+void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
+{
+	snapset_creation_sources_done(s);
+	if (s->bcast) {
+		writer_broadcast_cancel(s->bcast);
+		s->bcast = NULL;
+	}
+	/* Writers first: they must not stay frozen while we clean up. */
+	snapset_writers_notify(s, WRITER_EVENT_ABORT);
+	if (s->engine && dmsnap_set_is_committed(s->engine))
+		for (size_t i = 0; i < dmsnap_set_count(s->engine); i++)
+			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
+			                             NULL);
+	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	snapset_hold_end(s);
+	log_error("set=%s: creation failed: %s", s->id_str,
+	          vss_err_is_set(err) ? err->message : strerror(-error));
+	if (s->d->creating == s)
+		daemon_set_creating(s->d, NULL);
+	snapset_set_state(s, SNAPSET_STATE_FAILED);
+	(void)daemon_save_state(s->d);
+	snapset_creation_reply(s, err, error);
+	snapset_call_reply(s, err, error);
+}
+
+static void creation_done(Snapset *s)
+{
+	snapset_creation_sources_done(s);
+	monitor_sync(s->d->monitor);
+	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
+	if (s->d->creating == s)
+		daemon_set_creating(s->d, NULL);
+	snapset_set_state(s, SNAPSET_STATE_CREATED);
+	fault_point_kill(s->d->env.faults, "kill-before-created-save");
+	(void)daemon_save_state(s->d);
+	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
+	           s->n_snaps, s->held_usec);
+	snapset_creation_reply(s, NULL, 0);
+}
+
+static void on_post_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	snapset_bcast_done(s, b);
+	if (r < 0) {
+		snapset_creation_failed(s, err, r);
+		return;
+	}
+	creation_done(s);
+}
+
+static void on_thaw_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	_cleanup_strv_free_ char **devices = NULL;
+	Snapset *s = userdata;
+	WriterEventArgs a;
+	char dev[160];
+
+	snapset_bcast_done(s, b);
+	if (r < 0) {
+		snapset_creation_failed(s, err, r);
+		return;
+	}
+	snapset_event_args(s, &a);
+	for (size_t i = 0; i < s->n_snaps; i++)
+		if (strv_extend(&devices, s->snaps[i]->volume) < 0 ||
+		    strv_extend(&devices, snapshot_device(s->snaps[i], dev, sizeof(dev))) < 0) {
+			snapset_creation_failed(s, NULL, -ENOMEM);
+			return;
+		}
+	a.devices = devices;
+	if (snapset_start_event(s, WRITER_EVENT_POST_SNAPSHOT, &a, on_post_snapshot_done) < 0)
+		snapset_creation_failed(s, NULL, -ENOMEM);
+}
+
+/* The snapshots exist: Thaw and PostSnapshot, then creation_done() records them. */
+static void creation_committed(Snapset *s)
+{
+	usec_t now = now_usec(CLOCK_REALTIME), t1, t2;
+	WriterEventArgs a;
+
+	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
+	dmsnap_set_hold_window(s->engine, &t1, &t2);
+	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
+	           t2);
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		Snapshot *snap = s->snaps[i];
+		const DmsnapSnapshot *made = dmsnap_set_find(s->engine, &snap->dm.id);
+		DmsnapSnapshot copy;
+
+		/* by id, never by position: snapset_create() checked that they pair up */
+		if (made && dmsnap_snapshot_copy(made, &copy) >= 0) {
+			dmsnap_snapshot_done(&snap->dm);
+			snap->dm = copy;
+		}
+		snap->creation_time = now;
+		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
+	}
+	s->creation_time = now;
+	/* Thaw first, and no state save here: the writers are still frozen, and an fsync can
+	 * take seconds. The intent record written by snapset_create() names every device; a
+	 * crash before creation_done() writes "created" leaves a set recorded as creating,
+	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
+	fault_point_kill(s->d->env.faults, "kill-after-commit");
+	snapset_event_args(s, &a);
+	if (snapset_start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
+		snapset_creation_failed(s, NULL, -ENOMEM);
+}
+
+static void creation_commit(Snapset *s)
+{
+	VssErr err = { 0 };
+	int r;
+
+	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	snapset_hold_end(s); /* thawed and resumed, whatever the result */
+	if (r < 0) {
+		snapset_creation_failed(s, &err, r);
+		return;
+	}
+	creation_committed(s);
+}
+
+static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+	int r;
+
+	r = dmsnap_set_freeze_process(s->engine, &err);
+	if (r < 0)
+		snapset_creation_failed(s, &err, r);
+	else if (r > 0) {
+		s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
+		s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
+		creation_commit(s);
+	}
+	return 0;
+}
+
+static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+
+	vss_err_set(&err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, -ETIME,
+	            "the file systems of the set did not flush within %" PRIu64
+	            " ms; everything was thawed",
+	            s->d->config.flush_timeout / USEC_PER_MSEC);
+	snapset_creation_failed(s, &err, -ETIME);
+	return 0;
+}
+
+static void creation_freeze_fs(Snapset *s)
+{
+	VssErr err = { 0 };
+	int r, fd;
+
+	hold_begin(s);
+	r = dmsnap_set_freeze_start(s->engine, &err);
+	if (r < 0) {
+		snapset_creation_failed(s, &err, r);
+		return;
+	}
+	fd = dmsnap_set_freeze_fd(s->engine);
+	if (fd < 0) { /* nothing mounted, or lockfs mode */
+		(void)dmsnap_set_freeze_process(s->engine, &err);
+		creation_commit(s);
+		return;
+	}
+	r = sd_event_add_io(s->d->event, &s->freeze_io, fd, EPOLLIN, on_freeze_io, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(s->d->event, &s->flush_timer, CLOCK_MONOTONIC,
+		                               s->d->config.flush_timeout, 1000, on_flush_timeout,
+		                               s);
+	if (r < 0) {
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot watch the freeze: %s", strerror(-r));
+		snapset_creation_failed(s, &err, r);
+	}
+}
+
+/* The shortest freeze window of the involved writers ran out before the snapshot was taken */
+static int on_freeze_window(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr err = { 0 };
+
+	vss_err_set(&err, VSS_ERROR_WRITER_TIMEOUT, -ETIME,
+	            "a writer's freeze window expired before the shadow copies were taken");
+	snapset_creation_failed(s, &err, -ETIME);
+	return 0;
+}
+
+static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+
+	snapset_bcast_done(s, b);
+	if (r < 0) {
+		snapset_creation_failed(s, err, r);
+		return;
+	}
+	fault_point_kill(s->d->env.faults, "kill-after-writers-frozen");
+	creation_freeze_fs(s);
+}
+
+/* Writers' Freeze: each writer's window runs from now; the set keeps the shortest. */
+static void creation_freeze_writers(Snapset *s)
+{
+	uint32_t window = UINT32_MAX;
+	WriterEventArgs a;
+
+	s->sync = freeze_group_free(s->sync);
+	s->sync_io = sd_event_source_disable_unref(s->sync_io);
+	s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
+	for (size_t i = 0; i < s->n_involved; i++) {
+		Writer *w = writer_find(s->d, &s->involved[i]);
+
+		if (w)
+			window = MIN(window, w->freeze_timeout_ms);
+	}
+	if (s->n_involved > 0 &&
+	    sd_event_add_time_relative(s->d->event, &s->freeze_window, CLOCK_MONOTONIC,
+	                               (uint64_t)window * USEC_PER_MSEC, 1000, on_freeze_window,
+	                               s) < 0) {
+		snapset_creation_failed(s, NULL, -ENOMEM);
+		return;
+	}
+	snapset_event_args(s, &a);
+	if (snapset_start_event(s, WRITER_EVENT_FREEZE, &a, on_freeze_done) < 0)
+		snapset_creation_failed(s, NULL, -ENOMEM);
+}
+
+/* The syncfs pass only shortens what the freeze has to flush: its end, its failure or its
+ * deadline all lead to the writers' Freeze. */
+static int on_sync_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+	Snapset *s = userdata;
+
+	if (freeze_group_process(s->sync, NULL) != 0)
+		creation_freeze_writers(s);
+	return 0;
+}
+
+static int on_sync_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	Snapset *s = userdata;
+
+	log_warning("set=%s: syncfs of the set's file systems still runs after %" PRIu64
+	            " ms, going on",
+	            s->id_str, s->d->config.flush_timeout / USEC_PER_MSEC);
+	creation_freeze_writers(s);
+	return 0;
+}
+
+static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+	VssErr e2 = { 0 };
+
+	snapset_bcast_done(s, b);
+	if (r < 0) {
+		snapset_creation_failed(s, err, r);
+		return;
+	}
+	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
+	/* Provider prepare: everything staged, no I/O held yet. */
+	r = dmsnap_set_prepare(s->engine, &e2);
+	if (r < 0) {
+		snapset_creation_failed(s, &e2, r);
+		return;
+	}
+	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
+	/* syncfs from worker threads, so that the freeze that follows flushes little */
+	r = dmsnap_set_sync_start(s->engine, &s->sync);
+	if (r >= 0 && s->sync) {
+		r = sd_event_add_io(s->d->event, &s->sync_io, freeze_group_fd(s->sync), EPOLLIN,
+		                    on_sync_io, s);
+		if (r >= 0)
+			r = sd_event_add_time_relative(s->d->event, &s->flush_timer,
+			                               CLOCK_MONOTONIC, s->d->config.flush_timeout,
+			                               1000, on_sync_timeout, s);
+		if (r >= 0)
+			return;
+	}
+	creation_freeze_writers(s); /* nothing mounted, or the pass could not start */
+}
+
+static void creation_begin(Snapset *s)
+{
+	_cleanup_strv_free_ char **volumes = NULL;
+	WriterEventArgs a;
+	int r;
+
+	r = snapset_compute_involved(s, false);
+	for (size_t i = 0; r >= 0 && i < s->n_snaps; i++)
+		r = strv_extend(&volumes, s->snaps[i]->volume);
+	if (r < 0) {
+		snapset_creation_failed(s, NULL, r);
+		return;
+	}
+	snapset_event_args(s, &a);
+	a.volumes = volumes;
+	if (snapset_start_event(s, WRITER_EVENT_PREPARE_SNAPSHOT, &a, on_prepare_snapshot_done) < 0)
+		snapset_creation_failed(s, NULL, -ENOMEM);
+}
+
+/* Every shadow copy object has exactly one provider member with its id, and the other way
+ * round: what the provider creates for one volume can only reach that volume's object. */
+static int engine_pairs_up(const Snapset *s)
+{
+	if (dmsnap_set_count(s->engine) != s->n_snaps)
+		return -EPROTO;
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->dm.id);
+
+		if (!m || !streq(m->volume_name, s->snaps[i]->dm.volume_name))
+			return -EPROTO;
+	}
+	return 0;
+}
+
+int snapset_create(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
+{
+	int r;
+
+	if (s->state == SNAPSET_STATE_CREATING || s->call_done)
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "another call on this set is still running");
+	if (s->state != SNAPSET_STATE_PREPARED &&
+	    !(!s->writers &&
+	      (s->state == SNAPSET_STATE_STARTED || s->state == SNAPSET_STATE_GATHERED)))
+		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+		                   "DoSnapshotSet needs PrepareForBackup first (the set is %s)",
+		                   snapset_state_to_string(s->state));
+	if (s->n_snaps == 0 || !s->engine)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "the set has no volumes; add some with AddVolume");
+	r = engine_pairs_up(s);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "the set's shadow copies and the provider's volumes disagree; "
+		                   "abort the set and start a new one");
+
+	s->create_done = done;
+	s->create_userdata = userdata;
+	snapset_set_state(s, SNAPSET_STATE_CREATING);
+	/* Intent first: a crash from here on leaves a record that recovery rolls back. */
+	r = daemon_save_state(s->d);
+	if (r < 0) {
+		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot write the state file: %s", strerror(-r));
+		snapset_creation_failed(s, err, r);
+		return 0; /* replied */
+	}
+	creation_begin(s);
+	return 0;
+}

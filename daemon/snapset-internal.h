@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* snapset-internal.h - what the set session, its creation pipeline and its D-Bus adapter share */
+#pragma once
+
+#include <dbus/dbus.h>
+
+#include "daemon/snapset.h"
+#include "daemon/writer.h"
+
+/* session (snapset.c) */
+void snapset_event_args(Snapset *s, WriterEventArgs *a);
+/* Abort and BackupShutdown: sent without waiting for the answers. */
+void snapset_writers_notify(Snapset *s, WriterEvent ev);
+int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done);
+void snapset_bcast_done(Snapset *s, WriterBroadcast *b);
+/* Ends the pending call (GatherWriterMetadata, PrepareForBackup, BackupComplete). */
+void snapset_call_reply(Snapset *s, const VssErr *err, int error);
+void snapset_forget_snapshot(Snapset *s, Snapshot *snap);
+/* The writers taking part: all that are not excluded, or those whose paths lie on the set */
+int snapset_compute_involved(Snapset *s, bool all);
+
+/* creation pipeline (snapset-create.c) */
+void snapset_hold_end(Snapset *s);
+void snapset_creation_sources_done(Snapset *s);
+/* Ends DoSnapshotSet or CreateSnapshotSet (create_done). */
+void snapset_creation_reply(Snapset *s, const VssErr *err, int error);
+void snapset_creation_failed(Snapset *s, const VssErr *err, int error);
+
+/* D-Bus adapter (snapset-dbus.c) */
+int snapset_append_writer_list(Snapset *s, DBusMessageIter *it, bool metadata);
