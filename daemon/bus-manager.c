@@ -708,8 +708,8 @@ static int method_list_storage(Bus *b, DBusMessage *m, void *u, const BusCaller 
 			Snapshot *s = d->sets[i]->snaps[j];
 
 			if (s->state != SNAPSHOT_STATE_PREPARING &&
-			    !strv_contains(names, s->dm.volume_name))
-				r = strv_extend(&names, s->dm.volume_name);
+			    !strv_contains(names, s->volume_name))
+				r = strv_extend(&names, s->volume_name);
 		}
 	dbus_message_iter_init_append(reply, &it);
 	if (r >= 0 && !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr))

@@ -70,7 +70,7 @@ Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id)
 {
 	for (size_t i = 0; i < d->n_sets; i++)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++)
-			if (vssid_equal(&d->sets[i]->snaps[j]->dm.id, id))
+			if (vssid_equal(&d->sets[i]->snaps[j]->id, id))
 				return d->sets[i]->snaps[j];
 	return NULL;
 }
@@ -109,7 +109,7 @@ int daemon_snapshots(Daemon *d, bool (*match)(Snapshot *s, const void *arg), con
 
 static bool match_volume(Snapshot *s, const void *volume_name)
 {
-	return streq(s->dm.volume_name, volume_name);
+	return streq(s->volume_name, volume_name);
 }
 
 int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n)
@@ -126,16 +126,16 @@ int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret,
 static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
 {
 	StateSnapshot x = {
-		.id = s->dm.id,
+		.id = s->id,
 		.set_id = s->set->id,
-		.sectors = s->dm.sectors,
-		.persistent = s->dm.persistent,
+		.sectors = s->sectors,
+		.persistent = s->persistent,
 		.creation_time = s->creation_time,
 	};
 	int r;
 
 	x.volume = strdup(s->volume);
-	x.volume_name = strdup(s->dm.volume_name);
+	x.volume_name = strdup(s->volume_name);
 	x.provider = strdup(s->provider->ops->name);
 	x.state = strdup(snapshot_state_to_string(s->state));
 	x.exposed_path = s->exposed_path ? strdup(s->exposed_path) : NULL;

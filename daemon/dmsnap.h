@@ -66,6 +66,7 @@ typedef struct DmsnapSnapshot {
 	 * cow_ino 0: not recorded (an older state file), then only a root-owned regular file */
 	uint64_t cow_dev;
 	uint64_t cow_ino;
+	usec_t cow_ctime; /* read back from dm (dmsnap_snapshot_from_dm): the COW's change time */
 } DmsnapSnapshot;
 
 void dmsnap_snapshot_done(DmsnapSnapshot *s);

@@ -2,6 +2,8 @@
 /* provider-dmsnap.c - the dm-snapshot provider: the ops table over the dmsnap.c engine */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "common/log.h"
 #include "common/valid.h"
@@ -107,7 +109,12 @@ static void dmsnap_pset_rollback(ProviderSet *s)
 
 static int dmsnap_pset_take(ProviderSet *s, const VssId *snap_id, ProviderSnap **ret)
 {
-	const DmsnapSnapshot *m = dmsnap_set_find(s->set, snap_id);
+	return provider_dmsnap_take(s->set, snap_id, ret);
+}
+
+int provider_dmsnap_take(const DmsnapSet *set, const VssId *snap_id, ProviderSnap **ret)
+{
+	const DmsnapSnapshot *m = dmsnap_set_find(set, snap_id);
 	DmsnapSnapshot *c;
 	int r;
 
@@ -152,9 +159,21 @@ static void dmsnap_snap_free(ProviderSnap *ps)
 	free(ps);
 }
 
-static const char *dmsnap_snap_volume_name(const ProviderSnap *ps)
+static void dmsnap_snap_base(const ProviderSnap *ps, ProviderSnapBase *ret)
 {
-	return provider_dmsnap_snap_const(ps)->volume_name;
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+
+	*ret = (ProviderSnapBase){ .id = s->id,
+		                   .set_id = s->set_id,
+		                   .volume_name = s->volume_name,
+		                   .sectors = s->sectors,
+		                   .persistent = s->persistent,
+		                   .creation_time = s->cow_ctime };
+}
+
+static const char *dmsnap_snap_storage_path(const ProviderSnap *ps)
+{
+	return provider_dmsnap_snap_const(ps)->cow_path;
 }
 
 static int dmsnap_snap_delete(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,
@@ -166,30 +185,38 @@ static int dmsnap_snap_delete(Provider *p, ProviderSnap *ps, ProviderDoneFn done
 static int dmsnap_snap_usage(Provider *p, const ProviderSnap *ps, bool merging, ProviderUsage *ret)
 {
 	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	const Host *h = env_of(p)->host;
 	DmdevSnapshotStatus st;
 	uint64_t a = 0;
 	int r;
 
+	/* what the COW file takes, even without a device (filled on failure too) */
+	*ret = (ProviderUsage){ .total = s->cow_bytes, .merging = merging };
+	if (s->cow_path && h->ops->file_allocated(h->userdata, s->cow_path, &a) >= 0)
+		ret->allocated = a;
 	if (!s->snap_name && !merging)
 		return -ENODEV;
 	/* while merging, the volume's snapshot-merge target holds the COW */
 	r = dmdev_snapshot_status(env_of(p)->dm, merging ? s->volume_name : s->snap_name, &st);
 	if (r < 0)
 		return r;
-	if (s->cow_path &&
-	    env_of(p)->host->ops->file_allocated(env_of(p)->host->userdata, s->cow_path, &a) < 0)
-		a = 0;
-	*ret = (ProviderUsage){ .used = st.used_sectors * 512,
-		                .total = st.total_sectors ? st.total_sectors * 512 : s->cow_bytes,
-		                .allocated = a,
-		                .invalid = st.invalid || st.overflow,
-		                .merging = merging };
+	ret->used = st.used_sectors * 512;
+	if (st.total_sectors)
+		ret->total = st.total_sectors * 512;
+	ret->invalid = st.invalid || st.overflow;
 	return 0;
 }
 
 static int dmsnap_snap_grow(Provider *p, ProviderSnap *ps, uint64_t new_bytes)
 {
-	return dmsnap_snapshot_grow(env_of(p), provider_dmsnap_snap(ps), new_bytes);
+	DmsnapSnapshot *s = provider_dmsnap_snap(ps);
+	int r;
+
+	new_bytes -= new_bytes % ((uint64_t)MAX(s->chunk_sectors, 1u) * 512); /* whole chunks */
+	if (s->cow_bytes >= new_bytes)
+		return 0;
+	r = dmsnap_snapshot_grow(env_of(p), s, new_bytes);
+	return r < 0 ? r : 1;
 }
 
 static uint64_t dmsnap_snap_storage_bytes(const ProviderSnap *ps)
@@ -213,7 +240,11 @@ static int dmsnap_snap_reactivate(Provider *p, ProviderSnap *ps, VssErr *err)
 		r = dmsnap_set_prepare(e, err);
 	if (r >= 0)
 		r = dmsnap_set_commit(e, NULL, err);
-	return r < 0 ? r : 1;
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		                   "cannot bring back %s from %s: %s", s->snap_name,
+		                   strempty(s->cow_path), strerror(-r));
+	return 1;
 }
 
 static int dmsnap_snap_device(Provider *p, const ProviderSnap *ps, char *buf, size_t size)
@@ -260,6 +291,68 @@ static ProviderMerge dmsnap_revert_poll(Provider *p, ProviderSnap *ps, uint64_t 
 static int dmsnap_revert_finish(Provider *p, ProviderSnap *ps)
 {
 	return dmsnap_merge_finish(env_of(p), provider_dmsnap_snap_const(ps));
+}
+
+static int dmsnap_discover(Provider *p, ProviderSnap ***ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	ProviderSnap **l = NULL;
+	size_t n = 0;
+	int r;
+
+	r = dmdev_list_by_uuid_prefix(env_of(p)->dm, DMSNAP_UUID_SNAP, &names);
+	if (r < 0)
+		return r;
+	for (char **i = names; *i; i++) {
+		DmsnapSnapshot *s = calloc(1, sizeof(*s)), **x;
+		struct stat st;
+
+		if (!s)
+			goto oom;
+		if (dmsnap_snapshot_from_dm(env_of(p), *i, s) < 0) {
+			free(s);
+			continue;
+		}
+		/* dm knows neither: the COW file's size and change time stand in */
+		if (s->cow_path && stat(s->cow_path, &st) >= 0) {
+			s->cow_bytes = (uint64_t)st.st_size;
+			s->cow_ctime = (usec_t)st.st_ctim.tv_sec * USEC_PER_SEC +
+			               (usec_t)st.st_ctim.tv_nsec / NSEC_PER_USEC;
+		}
+		x = reallocarray(l, n + 1, sizeof(*l));
+		if (!x) {
+			dmsnap_snapshot_done(s);
+			free(s);
+			goto oom;
+		}
+		l = (ProviderSnap **)x;
+		l[n++] = provider_dmsnap_wrap(s);
+	}
+	*ret = l;
+	*ret_n = n;
+	return 0;
+oom:
+	for (size_t i = 0; i < n; i++)
+		dmsnap_snap_free(l[i]);
+	free(l);
+	return -ENOMEM;
+}
+
+static int dmsnap_snap_devno(Provider *p, const ProviderSnap *ps, dev_t *ret)
+{
+	const DmsnapSnapshot *s = provider_dmsnap_snap_const(ps);
+	DmdevInfo info;
+	int r;
+
+	if (!s->snap_name)
+		return -ENODEV;
+	r = dmdev_info(env_of(p)->dm, s->snap_name, &info);
+	if (r < 0)
+		return r;
+	if (!info.exists)
+		return -ENODEV;
+	*ret = makedev(info.major, info.minor);
+	return 0;
 }
 
 static int dmsnap_recover(Provider *p)
@@ -455,8 +548,8 @@ static int dmsnap_snap_export(const ProviderSnap *ps, json_object **ret)
 	return 0;
 }
 
-static int dmsnap_snap_import(Provider *p, json_object *o, const char *where, ProviderSnap **ret,
-                              char **ret_error)
+static int dmsnap_snap_import(Provider *p, const ProviderSnapBase *base, json_object *o,
+                              const char *where, ProviderSnap **ret, char **ret_error)
 {
 	DmsnapSnapshot s = { 0 }, *c;
 	int r;
@@ -468,9 +561,14 @@ static int dmsnap_snap_import(Provider *p, json_object *o, const char *where, Pr
 	if (!c)
 		return -ENOMEM;
 	*c = s;
+	c->id = base->id;
+	c->set_id = base->set_id;
+	c->sectors = base->sectors;
+	c->persistent = base->persistent;
+	c->volume_name = strdup(base->volume_name);
 	c->snap_name = strdup(s.snap_name);
 	c->cow_path = strdup(s.cow_path);
-	if (!c->snap_name || !c->cow_path) {
+	if (!c->volume_name || !c->snap_name || !c->cow_path) {
 		dmsnap_snapshot_done(c);
 		free(c);
 		return -ENOMEM;
@@ -497,7 +595,9 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_take = dmsnap_pset_take,
 	.set_mountpoints = dmsnap_pset_mountpoints,
 	.snap_free = dmsnap_snap_free,
-	.snap_volume_name = dmsnap_snap_volume_name,
+	.snap_base = dmsnap_snap_base,
+	.snap_storage_path = dmsnap_snap_storage_path,
+	.discover = dmsnap_discover,
 	.snap_delete = dmsnap_snap_delete,
 	.snap_usage = dmsnap_snap_usage,
 	.snap_grow = dmsnap_snap_grow,
@@ -505,6 +605,7 @@ const ProviderOps provider_dmsnap_ops = {
 	.snap_reactivate = dmsnap_snap_reactivate,
 	.snap_device = dmsnap_snap_device,
 	.snap_exists = dmsnap_snap_exists,
+	.snap_devno = dmsnap_snap_devno,
 	.revert_check = dmsnap_revert_check,
 	.revert_start = dmsnap_revert_start,
 	.revert_poll = dmsnap_revert_poll,

@@ -11,6 +11,9 @@
 /* Registered with a DmsnapEnv * as its env. */
 extern const ProviderOps provider_dmsnap_ops;
 
+/* A copy of the member snap_id of set, as the provider's object of a snapshot (set_take) */
+int provider_dmsnap_take(const DmsnapSet *set, const VssId *snap_id, ProviderSnap **ret);
+
 /* Its ProviderSnap is a DmsnapSnapshot: the engine's view of one snapshot. */
 static inline DmsnapSnapshot *provider_dmsnap_snap(ProviderSnap *ps)
 {

@@ -71,6 +71,16 @@ typedef enum ProviderMerge {
 
 typedef void (*ProviderDoneFn)(void *userdata, int r, const VssErr *err);
 
+/* What every snapshot has, whatever its provider (the daemon keeps its own copy) */
+typedef struct ProviderSnapBase {
+	VssId id;
+	VssId set_id;
+	const char *volume_name; /* the provider's name of the volume */
+	uint64_t sectors;        /* the volume's size at the snapshot's instant */
+	bool persistent;
+	usec_t creation_time; /* discover(): what the provider knows of it, or 0 */
+} ProviderSnapBase;
+
 typedef struct ProviderOps {
 	/* Identity, as ListProviders reports it */
 	const char *name;    /* "dm-snapshot" */
@@ -106,12 +116,15 @@ typedef struct ProviderOps {
 
 	/* Snapshot */
 	void (*snap_free)(ProviderSnap *ps);
-	const char *(*snap_volume_name)(const ProviderSnap *ps); /* the volume's provider key */
+	void (*snap_base)(const ProviderSnap *ps, ProviderSnapBase *ret); /* borrowed strings */
+	/* Where its storage lives (a path; recovery leaves alone what is not in vssd's storage) */
+	const char *(*snap_storage_path)(const ProviderSnap *ps);
 	int (*snap_delete)(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,
 	                   VssErr *err);
 	/* merging: it is being reverted (its store is the merge's now) */
 	int (*snap_usage)(Provider *p, const ProviderSnap *ps, bool merging, ProviderUsage *ret);
-	/* Grows its store to new_bytes (the monitor; the provider's size step is its own) */
+	/* Grows its store to new_bytes, rounded down to the provider's own unit: 1 grown, 0 it
+	 * is that large already (the monitor) */
 	int (*snap_grow)(Provider *p, ProviderSnap *ps, uint64_t new_bytes);
 	uint64_t (*snap_storage_bytes)(const ProviderSnap *ps); /* the store's size now */
 	/* After a reboot: its device comes back from its store (0: it was there already) */
@@ -119,6 +132,7 @@ typedef struct ProviderOps {
 	/* The read-only block device of the snapshot, for Expose ("" when it has none) */
 	int (*snap_device)(Provider *p, const ProviderSnap *ps, char *buf, size_t size);
 	bool (*snap_exists)(Provider *p, const ProviderSnap *ps);
+	int (*snap_devno)(Provider *p, const ProviderSnap *ps, dev_t *ret); /* -ENODEV: none */
 
 	/* Revert. check: may it start now (the volume unmounted and unused...); -EALREADY: a
 	 * revert of the volume runs already; -ENXIO: the snapshot's device is missing; -ENOSPC:
@@ -138,13 +152,16 @@ typedef struct ProviderOps {
 
 	/* Start-up: resume and thaw what a crash left held; returns what it had to undo */
 	int (*recover)(Provider *p);
+	/* Start-up: every snapshot of this provider on the system, as new objects (orphans are
+	 * deleted; after a lost state file, persistent ones are adopted) */
+	int (*discover)(Provider *p, ProviderSnap ***ret, size_t *ret_n);
 
 	/* State: the provider's own object inside the snapshot record (state format 2). import
 	 * validates it; on failure *ret_error is "<where>.<key>: <reason>". unique_keys: string
 	 * members that must differ between any two snapshots of this provider (state.c checks). */
 	int (*snap_export)(const ProviderSnap *ps, json_object **ret);
-	int (*snap_import)(Provider *p, json_object *o, const char *where, ProviderSnap **ret,
-	                   char **ret_error);
+	int (*snap_import)(Provider *p, const ProviderSnapBase *base, json_object *o,
+	                   const char *where, ProviderSnap **ret, char **ret_error);
 	int (*state_check)(json_object *o, const char *where, char **ret_error);
 	const char *const *unique_keys;
 } ProviderOps;

@@ -210,7 +210,7 @@ static int check_revert(Snapshot *s, VssErr *err)
 	uint64_t total = 0;
 	int r;
 
-	if (!snapset_context_persistent(s->set->context) || !s->dm.persistent)
+	if (!snapset_context_persistent(s->set->context) || !s->persistent)
 		return vss_err_set(err, VSS_ERROR_UNSUPPORTED_CONTEXT, -EOPNOTSUPP,
 		                   "shadow copy %s has the %s context; only shadow copies of "
 		                   "persistent contexts can be reverted",
@@ -238,7 +238,7 @@ static int check_revert(Snapshot *s, VssErr *err)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *o = d->sets[i]->snaps[j];
 
-			if (o == s || !streq(o->dm.volume_name, s->dm.volume_name))
+			if (o == s || !streq(o->volume_name, s->volume_name))
 				continue;
 			if (o->state == SNAPSHOT_STATE_MERGING)
 				return revert_in_progress(err, s->volume);

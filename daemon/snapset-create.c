@@ -8,11 +8,11 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmsnap.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -160,14 +160,11 @@ static void creation_committed(Snapset *s)
 	           t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
-		const DmsnapSnapshot *made = dmsnap_set_find(s->engine, &snap->dm.id);
-		DmsnapSnapshot copy;
+		ProviderSnap *made = NULL;
 
 		/* by id, never by position: snapset_create() checked that they pair up */
-		if (made && dmsnap_snapshot_copy(made, &copy) >= 0) {
-			dmsnap_snapshot_done(&snap->dm);
-			snap->dm = copy;
-		}
+		if (provider_dmsnap_take(s->engine, &snap->id, &made) >= 0)
+			(void)snapshot_set_psnap(snap, made);
 		snap->creation_time = now;
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
 	}
@@ -388,9 +385,9 @@ static int engine_pairs_up(const Snapset *s)
 	if (dmsnap_set_count(s->engine) != s->n_snaps)
 		return -EPROTO;
 	for (size_t i = 0; i < s->n_snaps; i++) {
-		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->dm.id);
+		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->id);
 
-		if (!m || !streq(m->volume_name, s->snaps[i]->dm.volume_name))
+		if (!m || !streq(m->volume_name, s->snaps[i]->volume_name))
 			return -EPROTO;
 	}
 	return 0;

@@ -8,11 +8,11 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmsnap.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -362,6 +362,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 {
 	_cleanup_(snapshot_freep) Snapshot *snap = NULL;
 	ProviderVolume v = { 0 };
+	ProviderSnap *ps = NULL;
 	Provider *p = NULL;
 	const char *dir;
 	uint64_t cow;
@@ -388,7 +389,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < s->n_snaps; i++)
-		if (streq(s->snaps[i]->dm.volume_name, v.name)) {
+		if (streq(s->snaps[i]->volume_name, v.name)) {
 			r = vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
 			                "volume %s is already in the set (as %s)", volume,
 			                s->snaps[i]->volume);
@@ -422,10 +423,12 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	if (r < 0)
 		goto undo;
 	/* the names the engine will use, known now for the intent record */
-	dmsnap_snapshot_done(&snap->dm);
-	r = dmsnap_snapshot_copy(dmsnap_set_find(s->engine, &id), &snap->dm);
+	r = provider_dmsnap_take(s->engine, &id, &ps);
 	if (r < 0)
 		goto undo;
+	(void)snapshot_set_psnap(snap, ps);
+	snap->sectors = v.sectors;
+	snap->persistent = snapset_context_persistent(s->context);
 	snap->devno = v.devno;
 	if (asprintf(&snap->original_device, "/dev/dm-%u", minor(v.devno)) < 0) {
 		r = -ENOMEM;

@@ -8,7 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
-#include "daemon/provider-dmsnap.h"
+#include "daemon/provider.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -43,46 +43,27 @@ int snapshot_new(Daemon *d, Snapset *set, Provider *p, const VssId *id, const ch
 	s->d = d;
 	s->set = set;
 	s->provider = p;
-	s->dm.id = *id;
-	s->dm.set_id = set->id;
+	s->id = *id;
 	vssid_to_string(id, s->id_str);
 	bus_object_path("snapshot", id, s->path, sizeof(s->path));
-	s->dm.volume_name = strdup(volume_name);
-	if (!s->dm.volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
+	s->volume_name = strdup(volume_name);
+	if (!s->volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
 
-const ProviderSnap *snapshot_psnap_const(const Snapshot *s)
-{
-	return provider_dmsnap_wrap((DmsnapSnapshot *)&s->dm);
-}
-
-ProviderSnap *snapshot_psnap(Snapshot *s)
-{
-	return provider_dmsnap_wrap(&s->dm);
-}
-
 void snapshot_forget_storage(Snapshot *s)
 {
-	free(s->dm.snap_name);
-	s->dm.snap_name = NULL;
+	if (s->ps)
+		s->provider->ops->snap_free(s->ps);
+	s->ps = NULL;
 }
 
 int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps)
 {
-	DmsnapSnapshot *x = provider_dmsnap_snap(ps);
-
-	free(s->dm.snap_name);
-	free(s->dm.cow_path);
-	s->dm.snap_name = TAKE_PTR(x->snap_name);
-	s->dm.cow_path = TAKE_PTR(x->cow_path);
-	s->dm.cow_bytes = x->cow_bytes;
-	s->dm.chunk_sectors = x->chunk_sectors;
-	s->dm.cow_dev = x->cow_dev;
-	s->dm.cow_ino = x->cow_ino;
-	s->provider->ops->snap_free(ps);
+	snapshot_forget_storage(s);
+	s->ps = ps;
 	return 0;
 }
 
@@ -93,7 +74,8 @@ Snapshot *snapshot_free(Snapshot *s)
 	revert_unwatch(s);
 	if (s->exported)
 		bus_remove_object(&s->d->bus, s->path);
-	dmsnap_snapshot_done(&s->dm);
+	snapshot_forget_storage(s);
+	free(s->volume_name);
 	free(s->volume);
 	free(s->original_device);
 	free(s->exposed_path);
@@ -130,9 +112,9 @@ void snapshot_set_state(Snapshot *s, SnapshotState state)
 
 const char *snapshot_device(const Snapshot *s, char *buf, size_t size)
 {
-	if (s->state == SNAPSHOT_STATE_PREPARING || !s->dm.snap_name)
+	if (s->state == SNAPSHOT_STATE_PREPARING || !s->ps ||
+	    s->provider->ops->snap_device(s->provider, s->ps, buf, size) < 0)
 		return "";
-	snprintf(buf, size, "/dev/mapper/%s", s->dm.snap_name);
 	return buf;
 }
 
@@ -146,7 +128,7 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is not created yet; Abort its set to drop it",
 		                   s->id_str);
-	if (!s->dm.snap_name)
+	if (!s->ps)
 		return 0;
 	if (s->state == SNAPSHOT_STATE_MERGING)
 		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
@@ -168,12 +150,10 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		                   "cannot record the deletion in the state file: %s",
 		                   strerror(-r));
 	}
-	r = dmsnap_snapshot_delete(&s->d->env, &s->dm, err);
+	r = s->provider->ops->snap_delete(s->provider, s->ps, NULL, NULL, err);
 	if (r < 0) {
-		DmdevInfo si;
-
 		/* nothing went yet (its device is in use, say): it stays what it was */
-		if (dmdev_info(s->d->dm, s->dm.snap_name, &si) >= 0 && si.exists) {
+		if (s->provider->ops->snap_exists(s->provider, s->ps)) {
 			snapshot_set_state(s, prev);
 			(void)daemon_save_state(s->d);
 		}

@@ -100,16 +100,16 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		const Host *h = d->env.host;
-		DmdevSnapshotStatus st;
-		uint64_t a;
+		Snapshot *s = l[i];
+		ProviderUsage pu = { 0 };
+		int q;
 
-		if (l[i]->dm.cow_path &&
-		    h->ops->file_allocated(h->userdata, l[i]->dm.cow_path, &a) >= 0)
-			u.allocated += a;
-		if (l[i]->state == SNAPSHOT_STATE_CREATED &&
-		    dmdev_snapshot_status(d->dm, l[i]->dm.snap_name, &st) >= 0)
-			u.used += st.used_sectors * 512;
+		if (!s->ps)
+			continue;
+		q = s->provider->ops->snap_usage(s->provider, s->ps, false, &pu);
+		u.allocated += pu.allocated;
+		if (q >= 0 && s->state == SNAPSHOT_STATE_CREATED)
+			u.used += pu.used;
 	}
 	u.n_snapshots = (unsigned)n;
 	u.max = effective_max(d, storage_find(d, volume_name), volume_bytes(d, volume_name));

@@ -326,7 +326,7 @@ Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i, c
 	snapset_release(s); /* no-auto-release: the shadow copy stays, and so does its set */
 	ck_assert_ptr_null(s->owner);
 	ck_assert_uint_eq(s->n_snaps, 1);
-	ck_assert_int_eq(dmdev_info(t->d.dm, snap->dm.snap_name, &info), 0);
+	ck_assert_int_eq(dmdev_info(t->d.dm, test_dm(snap)->snap_name, &info), 0);
 	ck_assert(info.exists);
 	fake_host_add_block(t->host, snapshot_device(snap, dev, 160),
 	                    makedev(info.major, info.minor));
