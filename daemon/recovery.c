@@ -194,13 +194,13 @@ static int restore_set(Daemon *d, const StateSet *x)
 		return 0;
 	}
 	for (size_t i = 0; i < s->n_snaps; i++) {
-		Snapshot *x = s->snaps[i];
+		Snapshot *sn = s->snaps[i];
 
-		if (x->state == SNAPSHOT_STATE_MERGING)
+		if (sn->state == SNAPSHOT_STATE_MERGING)
 			continue; /* its device went with the merge: revert_recover() */
-		if (x->state == SNAPSHOT_STATE_CREATED && x->ps &&
-		    !x->provider->ops->snap_exists(x->provider, x->ps))
-			reactivate(d, x); /* after a reboot */
+		if (sn->state == SNAPSHOT_STATE_CREATED && sn->ps &&
+		    !sn->provider->ops->snap_exists(sn->provider, sn->ps))
+			reactivate(d, sn); /* after a reboot */
 	}
 	r = daemon_add_set(d, s);
 	if (r < 0)
