@@ -79,8 +79,8 @@ int daemon_register_providers(Daemon *d);
  * strings a, b, c, then the u64s u1, u2 */
 void daemon_emit_manager_signal(Daemon *d, const char *member, const char *a, const char *b,
                                 const char *c, const uint64_t *u1, const uint64_t *u2);
-/* After a reboot: re-creates s's devices from its COW file (same id and names) and makes its
- * volume a snapshot-origin again. Returns 0, or a negative errno (logged). */
+/* After a reboot: the provider re-creates s's devices from its storage (same id and names) and
+ * makes its volume an origin again. Returns 0, or a negative errno (logged). */
 int daemon_reactivate_snapshot(Daemon *d, Snapshot *s);
 int daemon_save_state(Daemon *d);
 
