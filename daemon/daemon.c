@@ -187,6 +187,8 @@ int daemon_save_state(Daemon *d)
 		if (!x.context || !x.backup_type || !x.description || !x.state || !x.snapshots)
 			r = -ENOMEM;
 		for (size_t j = 0; j < s->n_snaps && r >= 0; j++) {
+			if (!s->snaps[j]->ps) /* nothing of it exists any more */
+				continue;
 			r = snapshot_to_state(s->snaps[j], &x.snapshots[x.n_snapshots]);
 			x.n_snapshots++;
 		}
