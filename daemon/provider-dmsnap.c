@@ -171,6 +171,11 @@ static void dmsnap_snap_base(const ProviderSnap *ps, ProviderSnapBase *ret)
 		                   .creation_time = s->cow_ctime };
 }
 
+static const char *dmsnap_snap_label(const ProviderSnap *ps)
+{
+	return strempty(provider_dmsnap_snap_const(ps)->snap_name);
+}
+
 static const char *dmsnap_snap_storage_path(const ProviderSnap *ps)
 {
 	return provider_dmsnap_snap_const(ps)->cow_path;
@@ -596,6 +601,7 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_mountpoints = dmsnap_pset_mountpoints,
 	.snap_free = dmsnap_snap_free,
 	.snap_base = dmsnap_snap_base,
+	.snap_label = dmsnap_snap_label,
 	.snap_storage_path = dmsnap_snap_storage_path,
 	.discover = dmsnap_discover,
 	.snap_delete = dmsnap_snap_delete,

@@ -117,6 +117,8 @@ typedef struct ProviderOps {
 	/* Snapshot */
 	void (*snap_free)(ProviderSnap *ps);
 	void (*snap_base)(const ProviderSnap *ps, ProviderSnapBase *ret); /* borrowed strings */
+	/* Its name in logs (dm-snapshot: the dm name of its device) */
+	const char *(*snap_label)(const ProviderSnap *ps);
 	/* Where its storage lives (a path; recovery leaves alone what is not in vssd's storage) */
 	const char *(*snap_storage_path)(const ProviderSnap *ps);
 	int (*snap_delete)(Provider *p, ProviderSnap *ps, ProviderDoneFn done, void *userdata,

@@ -233,17 +233,15 @@ static bool in_our_storage(Daemon *d, const char *path)
 static void purge_orphans(Daemon *d, Provider *p, ProviderSnap **l, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *path;
+		const char *path, *dev;
 		ProviderSnapBase b;
-		char dev[160];
 		VssErr err = { 0 };
 
 		if (!l[i]) /* adopted */
 			continue;
 		path = p->ops->snap_storage_path(l[i]);
+		dev = p->ops->snap_label(l[i]);
 		p->ops->snap_base(l[i], &b);
-		if (p->ops->snap_device(p, l[i], dev, sizeof(dev)) < 0)
-			dev[0] = 0;
 		if (!in_our_storage(d, path))
 			log_info("recovery: leaving %s alone: its storage %s is not ours", dev,
 			         strempty(path));
@@ -267,7 +265,7 @@ static void rebuild_from_provider(Daemon *d, Provider *p, ProviderSnap **l, size
 		Snapshot *snap = NULL;
 		ProviderSnapBase b;
 		Snapset *set;
-		char dev[160];
+		const char *dev;
 
 		p->ops->snap_base(l[i], &b);
 		if (!b.persistent || daemon_find_snapshot(d, &b.id) ||
@@ -292,8 +290,7 @@ static void rebuild_from_provider(Daemon *d, Provider *p, ProviderSnap **l, size
 		(void)snapshot_set_psnap(snap, TAKE_PTR(l[i]));
 		set->creation_time = MAX(set->creation_time, snap->creation_time);
 		set_original_device(d, snap);
-		if (p->ops->snap_device(p, snap->ps, dev, sizeof(dev)) < 0)
-			dev[0] = 0;
+		dev = p->ops->snap_label(snap->ps);
 		if (snapset_add_snapshot(set, snap) < 0) {
 			snapshot_free(snap);
 			continue;

@@ -97,14 +97,15 @@ START_TEST(export_import)
 	p = snap->provider;
 	ck_assert_int_eq(p->ops->snap_export(snap->ps, &o), 0);
 	ck_assert_int_eq(p->ops->state_check(o, "x", &error), 0);
-	ck_assert_int_eq(p->ops->snap_import(p,
-	                                     &(const ProviderSnapBase){ .id = snap->id,
-	                                                                .set_id = s->id,
-	                                                                .volume_name = snap->volume_name,
-	                                                                .sectors = snap->sectors,
-	                                                                .persistent = true },
-	                                     o, "x", &back, &error),
-	                 0);
+	ck_assert_int_eq(
+		p->ops->snap_import(p,
+	                            &(const ProviderSnapBase){ .id = snap->id,
+	                                                       .set_id = s->id,
+	                                                       .volume_name = snap->volume_name,
+	                                                       .sectors = snap->sectors,
+	                                                       .persistent = true },
+	                            o, "x", &back, &error),
+		0);
 	a = test_dm(snap);
 	b = provider_dmsnap_snap(back);
 	ck_assert_str_eq(a->snap_name, b->snap_name);
