@@ -198,8 +198,11 @@ clean:
 # otherwise use the generic unit_rule above.
 LIBVSSWRITER_SONAME  := libvsswriter.so.1
 LIBVSSWRITER_VERSION := 1.0.0
-LIBVSSWRITER_SRCS    := client/libvsswriter/vss-writer.c common/vssid.c common/valid.c common/strv.c \
-	common/escape.c
+LIBVSSWRITER_SRCS    := $(addprefix client/libvsswriter/,vss-writer.c vss-writer-loop.c \
+	vss-writer-register.c vss-writer-event.c vss-writer-msg.c) \
+	common/vssid.c common/valid.c common/strv.c common/escape.c
+# the D-Bus message helpers, LGPL like the library (common/busmsg.h), for its encoding
+LIBVSSWRITER_SRCS    += common/busmsg.c
 LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
 LIBVSSWRITER_SYM     := client/libvsswriter/libvsswriter.sym
 LIBVSSWRITER_LIBS    := $(shell pkg-config --libs dbus-1 uuid 2>/dev/null)
@@ -263,7 +266,7 @@ install-libvsswriter: libvsswriter
 
 # ---- vssctl
 # The command-line requester: client/vssctl.c (main) on libvssctl.a, which holds its modules
-# client/vssctl-*.c and client/busutil.c (libdbus helpers, meant to move to common/), so that
+# client/vssctl-*.c and client/busutil.c (libdbus client helpers on common/busmsg.c), so that
 # client/test-vssctl.c links the very same code. The generic unit_rule links libcommon.a before
 # anything added here, so the vssctl tests get libvssctl.a and libcommon.a again, in link order,
 # through their own PKG_LIBS.

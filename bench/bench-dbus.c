@@ -176,17 +176,17 @@ static int create_set(DBusConnection *c, char **volumes, bool writers, usec_t *r
 	if (!m)
 		return -ENOMEM;
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_append_strv(&it, volumes);
+	r = busmsg_append_strv(&it, volumes);
 	if (r >= 0)
-		r = busutil_dict_open(&it, &dict);
+		r = busmsg_dict_open(&it, &dict);
 	if (r >= 0) {
-		r = busutil_dict_append_string(&dict, "context", "backup");
+		r = busmsg_dict_append_string(&dict, "context", "backup");
 		if (r >= 0)
-			r = busutil_dict_append_bool(&dict, "no-writers", !writers);
+			r = busmsg_dict_append_bool(&dict, "no-writers", !writers);
 		if (r >= 0)
-			r = busutil_dict_close(&it, &dict);
+			r = busmsg_dict_close(&it, &dict);
 		else
-			busutil_dict_abandon(&it, &dict);
+			busmsg_dict_abandon(&it, &dict);
 	}
 	if (r < 0) {
 		dbus_message_unref(m);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* busutil.h - libdbus client helpers: a{sv} builders, a value tree for replies, calls with a
- * deadline
- */
+/* busutil.h - libdbus client helpers: a value tree for replies, calls with a deadline */
 #pragma once
 
 #include <dbus/dbus.h>
 
+#include "common/busmsg.h"
 #include "common/macro.h"
 
 /* One D-Bus value, read recursively from a message; variants are unwrapped.
@@ -50,19 +49,7 @@ int busutil_dict_get_u64(const BusValue *dict, const char *key, uint64_t *ret);
 int busutil_dict_get_bool(const BusValue *dict, const char *key, bool *ret);
 int busutil_dict_get_double(const BusValue *dict, const char *key, double *ret); /* any number */
 
-/* Builders. Strings are checked first (libdbus aborts on invalid UTF-8): -EINVAL. */
-int busutil_append_string(DBusMessageIter *it, const char *s);
-int busutil_append_strv(DBusMessageIter *it, char *const *l);      /* "as"; NULL is empty */
-int busutil_dict_open(DBusMessageIter *it, DBusMessageIter *dict); /* "a{sv}" */
-int busutil_dict_close(DBusMessageIter *it, DBusMessageIter *dict);
-void busutil_dict_abandon(DBusMessageIter *it, DBusMessageIter *dict);
-int busutil_dict_append_string(DBusMessageIter *dict, const char *key, const char *value);
-int busutil_dict_append_bool(DBusMessageIter *dict, const char *key, bool value);
-int busutil_dict_append_u32(DBusMessageIter *dict, const char *key, uint32_t value);
-int busutil_dict_append_u64(DBusMessageIter *dict, const char *key, uint64_t value);
-int busutil_dict_append_strv(DBusMessageIter *dict, const char *key, char *const *value);
-/* Appends an empty "a{sv}" */
-int busutil_append_empty_dict(DBusMessageIter *it);
+/* Builders: common/busmsg.h */
 
 int busutil_new_method_call(const char *destination, const char *path, const char *iface,
                             const char *member, DBusMessage **ret);

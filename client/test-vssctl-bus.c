@@ -48,14 +48,14 @@ typedef struct T {
 
 static void put_string(DBusMessageIter *d, const char *key, const char *value)
 {
-	ck_assert_int_eq(busutil_dict_append_string(d, key, value), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(d, key, value), 0);
 }
 
 static void snapshot_props(DBusMessageIter *it, int i)
 {
 	DBusMessageIter d;
 
-	ck_assert_int_eq(busutil_dict_open(it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_open(it, &d), 0);
 	put_string(&d, "Id", i ? S2 : S1);
 	put_string(&d, "SetId", SET);
 	put_string(&d, "Volume", i ? VOLB : VOLA);
@@ -63,13 +63,13 @@ static void snapshot_props(DBusMessageIter *it, int i)
 	put_string(&d, "Device", i ? "/dev/mapper/vssd-s2" : "/dev/mapper/vssd-s1");
 	put_string(&d, "Provider", "dm-snapshot");
 	put_string(&d, "Context", "backup");
-	ck_assert_int_eq(busutil_dict_append_u32(&d, "Attributes", 0x20000), 0);
-	ck_assert_int_eq(busutil_dict_append_u64(&d, "CreationTime", 1700000000000000ULL), 0);
+	ck_assert_int_eq(busmsg_dict_append_u32(&d, "Attributes", 0x20000), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(&d, "CreationTime", 1700000000000000ULL), 0);
 	put_string(&d, "State", "created");
-	ck_assert_int_eq(busutil_dict_append_u64(&d, "StorageUsed", 0), 0);
-	ck_assert_int_eq(busutil_dict_append_u64(&d, "StorageSize", 1ULL << 30), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(&d, "StorageUsed", 0), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(&d, "StorageSize", 1ULL << 30), 0);
 	put_string(&d, "ExposedPath", "");
-	ck_assert_int_eq(busutil_dict_close(it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_close(it, &d), 0);
 }
 
 static void managed_objects(DBusMessageIter *it)
@@ -102,22 +102,21 @@ static void list(DBusMessageIter *it, const char *kind, int n, const FakeConfig 
 
 	ck_assert(dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &a));
 	for (int i = 0; i < n; i++) {
-		ck_assert_int_eq(busutil_dict_open(&a, &d), 0);
+		ck_assert_int_eq(busmsg_dict_open(&a, &d), 0);
 		if (streq(kind, "volume")) {
 			put_string(&d, "volume", VOLA);
 			put_string(&d, "device", "/dev/dm-0");
-			ck_assert_int_eq(busutil_dict_append_u64(&d, "size-bytes", 1ULL << 30), 0);
+			ck_assert_int_eq(busmsg_dict_append_u64(&d, "size-bytes", 1ULL << 30), 0);
 		} else if (streq(kind, "writer")) {
 			put_string(&d, "name", "PostgreSQL");
 			ck_assert_int_eq(
-				busutil_dict_append_u32(&d, "state", cfg->failed_writer ? 8 : 1),
-				0);
+				busmsg_dict_append_u32(&d, "state", cfg->failed_writer ? 8 : 1), 0);
 			put_string(&d, "state-name",
 			           cfg->failed_writer ? "Failed at freeze" : "Stable");
 			if (cfg->failed_writer)
 				put_string(&d, "failure-message", "checkpoint failed");
 		}
-		ck_assert_int_eq(busutil_dict_close(&a, &d), 0);
+		ck_assert_int_eq(busmsg_dict_close(&a, &d), 0);
 	}
 	ck_assert(dbus_message_iter_close_container(it, &a));
 }

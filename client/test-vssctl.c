@@ -711,27 +711,27 @@ START_TEST(busutil_round_trip)
 	bool b;
 
 	dbus_message_iter_init_append(m, &it);
-	ck_assert_int_eq(busutil_append_strv(&it, volumes), 0);
-	ck_assert_int_eq(busutil_dict_open(&it, &d), 0);
-	ck_assert_int_eq(busutil_dict_append_string(&d, "context", "backup"), 0);
-	ck_assert_int_eq(busutil_dict_append_bool(&d, "no-writers", true), 0);
-	ck_assert_int_eq(busutil_dict_append_u32(&d, "state", 5), 0);
-	ck_assert_int_eq(busutil_dict_append_u64(&d, "max-bytes", UINT64_MAX), 0);
-	ck_assert_int_eq(busutil_dict_append_strv(&d, "exclude-writer-classes", volumes), 0);
+	ck_assert_int_eq(busmsg_append_strv(&it, volumes), 0);
+	ck_assert_int_eq(busmsg_dict_open(&it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "context", "backup"), 0);
+	ck_assert_int_eq(busmsg_dict_append_bool(&d, "no-writers", true), 0);
+	ck_assert_int_eq(busmsg_dict_append_u32(&d, "state", 5), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(&d, "max-bytes", UINT64_MAX), 0);
+	ck_assert_int_eq(busmsg_dict_append_strv(&d, "exclude-writer-classes", volumes), 0);
 	dict_append_double(&d, "progress", 0.25);
 	/* components: aa{sv} in a variant */
 	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
 	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
 	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
 	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
-	ck_assert_int_eq(busutil_dict_open(&a, &c), 0);
-	ck_assert_int_eq(busutil_dict_append_string(&c, "name", "db"), 0);
-	ck_assert_int_eq(busutil_dict_close(&a, &c), 0);
+	ck_assert_int_eq(busmsg_dict_open(&a, &c), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "name", "db"), 0);
+	ck_assert_int_eq(busmsg_dict_close(&a, &c), 0);
 	ck_assert(dbus_message_iter_close_container(&v, &a));
 	ck_assert(dbus_message_iter_close_container(&e, &v));
 	ck_assert(dbus_message_iter_close_container(&d, &e));
-	ck_assert_int_eq(busutil_dict_close(&it, &d), 0);
-	ck_assert_int_eq(busutil_append_empty_dict(&it), 0);
+	ck_assert_int_eq(busmsg_dict_close(&it, &d), 0);
+	ck_assert_int_eq(busmsg_append_empty_dict(&it), 0);
 	ck_assert_str_eq(dbus_message_get_signature(m), "asa{sv}a{sv}");
 
 	ck_assert_int_eq(busutil_message_read(m, &args), 0);
@@ -784,14 +784,14 @@ START_TEST(busutil_refuses_what_libdbus_would_abort_on)
 	DBusMessageIter it, d;
 
 	dbus_message_iter_init_append(m, &it);
-	ck_assert_int_eq(busutil_append_string(&it, "\xc3\x28"), -EINVAL);
-	ck_assert_int_eq(busutil_append_strv(&it, bad), -EINVAL);
-	ck_assert_int_eq(busutil_dict_open(&it, &d), 0);
-	ck_assert_int_eq(busutil_dict_append_string(&d, "description", "\xff"), -EINVAL);
-	ck_assert_int_eq(busutil_dict_append_string(&d, "\xff", "x"), -EINVAL);
-	ck_assert_int_eq(busutil_dict_append_strv(&d, "x", bad), -EINVAL);
-	ck_assert_int_eq(busutil_dict_append_string(&d, "ok", "fine"), 0);
-	ck_assert_int_eq(busutil_dict_close(&it, &d), 0);
+	ck_assert_int_eq(busmsg_append_string(&it, "\xc3\x28"), -EINVAL);
+	ck_assert_int_eq(busmsg_append_strv(&it, bad), -EINVAL);
+	ck_assert_int_eq(busmsg_dict_open(&it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "description", "\xff"), -EINVAL);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "\xff", "x"), -EINVAL);
+	ck_assert_int_eq(busmsg_dict_append_strv(&d, "x", bad), -EINVAL);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "ok", "fine"), 0);
+	ck_assert_int_eq(busmsg_dict_close(&it, &d), 0);
 	ck_assert_str_eq(dbus_message_get_signature(m), "a{sv}");
 
 	ck_assert_int_eq(
@@ -849,12 +849,12 @@ static void object_open(DBusMessageIter *objs, const char *path, const char *ifa
 	ck_assert(dbus_message_iter_open_container(&it[0], DBUS_TYPE_ARRAY, "{sa{sv}}", &it[1]));
 	ck_assert(dbus_message_iter_open_container(&it[1], DBUS_TYPE_DICT_ENTRY, NULL, &it[2]));
 	ck_assert(dbus_message_iter_append_basic(&it[2], DBUS_TYPE_STRING, &iface));
-	ck_assert_int_eq(busutil_dict_open(&it[2], props), 0);
+	ck_assert_int_eq(busmsg_dict_open(&it[2], props), 0);
 }
 
 static void object_close(DBusMessageIter *objs, DBusMessageIter it[3], DBusMessageIter *props)
 {
-	ck_assert_int_eq(busutil_dict_close(&it[2], props), 0);
+	ck_assert_int_eq(busmsg_dict_close(&it[2], props), 0);
 	ck_assert(dbus_message_iter_close_container(&it[1], &it[2]));
 	ck_assert(dbus_message_iter_close_container(&it[0], &it[1]));
 	ck_assert(dbus_message_iter_close_container(objs, &it[0]));
@@ -863,7 +863,7 @@ static void object_close(DBusMessageIter *objs, DBusMessageIter it[3], DBusMessa
 static void put_string(DBusMessageIter *d, const char *key, const char *value)
 {
 	if (value)
-		ck_assert_int_eq(busutil_dict_append_string(d, key, value), 0);
+		ck_assert_int_eq(busmsg_dict_append_string(d, key, value), 0);
 }
 
 /* a{oa{sa{sv}}}: the snapshots, set ID1 with a description, and a writer to be ignored */
@@ -886,11 +886,11 @@ static BusValue *objects_new(const Snap *s, size_t n)
 		put_string(&d, "Device", s[i].device);
 		put_string(&d, "Provider", s[i].provider);
 		put_string(&d, "Context", s[i].context);
-		ck_assert_int_eq(busutil_dict_append_u32(&d, "Attributes", s[i].attrs), 0);
-		ck_assert_int_eq(busutil_dict_append_u64(&d, "CreationTime", s[i].time), 0);
+		ck_assert_int_eq(busmsg_dict_append_u32(&d, "Attributes", s[i].attrs), 0);
+		ck_assert_int_eq(busmsg_dict_append_u64(&d, "CreationTime", s[i].time), 0);
 		put_string(&d, "State", s[i].state);
-		ck_assert_int_eq(busutil_dict_append_u64(&d, "StorageUsed", s[i].used), 0);
-		ck_assert_int_eq(busutil_dict_append_u64(&d, "StorageSize", s[i].size), 0);
+		ck_assert_int_eq(busmsg_dict_append_u64(&d, "StorageUsed", s[i].used), 0);
+		ck_assert_int_eq(busmsg_dict_append_u64(&d, "StorageSize", s[i].size), 0);
 		put_string(&d, "ExposedPath", s[i].exposed);
 		dict_append_double(&d, "RevertProgress", s[i].progress);
 		object_close(&objs, o, &d);
@@ -1203,9 +1203,9 @@ static BusValue *list_new(size_t n, void (*fill)(DBusMessageIter *d, size_t i))
 	dbus_message_iter_init_append(m, &it);
 	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &a));
 	for (size_t i = 0; i < n; i++) {
-		ck_assert_int_eq(busutil_dict_open(&a, &d), 0);
+		ck_assert_int_eq(busmsg_dict_open(&a, &d), 0);
 		fill(&d, i);
-		ck_assert_int_eq(busutil_dict_close(&a, &d), 0);
+		ck_assert_int_eq(busmsg_dict_close(&a, &d), 0);
 	}
 	ck_assert(dbus_message_iter_close_container(&it, &a));
 	ck_assert_int_eq(busutil_message_read(m, &args), 0);
@@ -1218,7 +1218,7 @@ static void fill_writer(DBusMessageIter *d, size_t i)
 	put_string(d, "class-id", ID1);
 	put_string(d, "name", i ? "PostgreSQL" : "hooks");
 	put_string(d, "instance-name", i ? "main" : "");
-	ck_assert_int_eq(busutil_dict_append_u32(d, "state", i ? 8 : 1), 0);
+	ck_assert_int_eq(busmsg_dict_append_u32(d, "state", i ? 8 : 1), 0);
 	put_string(d, "state-name", i ? "Failed at freeze" : "Stable");
 	put_string(d, "last-error", i ? "VSS_E_WRITERERROR_TIMEOUT (0x800423F2): no reply" : "");
 	put_string(d, "owner", ":1.42");
@@ -1280,7 +1280,7 @@ static void fill_hostile_writer(DBusMessageIter *d, size_t i)
 	           "db\xc2\x9b"
 	           "2J\x1b]0;owned\x07");
 	put_string(d, "instance-name", "a\nWriter name: 'forged'");
-	ck_assert_int_eq(busutil_dict_append_u32(d, "state", 8), 0);
+	ck_assert_int_eq(busmsg_dict_append_u32(d, "state", 8), 0);
 	put_string(d, "state-name", "Failed at freeze");
 	put_string(d, "last-error", "VSS_E_WRITERERROR_RETRYABLE");
 	put_string(d, "failure-message", "full\r\x1b[31mred C:\\tmp");
@@ -1343,9 +1343,9 @@ static void fill_storage(DBusMessageIter *d, size_t i)
 {
 	put_string(d, "volume", i ? VOLB : VOLA);
 	put_string(d, "location", "/var/lib/vssd/storage");
-	ck_assert_int_eq(busutil_dict_append_u64(d, "used-bytes", i ? 0 : 3ULL << 20), 0);
-	ck_assert_int_eq(busutil_dict_append_u64(d, "allocated-bytes", i ? 0 : 32ULL << 20), 0);
-	ck_assert_int_eq(busutil_dict_append_u64(d, "max-bytes", i ? UINT64_MAX : 1ULL << 30), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(d, "used-bytes", i ? 0 : 3ULL << 20), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(d, "allocated-bytes", i ? 0 : 32ULL << 20), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(d, "max-bytes", i ? UINT64_MAX : 1ULL << 30), 0);
 }
 
 START_TEST(list_storage_output)
@@ -1392,13 +1392,13 @@ static void fill_volume(DBusMessageIter *d, size_t i)
 {
 	put_string(d, "volume", i ? "/dev/sda1" : VOLA);
 	put_string(d, "device", i ? "/dev/sda1" : "/dev/dm-0");
-	ck_assert_int_eq(busutil_dict_append_u64(d, "size-bytes", 64ULL << 20), 0);
-	ck_assert_int_eq(busutil_dict_append_bool(d, "supported", !i), 0);
+	ck_assert_int_eq(busmsg_dict_append_u64(d, "size-bytes", 64ULL << 20), 0);
+	ck_assert_int_eq(busmsg_dict_append_bool(d, "supported", !i), 0);
 	put_string(d, "provider", i ? "" : "dm-snapshot");
 	put_string(d, "reason", i ? "not a device-mapper device; see vssctl add volume" : "");
-	ck_assert_int_eq(busutil_dict_append_u32(d, "snapshot-count", i ? 0 : 2), 0);
+	ck_assert_int_eq(busmsg_dict_append_u32(d, "snapshot-count", i ? 0 : 2), 0);
 	put_string(d, "mountpoint", i ? "/boot" : "");
-	ck_assert_int_eq(busutil_dict_append_bool(d, "managed", !i), 0);
+	ck_assert_int_eq(busmsg_dict_append_bool(d, "managed", !i), 0);
 }
 
 static void fill_provider(DBusMessageIter *d, size_t i)

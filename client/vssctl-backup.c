@@ -93,22 +93,22 @@ static int backup_start(Backup *b)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_dict_open(&it, &d);
+	r = busmsg_dict_open(&it, &d);
 	if (r < 0)
 		return log_oom();
-	r = busutil_dict_append_string(&d, "context", a->context ? a->context : "backup");
+	r = busmsg_dict_append_string(&d, "context", a->context ? a->context : "backup");
 	if (r >= 0)
-		r = busutil_dict_append_string(&d, "backup-type",
-		                               a->backup_type ? a->backup_type : "full");
+		r = busmsg_dict_append_string(&d, "backup-type",
+		                              a->backup_type ? a->backup_type : "full");
 	if (r >= 0 && a->no_writers)
-		r = busutil_dict_append_bool(&d, "no-writers", true);
+		r = busmsg_dict_append_bool(&d, "no-writers", true);
 	if (r >= 0 && a->description)
-		r = busutil_dict_append_string(&d, "description", a->description);
+		r = busmsg_dict_append_string(&d, "description", a->description);
 	if (r < 0) {
-		busutil_dict_abandon(&it, &d);
+		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the StartSnapshotSet call: %m");
 	}
-	if (busutil_dict_close(&it, &d) < 0)
+	if (busmsg_dict_close(&it, &d) < 0)
 		return log_oom();
 
 	r = vssctl_call(b->v, m, vssctl_timeout(b->v, false), &reply);
@@ -255,17 +255,17 @@ static int backup_mount(Backup *b)
 		if (r < 0)
 			return log_oom();
 		dbus_message_iter_init_append(m, &it);
-		r = busutil_append_string(&it, tmpl ? tmpl : "");
+		r = busmsg_append_string(&it, tmpl ? tmpl : "");
 		if (r >= 0 && tmpl)
-			r = busutil_append_empty_dict(&it);
+			r = busmsg_append_empty_dict(&it);
 		else if (r >= 0) {
-			r = busutil_dict_open(&it, &dict);
+			r = busmsg_dict_open(&it, &dict);
 			if (r >= 0 &&
-			    busutil_dict_append_bool(&dict, "auto-mount-point", true) < 0) {
-				busutil_dict_abandon(&it, &dict);
+			    busmsg_dict_append_bool(&dict, "auto-mount-point", true) < 0) {
+				busmsg_dict_abandon(&it, &dict);
 				r = -ENOMEM;
 			} else if (r >= 0)
-				r = busutil_dict_close(&it, &dict);
+				r = busmsg_dict_close(&it, &dict);
 		}
 		if (r < 0)
 			return log_error_errno(r, "cannot build the Expose call: %m");

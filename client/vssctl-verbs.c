@@ -133,7 +133,7 @@ int vssctl_get_all(Vssctl *v, const char *path, const char *iface, BusValue **re
 	if (r < 0)
 		return log_error_errno(r, "cannot build the GetAll call: %m");
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_append_string(&it, iface);
+	r = busmsg_append_string(&it, iface);
 	if (r < 0)
 		return log_oom();
 	r = vssctl_call(v, m, vssctl_timeout(v, false), &reply);
@@ -200,7 +200,7 @@ static int snapshot_props(Vssctl *v, const char *id, BusValue **ret)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	if (busutil_append_string(&it, VSSD_IFACE_SNAP) < 0)
+	if (busmsg_append_string(&it, VSSD_IFACE_SNAP) < 0)
 		return log_oom();
 	r = snapshot_call(v, id, m, &reply);
 	if (r < 0)
@@ -383,25 +383,25 @@ static int verb_create_shadow(Vssctl *v)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_append_strv(&it, a->volumes);
+	r = busmsg_append_strv(&it, a->volumes);
 	if (r >= 0)
-		r = busutil_dict_open(&it, &d);
+		r = busmsg_dict_open(&it, &d);
 	if (r < 0)
 		return log_error_errno(r, "cannot build the CreateSnapshotSet call: %m");
-	r = busutil_dict_append_string(&d, "context", context);
+	r = busmsg_dict_append_string(&d, "context", context);
 	if (r >= 0 && a->no_writers)
-		r = busutil_dict_append_bool(&d, "no-writers", true);
+		r = busmsg_dict_append_bool(&d, "no-writers", true);
 	if (r >= 0 && a->no_auto_release)
-		r = busutil_dict_append_bool(&d, "no-auto-release", true);
+		r = busmsg_dict_append_bool(&d, "no-auto-release", true);
 	if (r >= 0 && a->backup_type)
-		r = busutil_dict_append_string(&d, "backup-type", a->backup_type);
+		r = busmsg_dict_append_string(&d, "backup-type", a->backup_type);
 	if (r >= 0 && a->description)
-		r = busutil_dict_append_string(&d, "description", a->description);
+		r = busmsg_dict_append_string(&d, "description", a->description);
 	if (r < 0) {
-		busutil_dict_abandon(&it, &d);
+		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the CreateSnapshotSet call: %m");
 	}
-	r = busutil_dict_close(&it, &d);
+	r = busmsg_dict_close(&it, &d);
 	if (r < 0)
 		return log_oom();
 
@@ -458,24 +458,24 @@ static int verb_delete_shadows(Vssctl *v)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_dict_open(&it, &d);
+	r = busmsg_dict_open(&it, &d);
 	if (r < 0)
 		return log_oom();
 	if (a->set_id[0])
-		r = busutil_dict_append_string(&d, "set", a->set_id);
+		r = busmsg_dict_append_string(&d, "set", a->set_id);
 	else if (a->shadow_id[0])
-		r = busutil_dict_append_string(&d, "snapshot", a->shadow_id);
+		r = busmsg_dict_append_string(&d, "snapshot", a->shadow_id);
 	else if (vol) {
-		r = busutil_dict_append_string(&d, "volume", vol);
+		r = busmsg_dict_append_string(&d, "volume", vol);
 		if (r >= 0)
-			r = busutil_dict_append_bool(&d, a->oldest ? "oldest" : "all", true);
+			r = busmsg_dict_append_bool(&d, a->oldest ? "oldest" : "all", true);
 	} else
-		r = busutil_dict_append_bool(&d, "all", true);
+		r = busmsg_dict_append_bool(&d, "all", true);
 	if (r < 0) {
-		busutil_dict_abandon(&it, &d);
+		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the DeleteSnapshots call: %m");
 	}
-	if (busutil_dict_close(&it, &d) < 0)
+	if (busmsg_dict_close(&it, &d) < 0)
 		return log_oom();
 
 	r = vssctl_call(v, m, vssctl_timeout(v, false), &reply);
@@ -555,20 +555,20 @@ static int verb_storage(Vssctl *v)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_append_string(&it, a->for_volume);
+	r = busmsg_append_string(&it, a->for_volume);
 	if (r >= 0 && a->verb == VSSCTL_ADD_STORAGE)
-		r = busutil_append_string(&it, a->on_dir);
+		r = busmsg_append_string(&it, a->on_dir);
 	if (r >= 0 && a->verb != VSSCTL_DELETE_STORAGE)
 		r = dbus_message_iter_append_basic(&it, DBUS_TYPE_UINT64, &max) ? 0 : -ENOMEM;
 	if (r >= 0 && a->verb == VSSCTL_DELETE_STORAGE) {
-		r = busutil_dict_open(&it, &d);
+		r = busmsg_dict_open(&it, &d);
 		if (r >= 0 && a->delete_snapshots) {
-			r = busutil_dict_append_bool(&d, "delete-snapshots", true);
+			r = busmsg_dict_append_bool(&d, "delete-snapshots", true);
 			if (r < 0)
-				busutil_dict_abandon(&it, &d);
+				busmsg_dict_abandon(&it, &d);
 		}
 		if (r >= 0)
-			r = busutil_dict_close(&it, &d);
+			r = busmsg_dict_close(&it, &d);
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot build the %s call: %m", member);
@@ -629,9 +629,9 @@ static int verb_snapshot(Vssctl *v)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
 	if (a->verb == VSSCTL_EXPOSE)
-		r = busutil_append_string(&it, a->path);
+		r = busmsg_append_string(&it, a->path);
 	if (r >= 0 && a->verb != VSSCTL_UNEXPOSE)
-		r = busutil_append_empty_dict(&it); /* no option keys are defined yet */
+		r = busmsg_append_empty_dict(&it); /* no option keys are defined yet */
 	if (r < 0)
 		return log_error_errno(r, "cannot build the %s call: %m", member);
 	r = snapshot_call(v, a->shadow_id, m, &reply);
@@ -674,16 +674,16 @@ static int verb_volume(Vssctl *v)
 	if (r < 0)
 		return log_oom();
 	dbus_message_iter_init_append(m, &it);
-	r = busutil_append_string(&it, a->device);
+	r = busmsg_append_string(&it, a->device);
 	if (r >= 0 && add) {
-		r = busutil_dict_open(&it, &d);
+		r = busmsg_dict_open(&it, &d);
 		if (r >= 0 && a->name) {
-			r = busutil_dict_append_string(&d, "name", a->name);
+			r = busmsg_dict_append_string(&d, "name", a->name);
 			if (r < 0)
-				busutil_dict_abandon(&it, &d);
+				busmsg_dict_abandon(&it, &d);
 		}
 		if (r >= 0)
-			r = busutil_dict_close(&it, &d);
+			r = busmsg_dict_close(&it, &d);
 	}
 	if (r < 0)
 		return log_error_errno(r, "cannot build the %s call: %m", member);

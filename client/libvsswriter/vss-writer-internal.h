@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vss-writer-internal.h - libvsswriter's private header: the handle and the modules' functions */
+#pragma once
+
+/*
+ * The library by concern, each file owning its part of struct vss_writer:
+ *   vss-writer.c           the handle: life cycle, settings, start, veto (public entry points)
+ *   vss-writer-loop.c      libdbus's watches and timeouts on one epoll fd; the loop's entry
+ *                          points (get_fd, get_timeout_usec, dispatch, run, stop)
+ *   vss-writer-register.c  the bus connection, vssd's owner, RegisterWriter
+ *   vss-writer-event.c     the Writer object: routing, access check, the events' state
+ *                          machine, freeze safety
+ *   vss-writer-msg.c       message encoding and decoding (on common/busmsg): the info
+ *                          dictionary, the events' arguments
+ * Nothing here is exported: the library is built with -fvisibility=hidden, and
+ * libvsswriter.sym is its export list.
+ */
+
+#include <dbus/dbus.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/libvsswriter/vss-writer.h"
+#include "common/macro.h"
+#include "common/vssd-bus-names.h"
+
+#define _public_ __attribute__((visibility("default")))
+
+#define WRITER_OBJECT_PATH   "/org/vssd/ShadowCopy1/Writer"
+#define WRITER_CALL_MSEC     30000 /* RegisterWriter, GetNameOwner: explicit, not libdbus's 25 s */
+#define WRITER_REASON_MAX    1024  /* bytes of a veto reason, NUL included */
+#define WRITER_LOG_LINE_MAX  2048
+#define WRITER_EPOLL_BATCH   8
+#define WRITER_DISPATCH_MAX  64 /* messages per vss_writer_dispatch(); the rest: next call */
+#define WRITER_DEFAULT_USAGE VSS_WRITER_USAGE_USER_DATA
+
+typedef struct WriterComponent {
+	char *name;
+	char **paths;
+} WriterComponent;
+
+typedef struct WriterTimeout {
+	DBusTimeout *timeout;
+	usec_t deadline; /* CLOCK_MONOTONIC; USEC_INFINITY while disabled */
+} WriterTimeout;
+
+typedef struct WriterFd {
+	int fd;
+	uint32_t events; /* as registered with epoll */
+} WriterFd;
+
+struct vss_writer {
+	unsigned n_ref;
+
+	/* What vssd learns at registration and from Identify */
+	char *name;
+	char *class_id;
+	char *instance_name;
+	enum vss_writer_usage usage;
+	uint32_t freeze_timeout_msec;
+	WriterComponent *components;
+	size_t n_components;
+	char *address; /* NULL: the system bus */
+
+	struct vss_writer_handlers handlers;
+	void *userdata;
+	void (*log_fn)(struct vss_writer *w, int priority, const char *message, void *userdata);
+	void *log_userdata;
+
+	/* The loop: epoll_fd watches libdbus's sockets, timer_fd (the next deadline) and wake_fd
+	 * (libdbus queued messages without the socket being readable). stop_fd ends run(). */
+	int epoll_fd;
+	int timer_fd;
+	int wake_fd;
+	int stop_fd;
+	DBusConnection *conn;
+	bool dispatching;
+	bool disconnected;
+	DBusWatch **watches;
+	size_t n_watches;
+	WriterFd *fds;
+	size_t n_fds;
+	WriterTimeout *timeouts;
+	size_t n_timeouts;
+
+	/* Registration: the current owner of org.vssd.ShadowCopy1 and our instance id there */
+	char *vssd_owner;
+	DBusPendingCall *owner_call;
+	DBusPendingCall *register_call;
+	char *instance_id;
+
+	/* The event being handled, and its veto */
+	bool in_handler;
+	enum vss_writer_error veto_code;
+	char *veto_reason;
+
+	/* Freeze safety */
+	bool frozen;
+	char *frozen_set;
+	usec_t freeze_deadline;
+	char *timed_out_set; /* thawed by the library: a late Thaw gets Timeout */
+};
+
+DEFINE_POINTER_CLEANUP(message_unrefp, DBusMessage *, dbus_message_unref)
+
+/* ---- vss-writer.c: the handle */
+void _printf_(3, 4) writer_log(struct vss_writer *w, int priority, const char *fmt, ...);
+/* The set as the line's key (STYLE: keys first): "set=<id>: ..." */
+#define writer_log_set(w, priority, set_id, fmt, ...) \
+	writer_log(w, priority, "set=%s: " fmt, set_id, ##__VA_ARGS__)
+const char *writer_errno_name(int error, char *buf, size_t size);
+
+/* ---- vss-writer-loop.c */
+/* Makes epoll_fd, timer_fd, wake_fd and stop_fd (all -EBADF before); on failure
+ * writer_loop_done() frees what was made. writer_loop_done() is idempotent. */
+int writer_loop_init(struct vss_writer *w);
+void writer_loop_done(struct vss_writer *w);
+/* Hands libdbus's watches, timeouts and dispatch status to the loop; detach undoes it, removing
+ * every watch and timeout through the loop's functions. */
+int writer_loop_attach(struct vss_writer *w);
+void writer_loop_detach(struct vss_writer *w);
+/* Makes the next dispatch run at once (libdbus has queued messages) */
+void writer_wake(struct vss_writer *w);
+/* Sets timer_fd to the nearest deadline: libdbus's timeouts, the freeze timeout */
+void writer_arm_timer(struct vss_writer *w);
+
+/* ---- vss-writer-register.c */
+int writer_connect(struct vss_writer *w); /* on failure, writer_disconnect() undoes the rest */
+void writer_disconnect(struct vss_writer *w);
+void writer_on_disconnected(struct vss_writer *w);
+
+/* ---- vss-writer-event.c */
+/* The Writer object's message function */
+DBusHandlerResult writer_on_message(DBusConnection *c, DBusMessage *m, void *userdata);
+/* Thaws the application on its own: nobody is left to send Thaw or Abort. */
+void writer_safety_thaw(struct vss_writer *w, const char *why);
+/* Thaws the application when the freeze timeout has passed */
+void writer_check_freeze_timeout(struct vss_writer *w);
+
+/* ---- vss-writer-msg.c */
+/* The event's D-Bus member and argument signature; NULL when ev is out of range */
+const char *writer_event_member(WriterEvent ev);
+WriterEvent writer_event_from_member(const char *member);
+/* "user-data", ...; NULL when usage is out of range */
+const char *writer_usage_to_string(enum vss_writer_usage usage);
+/* org.vssd.ShadowCopy1.Writer.Error.<Name>; NULL when code is out of range */
+const char *writer_error_name(enum vss_writer_error code);
+
+/* The info dictionary: RegisterWriter's (with freeze-timeout-ms) or Identify's; 0 or -errno. */
+int writer_append_info(const struct vss_writer *w, DBusMessageIter *it, bool registration);
+
+/* Arguments of one incoming event; strings point into the message. */
+typedef struct WriterArgs {
+	const char *set_id;
+	const char *backup_type;
+	const char *context;
+	const char **list;    /* components or volumes */
+	const char **devices; /* PostSnapshot */
+	size_t n_list;
+	dbus_bool_t success;
+} WriterArgs;
+
+void writer_args_done(WriterArgs *a);
+/* Checks m's signature for ev and reads its arguments into a: -EINVAL with *why, -E2BIG, or
+ * -ENOMEM. Handlers always get lists, possibly empty. */
+int writer_args_parse(DBusMessage *m, WriterEvent ev, WriterArgs *a, const char **why);
