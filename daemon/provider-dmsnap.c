@@ -149,6 +149,33 @@ static int dmsnap_pset_mountpoints(ProviderSet *s, char ***ret)
 	return 0;
 }
 
+static size_t dmsnap_pset_count(ProviderSet *s)
+{
+	return dmsnap_set_count(s->set);
+}
+
+static const char *dmsnap_pset_member_volume(ProviderSet *s, const VssId *snap_id)
+{
+	const DmsnapSnapshot *m = dmsnap_set_find(s->set, snap_id);
+
+	return m ? m->volume_name : NULL;
+}
+
+static bool dmsnap_pset_committed(ProviderSet *s)
+{
+	return dmsnap_set_is_committed(s->set);
+}
+
+static void dmsnap_pset_hold_window(ProviderSet *s, usec_t *ret_start, usec_t *ret_end)
+{
+	dmsnap_set_hold_window(s->set, ret_start, ret_end);
+}
+
+DmsnapSet *provider_dmsnap_set(ProviderSet *s)
+{
+	return s->set;
+}
+
 /* ---- snapshots ------------------------------------------------------------------------------- */
 
 static void dmsnap_snap_free(ProviderSnap *ps)
@@ -599,6 +626,10 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_rollback = dmsnap_pset_rollback,
 	.set_take = dmsnap_pset_take,
 	.set_mountpoints = dmsnap_pset_mountpoints,
+	.set_count = dmsnap_pset_count,
+	.set_member_volume = dmsnap_pset_member_volume,
+	.set_committed = dmsnap_pset_committed,
+	.set_hold_window = dmsnap_pset_hold_window,
 	.snap_free = dmsnap_snap_free,
 	.snap_base = dmsnap_snap_base,
 	.snap_label = dmsnap_snap_label,

@@ -11,6 +11,10 @@
 /* Registered with a DmsnapEnv * as its env. */
 extern const ProviderOps provider_dmsnap_ops;
 
+/* The engine's set behind a ProviderSet of this provider: its FIFREEZE (dmsnap_set_freeze_*),
+ * which snapset-create.c still drives (the set does not own the freeze group yet) */
+DmsnapSet *provider_dmsnap_set(ProviderSet *s);
+
 /* A copy of the member snap_id of set, as the provider's object of a snapshot (set_take) */
 int provider_dmsnap_take(const DmsnapSet *set, const VssId *snap_id, ProviderSnap **ret);
 

@@ -113,6 +113,13 @@ typedef struct ProviderOps {
 	int (*set_take)(ProviderSet *s, const VssId *snap_id, ProviderSnap **ret);
 	/* Mount points of the set's volumes: the set syncs and freezes them */
 	int (*set_mountpoints)(ProviderSet *s, char ***ret);
+	/* Members, and the volume of the member snap_id (NULL: none): the set pairs them with its
+	 * objects by id */
+	size_t (*set_count)(ProviderSet *s);
+	const char *(*set_member_volume)(ProviderSet *s, const VssId *snap_id);
+	bool (*set_committed)(ProviderSet *s);
+	/* CLOCK_MONOTONIC µs of the first and last moment I/O was held by the commit */
+	void (*set_hold_window)(ProviderSet *s, usec_t *ret_start, usec_t *ret_end);
 
 	/* Snapshot */
 	void (*snap_free)(ProviderSnap *ps);

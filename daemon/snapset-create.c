@@ -81,11 +81,15 @@ void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
 	}
 	/* Writers first: they must not stay frozen while we clean up. */
 	snapset_writers_notify(s, WRITER_EVENT_ABORT);
-	if (s->engine && dmsnap_set_is_committed(s->engine))
-		for (size_t i = 0; i < dmsnap_set_count(s->engine); i++)
-			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
-			                             NULL);
-	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	if (s->engine && s->engine_provider->ops->set_committed(s->engine))
+		for (size_t i = 0; i < s->n_snaps; i++) {
+			Snapshot *snap = s->snaps[i];
+
+			if (snap->ps)
+				(void)snap->provider->ops->snap_delete(snap->provider, snap->ps,
+				                                       NULL, NULL, NULL);
+		}
+	snapset_engine_free(s); /* full rollback of whatever exists */
 	snapset_hold_end(s);
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
@@ -101,7 +105,7 @@ static void creation_done(Snapset *s)
 {
 	snapset_creation_sources_done(s);
 	monitor_sync(s->d->monitor);
-	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
+	snapset_engine_free(s); /* committed: frees memory only */
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
@@ -155,7 +159,7 @@ static void creation_committed(Snapset *s)
 	WriterEventArgs a;
 
 	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
-	dmsnap_set_hold_window(s->engine, &t1, &t2);
+	s->engine_provider->ops->set_hold_window(s->engine, &t1, &t2);
 	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
 	           t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
@@ -163,7 +167,7 @@ static void creation_committed(Snapset *s)
 		ProviderSnap *made = NULL;
 
 		/* by id, never by position: snapset_create() checked that they pair up */
-		if (provider_dmsnap_take(s->engine, &snap->id, &made) >= 0)
+		if (s->engine_provider->ops->set_take(s->engine, &snap->id, &made) >= 0)
 			(void)snapshot_set_psnap(snap, made);
 		snap->creation_time = now;
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
@@ -184,7 +188,7 @@ static void creation_commit(Snapset *s)
 	VssErr err = { 0 };
 	int r;
 
-	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	r = s->engine_provider->ops->set_commit(s->engine, true, &s->held_usec, NULL, NULL, &err);
 	snapset_hold_end(s); /* thawed and resumed, whatever the result */
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
@@ -199,7 +203,7 @@ static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *use
 	VssErr err = { 0 };
 	int r;
 
-	r = dmsnap_set_freeze_process(s->engine, &err);
+	r = dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
 	if (r < 0)
 		snapset_creation_failed(s, &err, r);
 	else if (r > 0) {
@@ -229,14 +233,14 @@ static void creation_freeze_fs(Snapset *s)
 	int r, fd;
 
 	hold_begin(s);
-	r = dmsnap_set_freeze_start(s->engine, &err);
+	r = dmsnap_set_freeze_start(provider_dmsnap_set(s->engine), &err);
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
 		return;
 	}
-	fd = dmsnap_set_freeze_fd(s->engine);
+	fd = dmsnap_set_freeze_fd(provider_dmsnap_set(s->engine));
 	if (fd < 0) { /* nothing mounted, or lockfs mode */
-		(void)dmsnap_set_freeze_process(s->engine, &err);
+		(void)dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
 		creation_commit(s);
 		return;
 	}
@@ -304,6 +308,28 @@ static void creation_freeze_writers(Snapset *s)
 		snapset_creation_failed(s, NULL, -ENOMEM);
 }
 
+/* syncfs of the set's mounted file systems from worker threads: the set's group (NULL when
+ * nothing is mounted), whose fd says when it is done */
+static int sync_start(Snapset *s)
+{
+	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
+	_cleanup_strv_free_ char **mps = NULL;
+	int r;
+
+	s->sync = NULL;
+	r = s->engine_provider->ops->set_mountpoints(s->engine, &mps);
+	if (r < 0 || !mps || !mps[0])
+		return r;
+	r = freeze_group_new(s->d->host, FREEZE_KIND_SYNC, mps, &g);
+	if (r < 0)
+		return r;
+	r = freeze_group_start(g);
+	if (r < 0)
+		return r;
+	s->sync = TAKE_PTR(g);
+	return 0;
+}
+
 /* The syncfs pass only shortens what the freeze has to flush: its end, its failure or its
  * deadline all lead to the writers' Freeze. */
 static int on_sync_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
@@ -338,14 +364,14 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 	}
 	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
 	/* Provider prepare: everything staged, no I/O held yet. */
-	r = dmsnap_set_prepare(s->engine, &e2);
+	r = s->engine_provider->ops->set_prepare(s->engine, NULL, NULL, &e2);
 	if (r < 0) {
 		snapset_creation_failed(s, &e2, r);
 		return;
 	}
 	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
 	/* syncfs from worker threads, so that the freeze that follows flushes little */
-	r = dmsnap_set_sync_start(s->engine, &s->sync);
+	r = sync_start(s);
 	if (r >= 0 && s->sync) {
 		r = sd_event_add_io(s->d->event, &s->sync_io, freeze_group_fd(s->sync), EPOLLIN,
 		                    on_sync_io, s);
@@ -382,12 +408,14 @@ static void creation_begin(Snapset *s)
  * round: what the provider creates for one volume can only reach that volume's object. */
 static int engine_pairs_up(const Snapset *s)
 {
-	if (dmsnap_set_count(s->engine) != s->n_snaps)
+	const ProviderOps *ops = s->engine_provider->ops;
+
+	if (ops->set_count(s->engine) != s->n_snaps)
 		return -EPROTO;
 	for (size_t i = 0; i < s->n_snaps; i++) {
-		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->id);
+		const char *v = ops->set_member_volume(s->engine, &s->snaps[i]->id);
 
-		if (!m || !streq(m->volume_name, s->snaps[i]->volume_name))
+		if (!v || !streq(v, s->snaps[i]->volume_name))
 			return -EPROTO;
 	}
 	return 0;

@@ -12,7 +12,7 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
-#include "daemon/provider-dmsnap.h"
+#include "daemon/provider.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -211,6 +211,14 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
+void snapset_engine_free(Snapset *s)
+{
+	if (s->engine)
+		s->engine_provider->ops->set_free(s->engine);
+	s->engine = NULL;
+	s->engine_provider = NULL;
+}
+
 Snapset *snapset_free(Snapset *s)
 {
 	if (!s)
@@ -221,7 +229,7 @@ Snapset *snapset_free(Snapset *s)
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
 	if (s->engine && s->state == SNAPSET_STATE_CREATING)
 		snapset_writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
-	s->engine = dmsnap_set_free(s->engine); /* rolls back anything not committed */
+	snapset_engine_free(s); /* rolls back anything not committed */
 	snapset_hold_end(s);
 	if (s->call_done) {
 		VssErr err = { 0 };
@@ -410,20 +418,27 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	if (r < 0)
 		goto out;
 	if (!s->engine) {
-		r = dmsnap_set_new(&s->d->env, &s->id, snapset_context_persistent(s->context),
-		                   &s->engine);
+		r = p->ops->set_begin(p, &s->id, snapset_context_persistent(s->context),
+		                      &s->engine);
 		if (r < 0)
 			goto out;
+		s->engine_provider = p;
+	} else if (s->engine_provider != p) {
+		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+		                "the set holds volumes of provider %s; a set takes one provider's "
+		                "volumes for now, and %s is %s's",
+		                s->engine_provider->ops->name, volume, p->ops->name);
+		goto out;
 	}
 	vssid_generate(&id);
-	r = dmsnap_set_add(s->engine, volume, dir, cow, &id, err);
+	r = p->ops->set_add(s->engine, volume, dir, cow, &id, err);
 	if (r < 0)
 		goto out;
 	r = snapshot_new(s->d, s, p, &id, v.name, &snap);
 	if (r < 0)
 		goto undo;
 	/* the names the engine will use, known now for the intent record */
-	r = provider_dmsnap_take(s->engine, &id, &ps);
+	r = p->ops->set_take(s->engine, &id, &ps);
 	if (r < 0)
 		goto undo;
 	(void)snapshot_set_psnap(snap, ps);
@@ -450,7 +465,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	goto out;
 undo:
 	/* the engine keeps no member without its object: they are paired by id */
-	(void)dmsnap_set_remove(s->engine, &id);
+	(void)p->ops->set_remove(s->engine, &id);
 out:
 	provider_volume_done(&v);
 	return r;
@@ -731,7 +746,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 	if (s->state != SNAPSET_STATE_FAILED && s->state != SNAPSET_STATE_CREATING)
 		snapset_writers_notify(
 			s, WRITER_EVENT_ABORT); /* snapset_creation_failed() sent it already */
-	s->engine = dmsnap_set_free(s->engine);
+	snapset_engine_free(s);
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	/* snapshots not created yet go now; created ones stay until Release (auto-release) */

@@ -1465,7 +1465,7 @@ START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volum
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(snapset_add_volume(s, test_daemon_volume_path(t, 1, p), "", &x, &err),
 	                 -EEXIST);
-	ck_assert_uint_eq(dmsnap_set_count(s->engine), 3);
+	ck_assert_uint_eq(s->engine_provider->ops->set_count(s->engine), 3);
 
 	ck_assert_int_eq(test_create(s, NULL), 0);
 	run_until_created(t, s);
