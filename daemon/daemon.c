@@ -14,7 +14,6 @@
 #include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
-#include "daemon/provider-dmsnap.h"
 #include "daemon/recovery.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
@@ -358,24 +357,15 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 			                          "loaded? /dev/mapper/control?): %m");
 	}
 	d->host = &host_real;
-	d->env = (DmsnapEnv){ .dm = d->dm,
-		              .host = d->host,
-		              .hold_timeout = d->config.hold_timeout,
-		              .flush_timeout = d->config.flush_timeout,
-		              .chunk_sectors = d->config.chunk_kib * 2,
-		              .use_fifreeze = d->config.parallel_freeze,
-		              .faults = d->faults };
 
-	r = daemon_register_providers(d);
-	if (r < 0)
-		return log_error_errno(r, "cannot register the providers: %m");
-
-	/* 4. directories, state, recovery: before anyone can reach us */
+	/* 4. directories, providers, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
 	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0 ||
 	    asprintf(&d->freeze_ledger, "%s/frozen", d->state_dir) < 0)
 		return log_oom();
-	d->env.freeze_ledger = d->freeze_ledger;
+	r = daemon_register_providers(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot register the providers: %m");
 	r = mkdir_p(d->state_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, "cannot create %s: %m", d->state_dir);
@@ -416,8 +406,14 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 
 int daemon_register_providers(Daemon *d)
 {
-	d->providers = (ProviderRegistry){ 0 };
-	return provider_register(&d->providers, &provider_dmsnap_ops, &d->env);
+	const ProviderHostEnv h = { .dm = d->dm,
+		                    .host = d->host,
+		                    .config = &d->config,
+		                    .faults = d->faults,
+		                    .freeze_ledger = d->freeze_ledger };
+
+	provider_registry_done(&d->providers);
+	return provider_register_builtin(&d->providers, &h);
 }
 
 void daemon_done(Daemon *d)
@@ -444,6 +440,7 @@ void daemon_done(Daemon *d)
 	bus_done(&d->bus);
 	if (d->own_dm)
 		d->dm = dmdev_libdm_free(d->dm);
+	provider_registry_done(&d->providers);
 	config_done(&d->config);
 	d->faults = fault_points_free(d->faults);
 	free(d->state_dir);

@@ -7,7 +7,6 @@
 #include "common/macro.h"
 #include "daemon/bus.h"
 #include "daemon/config.h"
-#include "daemon/dmsnap.h"
 #include "daemon/provider.h"
 
 typedef struct Snapset Snapset;
@@ -36,11 +35,10 @@ typedef struct Daemon {
 	Dmdev *dm;
 	bool own_dm; /* dm was made by daemon_init() (libdm), not given by a test */
 	const Host *host;
-	DmsnapEnv env;
 	ProviderRegistry providers; /* daemon_register_providers(): in pick order */
 	char *state_dir;
 	char *state_path;
-	char *freeze_ledger; /* <state_dir>/frozen: see DmsnapEnv */
+	char *freeze_ledger; /* <state_dir>/frozen: see ProviderHostEnv */
 	Snapset **sets;
 	size_t n_sets;
 	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */
@@ -72,7 +70,8 @@ typedef struct Daemon {
 int daemon_init(Daemon *d, const DaemonOptions *o);
 void daemon_done(Daemon *d);
 
-/* Registers the built-in providers (dm-snapshot with d->env). */
+/* Registers the built-in providers with the daemon's dm, host, configuration, fault points and
+ * freeze ledger (again: the earlier registration is dropped). */
 int daemon_register_providers(Daemon *d);
 
 /* A signal of the Manager interface with the arguments given (NULL: absent), in this order: the

@@ -33,7 +33,6 @@ typedef struct DmsnapEnv {
 #define DMSNAP_UUID_PREFIX   "VSSD-"
 #define DMSNAP_UUID_SNAP     "VSSD-S-"
 #define DMSNAP_UUID_REAL     "VSSD-R-"
-#define DMSNAP_UUID_VOLUME   "VSSD-V-"    /* volumes vssd wraps itself (vssctl add volume) */
 #define DMSNAP_COW_MIN_BYTES (1ULL << 20) /* header, metadata and a few data chunks */
 
 /* A volume as found on the system. */

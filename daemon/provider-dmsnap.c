@@ -9,6 +9,7 @@
 #include "common/valid.h"
 #include "common/vssd-limits.h"
 #include "common/vssd-version.h"
+#include "daemon/config.h"
 #include "daemon/dmsnap-internal.h"
 #include "daemon/hostops.h"
 #include "daemon/provider-dmsnap.h"
@@ -24,6 +25,36 @@ struct ProviderSet {
 static const DmsnapEnv *env_of(Provider *p)
 {
 	return p->env;
+}
+
+/* ---- registration ---------------------------------------------------------------------------- */
+
+static int dmsnap_init(const ProviderHostEnv *h, void **ret_env)
+{
+	DmsnapEnv *env = calloc(1, sizeof(*env));
+
+	if (!env)
+		return -ENOMEM;
+	*env = (DmsnapEnv){ .dm = h->dm,
+		            .host = h->host,
+		            .hold_timeout = h->config->hold_timeout,
+		            .flush_timeout = h->config->flush_timeout,
+		            .chunk_sectors = h->config->chunk_kib * 2,
+		            .use_fifreeze = h->config->parallel_freeze,
+		            .faults = h->faults,
+		            .freeze_ledger = h->freeze_ledger };
+	*ret_env = env;
+	return 0;
+}
+
+static void dmsnap_done(void *env)
+{
+	free(env);
+}
+
+static uint64_t dmsnap_storage_unit_bytes(Provider *p)
+{
+	return env_of(p)->chunk_sectors ? (uint64_t)env_of(p)->chunk_sectors * 512 : 1;
 }
 
 /* ---- volumes --------------------------------------------------------------------------------- */
@@ -615,7 +646,10 @@ const ProviderOps provider_dmsnap_ops = {
 	.version = VSSD_VERSION,
 	.type = PROVIDER_TYPE_SYSTEM,
 	.pick_rank = 100, /* last: it takes any device-mapper volume no other provider claims */
+	.init = dmsnap_init,
+	.done = dmsnap_done,
 	.probe = dmsnap_probe,
+	.storage_unit_bytes = dmsnap_storage_unit_bytes,
 	.storage_min_bytes = dmsnap_storage_min_bytes,
 	.set_begin = dmsnap_set_begin,
 	.set_free = dmsnap_pset_free,

@@ -34,11 +34,43 @@ int provider_register(ProviderRegistry *reg, const ProviderOps *ops, void *env)
 	if (provider_find_by_name(reg, ops->name) || provider_find_by_id(reg, ops->id))
 		return -EEXIST;
 	/* kept in pick order */
-	for (at = reg->n; at > 0 && reg->providers[at - 1].ops->pick_rank > ops->pick_rank; at--)
+	for (at = reg->n; at > 0 && reg->providers[at - 1].ops->pick_rank > ops->pick_rank; at--) {
 		reg->providers[at] = reg->providers[at - 1];
+		reg->owned[at] = reg->owned[at - 1];
+	}
 	reg->providers[at] = (Provider){ .ops = ops, .env = env };
+	reg->owned[at] = false;
 	reg->n++;
 	return 0;
+}
+
+int provider_register_builtin(ProviderRegistry *reg, const ProviderHostEnv *h)
+{
+	for (size_t i = 0; builtin[i]; i++) {
+		void *env = NULL;
+		int r;
+
+		r = builtin[i]->init(h, &env);
+		if (r < 0)
+			return r;
+		r = provider_register(reg, builtin[i], env);
+		if (r < 0) {
+			builtin[i]->done(env);
+			return r;
+		}
+		for (size_t k = 0; k < reg->n; k++)
+			if (reg->providers[k].env == env)
+				reg->owned[k] = true;
+	}
+	return 0;
+}
+
+void provider_registry_done(ProviderRegistry *reg)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		if (reg->owned[i] && reg->providers[i].ops->done)
+			reg->providers[i].ops->done(reg->providers[i].env);
+	*reg = (ProviderRegistry){ 0 };
 }
 
 Provider *provider_find_by_name(ProviderRegistry *reg, const char *name)

@@ -24,6 +24,20 @@
 #include "common/vssid.h"
 
 typedef struct Provider Provider;
+typedef struct Dmdev Dmdev;
+typedef struct Host Host;
+typedef struct Config Config;
+typedef struct FaultPoints FaultPoints;
+
+/* What the daemon hands every provider at registration; each takes from it what it needs (its
+ * own settings from the configuration) into an environment of its own (ops->init). */
+typedef struct ProviderHostEnv {
+	Dmdev *dm;
+	const Host *host;
+	const Config *config;
+	const FaultPoints *faults; /* test-only fault points, NULL: none */
+	const char *freeze_ledger; /* the file systems a set freezes, for recovery (NULL: none) */
+} ProviderHostEnv;
 typedef struct ProviderSet ProviderSet;   /* a set under creation, provider-owned */
 typedef struct ProviderSnap ProviderSnap; /* one snapshot, provider-owned, opaque to the daemon */
 
@@ -92,11 +106,17 @@ typedef struct ProviderOps {
 	 * dm-snapshot, by what the volume is). */
 	unsigned pick_rank;
 
+	/* Registration: its environment from the daemon's (freed by done) */
+	int (*init)(const ProviderHostEnv *h, void **ret_env);
+	void (*done)(void *env);
+
 	/* Volume: supported or not. 0 and *ret filled (may be NULL: only the answer); a negative
 	 * errno with the reason in err (VolumeNotSupported and friends). */
 	int (*probe)(Provider *p, const char *path, ProviderVolume *ret, VssErr *err);
-	/* The smallest storage one snapshot accepts (storage planning) */
+	/* The smallest storage one snapshot accepts, and the unit its size is a multiple of
+	 * (storage planning) */
 	uint64_t (*storage_min_bytes)(Provider *p);
+	uint64_t (*storage_unit_bytes)(Provider *p);
 
 	/* Set: begin, add, prepare (no I/O held), commit (the instant: the file systems are
 	 * frozen by the set when fs_frozen), rollback (before commit; idempotent) */
@@ -187,10 +207,15 @@ struct Provider {
 
 typedef struct ProviderRegistry {
 	Provider providers[PROVIDERS_MAX];
+	bool owned[PROVIDERS_MAX]; /* env made by ops->init, freed by provider_registry_done() */
 	size_t n;
 } ProviderRegistry;
 
 int provider_register(ProviderRegistry *reg, const ProviderOps *ops, void *env);
+/* Every built-in provider, each with its environment from h (ops->init) */
+int provider_register_builtin(ProviderRegistry *reg, const ProviderHostEnv *h);
+/* Frees the environments made by provider_register_builtin() and empties the registry */
+void provider_registry_done(ProviderRegistry *reg);
 Provider *provider_find_by_name(ProviderRegistry *reg, const char *name);
 Provider *provider_find_by_id(ProviderRegistry *reg, const char *id);
 /* name, or UUID; "" picks by probing (lowest pick_rank first that supports the volume). -ENOENT

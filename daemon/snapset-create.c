@@ -109,7 +109,7 @@ static void creation_done(Snapset *s)
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
-	fault_point_kill(s->d->env.faults, "kill-before-created-save");
+	fault_point_kill(s->d->faults, "kill-before-created-save");
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
 	           s->n_snaps, s->held_usec);
@@ -177,7 +177,7 @@ static void creation_committed(Snapset *s)
 	 * take seconds. The intent record written by snapset_create() names every device; a
 	 * crash before creation_done() writes "created" leaves a set recorded as creating,
 	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
-	fault_point_kill(s->d->env.faults, "kill-after-commit");
+	fault_point_kill(s->d->faults, "kill-after-commit");
 	snapset_event_args(s, &a);
 	if (snapset_start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
 		snapset_creation_failed(s, NULL, -ENOMEM);
@@ -277,7 +277,7 @@ static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *u
 		snapset_creation_failed(s, err, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-writers-frozen");
+	fault_point_kill(s->d->faults, "kill-after-writers-frozen");
 	creation_freeze_fs(s);
 }
 
@@ -362,14 +362,14 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 		snapset_creation_failed(s, err, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
+	fault_point_kill(s->d->faults, "kill-after-prepare-snapshot");
 	/* Provider prepare: everything staged, no I/O held yet. */
 	r = s->engine_provider->ops->set_prepare(s->engine, NULL, NULL, &e2);
 	if (r < 0) {
 		snapset_creation_failed(s, &e2, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
+	fault_point_kill(s->d->faults, "kill-after-tables-loaded");
 	/* syncfs from worker threads, so that the freeze that follows flushes little */
 	r = sync_start(s);
 	if (r >= 0 && s->sync) {

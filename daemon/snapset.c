@@ -790,7 +790,7 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 		emit_snapshot_deleted(d, snap, reason);
 	snapset_forget_snapshot(s, snap);
 	(void)snapset_gc(s); /* may free s */
-	fault_point_kill(d->env.faults, "kill-delete-before-state-save");
+	fault_point_kill(d->faults, "kill-delete-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
 }

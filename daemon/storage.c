@@ -117,11 +117,6 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	return 0;
 }
 
-static uint64_t chunk_bytes(Daemon *d)
-{
-	return d->env.chunk_sectors ? (uint64_t)d->env.chunk_sectors * 512 : 1;
-}
-
 int storage_plan(Daemon *d, Provider *p, const ProviderVolume *v, const char **ret_dir,
                  uint64_t *ret_cow_bytes, VssErr *err)
 {
@@ -139,7 +134,7 @@ int storage_plan(Daemon *d, Provider *p, const ProviderVolume *v, const char **r
 		                   strerror(-r));
 	/* Sparse at the maximum, in whole chunks: nothing to grow while writes come in, and the
 	 * file takes only what dm writes into it. */
-	cow = u.max - u.max % chunk_bytes(d);
+	cow = u.max - u.max % p->ops->storage_unit_bytes(p);
 	if (u.used >= u.max || u.max - u.used < min || cow < min)
 		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
 		                   "the shadow storage of %s is used up (%s of %s used by %u "

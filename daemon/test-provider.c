@@ -41,7 +41,8 @@ START_TEST(lookup_and_pick)
 	ck_assert_ptr_eq(provider_ops_by_name("dm-snapshot"), &provider_dmsnap_ops);
 	ck_assert_ptr_null(provider_ops_by_name("lvm"));
 	ck_assert_str_eq(provider_type_to_string(provider_dmsnap_ops.type), "system");
-	ck_assert_int_eq(provider_register(reg, &provider_dmsnap_ops, &t->d.env), -EEXIST);
+	ck_assert_int_eq(provider_register(reg, &provider_dmsnap_ops, reg->providers[0].env),
+	                 -EEXIST);
 
 	/* by name, by id, and "" (picked by probing) */
 	test_daemon_volume_path(t, 0, path);
