@@ -52,6 +52,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/unit/%,$(notdir $(UNIT_SRCS)))
 
 TOOLS := $(BUILD)/vssd $(BUILD)/vssd-dmsnap-tool
 
+.PHONY: old-vssd
 .PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan asan-vssd \
 	format format-check install clean demo bench
 all: $(TOOLS) $(UNIT_BINS)
@@ -83,7 +84,8 @@ $(BUILD)/vssd: $(BUILD)/daemon/main.o $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/vssd-dmsnap-tool: $(BUILD)/tests/dmsnap-tool.o $(BUILD)/libdaemon.a $(BUILD)/libcommon.a
+$(BUILD)/vssd-dmsnap-tool: $(BUILD)/tests/dmsnap-tool.o $(BUILD)/tests/lib/dmsnap-blocking.o \
+		$(BUILD)/libdaemon.a $(BUILD)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -108,7 +110,7 @@ check-unit: $(UNIT_BINS)
 # The integration tier runs once per guest kernel (tests/vm/README.md): Debian 12's default 6.1
 # and the 6.12 it also carries. VM_KERNELS="6.12" (or check-vm-6.12) for one of them.
 VM_KERNELS ?= 6.1 6.12
-check-vm: all
+check-vm: all old-vssd
 	@fail=; for k in $(VM_KERNELS); do \
 		echo "== integration tier, guest kernel $$k"; \
 		VSSD_VM_KERNEL=$$k tests/vm/check-vm || fail="$$fail $$k"; \
@@ -116,8 +118,24 @@ check-vm: all
 	if [ -n "$$fail" ]; then echo "integration tier FAILED on kernel(s)$$fail"; exit 1; fi; \
 	echo "integration tier passed on kernel(s) $(VM_KERNELS)"
 
-check-vm-%: all
+check-vm-%: all old-vssd
 	VSSD_VM_KERNEL=$* tests/vm/check-vm
+
+# The vssd of state format 1 (commit a7d25be, before the providers), built from git history into
+# $(BUILD)/old/: tests/integration/63-state-format-migration.sh starts it, then today's vssd on the
+# state it left. It needs the repository's history (a clone, not an exported tree).
+OLD_VSSD_COMMIT ?= a7d25be
+old-vssd: $(BUILD)/old/vssd
+$(BUILD)/old/vssd:
+	@git rev-parse -q --verify '$(OLD_VSSD_COMMIT)^{commit}' >/dev/null 2>&1 || { \
+		echo "old-vssd: commit $(OLD_VSSD_COMMIT) is not in this tree's git history; the" \
+		     "state-format migration test (63-state-format-migration) builds the vssd of" \
+		     "state format 1 from it: run make in a git clone with its history" >&2; exit 1; }
+	@rm -rf $(BUILD)/old/src && mkdir -p $(BUILD)/old/src
+	git archive $(OLD_VSSD_COMMIT) | tar -x -C $(BUILD)/old/src
+	$(MAKE) --no-print-directory -C $(BUILD)/old/src BUILD=$(abspath $(BUILD))/old/build CI= \
+		$(abspath $(BUILD))/old/build/vssd
+	cp $(abspath $(BUILD))/old/build/vssd $@
 
 # The units: systemd-analyze verify, and vssd.service's exposure as systemd-analyze security
 # --offline=true scores it, at most UNIT_EXPOSURE_MAX tenths (3.6 today).

@@ -285,13 +285,13 @@ static int method_delete(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 			                   "there is no shadow copy set %s", set);
 		r = daemon_snapshots(d, match_set, &id, &l, &n);
 	} else if (has_vol) {
-		DmsnapVolume v;
+		ProviderVolume v = { 0 };
 
-		r = dmsnap_volume_resolve(&d->env, volume, &v, err);
+		r = provider_pick(&d->providers, "", volume, NULL, &v, err);
 		if (r < 0)
 			return r;
 		r = daemon_volume_snapshots(d, v.name, &l, &n);
-		dmsnap_volume_done(&v);
+		provider_volume_done(&v);
 		if (r >= 0 && n == 0)
 			return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
 			                   "volume %s has no shadow copies", volume);
@@ -334,7 +334,8 @@ static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
 	_cleanup_free_ char *dev = NULL;
 	_cleanup_free_ Snapshot **snaps = NULL;
 	_cleanup_strv_free_ char **mounts = NULL;
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
+	Provider *p = NULL;
 	VssErr e = { 0 };
 	DBusMessageIter dict;
 	size_t n_snaps = 0;
@@ -347,13 +348,13 @@ static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
 		return 0;
 	if (d->host->ops->stat_block(d->host->userdata, dev, &devno) < 0)
 		return 0;
-	ok = dmsnap_volume_resolve(&d->env, dev, &v, &e) >= 0;
+	ok = provider_pick(&d->providers, "", dev, &p, &v, &e) >= 0;
 	if (ok)
 		(void)daemon_volume_snapshots(d, v.name, &snaps, &n_snaps);
 	(void)d->host->ops->mountpoints(d->host->userdata, devno, &mounts);
 
 	if (!dbus_message_iter_open_container(arr, DBUS_TYPE_ARRAY, "{sv}", &dict)) {
-		dmsnap_volume_done(&v);
+		provider_volume_done(&v);
 		return -ENOMEM;
 	}
 	r = bus_dict_add_string(&dict, "volume", ok ? v.dev_path : dev);
@@ -364,7 +365,7 @@ static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
 	if (r >= 0)
 		r = bus_dict_add_bool(&dict, "supported", ok);
 	if (r >= 0)
-		r = bus_dict_add_string(&dict, "provider", ok ? VSSD_PROVIDER_NAME : "");
+		r = bus_dict_add_string(&dict, "provider", ok ? p->ops->name : "");
 	if (r >= 0)
 		r = bus_dict_add_string(&dict, "reason", ok ? "" : e.message);
 	if (r >= 0)
@@ -373,7 +374,7 @@ static int append_volume(Daemon *d, DBusMessageIter *arr, const char *kname)
 		r = bus_dict_add_string(&dict, "mountpoint", mounts && mounts[0] ? mounts[0] : "");
 	if (r >= 0)
 		r = bus_dict_add_bool(&dict, "managed", ok && volume_find(d, v.name));
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	if (r < 0 || !dbus_message_iter_close_container(arr, &dict))
 		return -ENOMEM;
 	return 0;
@@ -415,20 +416,26 @@ static int method_list_volumes(Bus *b, DBusMessage *m, void *u, const BusCaller 
 
 static int method_list_providers(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
+	Daemon *d = u;
 	DBusMessage *reply = dbus_message_new_method_return(m);
 	DBusMessageIter it, arr, dict;
+	bool ok;
 
 	if (!reply)
 		return -ENOMEM;
 	dbus_message_iter_init_append(reply, &it);
-	if (!dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr) ||
-	    !dbus_message_iter_open_container(&arr, DBUS_TYPE_ARRAY, "{sv}", &dict) ||
-	    bus_dict_add_string(&dict, "name", VSSD_PROVIDER_NAME) < 0 ||
-	    bus_dict_add_string(&dict, "id", VSSD_PROVIDER_ID) < 0 ||
-	    bus_dict_add_string(&dict, "type", "system") < 0 ||
-	    bus_dict_add_string(&dict, "version", VSSD_VERSION) < 0 ||
-	    !dbus_message_iter_close_container(&arr, &dict) ||
-	    !dbus_message_iter_close_container(&it, &arr)) {
+	ok = dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr);
+	for (size_t i = 0; ok && i < d->providers.n; i++) {
+		const ProviderOps *o = d->providers.providers[i].ops;
+
+		ok = dbus_message_iter_open_container(&arr, DBUS_TYPE_ARRAY, "{sv}", &dict) &&
+		     bus_dict_add_string(&dict, "name", o->name) >= 0 &&
+		     bus_dict_add_string(&dict, "id", o->id) >= 0 &&
+		     bus_dict_add_string(&dict, "type", provider_type_to_string(o->type)) >= 0 &&
+		     bus_dict_add_string(&dict, "version", o->version) >= 0 &&
+		     dbus_message_iter_close_container(&arr, &dict);
+	}
+	if (!ok || !dbus_message_iter_close_container(&it, &arr)) {
 		dbus_message_unref(reply);
 		return -ENOMEM;
 	}
@@ -701,8 +708,8 @@ static int method_list_storage(Bus *b, DBusMessage *m, void *u, const BusCaller 
 			Snapshot *s = d->sets[i]->snaps[j];
 
 			if (s->state != SNAPSHOT_STATE_PREPARING &&
-			    !strv_contains(names, s->dm.volume_name))
-				r = strv_extend(&names, s->dm.volume_name);
+			    !strv_contains(names, s->volume_name))
+				r = strv_extend(&names, s->volume_name);
 		}
 	dbus_message_iter_init_append(reply, &it);
 	if (r >= 0 && !dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &arr))

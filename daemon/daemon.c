@@ -69,7 +69,7 @@ Snapshot *daemon_find_snapshot(Daemon *d, const VssId *id)
 {
 	for (size_t i = 0; i < d->n_sets; i++)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++)
-			if (vssid_equal(&d->sets[i]->snaps[j]->dm.id, id))
+			if (vssid_equal(&d->sets[i]->snaps[j]->id, id))
 				return d->sets[i]->snaps[j];
 	return NULL;
 }
@@ -108,7 +108,7 @@ int daemon_snapshots(Daemon *d, bool (*match)(Snapshot *s, const void *arg), con
 
 static bool match_volume(Snapshot *s, const void *volume_name)
 {
-	return streq(s->dm.volume_name, volume_name);
+	return streq(s->volume_name, volume_name);
 }
 
 int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret, size_t *ret_n)
@@ -125,26 +125,24 @@ int daemon_volume_snapshots(Daemon *d, const char *volume_name, Snapshot ***ret,
 static int snapshot_to_state(const Snapshot *s, StateSnapshot *ret)
 {
 	StateSnapshot x = {
-		.id = s->dm.id,
+		.id = s->id,
 		.set_id = s->set->id,
-		.sectors = s->dm.sectors,
-		.cow_bytes = s->dm.cow_bytes,
-		.chunk_sectors = s->dm.chunk_sectors,
-		.persistent = s->dm.persistent,
+		.sectors = s->sectors,
+		.persistent = s->persistent,
 		.creation_time = s->creation_time,
-		.cow_dev = s->dm.cow_dev,
-		.cow_ino = s->dm.cow_ino,
 	};
+	int r;
 
 	x.volume = strdup(s->volume);
-	x.volume_name = strdup(s->dm.volume_name);
-	x.snap_name = s->dm.snap_name ? strdup(s->dm.snap_name) : NULL;
-	x.cow_path = s->dm.cow_path ? strdup(s->dm.cow_path) : NULL;
+	x.volume_name = strdup(s->volume_name);
+	x.provider = strdup(s->provider->ops->name);
 	x.state = strdup(snapshot_state_to_string(s->state));
 	x.exposed_path = s->exposed_path ? strdup(s->exposed_path) : NULL;
+	r = s->provider->ops->snap_export(snapshot_psnap_const(s), &x.provider_data);
 	*ret = x;
-	if (!x.volume || !x.volume_name || !x.state || (s->dm.snap_name && !x.snap_name) ||
-	    (s->dm.cow_path && !x.cow_path))
+	if (r < 0)
+		return r;
+	if (!x.volume || !x.volume_name || !x.provider || !x.state)
 		return -ENOMEM;
 	return 0;
 }
@@ -188,6 +186,8 @@ int daemon_save_state(Daemon *d)
 		if (!x.context || !x.backup_type || !x.description || !x.state || !x.snapshots)
 			r = -ENOMEM;
 		for (size_t j = 0; j < s->n_snaps && r >= 0; j++) {
+			if (!s->snaps[j]->ps) /* nothing of it exists any more */
+				continue;
 			r = snapshot_to_state(s->snaps[j], &x.snapshots[x.n_snapshots]);
 			x.n_snapshots++;
 		}
@@ -357,20 +357,15 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 			                          "loaded? /dev/mapper/control?): %m");
 	}
 	d->host = &host_real;
-	d->env = (DmsnapEnv){ .dm = d->dm,
-		              .host = d->host,
-		              .hold_timeout = d->config.hold_timeout,
-		              .flush_timeout = d->config.flush_timeout,
-		              .chunk_sectors = d->config.chunk_kib * 2,
-		              .use_fifreeze = d->config.parallel_freeze,
-		              .faults = d->faults };
 
-	/* 4. directories, state, recovery: before anyone can reach us */
+	/* 4. directories, providers, state, recovery: before anyone can reach us */
 	d->state_dir = strdup(o->state_dir ? o->state_dir : VSSD_STATE_DIR_DEFAULT);
 	if (!d->state_dir || asprintf(&d->state_path, "%s/state.json", d->state_dir) < 0 ||
 	    asprintf(&d->freeze_ledger, "%s/frozen", d->state_dir) < 0)
 		return log_oom();
-	d->env.freeze_ledger = d->freeze_ledger;
+	r = daemon_register_providers(d);
+	if (r < 0)
+		return log_error_errno(r, "cannot register the providers: %m");
 	r = mkdir_p(d->state_dir, 0700);
 	if (r < 0)
 		return log_error_errno(r, "cannot create %s: %m", d->state_dir);
@@ -409,6 +404,18 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 	return 0;
 }
 
+int daemon_register_providers(Daemon *d)
+{
+	const ProviderHostEnv h = { .dm = d->dm,
+		                    .host = d->host,
+		                    .config = &d->config,
+		                    .faults = d->faults,
+		                    .freeze_ledger = d->freeze_ledger };
+
+	provider_registry_done(&d->providers);
+	return provider_register_builtin(&d->providers, &h);
+}
+
 void daemon_done(Daemon *d)
 {
 	/* Sessions end with the daemon: creations roll back, auto-release snapshots go. */
@@ -433,6 +440,7 @@ void daemon_done(Daemon *d)
 	bus_done(&d->bus);
 	if (d->own_dm)
 		d->dm = dmdev_libdm_free(d->dm);
+	provider_registry_done(&d->providers);
 	config_done(&d->config);
 	d->faults = fault_points_free(d->faults);
 	free(d->state_dir);

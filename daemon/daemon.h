@@ -7,7 +7,7 @@
 #include "common/macro.h"
 #include "daemon/bus.h"
 #include "daemon/config.h"
-#include "daemon/dmsnap.h"
+#include "daemon/provider.h"
 
 typedef struct Snapset Snapset;
 typedef struct Snapshot Snapshot;
@@ -21,8 +21,6 @@ typedef struct Host Host;
 typedef struct FaultPoints FaultPoints;
 
 #define VSSD_STATE_DIR_DEFAULT "/var/lib/vssd"
-#define VSSD_PROVIDER_NAME     "dm-snapshot"
-#define VSSD_PROVIDER_ID       "3f0d2a52-7c1e-4d8e-9a55-5ed5d3c0a1b1"
 
 typedef struct DaemonOptions {
 	const char *bus_address; /* NULL: system bus */
@@ -37,10 +35,10 @@ typedef struct Daemon {
 	Dmdev *dm;
 	bool own_dm; /* dm was made by daemon_init() (libdm), not given by a test */
 	const Host *host;
-	DmsnapEnv env;
+	ProviderRegistry providers; /* daemon_register_providers(): in pick order */
 	char *state_dir;
 	char *state_path;
-	char *freeze_ledger; /* <state_dir>/frozen: see DmsnapEnv */
+	char *freeze_ledger; /* <state_dir>/frozen: see ProviderHostEnv */
 	Snapset **sets;
 	size_t n_sets;
 	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */
@@ -72,12 +70,16 @@ typedef struct Daemon {
 int daemon_init(Daemon *d, const DaemonOptions *o);
 void daemon_done(Daemon *d);
 
+/* Registers the built-in providers with the daemon's dm, host, configuration, fault points and
+ * freeze ledger (again: the earlier registration is dropped). */
+int daemon_register_providers(Daemon *d);
+
 /* A signal of the Manager interface with the arguments given (NULL: absent), in this order: the
  * strings a, b, c, then the u64s u1, u2 */
 void daemon_emit_manager_signal(Daemon *d, const char *member, const char *a, const char *b,
                                 const char *c, const uint64_t *u1, const uint64_t *u2);
-/* After a reboot: re-creates s's devices from its COW file (same id and names) and makes its
- * volume a snapshot-origin again. Returns 0, or a negative errno (logged). */
+/* After a reboot: the provider re-creates s's devices from its storage (same id and names) and
+ * makes its volume an origin again. Returns 0, or a negative errno (logged). */
 int daemon_reactivate_snapshot(Daemon *d, Snapshot *s);
 int daemon_save_state(Daemon *d);
 

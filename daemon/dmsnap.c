@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* dmsnap.c - the dm-snapshot system provider: stage, commit and roll back sets; delete; recover */
+/* dmsnap.c - the dm-snapshot provider's sets: stage, freeze, commit (the instant), roll back */
 #include <inttypes.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
@@ -7,8 +7,7 @@
 #include "common/log.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
-#include "daemon/dmdev.h"
-#include "daemon/dmsnap.h"
+#include "daemon/dmsnap-internal.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
@@ -58,458 +57,6 @@ struct DmsnapSet {
 static usec_t env_now(const DmsnapEnv *env)
 {
 	return env->host->ops->now(env->host->userdata);
-}
-
-/* ---- volumes --------------------------------------------------------------------------------- */
-
-void dmsnap_volume_done(DmsnapVolume *v)
-{
-	if (!v)
-		return;
-	free(v->name);
-	free(v->dev_path);
-	free(v->mountpoint);
-	*v = (DmsnapVolume){ 0 };
-}
-
-static int real_name_of(const char *volume_name, char buf[static 128])
-{
-	int n = snprintf(buf, 128, "%s%s", volume_name, DMSNAP_REAL_SUFFIX);
-
-	return n < 0 || n >= 128 ? -ENAMETOOLONG : 0;
-}
-
-static int parse_devno(const char *s, dev_t *ret)
-{
-	unsigned ma, mi;
-	int n = 0;
-
-	if (sscanf(s, "%u:%u%n", &ma, &mi, &n) != 2 || n <= 0)
-		return -EINVAL;
-	*ret = makedev(ma, mi);
-	return n;
-}
-
-/* A snapshot device's live table "snapshot <real> <cow> P|N <chunk>", taken apart */
-typedef struct SnapTable {
-	uint64_t sectors;
-	dev_t real;
-	dev_t cow;
-	bool persistent;
-	unsigned chunk;
-} SnapTable;
-
-static int read_snap_table(const DmsnapEnv *env, const char *snap_name, SnapTable *ret)
-{
-	DmdevTable t = DMDEV_TABLE_NULL;
-	SnapTable x = { 0 };
-	const char *p;
-	char mode = 0;
-	int n, r;
-
-	r = dmdev_get_table(env->dm, snap_name, false, &t);
-	if (r < 0)
-		return r;
-	r = -EMEDIUMTYPE;
-	if (t.n != 1 || !streq(t.targets[0].type, "snapshot"))
-		goto out;
-	x.sectors = t.targets[0].length;
-	p = t.targets[0].params;
-	r = -EINVAL;
-	n = parse_devno(p, &x.real);
-	if (n <= 0)
-		goto out;
-	p += n;
-	while (*p == ' ')
-		p++;
-	n = parse_devno(p, &x.cow);
-	if (n <= 0 || sscanf(p + n, " %c %u", &mode, &x.chunk) != 2)
-		goto out;
-	x.persistent = mode == 'P' || mode == 'p';
-	*ret = x;
-	r = 0;
-out:
-	dmdev_table_done(&t);
-	return r;
-}
-
-/* "<real maj:min>" of a snapshot-origin table, or of the first field of a snapshot table */
-static int table_first_devno(const DmdevTable *t, const char *type, dev_t *ret)
-{
-	if (t->n != 1 || !streq(t->targets[0].type, type))
-		return -EMEDIUMTYPE;
-	return parse_devno(t->targets[0].params, ret) < 0 ? -EINVAL : 0;
-}
-
-/* The refusal of a volume that is being reverted (its table is snapshot-merge) */
-static int refuse_merging(const char *path, VssErr *err)
-{
-	return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-	                   "%s is being reverted to a shadow copy; wait until the revert is done "
-	                   "(vssctl query reverts)",
-	                   path);
-}
-
-/* A volume's own table: only linear and striped targets can be snapshotted. what names the
- * volume in the error. */
-static int check_plain_targets(const DmdevTable *t, const char *what, VssErr *err)
-{
-	for (size_t i = 0; i < t->n; i++)
-		if (!streq(t->targets[i].type, "linear") && !streq(t->targets[i].type, "striped"))
-			return vss_err_set(
-				err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-				"%s uses the '%s' target; only linear and striped volumes "
-				"can be snapshotted",
-				what, t->targets[i].type);
-	return 0;
-}
-
-int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *ret, VssErr *err)
-{
-	_cleanup_strv_free_ char **mounts = NULL;
-	DmdevTable t = DMDEV_TABLE_NULL;
-	DmsnapVolume v = { 0 };
-	DmdevInfo info, rinfo;
-	char real[128];
-	dev_t devno;
-	int r;
-
-	if (!valid_abs_path(path))
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-		                   "volume \"%s\" is not an absolute device path", path);
-	r = env->host->ops->stat_block(env->host->userdata, path, &devno);
-	if (r == -ENOENT)
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, r, "volume %s does not exist",
-		                   path);
-	if (r == -ENOTBLK)
-		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, r,
-		                   "%s is not a block device", path);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "cannot look at %s: %s",
-		                   path, strerror(-r));
-	if (!dmdev_is_dm_major(env->dm, major(devno)))
-		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-		                   "%s is not a device-mapper device; wrap it first with "
-		                   "'vssctl add volume' so that it can be snapshotted",
-		                   path);
-	r = dmdev_info_devno(env->dm, devno, &info);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query device-mapper for %s: %s", path, strerror(-r));
-	if (!info.exists)
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENODEV,
-		                   "device-mapper has no device %u:%u (%s)", major(devno),
-		                   minor(devno), path);
-	if (startswith(info.uuid, "LVM-"))
-		return vss_err_set(
-			err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-			"%s (%s) is an LVM logical volume; vssd has no LVM provider yet, "
-			"use 'lvcreate -s' for it",
-			path, info.name);
-	if (startswith(info.uuid, DMSNAP_UUID_SNAP) || startswith(info.uuid, DMSNAP_UUID_REAL))
-		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-		                   "%s (%s) is a device vssd made for a shadow copy, not a volume",
-		                   path, info.name);
-	if (real_name_of(info.name, real) < 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENAMETOOLONG,
-		                   "the device-mapper name of %s is too long (at most %zu bytes)",
-		                   path, (size_t)127 - strlen(DMSNAP_REAL_SUFFIX));
-
-	r = dmdev_get_table(env->dm, info.name, false, &t);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot read the table of %s: %s", info.name, strerror(-r));
-	if (t.n == 0) {
-		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-		                "%s (%s) has no active table", path, info.name);
-		goto fail_table;
-	}
-	/* Only a snapshot-origin or snapshot-merge table can belong to a converted volume: a
-	 * linear one needs no look for <name>-vssd-real (a stale one makes the create fail). */
-	rinfo.exists = false;
-	if (t.n == 1 && (streq(t.targets[0].type, "snapshot-origin") ||
-	                 streq(t.targets[0].type, "snapshot-merge"))) {
-		r = dmdev_info(env->dm, real, &rinfo);
-		if (r < 0)
-			goto fail_table;
-	}
-	if (rinfo.exists) {
-		dev_t rd;
-
-		if (t.n == 1 && streq(t.targets[0].type, "snapshot-merge")) {
-			r = refuse_merging(path, err);
-			goto fail_table;
-		}
-		if (table_first_devno(&t, "snapshot-origin", &rd) < 0 ||
-		    rd != makedev(rinfo.major, rinfo.minor)) {
-			r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-			                "%s (%s) has a %s device but its table is not the expected "
-			                "snapshot-origin; fix it by hand before using vssd on it",
-			                path, info.name, real);
-			goto fail_table;
-		}
-		v.converted = true;
-		v.real_devno = rd;
-	} else {
-		char what[VSSD_PATH_MAX + 140];
-
-		snprintf(what, sizeof(what), "%s (%s)", path, info.name);
-		r = check_plain_targets(&t, what, err);
-		if (r < 0)
-			goto fail_table;
-	}
-	v.sectors = dmdev_table_sectors(&t);
-	dmdev_table_done(&t);
-
-	v.devno = devno;
-	v.name = strdup(info.name);
-	if (!v.name || asprintf(&v.dev_path, "/dev/mapper/%s", info.name) < 0) {
-		dmsnap_volume_done(&v);
-		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-	}
-	r = env->host->ops->mountpoints(env->host->userdata, devno, &mounts);
-	if (r < 0) {
-		dmsnap_volume_done(&v);
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot read the mount table: %s", strerror(-r));
-	}
-	if (mounts && mounts[0]) {
-		v.mountpoint = strdup(mounts[0]);
-		if (!v.mountpoint) {
-			dmsnap_volume_done(&v);
-			return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-		}
-	}
-	*ret = v;
-	return 0;
-
-fail_table:
-	dmdev_table_done(&t);
-	return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r, "cannot inspect %s: %s",
-	                   path, strerror(-r));
-}
-
-/* ---- snapshots ------------------------------------------------------------------------------- */
-
-void dmsnap_snapshot_done(DmsnapSnapshot *s)
-{
-	if (!s)
-		return;
-	free(s->volume_name);
-	free(s->snap_name);
-	free(s->cow_path);
-	*s = (DmsnapSnapshot){ 0 };
-}
-
-int dmsnap_snapshot_copy(const DmsnapSnapshot *s, DmsnapSnapshot *ret)
-{
-	DmsnapSnapshot c = *s;
-
-	c.volume_name = s->volume_name ? strdup(s->volume_name) : NULL;
-	c.snap_name = s->snap_name ? strdup(s->snap_name) : NULL;
-	c.cow_path = s->cow_path ? strdup(s->cow_path) : NULL;
-	if ((s->volume_name && !c.volume_name) || (s->snap_name && !c.snap_name) ||
-	    (s->cow_path && !c.cow_path)) {
-		dmsnap_snapshot_done(&c);
-		return -ENOMEM;
-	}
-	*ret = c;
-	return 0;
-}
-
-int dmsnap_snapshot_dm_name(const VssId *set_id, const char *volume_name, char buf[static 128])
-{
-	char p[VSSID_PATH_MAX];
-	int n;
-
-	vssid_to_path(set_id, p);
-	n = snprintf(buf, 128, "vssd-%.8s-%s", p, volume_name);
-	return n < 0 || n >= 128 ? -ENAMETOOLONG : 0;
-}
-
-static int snap_uuid(const VssId *set_id, const VssId *snap_id, char buf[static 129])
-{
-	char a[VSSID_PATH_MAX], b[VSSID_PATH_MAX];
-
-	snprintf(buf, 129, DMSNAP_UUID_SNAP "%s-%s", vssid_to_path(set_id, a),
-	         vssid_to_path(snap_id, b));
-	return 0;
-}
-
-/* Counts the live snapshots registered on the -real device real_devno (other than skip). */
-static int count_snapshots_of(const DmsnapEnv *env, dev_t real_devno, const char *skip)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	unsigned n = 0;
-	int r;
-
-	r = dmdev_list_by_uuid_prefix(env->dm, DMSNAP_UUID_SNAP, &names);
-	if (r < 0)
-		return r;
-	for (char **i = names; *i; i++) {
-		DmdevTable t = DMDEV_TABLE_NULL;
-		dev_t d;
-
-		if (skip && streq(*i, skip))
-			continue;
-		if (dmdev_get_table(env->dm, *i, false, &t) < 0)
-			continue;
-		if (table_first_devno(&t, "snapshot", &d) == 0 && d == real_devno)
-			n++;
-		dmdev_table_done(&t);
-	}
-	return (int)n;
-}
-
-/* revert.c: a volume merging a shadow copy back keeps its snapshot-merge table and -real until
- * the merge is over; the end of the merge restores its own table. */
-static bool volume_merging(const DmsnapEnv *env, const char *volume_name)
-{
-	DmdevTable t = DMDEV_TABLE_NULL;
-	bool merging;
-
-	if (dmdev_get_table(env->dm, volume_name, false, &t) < 0)
-		return false;
-	merging = t.n == 1 && streq(t.targets[0].type, "snapshot-merge");
-	dmdev_table_done(&t);
-	return merging;
-}
-
-int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err)
-{
-	DmdevInfo si, ri, oi;
-	DmdevTable own = DMDEV_TABLE_NULL;
-	char real[128];
-	int r, n;
-
-	r = real_name_of(snap->volume_name, real);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, r, "volume name too long");
-
-	r = dmdev_info(env->dm, snap->snap_name, &si);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query %s: %s", snap->snap_name, strerror(-r));
-	if (si.exists) {
-		if (si.suspended)
-			(void)dmdev_resume(env->dm, snap->snap_name);
-		r = dmdev_remove(env->dm, snap->snap_name);
-		if (r == -EBUSY)
-			return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
-			                   "shadow copy device %s is in use (mounted or open); "
-			                   "unmount it and try again",
-			                   snap->snap_name);
-		if (r < 0)
-			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-			                   "cannot remove %s: %s", snap->snap_name, strerror(-r));
-		log_debug("snap=%s: removed %s", snap->snap_name, snap->snap_name);
-		fault_point_kill(env->faults, "kill-delete-after-snapshot-removed");
-	}
-
-	r = dmdev_info(env->dm, real, &ri);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query %s: %s", real, strerror(-r));
-	if (ri.exists) {
-		n = count_snapshots_of(env, makedev(ri.major, ri.minor), NULL);
-		if (n < 0)
-			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, n,
-			                   "cannot count the snapshots of %s: %s",
-			                   snap->volume_name, strerror(-n));
-		if (n == 0 && !volume_merging(env, snap->volume_name)) {
-			/* The last one: the volume gets its own table back, then -real goes. */
-			r = dmdev_get_table(env->dm, real, false, &own);
-			if (r < 0)
-				return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-				                   "cannot read %s: %s", real, strerror(-r));
-			r = dmdev_info(env->dm, snap->volume_name, &oi);
-			if (r >= 0 && oi.exists) {
-				r = dmdev_load(env->dm, snap->volume_name, &own);
-				if (r >= 0) {
-					r = dmdev_suspend(env->dm, snap->volume_name,
-					                  DMDEV_SUSPEND_SKIP_LOCKFS);
-					if (r < 0)
-						(void)dmdev_clear(env->dm, snap->volume_name);
-					else
-						r = dmdev_resume(env->dm, snap->volume_name);
-				}
-				if (r < 0) {
-					dmdev_table_done(&own);
-					return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
-					                   r, "cannot restore the table of %s: %s",
-					                   snap->volume_name, strerror(-r));
-				}
-			}
-			dmdev_table_done(&own);
-			r = dmdev_remove(env->dm, real);
-			if (r < 0)
-				return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-				                   "cannot remove %s: %s", real, strerror(-r));
-			log_debug("vol=%s: last snapshot gone, own table restored",
-			          snap->volume_name);
-		}
-	}
-	(void)dmdev_settle(env->dm);
-
-	if (snap->cow_path) {
-		r = env->host->ops->file_remove(env->host->userdata, snap->cow_path);
-		if (r < 0 && r != -ENOENT)
-			log_warning_errno(r, "snap=%s: cannot remove %s, ignoring: %m",
-			                  snap->snap_name, snap->cow_path);
-	}
-	return 0;
-}
-
-int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret)
-{
-	DmsnapSnapshot s = { 0 };
-	DmdevInfo info, rinfo;
-	char set32[33], snap32[33];
-	const char *p, *end;
-	SnapTable st;
-	int r;
-
-	r = dmdev_info(env->dm, snap_name, &info);
-	if (r < 0)
-		return r;
-	if (!info.exists)
-		return -ENOENT;
-	p = startswith(info.uuid, DMSNAP_UUID_SNAP);
-	if (!p || strlen(p) != 65 || p[32] != '-')
-		return -EMEDIUMTYPE;
-	memcpy(set32, p, 32);
-	set32[32] = 0;
-	memcpy(snap32, p + 33, 32);
-	snap32[32] = 0;
-	if (vssid_from_path(set32, &s.set_id) < 0 || vssid_from_path(snap32, &s.id) < 0)
-		return -EMEDIUMTYPE;
-
-	r = read_snap_table(env, snap_name, &st);
-	if (r < 0)
-		return r;
-	s.sectors = st.sectors;
-	s.persistent = st.persistent;
-	s.chunk_sectors = st.chunk;
-
-	r = dmdev_info_devno(env->dm, st.real, &rinfo);
-	if (r < 0)
-		return r;
-	end = rinfo.exists ? strstr(rinfo.name, DMSNAP_REAL_SUFFIX) : NULL;
-	if (!end || end[strlen(DMSNAP_REAL_SUFFIX)] != 0)
-		return -EMEDIUMTYPE;
-	s.volume_name = strndup(rinfo.name, (size_t)(end - rinfo.name));
-	s.snap_name = strdup(snap_name);
-	if (!s.volume_name || !s.snap_name) {
-		dmsnap_snapshot_done(&s);
-		return -ENOMEM;
-	}
-	r = env->host->ops->loop_backing_file(env->host->userdata, st.cow, &s.cow_path);
-	if (r < 0 && r != -ENXIO) {
-		dmsnap_snapshot_done(&s);
-		return r;
-	}
-	*ret = s;
-	return 0;
 }
 
 /* ---- sets ------------------------------------------------------------------------------------ */
@@ -614,7 +161,7 @@ static int member_name(DmsnapSet *s, Member *m, VssErr *err)
 	    asprintf(&m->snap.cow_path, "%s/vssd-%s-%s.cow", m->storage_dir, m->vol.name,
 	             vssid_to_path(&m->snap.id, id32)) < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-	(void)real_name_of(m->vol.name, m->real_name);
+	(void)dmsnap_real_name_of(m->vol.name, m->real_name);
 	return 0;
 }
 
@@ -660,7 +207,7 @@ int dmsnap_set_add(DmsnapSet *s, const char *volume_path, const char *storage_di
 			return r;
 		}
 	if (v.converted) {
-		r = count_snapshots_of(&s->env, v.real_devno, NULL);
+		r = dmsnap_count_snapshots_of(&s->env, v.real_devno, NULL);
 		if (r >= VSSD_SNAPSHOTS_PER_VOLUME_MAX) {
 			r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED, -E2BIG,
 			                "volume %s has %d shadow copies already", v.dev_path,
@@ -739,7 +286,7 @@ int dmsnap_set_add_existing(DmsnapSet *s, const DmsnapSnapshot *snap, VssErr *er
 		s->members = NULL;
 		return r;
 	}
-	(void)real_name_of(v.name, n->real_name);
+	(void)dmsnap_real_name_of(v.name, n->real_name);
 	s->n_members = 1;
 	return 0;
 }
@@ -800,18 +347,18 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot read the table of %s: %s", m->vol.name, strerror(-r));
-	if (table_first_devno(&t, "snapshot-merge", &real_devno) >= 0) {
+	if (dmsnap_table_first_devno(&t, "snapshot-merge", &real_devno) >= 0) {
 		dmdev_table_done(&t);
-		return refuse_merging(m->vol.dev_path, err);
+		return dmsnap_refuse_merging(m->vol.dev_path, err);
 	}
-	m->vol.converted = table_first_devno(&t, "snapshot-origin", &real_devno) >= 0;
+	m->vol.converted = dmsnap_table_first_devno(&t, "snapshot-origin", &real_devno) >= 0;
 	if (m->vol.converted) {
 		/* snapshot-origin names -real: the snapshot reads the same device */
 		dmdev_table_done(&t);
 		m->vol.real_devno = real_devno;
 	} else {
 		/* First snapshot of the volume: -real takes over the volume's own table. */
-		r = check_plain_targets(&t, m->vol.dev_path, err);
+		r = dmsnap_check_plain_targets(&t, m->vol.dev_path, err);
 		if (r < 0) {
 			dmdev_table_done(&t);
 			return r;
@@ -848,7 +395,7 @@ static int member_prepare(DmsnapSet *s, Member *m, VssErr *err)
 		}
 	}
 
-	snap_uuid(&m->snap.set_id, &m->snap.id, uuid);
+	dmsnap_snap_uuid(&m->snap.set_id, &m->snap.id, uuid);
 	r = dmdev_create(env->dm, name, uuid, NULL, NULL);
 	if (r == -EBUSY)
 		return vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
@@ -972,17 +519,6 @@ int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret)
 	return 0;
 }
 
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
-{
-	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
-	int r;
-
-	r = dmsnap_set_sync_start(s, &g);
-	if (r < 0 || !g)
-		return r;
-	return freeze_group_wait(g, timeout, NULL);
-}
-
 /* The hold watchdog, started (disarmed) once per set: every origin of the set, and the freeze
  * group if there is one by then. */
 static int watchdog_ensure(DmsnapSet *s)
@@ -1004,91 +540,6 @@ static int watchdog_ensure(DmsnapSet *s)
 	                    &s->watchdog);
 }
 
-/* ---- the freeze ledger: "boot id\n", then the mount points, each ended by a NUL ---------- */
-
-static void ledger_clear(const DmsnapEnv *env)
-{
-	if (env->freeze_ledger && unlink(env->freeze_ledger) < 0 && errno != ENOENT)
-		log_warning_errno(-errno, "cannot remove the freeze ledger %s: %m",
-		                  env->freeze_ledger);
-}
-
-static int boot_id(char buf[static 64])
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-
-	if (!f || !fgets(buf, 64, f))
-		return -errno ?: -EIO;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-/* Written before any FIFREEZE (on the loop, nothing is held yet); no fsync: it must survive
- * the daemon, not the machine, whose reboot thaws everything anyway. */
-static int ledger_write(const DmsnapEnv *env, char **mps)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *tmp = NULL;
-	char id[64];
-	int r;
-
-	if (!env->freeze_ledger)
-		return 0;
-	r = boot_id(id);
-	if (r < 0)
-		return r;
-	if (asprintf(&tmp, "%s.new", env->freeze_ledger) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", id);
-	for (char **m = mps; *m; m++)
-		fwrite(*m, 1, strlen(*m) + 1, f);
-	if (fflush(f) != 0 || ferror(f))
-		r = -EIO;
-	else if (rename(tmp, env->freeze_ledger) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
-}
-
-/* Thaws what the ledger names, if it was written in this boot, then removes it. */
-static void ledger_thaw(const DmsnapEnv *env)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t size = 0;
-	char id[64], want[64];
-
-	if (!env->freeze_ledger)
-		return;
-	f = fopen(env->freeze_ledger, "re");
-	if (!f)
-		return;
-	if (boot_id(want) < 0 || !fgets(id, sizeof(id), f)) {
-		ledger_clear(env);
-		return;
-	}
-	id[strcspn(id, "\n")] = 0;
-	if (!streq(id, want)) {
-		log_notice("recovery: the freeze ledger is from another boot; nothing to thaw");
-		ledger_clear(env);
-		return;
-	}
-	while (getdelim(&line, &size, 0, f) > 0) {
-		/* (the log escapes what a mount point may hold) */
-		int r = env->host->ops->thaw(env->host->userdata, line);
-
-		if (r >= 0)
-			log_notice("recovery: thawed %s, frozen by an earlier run", line);
-		else if (r != -EINVAL) /* -EINVAL: not frozen (any more) */
-			log_warning_errno(r, "recovery: cannot thaw %s: %m", line);
-	}
-	ledger_clear(env);
-}
-
 int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 {
 	_cleanup_strv_free_ char **mps = NULL;
@@ -1104,7 +555,7 @@ int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
 	if (!mps[0])
 		return 0; /* nothing mounted: nothing to freeze, no worker will report */
-	r = ledger_write(&s->env, mps);
+	r = dmsnap_ledger_write(&s->env, mps);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot write the freeze ledger %s: %s", s->env.freeze_ledger,
@@ -1141,7 +592,7 @@ static void mark_frozen(DmsnapSet *s)
 static int freeze_failed(DmsnapSet *s, int r, const char *failed, VssErr *err)
 {
 	if (freeze_group_thaw(s->freeze) >= 0)
-		ledger_clear(&s->env);
+		dmsnap_ledger_clear(&s->env);
 	if (r == -ETIME)
 		return vss_err_set(err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, r,
 		                   "file systems of the set did not flush within %" PRIu64 " ms",
@@ -1167,23 +618,6 @@ int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err)
 	return r;
 }
 
-int dmsnap_set_freeze(DmsnapSet *s, VssErr *err)
-{
-	const char *failed = NULL;
-	int r;
-
-	r = dmsnap_set_freeze_start(s, err);
-	if (r < 0)
-		return r;
-	if (!s->freeze)
-		return 0; /* see dmsnap_set_freeze_process */
-	r = freeze_group_wait(s->freeze, s->env.flush_timeout, &failed);
-	if (r < 0)
-		return freeze_failed(s, r, failed, err);
-	mark_frozen(s);
-	return 0;
-}
-
 static void thaw_all(DmsnapSet *s)
 {
 	int r;
@@ -1194,7 +628,7 @@ static void thaw_all(DmsnapSet *s)
 	if (r < 0)
 		log_warning_errno(r, "cannot thaw a file system of the set, ignoring: %m");
 	else
-		ledger_clear(&s->env);
+		dmsnap_ledger_clear(&s->env);
 }
 
 /* Resumes origins, never leaving one suspended: a failed resume is retried with the staged
@@ -1267,13 +701,11 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	bool locked, fired;
 	int r = 0;
 
-	if (s->phase == SET_PHASE_PREPARED) {
-		r = dmsnap_set_freeze(s, err);
-		if (r < 0) {
-			dmsnap_set_abort(s);
-			return r;
-		}
-	}
+	/* Not frozen by us (re-activation after a reboot, or FIFREEZE left to the caller): no
+	 * waiting here, the loop must not block; each suspend then keeps lockfs, so the kernel
+	 * freezes and flushes a mounted file system itself */
+	if (s->phase == SET_PHASE_PREPARED)
+		s->phase = SET_PHASE_FROZEN;
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
 	fault_point_kill(env->faults, "kill-after-fs-frozen");
@@ -1436,75 +868,6 @@ void dmsnap_set_abort(DmsnapSet *s)
 	s->phase = SET_PHASE_ABORTED;
 }
 
-/* ---- recovery -------------------------------------------------------------------------------- */
-
-int dmsnap_recover_held(const DmsnapEnv *env)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	int r, resumed = 0;
-
-	r = dmdev_list(env->dm, &names);
-	if (r < 0)
-		return r;
-	/* Our own devices first (snapshots, -real), then the origins above them. */
-	for (char **i = names; *i; i++) {
-		DmdevInfo info;
-
-		if (dmdev_info(env->dm, *i, &info) < 0 || !info.exists ||
-		    !startswith(info.uuid, DMSNAP_UUID_PREFIX) || !info.suspended)
-			continue;
-		r = dmdev_resume(env->dm, *i);
-		if (r < 0)
-			log_error_errno(r, "cannot resume %s left suspended: %m", *i);
-		else {
-			log_notice("recovery: resumed %s, left suspended by an earlier run", *i);
-			resumed++;
-		}
-	}
-	for (char **i = names; *i; i++) {
-		_cleanup_strv_free_ char **mounts = NULL;
-		_cleanup_free_ char *origin = NULL;
-		DmdevInfo info, oi;
-		const char *end;
-
-		if (dmdev_info(env->dm, *i, &info) < 0 || !info.exists ||
-		    !startswith(info.uuid, DMSNAP_UUID_REAL))
-			continue;
-		end = strstr(*i, DMSNAP_REAL_SUFFIX);
-		if (!end || end[strlen(DMSNAP_REAL_SUFFIX)] != 0)
-			continue;
-		origin = strndup(*i, (size_t)(end - *i));
-		if (!origin)
-			return -ENOMEM;
-		if (dmdev_info(env->dm, origin, &oi) < 0 || !oi.exists)
-			continue;
-		if (oi.inactive_table) {
-			/* staged for a set that never committed */
-			r = dmdev_clear(env->dm, origin);
-			if (r < 0)
-				log_error_errno(r, "vol=%s: cannot drop a staged table: %m",
-				                origin);
-			else
-				log_notice("recovery: vol=%s: dropped a table staged by an "
-				           "unfinished set",
-				           origin);
-		}
-		if (oi.suspended) {
-			r = dmdev_resume(env->dm, origin);
-			if (r < 0)
-				log_error_errno(r, "vol=%s: cannot resume: %m", origin);
-			else {
-				log_notice("recovery: resumed volume %s", origin);
-				resumed++;
-			}
-		}
-	}
-	/* only what a set of ours froze: an administrator's own fsfreeze stays */
-	ledger_thaw(env);
-	(void)dmdev_settle(env->dm);
-	return resumed;
-}
-
 bool dmsnap_set_is_committed(const DmsnapSet *s)
 {
 	return s->phase == SET_PHASE_COMMITTED;
@@ -1514,27 +877,4 @@ void dmsnap_set_hold_window(const DmsnapSet *s, usec_t *ret_start, usec_t *ret_e
 {
 	*ret_start = s->hold_start;
 	*ret_end = s->hold_end;
-}
-
-int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t new_bytes)
-{
-	SnapTable st;
-	int r;
-
-	if (!snap->cow_path || new_bytes <= snap->cow_bytes)
-		return -EINVAL;
-	r = read_snap_table(env, snap->snap_name, &st);
-	if (r < 0)
-		return r;
-	/* The file grows first, then the loop device learns its new size; dm-snapshot reads the
-	 * COW device's size at each new exception, so no reload is needed. */
-	r = env->host->ops->file_grow(env->host->userdata, snap->cow_path, new_bytes);
-	if (r < 0)
-		return r;
-	fault_point_kill(env->faults, "kill-grow-before-loop-refresh");
-	r = env->host->ops->loop_refresh(env->host->userdata, st.cow);
-	if (r < 0)
-		return r;
-	snap->cow_bytes = new_bytes;
-	return 0;
 }

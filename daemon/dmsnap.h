@@ -33,7 +33,6 @@ typedef struct DmsnapEnv {
 #define DMSNAP_UUID_PREFIX   "VSSD-"
 #define DMSNAP_UUID_SNAP     "VSSD-S-"
 #define DMSNAP_UUID_REAL     "VSSD-R-"
-#define DMSNAP_UUID_VOLUME   "VSSD-V-"    /* volumes vssd wraps itself (vssctl add volume) */
 #define DMSNAP_COW_MIN_BYTES (1ULL << 20) /* header, metadata and a few data chunks */
 
 /* A volume as found on the system. */
@@ -66,6 +65,7 @@ typedef struct DmsnapSnapshot {
 	 * cow_ino 0: not recorded (an older state file), then only a root-owned regular file */
 	uint64_t cow_dev;
 	uint64_t cow_ino;
+	usec_t cow_ctime; /* read back from dm (dmsnap_snapshot_from_dm): the COW's change time */
 } DmsnapSnapshot;
 
 void dmsnap_snapshot_done(DmsnapSnapshot *s);
@@ -99,18 +99,16 @@ int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id);
 /* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
 int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
-/* syncfs of the set's file systems, from threads, so that the hold flushes little. The
- * event-loop form: sync_start() hands out the started group (NULL when nothing is mounted),
- * whose fd says when it is done; the blocking form waits up to timeout. */
+/* syncfs of the set's file systems, from threads, so that the hold flushes little:
+ * sync_start() hands out the started group (NULL when nothing is mounted), whose fd says when it
+ * is done (the loop watches it; tests/lib/dmsnap-blocking.h has a blocking form for tests). */
 int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret);
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout);
-/* Step 4a: FIFREEZE every mounted file system of the set in parallel (worker threads). The
- * event-loop form: freeze_start(), then freeze_process() when freeze_fd() is readable, until it
- * returns 1. The blocking form: freeze(). On failure everything frozen is thawed. */
+/* Step 4a: FIFREEZE every mounted file system of the set in parallel (worker threads):
+ * freeze_start(), then freeze_process() when freeze_fd() is readable, until it returns 1. On
+ * failure everything frozen is thawed. No blocking form: the daemon never waits on its loop. */
 int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err);
 int dmsnap_set_freeze_fd(DmsnapSet *s);
 int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err);
-int dmsnap_set_freeze(DmsnapSet *s, VssErr *err);
 /* Step 4b, the instant: suspend every origin before resuming any, resume snapshots, then
  * origins, then thaw. A hold longer than hold_timeout resumes everything and fails with
  * HoldWritesTimeout. The loop checks that between two ioctls; the hold watchdog thread

@@ -58,18 +58,9 @@ static void emit_changed(Snapshot *s)
 
 static int snap_devno(Snapshot *s, dev_t *ret)
 {
-	DmdevInfo info;
-	int r;
-
-	if (!s->dm.snap_name)
+	if (!s->ps)
 		return -ENODEV;
-	r = dmdev_info(s->d->dm, s->dm.snap_name, &info);
-	if (r < 0)
-		return r;
-	if (!info.exists)
-		return -ENODEV;
-	*ret = makedev(info.major, info.minor);
-	return 0;
+	return s->provider->ops->snap_devno(s->provider, s->ps, ret);
 }
 
 /* Is the shadow copy's device mounted at path? */
@@ -97,7 +88,7 @@ static int check_placement(Snapshot *s, const char *dir, dev_t fs, VssErr *err)
 	for (size_t i = 0; i < s->set->n_snaps; i++) {
 		Snapshot *o = s->set->snaps[i];
 
-		if (dmdev_info(dm, o->dm.volume_name, &info) < 0 || !info.exists ||
+		if (dmdev_info(dm, o->volume_name, &info) < 0 || !info.exists ||
 		    makedev(info.major, info.minor) != fs)
 			continue;
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -ELOOP,
@@ -199,7 +190,7 @@ static char *auto_dir(Snapshot *s)
 	char id[VSSID_PATH_MAX];
 	char *p;
 
-	if (asprintf(&p, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->dm.id, id)) < 0)
+	if (asprintf(&p, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->id, id)) < 0)
 		return NULL;
 	return p;
 }

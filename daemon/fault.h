@@ -13,26 +13,27 @@
  *
  * Kill points (fault_point_kill(), no arg): vssd dies there by SIGKILL, as a crash or an OOM kill
  * would, with no cleanup at all; the next start's recovery has to put things right. Set creation
- * (snapset.c, dmsnap.c dmsnap_set_commit), in the order a creation passes them:
+ * (snapset-create.c, the dm-snapshot provider's commit in dmsnap.c), in the order a creation
+ * passes them:
  *   kill-after-prepare-snapshot  the writers answered PrepareForSnapshot; nothing made in dm
  *   kill-after-tables-loaded     provider prepare done: -real, the suspended snapshot devices,
- *                                loop devices and COW files exist, snapshot-origin tables staged
+ *                                loop devices and COW files exist, origin tables staged
  *   kill-after-writers-frozen    the writers acknowledged Freeze; file systems not frozen yet
  *   kill-after-fs-frozen         every mounted file system of the set is FIFREEZE'd
  *   kill-after-first-suspend     the first origin is suspended, the others are not
  *   kill-after-last-suspend      every origin is suspended (I/O held)
  *   kill-after-snapshots-resumed the snapshot devices are live, the origins still suspended
- *   kill-after-origins-resumed   the origins run snapshot-origin; file systems still frozen
+ *   kill-after-origins-resumed   the origins run their origin tables; file systems still frozen
  *   kill-after-commit            resumed and thawed; the writers are still frozen (no Thaw sent)
  *   kill-before-created-save     Thaw and PostSnapshot done; the state still says "creating"
- * Deletion (snapshot.c, dmsnap.c dmsnap_snapshot_delete, snapset.c):
+ * Deletion (snapshot.c, the dm-snapshot provider's deletion in dmsnap-volume.c, snapset.c):
  *   kill-delete-after-snapshot-removed  the snapshot device is gone, the origin still runs
- *                                       snapshot-origin over -real; COW file still there
+ *                                       its origin table over -real; COW file still there
  *   kill-delete-before-state-save       everything deleted; the state file still lists it
- * Revert (revert.c):
- *   kill-revert-after-merge-loaded  "merging" recorded, snapshot-merge staged (inactive)
+ * Revert (revert.c, the dm-snapshot provider's merge in dmsnap-merge.c):
+ *   kill-revert-after-merge-loaded  "merging" recorded, the merge table staged (inactive)
  *   kill-revert-mid-merge           the merge runs and has chunks left to copy (first poll)
- * Storage growth (dmsnap.c dmsnap_snapshot_grow, monitor.c):
+ * Storage growth (monitor.c, the dm-snapshot provider's growth in dmsnap-volume.c):
  *   kill-grow-before-loop-refresh   the COW file grew; its loop device has the old size
  *   kill-grow-before-state-save     grown and refreshed; the state file has the old size */
 #define FAULT_ENV "VSSD_TEST_FAULT"

@@ -193,27 +193,6 @@ int freeze_group_process(FreezeGroup *g, const char **ret_failed)
 	return group_all_collected(g) ? 1 : 0;
 }
 
-int freeze_group_wait(FreezeGroup *g, usec_t timeout, const char **ret_failed)
-{
-	usec_t deadline = g->host->ops->now(g->host->userdata) + timeout;
-
-	for (;;) {
-		struct pollfd p = { .fd = g->rfd, .events = POLLIN };
-		usec_t now;
-		int r;
-
-		r = freeze_group_process(g, ret_failed);
-		if (r != 0)
-			return r;
-		now = g->host->ops->now(g->host->userdata);
-		if (now >= deadline)
-			return -ETIME;
-		r = poll(&p, 1, (int)MIN((deadline - now + 999) / 1000, (usec_t)1000));
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 int freeze_group_thaw(FreezeGroup *g)
 {
 	int ret = 0;

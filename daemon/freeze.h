@@ -25,8 +25,6 @@ int freeze_group_fd(FreezeGroup *g);
 /* Collects finished workers. 1: all succeeded; 0: some still running; <0: the first failure,
  * with its mount point in *ret_failed (borrowed) when not NULL. */
 int freeze_group_process(FreezeGroup *g, const char **ret_failed);
-/* For synchronous callers: polls until done or timeout (-ETIME). */
-int freeze_group_wait(FreezeGroup *g, usec_t timeout, const char **ret_failed);
 /* Thaws every file system this group froze; a worker still inside FIFREEZE thaws its file
  * system itself as soon as the call returns. Idempotent. Returns the first thaw error. */
 int freeze_group_thaw(FreezeGroup *g);

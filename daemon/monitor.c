@@ -90,18 +90,20 @@ static int grow(Monitor *m, Snapshot *s, uint64_t max)
 	Daemon *d = m->d;
 	int r;
 
-	max -= max % ((uint64_t)MAX(s->dm.chunk_sectors, 1u) * 512);
-	if (s->dm.cow_bytes >= max)
+	if (!s->ps)
 		return 0;
-	r = dmsnap_snapshot_grow(&d->env, &s->dm, max);
+	r = s->provider->ops->snap_grow(s->provider, s->ps, max);
 	if (r < 0)
-		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str, s->dm.cow_path);
+		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str,
+		                       strempty(s->provider->ops->snap_storage_path(s->ps)));
+	if (r == 0)
+		return 0;
 	log_info("snap=%s vol=%s: shadow storage grown to %" PRIu64 " bytes", s->id_str, s->volume,
-	         s->dm.cow_bytes);
+	         s->provider->ops->snap_storage_bytes(s->ps));
 	if (s->exported)
 		bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SNAP,
 		                            (const char *const[]){ "StorageSize", NULL });
-	fault_point_kill(d->env.faults, "kill-grow-before-state-save");
+	fault_point_kill(d->faults, "kill-grow-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
 }
@@ -189,8 +191,8 @@ void monitor_check(Monitor *m)
 			Snapshot *s = d->sets[i]->snaps[j];
 
 			if (s->state == SNAPSHOT_STATE_CREATED &&
-			    !strv_contains(volumes, s->dm.volume_name))
-				(void)strv_extend(&volumes, s->dm.volume_name);
+			    !strv_contains(volumes, s->volume_name))
+				(void)strv_extend(&volumes, s->volume_name);
 		}
 	/* a volume with no shadow copy left starts afresh: its next crossing is signalled */
 	for (size_t i = strv_length(m->warned); i-- > 0;)
@@ -211,17 +213,17 @@ void monitor_check(Monitor *m)
 		if (!ids)
 			return;
 		for (size_t i = 0; i < n; i++)
-			ids[i] = l[i]->dm.id;
+			ids[i] = l[i]->id;
 		if (storage_usage(d, *v, &u) < 0)
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			Snapshot *s = daemon_find_snapshot(d, &ids[i]); /* may be gone by now */
-			DmdevSnapshotStatus st;
+			ProviderUsage pu;
 
-			if (!s || s->state != SNAPSHOT_STATE_CREATED ||
-			    dmdev_snapshot_status(d->dm, s->dm.snap_name, &st) < 0)
+			if (!s || s->state != SNAPSHOT_STATE_CREATED || !s->ps ||
+			    s->provider->ops->snap_usage(s->provider, s->ps, false, &pu) < 0)
 				continue;
-			if (st.invalid) {
+			if (pu.invalid) {
 				mark_invalid(m, s);
 				continue;
 			}
@@ -246,13 +248,14 @@ static uint64_t fill_now(Monitor *m)
 	for (size_t i = 0; i < d->n_sets; i++)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *s = d->sets[i]->snaps[j];
-			DmdevSnapshotStatus st;
+			ProviderUsage pu;
 
 			if (s->state != SNAPSHOT_STATE_CREATED)
 				continue;
 			sum++;
-			if (dmdev_snapshot_status(d->dm, s->dm.snap_name, &st) >= 0)
-				sum += st.used_sectors;
+			if (s->ps &&
+			    s->provider->ops->snap_usage(s->provider, s->ps, false, &pu) >= 0)
+				sum += pu.used / 512;
 		}
 	return sum;
 }
@@ -365,11 +368,13 @@ void monitor_sync(Monitor *m)
 	for (size_t i = 0; i < d->n_sets; i++)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *s = d->sets[i]->snaps[j];
+			/* a store that is a file: inotify says when writes come in */
+			const char *path =
+				s->ps ? s->provider->ops->snap_storage_path(s->ps) : NULL;
 
-			if (s->state == SNAPSHOT_STATE_CREATED && s->dm.cow_path &&
-			    inotify_add_watch(m->inotify_fd, s->dm.cow_path, IN_MODIFY) < 0)
-				log_debug("snap=%s: cannot watch %s: %m", s->id_str,
-				          s->dm.cow_path);
+			if (s->state == SNAPSHOT_STATE_CREATED && path &&
+			    inotify_add_watch(m->inotify_fd, path, IN_MODIFY) < 0)
+				log_debug("snap=%s: cannot watch %s: %m", s->id_str, path);
 		}
 	poll_start(m);
 }

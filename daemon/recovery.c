@@ -14,6 +14,7 @@
 #include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/recovery.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
@@ -26,19 +27,33 @@
 static int snapshot_from_state(Daemon *d, Snapset *set, const StateSnapshot *x, Snapshot **ret)
 {
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
+	_cleanup_free_ char *error = NULL;
+	Provider *p = provider_find_by_name(&d->providers, x->provider);
+	ProviderSnap *ps = NULL;
 	int r;
 
-	r = snapshot_new(d, set, &x->id, x->volume_name, &s);
+	if (!p)
+		return log_error_errno(-ENOENT,
+		                       "recovery: snapshot of %s: provider %s is not available",
+		                       x->volume, x->provider);
+	r = snapshot_new(d, set, p, &x->id, x->volume_name, &s);
 	if (r < 0)
 		return r;
-	s->dm.snap_name = x->snap_name ? strdup(x->snap_name) : NULL;
-	s->dm.cow_path = x->cow_path ? strdup(x->cow_path) : NULL;
-	s->dm.sectors = x->sectors;
-	s->dm.cow_bytes = x->cow_bytes;
-	s->dm.chunk_sectors = x->chunk_sectors;
-	s->dm.persistent = x->persistent;
-	s->dm.cow_dev = x->cow_dev;
-	s->dm.cow_ino = x->cow_ino;
+	r = p->ops->snap_import(p,
+	                        &(const ProviderSnapBase){ .id = x->id,
+	                                                   .set_id = set->id,
+	                                                   .volume_name = x->volume_name,
+	                                                   .sectors = x->sectors,
+	                                                   .persistent = x->persistent },
+	                        x->provider_data, "provider_data", &ps, &error);
+	if (r < 0)
+		return log_error_errno(r, "recovery: snapshot of %s: %s", x->volume,
+		                       strempty(error));
+	r = snapshot_set_psnap(s, ps);
+	if (r < 0)
+		return r;
+	s->sectors = x->sectors;
+	s->persistent = x->persistent;
 	s->creation_time = x->creation_time;
 	s->state = snapshot_state_from_string(x->state);
 	if (s->state < 0)
@@ -53,7 +68,7 @@ static void set_original_device(Daemon *d, Snapshot *s)
 {
 	DmdevInfo info;
 
-	if (dmdev_info(d->dm, s->dm.volume_name, &info) >= 0 && info.exists) {
+	if (dmdev_info(d->dm, s->volume_name, &info) >= 0 && info.exists) {
 		free(s->original_device);
 		if (asprintf(&s->original_device, "/dev/dm-%u", info.minor) < 0)
 			s->original_device = NULL;
@@ -67,10 +82,12 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		VssErr err = { 0 };
 
-		if (!s->snaps[i]->dm.snap_name)
+		Snapshot *x = s->snaps[i];
+
+		if (!x->ps)
 			continue;
-		if (expose_release(s->snaps[i], &err) < 0 || /* expose.c: unmount first */
-		    dmsnap_snapshot_delete(&d->env, &s->snaps[i]->dm, &err) < 0)
+		if (expose_release(x, &err) < 0 || /* expose.c: unmount first */
+		    x->provider->ops->snap_delete(x->provider, x->ps, NULL, NULL, &err) < 0)
 			log_error("recovery: set=%s snap=%s: cannot delete: %s", s->id_str,
 			          s->snaps[i]->id_str, err.message);
 		else
@@ -86,11 +103,11 @@ static int finish_deletion(Daemon *d, Snapset *set, Snapshot *s)
 	VssErr err = { 0 };
 	int r = 0;
 
-	if (!s->dm.snap_name)
+	if (!s->ps)
 		return 0;
 	r = expose_release(s, &err);
 	if (r >= 0)
-		r = dmsnap_snapshot_delete(&d->env, &s->dm, &err);
+		r = s->provider->ops->snap_delete(s->provider, s->ps, NULL, NULL, &err);
 	if (r < 0)
 		return log_error("recovery: set=%s snap=%s: cannot finish its deletion: %s",
 		                 set->id_str, s->id_str, err.message),
@@ -103,25 +120,20 @@ static int finish_deletion(Daemon *d, Snapset *set, Snapshot *s)
 /* A persistent snapshot whose devices are gone (a reboot) comes back from its COW file. */
 int daemon_reactivate_snapshot(Daemon *d, Snapshot *s)
 {
-	_cleanup_(dmsnap_set_freep) DmsnapSet *e = NULL;
 	VssErr err = { 0 };
+	const char *from;
 	int r;
 
-	r = dmsnap_set_new(&d->env, &s->dm.set_id, true, &e);
-	if (r >= 0)
-		r = dmsnap_set_add_existing(e, &s->dm, &err);
-	if (r >= 0)
-		r = dmsnap_set_prepare(e, &err);
-	if (r >= 0)
-		r = dmsnap_set_commit(e, NULL, &err);
+	if (!s->ps)
+		return -ENODEV;
+	from = strempty(s->provider->ops->snap_storage_path(s->ps));
+	r = s->provider->ops->snap_reactivate(s->provider, s->ps, &err);
 	if (r < 0) {
-		log_error("recovery: snap=%s vol=%s: cannot bring back %s from %s: %s", s->id_str,
-		          s->volume, s->dm.snap_name, strempty(s->dm.cow_path),
-		          vss_err_is_set(&err) ? err.message : strerror(-r));
+		log_error("recovery: snap=%s vol=%s: cannot bring it back from %s: %s", s->id_str,
+		          s->volume, from, vss_err_is_set(&err) ? err.message : strerror(-r));
 		return r;
 	}
-	log_notice("recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume,
-	           s->dm.cow_path);
+	log_notice("recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume, from);
 	set_original_device(d, s);
 	return 0;
 }
@@ -151,7 +163,7 @@ static int restore_set(Daemon *d, const StateSet *x)
 	s->creation_time = x->creation_time;
 	s->state = snapset_state_from_string(x->state);
 	for (size_t i = 0; i < x->n_snapshots; i++) {
-		Snapshot *snap;
+		Snapshot *snap = NULL;
 
 		r = snapshot_from_state(d, s, &x->snapshots[i], &snap);
 		if (r < 0)
@@ -182,13 +194,13 @@ static int restore_set(Daemon *d, const StateSet *x)
 		return 0;
 	}
 	for (size_t i = 0; i < s->n_snaps; i++) {
-		DmdevInfo info;
+		Snapshot *sn = s->snaps[i];
 
-		if (s->snaps[i]->state == SNAPSHOT_STATE_MERGING)
+		if (sn->state == SNAPSHOT_STATE_MERGING)
 			continue; /* its device went with the merge: revert_recover() */
-		if ((dmdev_info(d->dm, s->snaps[i]->dm.snap_name, &info) < 0 || !info.exists) &&
-		    s->snaps[i]->state == SNAPSHOT_STATE_CREATED)
-			reactivate(d, s->snaps[i]); /* after a reboot */
+		if (sn->state == SNAPSHOT_STATE_CREATED && sn->ps &&
+		    !sn->provider->ops->snap_exists(sn->provider, sn->ps))
+			reactivate(d, sn); /* after a reboot */
 	}
 	r = daemon_add_set(d, s);
 	if (r < 0)
@@ -217,91 +229,98 @@ static bool in_our_storage(Daemon *d, const char *path)
 	return false;
 }
 
-static void purge_orphans(Daemon *d)
+/* Snapshots of a provider on the system that no state entry knows: leftovers of a crash. */
+static void purge_orphans(Daemon *d, Provider *p, ProviderSnap **l, size_t n)
 {
-	_cleanup_strv_free_ char **names = NULL;
-
-	if (dmdev_list_by_uuid_prefix(d->dm, DMSNAP_UUID_SNAP, &names) < 0)
-		return;
-	for (char **n = names; *n; n++) {
-		DmsnapSnapshot s;
+	for (size_t i = 0; i < n; i++) {
+		const char *path, *dev;
+		ProviderSnapBase b;
 		VssErr err = { 0 };
 
-		if (dmsnap_snapshot_from_dm(&d->env, *n, &s) < 0)
+		if (!l[i]) /* adopted */
 			continue;
-		if (!in_our_storage(d, s.cow_path))
-			log_info("recovery: leaving %s alone: its storage %s is not ours", *n,
-			         strempty(s.cow_path));
-		else if (!daemon_find_snapshot(d, &s.id)) {
-			if (dmsnap_snapshot_delete(&d->env, &s, &err) < 0)
-				log_error("recovery: cannot delete orphan %s: %s", *n, err.message);
+		path = p->ops->snap_storage_path(l[i]);
+		dev = p->ops->snap_label(l[i]);
+		p->ops->snap_base(l[i], &b);
+		if (!in_our_storage(d, path))
+			log_info("recovery: leaving %s alone: its storage %s is not ours", dev,
+			         strempty(path));
+		else if (!daemon_find_snapshot(d, &b.id)) {
+			if (p->ops->snap_delete(p, l[i], NULL, NULL, &err) < 0)
+				log_error("recovery: cannot delete orphan %s: %s", dev,
+				          err.message);
 			else
-				log_notice("recovery: deleted %s, which no state entry knows", *n);
+				log_notice("recovery: deleted %s, which no state entry knows", dev);
 		}
-		dmsnap_snapshot_done(&s);
 	}
 }
 
-/* After a corrupt state file: persistent snapshots found in dm come back as sets (their
- * context is not recorded in dm, so they are shown as "persistent"). */
-static void daemon_rebuild_from_dm(Daemon *d, bool corrupt)
+/* After a corrupt state file: persistent snapshots found on the system come back as sets
+ * (their context is not recorded there, so they are shown as "persistent"). Takes what it
+ * adopts out of l. */
+static void rebuild_from_provider(Daemon *d, Provider *p, ProviderSnap **l, size_t n, bool corrupt)
 {
-	_cleanup_strv_free_ char **names = NULL;
-
-	if (dmdev_list_by_uuid_prefix(d->dm, DMSNAP_UUID_SNAP, &names) < 0)
-		return;
-	for (char **n = names; *n; n++) {
+	for (size_t i = 0; i < n; i++) {
 		SnapsetOptions o = { .context = SNAPSET_CONTEXT_PERSISTENT };
-		DmsnapSnapshot x;
-		Snapshot *snap;
+		Snapshot *snap = NULL;
+		ProviderSnapBase b;
 		Snapset *set;
+		const char *dev;
 
-		if (dmsnap_snapshot_from_dm(&d->env, *n, &x) < 0)
+		p->ops->snap_base(l[i], &b);
+		if (!b.persistent || daemon_find_snapshot(d, &b.id) ||
+		    !in_our_storage(d, p->ops->snap_storage_path(l[i])))
 			continue;
-		if (!x.persistent || daemon_find_snapshot(d, &x.id) ||
-		    !in_our_storage(d, x.cow_path)) {
-			dmsnap_snapshot_done(&x);
-			continue;
-		}
-		set = daemon_find_set(d, &x.set_id);
+		set = daemon_find_set(d, &b.set_id);
 		if (!set) {
-			if (snapset_new(d, &x.set_id, NULL, 0, &o, &set) < 0) {
-				dmsnap_snapshot_done(&x);
+			if (snapset_new(d, &b.set_id, NULL, 0, &o, &set) < 0)
 				continue;
-			}
 			set->state = SNAPSET_STATE_CREATED;
 			if (daemon_add_set(d, set) < 0) {
 				snapset_free(set);
-				dmsnap_snapshot_done(&x);
 				continue;
 			}
 		}
-		if (snapshot_new(d, set, &x.id, x.volume_name, &snap) < 0) {
-			dmsnap_snapshot_done(&x);
+		if (snapshot_new(d, set, p, &b.id, b.volume_name, &snap) < 0)
 			continue;
-		}
-		dmsnap_snapshot_done(&snap->dm);
-		snap->dm = x;
+		snap->sectors = b.sectors;
+		snap->persistent = b.persistent;
+		snap->creation_time = b.creation_time;
 		snap->state = SNAPSHOT_STATE_CREATED;
-		{
-			/* dm knows neither: the COW file's size and change time stand in */
-			struct stat st;
-
-			if (snap->dm.cow_path && stat(snap->dm.cow_path, &st) >= 0) {
-				snap->dm.cow_bytes = (uint64_t)st.st_size;
-				snap->creation_time = (usec_t)st.st_ctim.tv_sec * USEC_PER_SEC +
-				                      (usec_t)st.st_ctim.tv_nsec / NSEC_PER_USEC;
-			}
-			set->creation_time = MAX(set->creation_time, snap->creation_time);
-		}
+		(void)snapshot_set_psnap(snap, TAKE_PTR(l[i]));
+		set->creation_time = MAX(set->creation_time, snap->creation_time);
 		set_original_device(d, snap);
+		dev = p->ops->snap_label(snap->ps);
 		if (snapset_add_snapshot(set, snap) < 0) {
 			snapshot_free(snap);
 			continue;
 		}
 		log_notice("recovery: %s set=%s snap=%s from %s",
 		           corrupt ? "rebuilt" : "adopted, its state entry lost,", set->id_str,
-		           snap->id_str, *n);
+		           snap->id_str, dev);
+	}
+}
+
+/* Every provider's snapshots on the system: those with a lost state entry adopted, then
+ * those nobody knows deleted */
+static void recover_unknown(Daemon *d, bool corrupt)
+{
+	for (size_t k = 0; k < d->providers.n; k++) {
+		Provider *p = &d->providers.providers[k];
+		ProviderSnap **l = NULL;
+		size_t n = 0;
+
+		if (!p->ops->discover || p->ops->discover(p, &l, &n) < 0)
+			continue;
+		/* State is written before every change, so a persistent snapshot in our storage
+		 * that no entry knows lost its entry (a corrupt or missing state file): adopt it.
+		 */
+		rebuild_from_provider(d, p, l, n, corrupt);
+		purge_orphans(d, p, l, n);
+		for (size_t i = 0; i < n; i++)
+			if (l[i])
+				p->ops->snap_free(l[i]);
+		free(l);
 	}
 }
 
@@ -312,11 +331,20 @@ int daemon_recover(Daemon *d)
 	bool corrupt = false;
 	int r;
 
-	r = dmsnap_recover_held(&d->env);
-	if (r < 0)
-		log_error_errno(r, "recovery: cannot check for held devices: %m");
+	for (size_t i = 0; i < d->providers.n; i++) {
+		Provider *p = &d->providers.providers[i];
+
+		r = p->ops->recover(p);
+		if (r < 0)
+			log_error_errno(r, "recovery: %s cannot check for held devices: %m",
+			                p->ops->name);
+	}
 
 	r = state_load(d->state_path, &st, &error);
+	if (r >= 0 && st.file_version < STATE_VERSION)
+		log_notice("state file %s is in format %u: migrated to format %d, written so at "
+		           "the end of the start-up",
+		           d->state_path, st.file_version, STATE_VERSION);
 	if (r == -ENOENT)
 		log_info("no state file at %s: starting empty", d->state_path);
 	else if (r == -EBADMSG) {
@@ -353,10 +381,7 @@ int daemon_recover(Daemon *d)
 			                  st.storage[i].volume);
 	}
 	state_done(&st);
-	/* State is written before every dm change, so a persistent snapshot in our storage that
-	 * no entry knows lost its entry (a corrupt or missing state file): adopt it. */
-	daemon_rebuild_from_dm(d, corrupt);
-	purge_orphans(d);
+	recover_unknown(d, corrupt);
 	expose_recover(d); /* persistent exposures mounted again */
 	revert_recover(d); /* merges that went on without us: watched, or finished */
 	return daemon_save_state(d);

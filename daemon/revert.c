@@ -1,221 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* revert.c - Snapshot.Revert: merge a shadow copy back into its volume (dm snapshot-merge)
+/* revert.c - Snapshot.Revert: a shadow copy merged back into its volume, through its provider
  *
- * The kernel does the work, as for `lvconvert --merge`. The volume V runs `snapshot-origin R`
- * (R = V-vssd-real, the volume's own table) while it has shadow copies; the shadow copy S runs
- * `snapshot R COW P chunk`. A revert loads `snapshot-merge R COW P chunk` into V: on V's resume
- * the merge target takes S's exceptions over (S must be suspended for that handover, and returns
- * EIO from then on), so S's device is removed. dm copies every chunk of the COW back into R in
- * the background; the used sectors of the merge status fall to the metadata sectors, and that is
- * the end. V is usable meanwhile, but vssd starts a revert only on an unmounted, closed volume
- * (VSS: VSS_E_VOLUME_IN_USE otherwise), because a mounted file system would not see its blocks
- * change under it.
+ * The generic flow: the checks that need no provider (persistent context, state, no other revert
+ * or creation on the volume, not exposed), then the provider's (revert_check: the volume is
+ * unmounted and unused, VSS_E_VOLUME_IN_USE otherwise), "merging" written to the state file
+ * before the provider changes anything (revert_start's intent), a timer that polls the provider
+ * (revert_poll) for RevertProgress until the merge ends, and the end (revert_finish: the
+ * snapshot's storage and devices go, the volume is released), then the Snapshot object goes
+ * (InterfacesRemoved). The dm-snapshot provider's merge is daemon/dmsnap-merge.c.
  *
- * The end: V gets `snapshot-origin R` again when other shadow copies of V remain, else its own
- * table (R's), and R goes; the COW file goes (its loop device detaches with the last table that
- * held it); the Snapshot object is deleted (InterfacesRemoved). "merging" is written to the state
- * file before any dm change. A daemon that dies meanwhile finds "merging" at start-up: dm went on
- * merging, so it watches again and finishes; if the merge table never went live, the shadow copy
- * is "created" again; if the volume is off its merge table while the COW is empty, the end was
- * under way and is completed. A reboot stops the merge: the COW then still holds exceptions,
- * and vssd resumes the revert as VSS does at boot (revert_resume(): the shadow copy back from
- * its COW, then the merge again). Progress after a restart counts from what was left at the
- * restart.
- *
- * Other shadow copies of the same volume are kept, and keep their own content: every chunk the
- * merge writes into R is first copied into their COWs (origin_write_extent), as for any write to
- * the origin. VSS documents nothing definite about them for RevertToSnapshot, so nothing is
- * deleted that the administrator did not ask for. They can be deleted during the merge (the
- * engine leaves V's merge table alone), but no new set can include V until the merge is over. */
+ * A daemon that dies meanwhile finds "merging" at start-up: the provider went on merging, so it
+ * watches again and finishes; if the merge never started, the shadow copy is "created" again; a
+ * merge cut short (a reboot) is resumed as VSS does at boot (revert_resume(): the shadow copy
+ * back from its storage, then the merge again). Progress after a restart counts from what was
+ * left at the restart. Other shadow copies of the same volume are kept with their own content:
+ * VSS documents nothing definite about them for RevertToSnapshot, so nothing is deleted that the
+ * administrator did not ask for. */
 #include <inttypes.h>
 #include <sys/sysmacros.h>
 
 #include "common/log.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmdev.h"
 #include "daemon/fault.h"
 #include "daemon/hostops.h"
+#include "daemon/provider.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 
 #define VSS_E_REVERT_IN_PROGRESS 0x80042325u
-
-/* ---- dm helpers ------------------------------------------------------------------------------ */
-
-static int real_name_of(const char *volume_name, char buf[static 128])
-{
-	int n = snprintf(buf, 128, "%s%s", volume_name, DMSNAP_REAL_SUFFIX);
-
-	return n < 0 || n >= 128 ? -ENAMETOOLONG : 0;
-}
-
-/* The first "maj:min" of a one-target table of type, or -EMEDIUMTYPE */
-static int table_devno(const DmdevTable *t, const char *type, dev_t *ret)
-{
-	unsigned ma, mi;
-
-	if (t->n != 1 || !streq(t->targets[0].type, type))
-		return -EMEDIUMTYPE;
-	if (sscanf(t->targets[0].params, "%u:%u", &ma, &mi) != 2)
-		return -EINVAL;
-	*ret = makedev(ma, mi);
-	return 0;
-}
-
-static bool live_type_is(Dmdev *dm, const char *name, const char *type)
-{
-	DmdevTable t = DMDEV_TABLE_NULL;
-	bool is;
-
-	if (dmdev_get_table(dm, name, false, &t) < 0)
-		return false;
-	is = t.n == 1 && streq(t.targets[0].type, type);
-	dmdev_table_done(&t);
-	return is;
-}
-
-/* Shadow copy devices on R other than skip */
-static int count_snapshots_on(Dmdev *dm, dev_t real, const char *skip)
-{
-	_cleanup_strv_free_ char **names = NULL;
-	int r, n = 0;
-
-	r = dmdev_list_by_uuid_prefix(dm, DMSNAP_UUID_SNAP, &names);
-	if (r < 0)
-		return r;
-	for (char **i = names; *i; i++) {
-		DmdevTable t = DMDEV_TABLE_NULL;
-		dev_t d;
-
-		if ((skip && streq(*i, skip)) || dmdev_get_table(dm, *i, false, &t) < 0)
-			continue;
-		if (table_devno(&t, "snapshot", &d) == 0 && d == real)
-			n++;
-		dmdev_table_done(&t);
-	}
-	return n;
-}
-
-/* Loads t into name and makes it live; on failure name keeps the table it had. */
-static int swap_table(Dmdev *dm, const char *name, const DmdevTable *t)
-{
-	int r;
-
-	r = dmdev_load(dm, name, t);
-	if (r < 0)
-		return r;
-	r = dmdev_suspend(dm, name, DMDEV_SUSPEND_SKIP_LOCKFS);
-	if (r < 0) {
-		(void)dmdev_clear(dm, name);
-		return r;
-	}
-	r = dmdev_resume(dm, name);
-	if (r < 0) {
-		(void)dmdev_clear(dm, name);
-		(void)dmdev_resume(dm, name);
-	}
-	return r;
-}
-
-/* 1: S's device is there; 0: S has none any more; <0: cannot tell */
-static int snap_device_exists(Snapshot *s)
-{
-	DmdevInfo info;
-	int r;
-
-	if (!s->dm.snap_name)
-		return 0;
-	r = dmdev_info(s->d->dm, s->dm.snap_name, &info);
-	return r < 0 ? r : info.exists;
-}
-
-/* 1: S exists and still holds its exceptions (not handed over to a merge); 0: it is gone or
- * invalid; <0: cannot tell */
-static int snap_device_valid(Snapshot *s)
-{
-	DmdevSnapshotStatus st;
-	int r;
-
-	r = snap_device_exists(s);
-	if (r <= 0)
-		return r;
-	r = dmdev_snapshot_status(s->d->dm, s->dm.snap_name, &st);
-	if (r < 0)
-		return r;
-	return !st.invalid && !st.merge_failed;
-}
-
-/* COW data sectors the merge into vol has still to copy; <0 when it cannot be told, or when dm
- * reports the merge failed (-EIO) */
-static int64_t merge_left(Dmdev *dm, const char *vol)
-{
-	DmdevSnapshotStatus st;
-	int r;
-
-	r = dmdev_snapshot_status(dm, vol, &st);
-	if (r < 0)
-		return r;
-	if (st.merge_failed || st.invalid)
-		return -EIO;
-	return st.used_sectors > st.metadata_sectors
-	               ? (int64_t)(st.used_sectors - st.metadata_sectors)
-	               : 0;
-}
-
-/* Removes S's device if it is still there (after the handover it is invalid and idle). */
-static int remove_snap_device(Snapshot *s)
-{
-	int r;
-
-	r = snap_device_exists(s);
-	if (r <= 0)
-		return r;
-	r = dmdev_remove(s->d->dm, s->dm.snap_name);
-	if (r < 0)
-		return r;
-	log_debug("snap=%s: removed %s, its COW is merging", s->id_str, s->dm.snap_name);
-	return 0;
-}
-
-/* dm-snapshot's persistent exception store: a header chunk {le32 magic "SnAp", valid, version 1,
- * chunk size in sectors}, then metadata areas of {le64 old chunk, le64 new chunk} pairs, the first
- * area in chunk 1, ended by a new chunk of 0. A merge clears them from the last one, so the first
- * pair is the last to go. 1: the COW holds exceptions (a merge did not end); 0: it holds none;
- * <0: cannot tell. */
-#define COW_MAGIC 0x70416e53u
-
-static uint64_t le_bytes(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = n; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static int cow_holds_exceptions(Daemon *d, const char *path)
-{
-	uint8_t hdr[16], de[16];
-	uint64_t chunk;
-	ssize_t n;
-
-	n = d->host->ops->file_read(d->host->userdata, path, 0, hdr, sizeof(hdr));
-	if (n < 0)
-		return (int)n;
-	if (n != sizeof(hdr) || le_bytes(hdr, 4) != COW_MAGIC || le_bytes(hdr + 8, 4) != 1)
-		return -EMEDIUMTYPE;
-	chunk = le_bytes(hdr + 12, 4);
-	if (chunk == 0)
-		return -EMEDIUMTYPE;
-	n = d->host->ops->file_read(d->host->userdata, path, chunk * 512, de, sizeof(de));
-	if (n < 0)
-		return (int)n;
-	if (n != sizeof(de))
-		return -EMEDIUMTYPE;
-	return le_bytes(de + 8, 8) != 0;
-}
 
 /* ---- watching -------------------------------------------------------------------------------- */
 
@@ -260,85 +74,12 @@ static int revert_watch(Snapshot *s)
  * step that fails is tried again on the next look. 1: done, s deleted; 0: try again. */
 static int merge_finish(Snapshot *s)
 {
-	Daemon *d = s->d;
-	Dmdev *dm = d->dm;
-	const char *vol = s->dm.volume_name;
-	DmdevTable vt = DMDEV_TABLE_NULL, nt = DMDEV_TABLE_NULL;
 	VssErr err = { 0 };
-	char real[128];
-	DmdevInfo ri;
-	int r, others = 0;
+	int r, others;
 
-	r = remove_snap_device(s); /* it holds R */
-	if (r < 0)
-		return log_warning_errno(r, "snap=%s: cannot remove %s, retrying: %m", s->id_str,
-		                         s->dm.snap_name),
-		       0;
-	r = real_name_of(vol, real);
-	if (r >= 0)
-		r = dmdev_info(dm, real, &ri);
-	if (r < 0)
-		return log_warning_errno(r, "vol=%s: cannot look at %s, retrying: %m", vol, real),
-		       0;
-	if (ri.exists) {
-		dev_t rd = makedev(ri.major, ri.minor), vd = 0;
-		bool merging, uses_real;
-
-		others = count_snapshots_on(dm, rd, NULL);
-		if (others < 0)
-			return log_warning_errno(others,
-			                         "vol=%s: cannot count its shadow copies, "
-			                         "retrying: %m",
-			                         vol),
-			       0;
-		r = dmdev_get_table(dm, vol, false, &vt);
-		if (r < 0)
-			return log_warning_errno(r, "vol=%s: cannot read its table, retrying: %m",
-			                         vol),
-			       0;
-		merging = table_devno(&vt, "snapshot-merge", &vd) == 0 && vd == rd;
-		uses_real = merging || (table_devno(&vt, "snapshot-origin", &vd) == 0 && vd == rd);
-		if (merging && merge_left(dm, vol) != 0) { /* never cut a merge short */
-			dmdev_table_done(&vt);
-			return 0;
-		}
-		if (merging || (uses_real && others == 0)) {
-			/* others left: the origin of their snapshots again; none: its own table */
-			if (others > 0)
-				r = dmdev_table_add(&nt, 0, dmdev_table_sectors(&vt),
-				                    "snapshot-origin", "%u:%u", ri.major, ri.minor);
-			else
-				r = dmdev_get_table(dm, real, false, &nt);
-			if (r >= 0)
-				r = swap_table(dm, vol, &nt);
-			dmdev_table_done(&nt);
-			if (r < 0) {
-				dmdev_table_done(&vt);
-				return log_error_errno(r,
-				                       "vol=%s: the merge is over but its table "
-				                       "cannot be switched back, retrying: %m",
-				                       vol),
-				       0;
-			}
-			uses_real = others > 0;
-		}
-		dmdev_table_done(&vt);
-		if (!uses_real && others == 0) {
-			r = dmdev_remove(dm, real);
-			if (r < 0)
-				return log_warning_errno(r,
-				                         "vol=%s: cannot remove %s, retrying: %m",
-				                         vol, real),
-				       0;
-		}
-	}
-	(void)dmdev_settle(dm);
-	if (s->dm.cow_path) {
-		r = d->host->ops->file_remove(d->host->userdata, s->dm.cow_path);
-		if (r < 0 && r != -ENOENT)
-			log_warning_errno(r, "snap=%s: cannot remove %s, ignoring: %m", s->id_str,
-			                  s->dm.cow_path);
-	}
+	others = s->provider->ops->revert_finish(s->provider, snapshot_psnap(s));
+	if (others < 0)
+		return 0;
 	log_notice("snap=%s vol=%s: revert finished, the volume holds the shadow copy's content; "
 	           "%d other shadow copies of it kept",
 	           s->id_str, s->volume, others);
@@ -347,8 +88,7 @@ static int merge_finish(Snapshot *s)
 	emit_progress(s);
 	revert_unwatch(s);
 	/* its devices are gone: the deletion only drops the object and the state entry */
-	free(s->dm.snap_name);
-	s->dm.snap_name = NULL;
+	snapshot_forget_storage(s);
 	r = snapset_delete_snapshot(s->set, s, "reverted", &err);
 	if (r < 0)
 		log_error("snap=%s: cannot drop the reverted shadow copy: %s", s->id_str,
@@ -368,14 +108,13 @@ static int revert_resume(Snapshot *s)
 	int r;
 
 	log_notice("snap=%s vol=%s: the merge stopped before its end (a reboot?); bringing the "
-	           "shadow copy back from %s to merge the rest",
-	           s->id_str, s->volume, s->dm.cow_path);
+	           "shadow copy back from its storage to merge the rest",
+	           s->id_str, s->volume);
 	r = daemon_reactivate_snapshot(d, s);
 	if (r < 0) {
-		log_error(
-			"snap=%s vol=%s: cannot resume the revert; nothing more is changed: %s is "
-			"kept and the shadow copy stays \"merging\"",
-			s->id_str, s->volume, s->dm.cow_path);
+		log_error("snap=%s vol=%s: cannot resume the revert; nothing more is changed: its "
+		          "storage is kept and the shadow copy stays \"merging\"",
+		          s->id_str, s->volume);
 		return 3;
 	}
 	snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
@@ -397,81 +136,53 @@ static int revert_resume(Snapshot *s)
 int revert_poll(Snapshot *s)
 {
 	Daemon *d = s->d;
-	DmdevTable vt = DMDEV_TABLE_NULL;
-	int64_t left;
-	bool merging;
+	uint64_t left = 0;
 	double p;
-	int r;
 
-	r = dmdev_get_table(d->dm, s->dm.volume_name, false, &vt);
-	if (r < 0) {
-		log_warning_errno(r, "vol=%s: cannot read its table, retrying: %m", s->volume);
+	switch (s->provider->ops->revert_poll(s->provider, snapshot_psnap(s), &left)) {
+	case PROVIDER_MERGE_RETRY:
 		return 0;
-	}
-	merging = vt.n == 1 && streq(vt.targets[0].type, "snapshot-merge");
-	dmdev_table_done(&vt);
-	if (!merging) {
-		r = snap_device_valid(s);
-		if (r < 0) {
-			log_warning_errno(r, "snap=%s: cannot look at %s, retrying: %m", s->id_str,
-			                  s->dm.snap_name);
-			return 0;
-		}
-		if (r > 0) {
-			/* the merge table never went live: nothing changed on disk */
-			revert_unwatch(s);
-			s->revert_progress = 0.0;
-			snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
-			emit_progress(s);
-			(void)daemon_save_state(d);
-			log_notice("snap=%s vol=%s: the revert had not started; the shadow copy is "
-			           "kept",
-			           s->id_str, s->volume);
-			return 2;
-		}
-		/* No merge table and no shadow copy: either the end was under way when vssd
-		 * stopped (the COW holds no exceptions any more, or is gone), or the merge stopped
-		 * before its end, as a reboot stops it. Only the COW itself tells. */
-		r = s->dm.cow_path ? cow_holds_exceptions(d, s->dm.cow_path) : -ENOENT;
-		if (r == 0 || r == -ENOENT)
-			return merge_finish(s);
+	case PROVIDER_MERGE_NOT_STARTED:
+		/* the merge never went live: nothing changed on disk */
 		revert_unwatch(s);
-		if (r > 0)
-			return revert_resume(s);
-		log_error("snap=%s vol=%s: the merge stopped before its end (the volume has no "
-		          "snapshot-merge table any more: a reboot?) and %s cannot be read: %s; "
-		          "nothing is changed: the shadow copy stays \"merging\"",
-		          s->id_str, s->volume, strempty(s->dm.cow_path), strerror(-r));
+		s->revert_progress = 0.0;
+		snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
+		emit_progress(s);
+		(void)daemon_save_state(d);
+		log_notice("snap=%s vol=%s: the revert had not started; the shadow copy is kept",
+		           s->id_str, s->volume);
+		return 2;
+	case PROVIDER_MERGE_DONE:
+		return merge_finish(s);
+	case PROVIDER_MERGE_INTERRUPTED:
+		revert_unwatch(s);
+		return revert_resume(s);
+	case PROVIDER_MERGE_UNKNOWN:
+		revert_unwatch(s);
+		log_error("snap=%s vol=%s: the merge stopped before its end and its storage cannot "
+		          "be read; nothing is changed: the shadow copy stays \"merging\"",
+		          s->id_str, s->volume);
 		return 3;
-	}
-	if (remove_snap_device(s) < 0)
-		log_debug("snap=%s: %s is still there, retrying", s->id_str, s->dm.snap_name);
-	left = merge_left(d->dm, s->dm.volume_name);
-	if (left == -EIO) {
-		/* dm stopped merging; nothing changes until someone looks (a restart tries again)
-		 */
+	case PROVIDER_MERGE_FAILED:
+		/* nothing changes until someone looks (a restart tries again) */
 		revert_unwatch(s);
 		log_error("snap=%s vol=%s: the kernel reports that the merge failed; the volume is "
 		          "left as it is, with its merge table (see the kernel log)",
 		          s->id_str, s->volume);
 		return 3;
+	case PROVIDER_MERGE_RUNNING:
+	case _PROVIDER_MERGE_MAX:
+		break;
 	}
-	if (left < 0) {
-		log_warning_errno((int)left, "vol=%s: cannot read the merge status, retrying: %m",
-		                  s->volume);
-		return 0;
-	}
-	if (left == 0)
-		return merge_finish(s);
-	s->merge_base_sectors = MAX(s->merge_base_sectors, (uint64_t)left);
-	p = 1.0 - (double)left / (double)s->merge_base_sectors;
+	s->merge_base_sectors = MAX(s->merge_base_sectors, left);
+	p = s->merge_base_sectors ? 1.0 - (double)left / (double)s->merge_base_sectors : 0.0;
 	if (p > s->revert_progress) {
 		s->revert_progress = p;
 		emit_progress(s);
 	}
-	log_debug("snap=%s: merging, %" PRIi64 " of %" PRIu64 " sectors left", s->id_str, left,
+	log_debug("snap=%s: merging, %" PRIu64 " of %" PRIu64 " sectors left", s->id_str, left,
 	          s->merge_base_sectors);
-	fault_point_kill(d->env.faults, "kill-revert-mid-merge");
+	fault_point_kill(d->faults, "kill-revert-mid-merge");
 	return 0;
 }
 
@@ -492,15 +203,14 @@ static int revert_in_progress(VssErr *err, const char *vol)
 }
 
 /* Everything that makes a revert of s impossible now, before anything changes. */
-static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
+static int check_revert(Snapshot *s, VssErr *err)
 {
 	Daemon *d = s->d;
-	_cleanup_strv_free_ char **mounts = NULL;
-	DmdevSnapshotStatus st;
-	DmdevInfo vi, si;
+	VssErr e = { 0 };
+	uint64_t total = 0;
 	int r;
 
-	if (!snapset_context_persistent(s->set->context) || !s->dm.persistent)
+	if (!snapset_context_persistent(s->set->context) || !s->persistent)
 		return vss_err_set(err, VSS_ERROR_UNSUPPORTED_CONTEXT, -EOPNOTSUPP,
 		                   "shadow copy %s has the %s context; only shadow copies of "
 		                   "persistent contexts can be reverted",
@@ -528,7 +238,7 @@ static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
 		for (size_t j = 0; j < d->sets[i]->n_snaps; j++) {
 			Snapshot *o = d->sets[i]->snaps[j];
 
-			if (o == s || !streq(o->dm.volume_name, s->dm.volume_name))
+			if (o == s || !streq(o->volume_name, s->volume_name))
 				continue;
 			if (o->state == SNAPSHOT_STATE_MERGING)
 				return revert_in_progress(err, s->volume);
@@ -543,100 +253,28 @@ static int check_revert(Snapshot *s, DmdevInfo *ret_vol, VssErr *err)
 		                   "shadow copy %s is exposed at %s; unexpose it first", s->id_str,
 		                   s->exposed_path);
 
-	r = dmdev_info(d->dm, s->dm.volume_name, &vi);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query %s: %s", s->volume, strerror(-r));
-	if (!vi.exists)
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENODEV,
-		                   "volume %s does not exist", s->volume);
-	if (live_type_is(d->dm, s->dm.volume_name, "snapshot-merge"))
-		return revert_in_progress(err, s->volume);
-	r = d->host->ops->mountpoints(d->host->userdata, makedev(vi.major, vi.minor), &mounts);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot read the mount table: %s", strerror(-r));
-	if (mounts[0])
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-		                   "%s is mounted on %s; unmount it before reverting it", s->volume,
-		                   mounts[0]);
-	if (vi.open_count > 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-		                   "%s is open (%d opener%s: a process, a mount or a device on top "
-		                   "of it); close it before reverting it",
-		                   s->volume, vi.open_count, vi.open_count == 1 ? "" : "s");
-	if (vi.suspended || vi.inactive_table)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-		                   "%s is being changed (suspended, or a table is staged); try "
-		                   "again",
-		                   s->volume);
-
-	r = dmdev_info(d->dm, s->dm.snap_name, &si);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query %s: %s", s->dm.snap_name, strerror(-r));
-	if (!si.exists)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -ENODEV,
-		                   "the device of shadow copy %s is missing", s->id_str);
-	if (si.open_count > 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-		                   "the shadow copy device /dev/mapper/%s is open; close it "
-		                   "before reverting",
-		                   s->dm.snap_name);
-	r = dmdev_snapshot_status(d->dm, s->dm.snap_name, &st);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot read the status of %s: %s", s->dm.snap_name,
-		                   strerror(-r));
-	if (st.invalid)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "shadow copy %s is invalid (its storage overflowed); it cannot "
-		                   "be reverted",
-		                   s->id_str);
-	s->merge_base_sectors =
-		st.used_sectors > st.metadata_sectors ? st.used_sectors - st.metadata_sectors : 0;
-	*ret_vol = vi;
-	return 0;
-}
-
-/* Nobody may mount or open the volume or the shadow copy between the checks and the start of
- * the merge: both are opened O_EXCL (no mount, no other claim) until revert_start() returns, and
- * their open counts read again must be ours alone. */
-static int claim_devices(Snapshot *s, int *ret_vol_fd, int *ret_snap_fd, VssErr *err)
-{
-	const Host *h = s->d->host;
-	_cleanup_close_ int vfd = -EBADF, sfd = -EBADF;
-	char snap_dev[160];
-	DmdevInfo vi, si;
-	int r;
-
-	snprintf(snap_dev, sizeof(snap_dev), "/dev/mapper/%s", s->dm.snap_name);
-	r = h->ops->claim(h->userdata, s->volume, &vfd);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
-		                   "%s is in use (mounted or held exclusively: %s); release it "
-		                   "before reverting it",
-		                   s->volume, strerror(-r));
-	r = h->ops->claim(h->userdata, snap_dev, &sfd);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r,
-		                   "the shadow copy device %s is in use (%s); close it before "
-		                   "reverting",
-		                   snap_dev, strerror(-r));
-	r = dmdev_info(s->d->dm, s->dm.volume_name, &vi);
-	if (r >= 0)
-		r = dmdev_info(s->d->dm, s->dm.snap_name, &si);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot query %s: %s", s->volume, strerror(-r));
-	if (vi.open_count > 1 || si.open_count > 1)
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
-		                   "%s or its shadow copy was opened while the revert was being "
-		                   "checked; close it and try again",
-		                   s->volume);
-	*ret_vol_fd = TAKE_FD(vfd);
-	*ret_snap_fd = TAKE_FD(sfd);
-	return 0;
+	/* the provider's own: the volume unmounted and unused, the snapshot's device usable */
+	r = s->provider->ops->revert_check(s->provider, snapshot_psnap_const(s), s->volume, &total,
+	                                   &e);
+	if (r >= 0) {
+		s->merge_base_sectors = total;
+		return 0;
+	}
+	if (!vss_err_is_set(&e)) {
+		if (r == -EALREADY)
+			return revert_in_progress(err, s->volume);
+		if (r == -ENXIO)
+			return vss_err_set(err, VSS_ERROR_BAD_STATE, -ENODEV,
+			                   "the device of shadow copy %s is missing", s->id_str);
+		if (r == -ENOSPC)
+			return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
+			                   "shadow copy %s is invalid (its storage overflowed); it "
+			                   "cannot be reverted",
+			                   s->id_str);
+	}
+	if (err && !vss_err_is_set(err))
+		*err = e;
+	return r;
 }
 
 /* Puts s back to "created" after a failed start. */
@@ -647,120 +285,39 @@ static void start_failed(Snapshot *s)
 	(void)daemon_save_state(s->d);
 }
 
-int revert_start(Snapshot *s, VssErr *err)
+/* The provider is about to change something: "merging" goes to the state file first */
+static int record_intent(void *userdata)
 {
-	Daemon *d = s->d;
-	Dmdev *dm = d->dm;
-	const char *vol = s->dm.volume_name, *snap = s->dm.snap_name;
-	DmdevTable st = DMDEV_TABLE_NULL, mt = DMDEV_TABLE_NULL, vt = DMDEV_TABLE_NULL;
-	unsigned ra, ri, ca, ci, chunk;
-	uint64_t len = 0;
-	char mode;
-	DmdevInfo vi;
-	dev_t vreal;
-	_cleanup_close_ int claim_vol = -EBADF, claim_snap = -EBADF;
+	Snapshot *s = userdata;
 	int r;
 
-	r = check_revert(s, &vi, err);
-	if (r < 0)
-		return r;
-	r = claim_devices(s, &claim_vol, &claim_snap, err);
-	if (r < 0)
-		return r;
-	r = dmdev_get_table(dm, snap, false, &st);
-	if (r >= 0 && (st.n != 1 || !streq(st.targets[0].type, "snapshot") ||
-	               sscanf(st.targets[0].params, "%u:%u %u:%u %c %u", &ra, &ri, &ca, &ci, &mode,
-	                      &chunk) != 6 ||
-	               (mode != 'P' && mode != 'p')))
-		r = -EMEDIUMTYPE;
-	if (r >= 0)
-		r = dmdev_get_table(dm, vol, false, &vt);
-	if (r >= 0 && (table_devno(&vt, "snapshot-origin", &vreal) < 0 || vreal != makedev(ra, ri)))
-		r = -EMEDIUMTYPE;
-	dmdev_table_done(&vt);
-	if (r >= 0) {
-		len = st.targets[0].length;
-		r = dmdev_table_add(&mt, 0, len, "snapshot-merge", "%s", st.targets[0].params);
-	}
-	dmdev_table_done(&st);
-	if (r < 0) {
-		dmdev_table_done(&mt);
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "the tables of %s and %s are not those of a persistent shadow "
-		                   "copy and its origin: %s",
-		                   snap, s->volume, strerror(-r));
-	}
-
-	/* intent: a restart finds "merging" and looks at dm to see how far it got */
 	s->revert_progress = 0.0;
 	snapshot_set_state(s, SNAPSHOT_STATE_MERGING);
-	r = daemon_save_state(d);
-	if (r < 0) {
-		dmdev_table_done(&mt);
-		start_failed(s);
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot record the revert in the state file: %s", strerror(-r));
-	}
-
-	r = dmdev_load(dm, vol, &mt);
-	dmdev_table_done(&mt);
-	if (r < 0) {
-		start_failed(s);
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot load the snapshot-merge table into %s: %s", s->volume,
-		                   strerror(-r));
-	}
-	fault_point_kill(d->env.faults, "kill-revert-after-merge-loaded");
-	/* the handover of the exceptions needs the shadow copy suspended */
-	r = dmdev_suspend(dm, snap, DMDEV_SUSPEND_SKIP_LOCKFS);
-	if (r < 0) {
-		(void)dmdev_clear(dm, vol);
-		start_failed(s);
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot suspend %s: %s", snap, strerror(-r));
-	}
-	r = dmdev_suspend(dm, vol, DMDEV_SUSPEND_SKIP_LOCKFS);
-	if (r < 0) {
-		(void)dmdev_clear(dm, vol);
-		(void)dmdev_resume(dm, snap);
-		start_failed(s);
-		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, r, "cannot suspend %s: %s",
-		                   s->volume, strerror(-r));
-	}
-	r = dmdev_resume(dm, vol);
-	if (r < 0) {
-		DmdevTable ot = DMDEV_TABLE_NULL;
-
-		/* back to snapshot-origin, whichever table the failed resume left live */
-		log_error_errno(r, "vol=%s: cannot start the merge, restoring: %m", vol);
-		(void)dmdev_clear(dm, vol);
-		if (dmdev_table_add(&ot, 0, len, "snapshot-origin", "%u:%u", ra, ri) >= 0 &&
-		    dmdev_load(dm, vol, &ot) < 0)
-			(void)dmdev_clear(dm, vol);
-		dmdev_table_done(&ot);
-		(void)dmdev_resume(dm, vol);
-		(void)dmdev_resume(dm, snap);
-		if (!live_type_is(dm, vol, "snapshot-merge")) {
-			start_failed(s);
-			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-			                   "cannot start merging %s into %s: %s", snap, s->volume,
-			                   strerror(-r));
-		}
-	}
-	/* the merge runs: the claims end here, the shadow copy's device can go */
-	closep(&claim_snap);
-	closep(&claim_vol);
-	/* S returns EIO now; its COW belongs to the merge */
-	r = remove_snap_device(s);
+	r = daemon_save_state(s->d);
 	if (r < 0)
-		log_warning_errno(r, "snap=%s: cannot remove %s yet, retrying: %m", s->id_str,
-		                  snap);
-	(void)dmdev_settle(dm);
+		start_failed(s);
+	return r;
+}
+
+int revert_start(Snapshot *s, VssErr *err)
+{
+	int r;
+
+	r = check_revert(s, err);
+	if (r < 0)
+		return r;
+	r = s->provider->ops->revert_start(s->provider, snapshot_psnap(s), s->volume, record_intent,
+	                                   s, NULL, NULL, err);
+	if (r < 0) {
+		if (s->state == SNAPSHOT_STATE_MERGING) /* recorded, then failed */
+			start_failed(s);
+		return r;
+	}
 	log_notice("snap=%s vol=%s: revert started, merging %" PRIu64 " sectors back", s->id_str,
 	           s->volume, s->merge_base_sectors);
 
 	r = revert_watch(s);
-	if (r < 0) /* dm merges on; a restart watches it again */
+	if (r < 0) /* the provider merges on; a restart watches it again */
 		log_error_errno(r, "snap=%s: cannot watch the merge: %m", s->id_str);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* revert.h - Snapshot.Revert: merge a shadow copy back into its volume (dm snapshot-merge) */
+/* revert.h - Snapshot.Revert: merge a shadow copy back into its volume, through its provider */
 #pragma once
 
 #include <dbus/dbus.h>
@@ -15,9 +15,9 @@ typedef struct Snapshot Snapshot;
 #define REVERT_POLL_USEC USEC_PER_SEC /* progress is read this often, only while a merge runs */
 
 /* Starts reverting s's volume to s: checks (persistent context, created, volume unmounted and
- * unused, no other revert of the volume), state "merging" on disk, then the origin takes over the
- * COW with snapshot-merge and s's own device goes. Returns when the merge runs in the kernel; a
- * timer watches it until it ends. */
+ * unused, no other revert of the volume), state "merging" on disk, then the provider starts the
+ * merge (dm-snapshot: the origin takes over the COW and s's own device goes). Returns when the
+ * merge runs; a timer watches it until it ends. */
 int revert_start(Snapshot *s, VssErr *err);
 /* One look at s's merge: progress (PropertiesChanged), and its end. 0: still merging; 1: the
  * merge is over and s is deleted (freed); 2: the merge had never started (s is "created" again);

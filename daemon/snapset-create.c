@@ -8,11 +8,11 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmsnap.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -81,11 +81,15 @@ void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
 	}
 	/* Writers first: they must not stay frozen while we clean up. */
 	snapset_writers_notify(s, WRITER_EVENT_ABORT);
-	if (s->engine && dmsnap_set_is_committed(s->engine))
-		for (size_t i = 0; i < dmsnap_set_count(s->engine); i++)
-			(void)dmsnap_snapshot_delete(&s->d->env, dmsnap_set_snapshot(s->engine, i),
-			                             NULL);
-	s->engine = dmsnap_set_free(s->engine); /* full rollback of whatever exists */
+	if (s->engine && s->engine_provider->ops->set_committed(s->engine))
+		for (size_t i = 0; i < s->n_snaps; i++) {
+			Snapshot *snap = s->snaps[i];
+
+			if (snap->ps)
+				(void)snap->provider->ops->snap_delete(snap->provider, snap->ps,
+				                                       NULL, NULL, NULL);
+		}
+	snapset_engine_free(s); /* full rollback of whatever exists */
 	snapset_hold_end(s);
 	log_error("set=%s: creation failed: %s", s->id_str,
 	          vss_err_is_set(err) ? err->message : strerror(-error));
@@ -101,11 +105,11 @@ static void creation_done(Snapset *s)
 {
 	snapset_creation_sources_done(s);
 	monitor_sync(s->d->monitor);
-	s->engine = dmsnap_set_free(s->engine); /* committed: frees memory only */
+	snapset_engine_free(s); /* committed: frees memory only */
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
-	fault_point_kill(s->d->env.faults, "kill-before-created-save");
+	fault_point_kill(s->d->faults, "kill-before-created-save");
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
 	           s->n_snaps, s->held_usec);
@@ -155,19 +159,16 @@ static void creation_committed(Snapset *s)
 	WriterEventArgs a;
 
 	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
-	dmsnap_set_hold_window(s->engine, &t1, &t2);
+	s->engine_provider->ops->set_hold_window(s->engine, &t1, &t2);
 	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
 	           t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
-		const DmsnapSnapshot *made = dmsnap_set_find(s->engine, &snap->dm.id);
-		DmsnapSnapshot copy;
+		ProviderSnap *made = NULL;
 
 		/* by id, never by position: snapset_create() checked that they pair up */
-		if (made && dmsnap_snapshot_copy(made, &copy) >= 0) {
-			dmsnap_snapshot_done(&snap->dm);
-			snap->dm = copy;
-		}
+		if (s->engine_provider->ops->set_take(s->engine, &snap->id, &made) >= 0)
+			(void)snapshot_set_psnap(snap, made);
 		snap->creation_time = now;
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
 	}
@@ -176,7 +177,7 @@ static void creation_committed(Snapset *s)
 	 * take seconds. The intent record written by snapset_create() names every device; a
 	 * crash before creation_done() writes "created" leaves a set recorded as creating,
 	 * which start-up recovery deletes with whatever of it exists (restore_set()). */
-	fault_point_kill(s->d->env.faults, "kill-after-commit");
+	fault_point_kill(s->d->faults, "kill-after-commit");
 	snapset_event_args(s, &a);
 	if (snapset_start_event(s, WRITER_EVENT_THAW, &a, on_thaw_done) < 0)
 		snapset_creation_failed(s, NULL, -ENOMEM);
@@ -187,7 +188,7 @@ static void creation_commit(Snapset *s)
 	VssErr err = { 0 };
 	int r;
 
-	r = dmsnap_set_commit(s->engine, &s->held_usec, &err);
+	r = s->engine_provider->ops->set_commit(s->engine, true, &s->held_usec, NULL, NULL, &err);
 	snapset_hold_end(s); /* thawed and resumed, whatever the result */
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
@@ -202,7 +203,7 @@ static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *use
 	VssErr err = { 0 };
 	int r;
 
-	r = dmsnap_set_freeze_process(s->engine, &err);
+	r = dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
 	if (r < 0)
 		snapset_creation_failed(s, &err, r);
 	else if (r > 0) {
@@ -232,14 +233,14 @@ static void creation_freeze_fs(Snapset *s)
 	int r, fd;
 
 	hold_begin(s);
-	r = dmsnap_set_freeze_start(s->engine, &err);
+	r = dmsnap_set_freeze_start(provider_dmsnap_set(s->engine), &err);
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
 		return;
 	}
-	fd = dmsnap_set_freeze_fd(s->engine);
+	fd = dmsnap_set_freeze_fd(provider_dmsnap_set(s->engine));
 	if (fd < 0) { /* nothing mounted, or lockfs mode */
-		(void)dmsnap_set_freeze_process(s->engine, &err);
+		(void)dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
 		creation_commit(s);
 		return;
 	}
@@ -276,7 +277,7 @@ static void on_freeze_done(WriterBroadcast *b, int r, const VssErr *err, void *u
 		snapset_creation_failed(s, err, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-writers-frozen");
+	fault_point_kill(s->d->faults, "kill-after-writers-frozen");
 	creation_freeze_fs(s);
 }
 
@@ -305,6 +306,28 @@ static void creation_freeze_writers(Snapset *s)
 	snapset_event_args(s, &a);
 	if (snapset_start_event(s, WRITER_EVENT_FREEZE, &a, on_freeze_done) < 0)
 		snapset_creation_failed(s, NULL, -ENOMEM);
+}
+
+/* syncfs of the set's mounted file systems from worker threads: the set's group (NULL when
+ * nothing is mounted), whose fd says when it is done */
+static int sync_start(Snapset *s)
+{
+	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
+	_cleanup_strv_free_ char **mps = NULL;
+	int r;
+
+	s->sync = NULL;
+	r = s->engine_provider->ops->set_mountpoints(s->engine, &mps);
+	if (r < 0 || !mps || !mps[0])
+		return r;
+	r = freeze_group_new(s->d->host, FREEZE_KIND_SYNC, mps, &g);
+	if (r < 0)
+		return r;
+	r = freeze_group_start(g);
+	if (r < 0)
+		return r;
+	s->sync = TAKE_PTR(g);
+	return 0;
 }
 
 /* The syncfs pass only shortens what the freeze has to flush: its end, its failure or its
@@ -339,16 +362,16 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 		snapset_creation_failed(s, err, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-prepare-snapshot");
+	fault_point_kill(s->d->faults, "kill-after-prepare-snapshot");
 	/* Provider prepare: everything staged, no I/O held yet. */
-	r = dmsnap_set_prepare(s->engine, &e2);
+	r = s->engine_provider->ops->set_prepare(s->engine, NULL, NULL, &e2);
 	if (r < 0) {
 		snapset_creation_failed(s, &e2, r);
 		return;
 	}
-	fault_point_kill(s->d->env.faults, "kill-after-tables-loaded");
+	fault_point_kill(s->d->faults, "kill-after-tables-loaded");
 	/* syncfs from worker threads, so that the freeze that follows flushes little */
-	r = dmsnap_set_sync_start(s->engine, &s->sync);
+	r = sync_start(s);
 	if (r >= 0 && s->sync) {
 		r = sd_event_add_io(s->d->event, &s->sync_io, freeze_group_fd(s->sync), EPOLLIN,
 		                    on_sync_io, s);
@@ -385,12 +408,14 @@ static void creation_begin(Snapset *s)
  * round: what the provider creates for one volume can only reach that volume's object. */
 static int engine_pairs_up(const Snapset *s)
 {
-	if (dmsnap_set_count(s->engine) != s->n_snaps)
+	const ProviderOps *ops = s->engine_provider->ops;
+
+	if (ops->set_count(s->engine) != s->n_snaps)
 		return -EPROTO;
 	for (size_t i = 0; i < s->n_snaps; i++) {
-		const DmsnapSnapshot *m = dmsnap_set_find(s->engine, &s->snaps[i]->dm.id);
+		const char *v = ops->set_member_volume(s->engine, &s->snaps[i]->id);
 
-		if (!m || !streq(m->volume_name, s->snaps[i]->dm.volume_name))
+		if (!v || !streq(v, s->snaps[i]->volume_name))
 			return -EPROTO;
 	}
 	return 0;

@@ -18,6 +18,8 @@ void snapset_call_reply(Snapset *s, const VssErr *err, int error);
 void snapset_forget_snapshot(Snapset *s, Snapshot *snap);
 /* The writers taking part: all that are not excluded, or those whose paths lie on the set */
 int snapset_compute_involved(Snapset *s, bool all);
+/* Frees the provider's set: rolls back whatever was not committed */
+void snapset_engine_free(Snapset *s);
 
 /* creation pipeline (snapset-create.c) */
 void snapset_hold_end(Snapset *s);

@@ -8,11 +8,11 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmsnap.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
+#include "daemon/provider.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -211,6 +211,14 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
+void snapset_engine_free(Snapset *s)
+{
+	if (s->engine)
+		s->engine_provider->ops->set_free(s->engine);
+	s->engine = NULL;
+	s->engine_provider = NULL;
+}
+
 Snapset *snapset_free(Snapset *s)
 {
 	if (!s)
@@ -221,7 +229,7 @@ Snapset *snapset_free(Snapset *s)
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
 	if (s->engine && s->state == SNAPSET_STATE_CREATING)
 		snapset_writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
-	s->engine = dmsnap_set_free(s->engine); /* rolls back anything not committed */
+	snapset_engine_free(s); /* rolls back anything not committed */
 	snapset_hold_end(s);
 	if (s->call_done) {
 		VssErr err = { 0 };
@@ -336,7 +344,7 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 /* vssd writes its state file and grows COW files while other sets are created, and its own
  * set's file systems are frozen while it is created: neither directory may lie on the volume,
  * or vssd would wait on a file system only it can thaw. */
-static int refuse_own_directories(Daemon *d, const DmsnapVolume *v, const char *storage_dir,
+static int refuse_own_directories(Daemon *d, const ProviderVolume *v, const char *storage_dir,
                                   VssErr *err)
 {
 	dev_t fs;
@@ -361,7 +369,9 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
                        VssErr *err)
 {
 	_cleanup_(snapshot_freep) Snapshot *snap = NULL;
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
+	ProviderSnap *ps = NULL;
+	Provider *p = NULL;
 	const char *dir;
 	uint64_t cow;
 	VssId id;
@@ -375,21 +385,19 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	if (!valid_text_or_empty(provider, VSSD_STRING_MAX))
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "the provider name is not valid text");
-	if (provider[0] && !streq(provider, VSSD_PROVIDER_NAME) &&
-	    !streq(provider, VSSD_PROVIDER_ID))
-		return vss_err_set(err, VSS_ERROR_OBJECT_NOT_FOUND, -ENOENT,
-		                   "there is no provider \"%s\"; the providers are: %s (%s)",
-		                   provider, VSSD_PROVIDER_NAME, VSSD_PROVIDER_ID);
+	if (provider[0] && !provider_find_by_name(&s->d->providers, provider) &&
+	    !provider_find_by_id(&s->d->providers, provider))
+		return provider_pick(&s->d->providers, provider, volume, NULL, NULL, err);
 	if (s->n_snaps >= VSSD_VOLUMES_PER_SET_MAX)
 		return vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_VOLUMES_REACHED, -E2BIG,
 		                   "a shadow copy set holds at most %d volumes",
 		                   VSSD_VOLUMES_PER_SET_MAX);
 
-	r = dmsnap_volume_resolve(&s->d->env, volume, &v, err);
+	r = provider_pick(&s->d->providers, provider, volume, &p, &v, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < s->n_snaps; i++)
-		if (streq(s->snaps[i]->dm.volume_name, v.name)) {
+		if (streq(s->snaps[i]->volume_name, v.name)) {
 			r = vss_err_set(err, VSS_ERROR_OBJECT_ALREADY_EXISTS, -EEXIST,
 			                "volume %s is already in the set (as %s)", volume,
 			                s->snaps[i]->volume);
@@ -403,30 +411,39 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 		                v.dev_path, s->d->config.max_shadow_copies);
 		goto out;
 	}
-	r = storage_plan(s->d, &v, &dir, &cow, err);
+	r = storage_plan(s->d, p, &v, &dir, &cow, err);
 	if (r < 0)
 		goto out;
 	r = refuse_own_directories(s->d, &v, dir, err);
 	if (r < 0)
 		goto out;
 	if (!s->engine) {
-		r = dmsnap_set_new(&s->d->env, &s->id, snapset_context_persistent(s->context),
-		                   &s->engine);
+		r = p->ops->set_begin(p, &s->id, snapset_context_persistent(s->context),
+		                      &s->engine);
 		if (r < 0)
 			goto out;
+		s->engine_provider = p;
+	} else if (s->engine_provider != p) {
+		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
+		                "the set holds volumes of provider %s; a set takes one provider's "
+		                "volumes for now, and %s is %s's",
+		                s->engine_provider->ops->name, volume, p->ops->name);
+		goto out;
 	}
 	vssid_generate(&id);
-	r = dmsnap_set_add(s->engine, volume, dir, cow, &id, err);
+	r = p->ops->set_add(s->engine, volume, dir, cow, &id, err);
 	if (r < 0)
 		goto out;
-	r = snapshot_new(s->d, s, &id, v.name, &snap);
+	r = snapshot_new(s->d, s, p, &id, v.name, &snap);
 	if (r < 0)
 		goto undo;
 	/* the names the engine will use, known now for the intent record */
-	dmsnap_snapshot_done(&snap->dm);
-	r = dmsnap_snapshot_copy(dmsnap_set_find(s->engine, &id), &snap->dm);
+	r = p->ops->set_take(s->engine, &id, &ps);
 	if (r < 0)
 		goto undo;
+	(void)snapshot_set_psnap(snap, ps);
+	snap->sectors = v.sectors;
+	snap->persistent = snapset_context_persistent(s->context);
 	snap->devno = v.devno;
 	if (asprintf(&snap->original_device, "/dev/dm-%u", minor(v.devno)) < 0) {
 		r = -ENOMEM;
@@ -448,9 +465,9 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	goto out;
 undo:
 	/* the engine keeps no member without its object: they are paired by id */
-	(void)dmsnap_set_remove(s->engine, &id);
+	(void)p->ops->set_remove(s->engine, &id);
 out:
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	return r;
 }
 
@@ -729,7 +746,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 	if (s->state != SNAPSET_STATE_FAILED && s->state != SNAPSET_STATE_CREATING)
 		snapset_writers_notify(
 			s, WRITER_EVENT_ABORT); /* snapset_creation_failed() sent it already */
-	s->engine = dmsnap_set_free(s->engine);
+	snapset_engine_free(s);
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	/* snapshots not created yet go now; created ones stay until Release (auto-release) */
@@ -773,7 +790,7 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 		emit_snapshot_deleted(d, snap, reason);
 	snapset_forget_snapshot(s, snap);
 	(void)snapset_gc(s); /* may free s */
-	fault_point_kill(d->env.faults, "kill-delete-before-state-save");
+	fault_point_kill(d->faults, "kill-delete-before-state-save");
 	(void)daemon_save_state(d);
 	return 0;
 }

@@ -11,7 +11,8 @@
 
 typedef struct Daemon Daemon;
 typedef struct Snapshot Snapshot;
-typedef struct DmsnapSet DmsnapSet;
+typedef struct ProviderSet ProviderSet;
+typedef struct Provider Provider;
 typedef struct WriterBroadcast WriterBroadcast;
 typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
@@ -82,7 +83,8 @@ struct Snapset {
 	usec_t creation_time;
 	Snapshot **snaps;
 	size_t n_snaps;
-	DmsnapSet *engine;         /* during creation */
+	ProviderSet *engine;       /* during creation: the provider's set */
+	Provider *engine_provider; /* its provider */
 	SnapsetDoneFn create_done; /* DoSnapshotSet or CreateSnapshotSet, told at the end */
 	void *create_userdata;
 	FreezeGroup *sync; /* the syncfs pass before Freeze */

@@ -42,7 +42,9 @@ static int prop_device(Bus *b, void *u, DBusMessageIter *it)
 
 static int prop_provider(Bus *b, void *u, DBusMessageIter *it)
 {
-	return bus_append_string(it, VSSD_PROVIDER_NAME);
+	const Snapshot *s = u;
+
+	return bus_append_string(it, s->provider ? s->provider->ops->name : "");
 }
 
 static int prop_context(Bus *b, void *u, DBusMessageIter *it)
@@ -68,32 +70,32 @@ static int prop_state(Bus *b, void *u, DBusMessageIter *it)
 	return bus_append_string(it, snapshot_state_to_string(((Snapshot *)u)->state));
 }
 
-static int read_usage(Snapshot *s, DmdevSnapshotStatus *st)
+static int read_usage(Snapshot *s, ProviderUsage *u)
 {
 	if (s->state != SNAPSHOT_STATE_CREATED && s->state != SNAPSHOT_STATE_MERGING)
 		return -ENODEV;
-	if (s->state == SNAPSHOT_STATE_MERGING) /* revert.c: the origin holds the COW now */
-		return dmdev_snapshot_status(s->d->dm, s->dm.volume_name, st);
-	return dmdev_snapshot_status(s->d->dm, s->dm.snap_name, st);
+	return s->provider->ops->snap_usage(s->provider, snapshot_psnap_const(s),
+	                                    s->state == SNAPSHOT_STATE_MERGING, u);
 }
 
 static int prop_storage_used(Bus *b, void *u, DBusMessageIter *it)
 {
-	DmdevSnapshotStatus st;
+	ProviderUsage pu;
 
-	if (read_usage(u, &st) < 0)
+	if (read_usage(u, &pu) < 0)
 		return bus_append_u64(it, 0);
-	return bus_append_u64(it, st.used_sectors * 512);
+	return bus_append_u64(it, pu.used);
 }
 
 static int prop_storage_size(Bus *b, void *u, DBusMessageIter *it)
 {
 	Snapshot *s = u;
-	DmdevSnapshotStatus st;
+	ProviderUsage pu;
 
-	if (read_usage(s, &st) < 0 || st.total_sectors == 0)
-		return bus_append_u64(it, s->dm.cow_bytes);
-	return bus_append_u64(it, st.total_sectors * 512);
+	if (read_usage(s, &pu) < 0)
+		return bus_append_u64(
+			it, s->provider->ops->snap_storage_bytes(snapshot_psnap_const(s)));
+	return bus_append_u64(it, pu.total);
 }
 
 static int prop_exposed(Bus *b, void *u, DBusMessageIter *it)

@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
+#include "daemon/provider.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -31,7 +32,8 @@ SnapshotState snapshot_state_from_string(const char *s)
 	return _SNAPSHOT_STATE_INVALID;
 }
 
-int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret)
+int snapshot_new(Daemon *d, Snapset *set, Provider *p, const VssId *id, const char *volume_name,
+                 Snapshot **ret)
 {
 	_cleanup_(snapshot_freep) Snapshot *s = NULL;
 
@@ -40,14 +42,28 @@ int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_na
 		return -ENOMEM;
 	s->d = d;
 	s->set = set;
-	s->dm.id = *id;
-	s->dm.set_id = set->id;
+	s->provider = p;
+	s->id = *id;
 	vssid_to_string(id, s->id_str);
 	bus_object_path("snapshot", id, s->path, sizeof(s->path));
-	s->dm.volume_name = strdup(volume_name);
-	if (!s->dm.volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
+	s->volume_name = strdup(volume_name);
+	if (!s->volume_name || asprintf(&s->volume, "/dev/mapper/%s", volume_name) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+void snapshot_forget_storage(Snapshot *s)
+{
+	if (s->ps)
+		s->provider->ops->snap_free(s->ps);
+	s->ps = NULL;
+}
+
+int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps)
+{
+	snapshot_forget_storage(s);
+	s->ps = ps;
 	return 0;
 }
 
@@ -58,7 +74,8 @@ Snapshot *snapshot_free(Snapshot *s)
 	revert_unwatch(s);
 	if (s->exported)
 		bus_remove_object(&s->d->bus, s->path);
-	dmsnap_snapshot_done(&s->dm);
+	snapshot_forget_storage(s);
+	free(s->volume_name);
 	free(s->volume);
 	free(s->original_device);
 	free(s->exposed_path);
@@ -95,9 +112,9 @@ void snapshot_set_state(Snapshot *s, SnapshotState state)
 
 const char *snapshot_device(const Snapshot *s, char *buf, size_t size)
 {
-	if (s->state == SNAPSHOT_STATE_PREPARING || !s->dm.snap_name)
+	if (s->state == SNAPSHOT_STATE_PREPARING || !s->ps ||
+	    s->provider->ops->snap_device(s->provider, s->ps, buf, size) < 0)
 		return "";
-	snprintf(buf, size, "/dev/mapper/%s", s->dm.snap_name);
 	return buf;
 }
 
@@ -111,7 +128,7 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "shadow copy %s is not created yet; Abort its set to drop it",
 		                   s->id_str);
-	if (!s->dm.snap_name)
+	if (!s->ps)
 		return 0;
 	if (s->state == SNAPSHOT_STATE_MERGING)
 		return vss_err_set(err, VSS_ERROR_VOLUME_IN_USE, -EBUSY,
@@ -133,12 +150,10 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		                   "cannot record the deletion in the state file: %s",
 		                   strerror(-r));
 	}
-	r = dmsnap_snapshot_delete(&s->d->env, &s->dm, err);
+	r = s->provider->ops->snap_delete(s->provider, s->ps, NULL, NULL, err);
 	if (r < 0) {
-		DmdevInfo si;
-
 		/* nothing went yet (its device is in use, say): it stays what it was */
-		if (dmdev_info(s->d->dm, s->dm.snap_name, &si) >= 0 && si.exists) {
+		if (s->provider->ops->snap_exists(s->provider, s->ps)) {
 			snapshot_set_state(s, prev);
 			(void)daemon_save_state(s->d);
 		}

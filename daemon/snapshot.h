@@ -8,11 +8,12 @@
 #include "common/macro.h"
 #include "common/vss-error.h"
 #include "common/vssid.h"
-#include "daemon/dmsnap.h"
 
 typedef struct Daemon Daemon;
 typedef struct Snapset Snapset;
 typedef struct BusInterface BusInterface;
+typedef struct Provider Provider;
+typedef struct ProviderSnap ProviderSnap;
 
 typedef enum SnapshotState {
 	SNAPSHOT_STATE_PREPARING, /* added to a set that is not created yet */
@@ -26,8 +27,13 @@ typedef enum SnapshotState {
 
 typedef struct Snapshot {
 	Daemon *d;
-	Snapset *set;      /* the set it belongs to (not owned) */
-	DmsnapSnapshot dm; /* engine view: id, names, COW; complete once created */
+	Snapset *set;       /* the set it belongs to (not owned) */
+	Provider *provider; /* the provider that made it (daemon->providers) */
+	ProviderSnap *ps;   /* the provider's own object; NULL when nothing of it exists */
+	VssId id;
+	char *volume_name; /* the provider's name of the volume (dm name for dm-snapshot) */
+	uint64_t sectors;  /* the volume's size at the instant */
+	bool persistent;
 	char id_str[VSSID_STRING_MAX];
 	char path[128];
 	char *volume;          /* /dev/mapper/<name> */
@@ -46,7 +52,21 @@ typedef struct Snapshot {
 const char *snapshot_state_to_string(SnapshotState s);
 SnapshotState snapshot_state_from_string(const char *s);
 
-int snapshot_new(Daemon *d, Snapset *set, const VssId *id, const char *volume_name, Snapshot **ret);
+int snapshot_new(Daemon *d, Snapset *set, Provider *p, const VssId *id, const char *volume_name,
+                 Snapshot **ret);
+/* The provider's object of s (NULL when nothing of it exists) */
+static inline const ProviderSnap *snapshot_psnap_const(const Snapshot *s)
+{
+	return s->ps;
+}
+static inline ProviderSnap *snapshot_psnap(Snapshot *s)
+{
+	return s->ps;
+}
+/* Its devices and storage are gone (a revert finished): deletion only drops the object */
+void snapshot_forget_storage(Snapshot *s);
+/* Takes the provider's object in, replacing any (ps is owned from here on, even on failure) */
+int snapshot_set_psnap(Snapshot *s, ProviderSnap *ps);
 /* Unexports and frees; does not touch dm. */
 Snapshot *snapshot_free(Snapshot *s);
 DEFINE_POINTER_CLEANUP(snapshot_freep, Snapshot *, snapshot_free)

@@ -2,32 +2,35 @@
 /* state.h - /var/lib/vssd/state.json: sets, snapshots, volumes, storage; atomic, fully validated */
 #pragma once
 
+#include <json.h>
+
 #include "common/macro.h"
 #include "common/vssid.h"
 
 #define STATE_PATH_DEFAULT "/var/lib/vssd/state.json"
-#define STATE_VERSION      1
+#define STATE_VERSION      2 /* written; format 1 (vssd before providers) is migrated on load */
+#define STATE_VERSION_MIN  1
 #define STATE_SIZE_MAX     (64U << 20) /* a larger file is corrupt */
 
-/* Every string is owned, and checked by state_validate(). Numbers are at most INT64_MAX. */
+/* Every string is owned, and checked by state_validate(). Numbers are at most INT64_MAX.
+ *
+ * Format 2: each snapshot names its provider and holds the provider's own object
+ * ("provider_data"), which only that provider reads and validates (daemon/provider.h). For
+ * dm-snapshot: snap_name, cow_path, cow_bytes, chunk_sectors and, when known, cow_dev and
+ * cow_ino. A format-1 file had those members in the snapshot itself: loading moves them into a
+ * "dm-snapshot" provider object, and the next save writes format 2. */
 typedef struct StateSnapshot {
 	VssId id;
-	VssId set_id;           /* the set it is in; not stored in the file, which nests it */
-	char *volume;           /* absolute path, "/dev/mapper/<name>" */
-	char *volume_name;      /* dm name of the origin */
-	char *snap_name;        /* dm name of the snapshot device */
-	char *cow_path;         /* absolute path of the COW file */
-	uint64_t sectors;       /* size of the volume at snapshot time, >= 1 */
-	uint64_t cow_bytes;     /* >= 1 */
-	uint32_t chunk_sectors; /* power of two, 8..1024 */
+	VssId set_id;      /* the set it is in; not stored in the file, which nests it */
+	char *volume;      /* absolute path, "/dev/mapper/<name>" */
+	char *volume_name; /* the provider's name of the volume (dm name for dm-snapshot) */
+	char *provider;    /* "dm-snapshot" */
+	uint64_t sectors;  /* size of the volume at snapshot time, >= 1 */
 	bool persistent;
 	usec_t creation_time; /* µs since the epoch */
 	char *state;          /* "preparing" (in a creating set), "created", "invalid", "merging" */
 	char *exposed_path;   /* absolute path of the mount point, NULL when not exposed */
-	/* st_dev and st_ino of the COW file vssd created ("cow_dev", "cow_ino"): it is attached
-	 * again only if it is still that file. 0: unknown (a state file older than the check) */
-	uint64_t cow_dev;
-	uint64_t cow_ino;
+	json_object *provider_data; /* the provider's object; a reference this owns */
 } StateSnapshot;
 
 typedef struct StateSet {
@@ -59,7 +62,8 @@ typedef struct StateStorage {
 } StateStorage;
 
 typedef struct State {
-	unsigned version; /* STATE_VERSION */
+	unsigned version;      /* STATE_VERSION */
+	unsigned file_version; /* the format the file was in when loaded (1: migrated) */
 	StateSet *sets;
 	size_t n_sets;
 	StateVolume *volumes;
@@ -92,6 +96,10 @@ int state_save(const char *path, const State *s, char **ret_error);
 /* Renames a corrupt file to "<path>.corrupt-<UTC YYYYmmddTHHMMSSZ>" (".1", ".2"... appended if
  * taken), for an administrator to inspect. Returns the new path in *ret_new_path (may be NULL). */
 int state_quarantine(const char *path, char **ret_new_path);
+
+/* A member of a snapshot's provider object (tests, logs): 0 or NULL when absent */
+uint64_t state_provider_u64(const StateSnapshot *snap, const char *key);
+const char *state_provider_string(const StateSnapshot *snap, const char *key);
 
 /* Lookups return NULL when absent. */
 StateSet *state_find_set(State *s, const VssId *id);

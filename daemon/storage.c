@@ -100,16 +100,16 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		const Host *h = d->env.host;
-		DmdevSnapshotStatus st;
-		uint64_t a;
+		Snapshot *s = l[i];
+		ProviderUsage pu = { 0 };
+		int q;
 
-		if (l[i]->dm.cow_path &&
-		    h->ops->file_allocated(h->userdata, l[i]->dm.cow_path, &a) >= 0)
-			u.allocated += a;
-		if (l[i]->state == SNAPSHOT_STATE_CREATED &&
-		    dmdev_snapshot_status(d->dm, l[i]->dm.snap_name, &st) >= 0)
-			u.used += st.used_sectors * 512;
+		if (!s->ps)
+			continue;
+		q = s->provider->ops->snap_usage(s->provider, s->ps, false, &pu);
+		u.allocated += pu.allocated;
+		if (q >= 0 && s->state == SNAPSHOT_STATE_CREATED)
+			u.used += pu.used;
 	}
 	u.n_snapshots = (unsigned)n;
 	u.max = effective_max(d, storage_find(d, volume_name), volume_bytes(d, volume_name));
@@ -117,14 +117,10 @@ int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret)
 	return 0;
 }
 
-static uint64_t chunk_bytes(Daemon *d)
+int storage_plan(Daemon *d, Provider *p, const ProviderVolume *v, const char **ret_dir,
+                 uint64_t *ret_cow_bytes, VssErr *err)
 {
-	return d->env.chunk_sectors ? (uint64_t)d->env.chunk_sectors * 512 : 1;
-}
-
-int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_t *ret_cow_bytes,
-                 VssErr *err)
-{
+	uint64_t min = p->ops->storage_min_bytes(p);
 	StorageAssoc *a = storage_find(d, v->name);
 	StorageUsage u;
 	char s1[32], s2[32];
@@ -138,8 +134,8 @@ int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_
 		                   strerror(-r));
 	/* Sparse at the maximum, in whole chunks: nothing to grow while writes come in, and the
 	 * file takes only what dm writes into it. */
-	cow = u.max - u.max % chunk_bytes(d);
-	if (u.used >= u.max || u.max - u.used < DMSNAP_COW_MIN_BYTES || cow < DMSNAP_COW_MIN_BYTES)
+	cow = u.max - u.max % p->ops->storage_unit_bytes(p);
+	if (u.used >= u.max || u.max - u.used < min || cow < min)
 		return vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
 		                   "the shadow storage of %s is used up (%s of %s used by %u "
 		                   "shadow copies); delete old shadow copies or resize the storage",
@@ -152,15 +148,15 @@ int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_
 
 /* ---- administration ------------------------------------------------------------------------- */
 
-static int resolve(Daemon *d, const char *volume, DmsnapVolume *v, VssErr *err)
+static int resolve(Daemon *d, const char *volume, ProviderVolume *v, VssErr *err)
 {
-	return dmsnap_volume_resolve(&d->env, volume, v, err);
+	return provider_pick(&d->providers, "", volume, NULL, v, err);
 }
 
 /* The location is opened component by component (safedir): every component root's and not
  * writable by others, no symlink, so that root never writes COW files where a caller could
  * redirect them; the same check runs again at each use (hostops.c opens COW files through it). */
-static int check_location(Daemon *d, const DmsnapVolume *v, const char *location, VssErr *err)
+static int check_location(Daemon *d, const ProviderVolume *v, const char *location, VssErr *err)
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *bad = NULL;
@@ -191,7 +187,7 @@ static int check_location(Daemon *d, const DmsnapVolume *v, const char *location
 /* The largest maximum a volume may get: its own size (a volume smaller than the configured
  * minimum may still get that minimum, which its default is anyway), and never more than the
  * state file can hold. */
-static uint64_t max_limit(Daemon *d, const DmsnapVolume *v)
+static uint64_t max_limit(Daemon *d, const ProviderVolume *v)
 {
 	uint64_t limit = v->sectors > VSSD_STORAGE_BYTES_MAX / 512 ? VSSD_STORAGE_BYTES_MAX
 	                                                           : v->sectors * 512;
@@ -199,7 +195,7 @@ static uint64_t max_limit(Daemon *d, const DmsnapVolume *v)
 	return MIN(MAX(limit, d->config.storage_min_bytes), VSSD_STORAGE_BYTES_MAX);
 }
 
-static int check_max(Daemon *d, const DmsnapVolume *v, uint64_t max_bytes, VssErr *err)
+static int check_max(Daemon *d, const ProviderVolume *v, uint64_t max_bytes, VssErr *err)
 {
 	uint64_t limit = max_limit(d, v);
 	char s1[32], s2[32];
@@ -219,7 +215,7 @@ static int check_max(Daemon *d, const DmsnapVolume *v, uint64_t max_bytes, VssEr
 }
 
 /* The change in memory is made: write it down, or say why it was undone (the caller undoes) */
-static int save_or_refuse(Daemon *d, const DmsnapVolume *v, const char *what, VssErr *err)
+static int save_or_refuse(Daemon *d, const ProviderVolume *v, const char *what, VssErr *err)
 {
 	int r = daemon_save_state(d);
 
@@ -234,7 +230,7 @@ static int save_or_refuse(Daemon *d, const DmsnapVolume *v, const char *what, Vs
 int storage_add(Daemon *d, const char *volume, const char *location, uint64_t max_bytes,
                 VssErr *err)
 {
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
 	int r;
 
 	r = resolve(d, volume, &v, err);
@@ -259,7 +255,7 @@ int storage_add(Daemon *d, const char *volume, const char *location, uint64_t ma
 	if (r >= 0)
 		log_notice("vol=%s: shadow storage on %s, maximum %" PRIu64 " bytes%s", v.dev_path,
 		           location, max_bytes, max_bytes ? "" : " (default)");
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	return r;
 }
 
@@ -290,7 +286,7 @@ static int shrink_to(Daemon *d, const char *volume_name, uint64_t max, VssErr *e
 
 int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *err)
 {
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
 	StorageAssoc *a;
 	uint64_t old_max = 0;
 	bool added = false;
@@ -330,14 +326,14 @@ int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *er
 	/* a larger maximum: the stores grow to it now, not when a burst comes */
 	if (r >= 0 && d->monitor)
 		monitor_check(d->monitor);
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	return r;
 }
 
 int storage_delete(Daemon *d, const char *volume, bool delete_snapshots, VssErr *err)
 {
 	_cleanup_free_ Snapshot **l = NULL;
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
 	StorageAssoc *a;
 	size_t n = 0;
 	int r;
@@ -384,6 +380,6 @@ int storage_delete(Daemon *d, const char *volume, bool delete_snapshots, VssErr 
 	}
 	log_notice("vol=%s: shadow storage association deleted", v.dev_path);
 out:
-	dmsnap_volume_done(&v);
+	provider_volume_done(&v);
 	return r;
 }

@@ -6,7 +6,8 @@
 #include "common/vss-error.h"
 
 typedef struct Daemon Daemon;
-typedef struct DmsnapVolume DmsnapVolume;
+typedef struct Provider Provider;
+typedef struct ProviderVolume ProviderVolume;
 typedef struct Snapshot Snapshot;
 
 /* An explicit association (AddStorage); volumes without one use the configured default. */
@@ -34,8 +35,8 @@ int storage_restore(Daemon *d, const char *volume, const char *location, uint64_
 int storage_usage(Daemon *d, const char *volume_name, StorageUsage *ret);
 /* Where a new snapshot of v goes and the size of its (sparse) COW file: the volume's maximum;
  * InsufficientStorage when the volume's shadow copies hold the maximum already. */
-int storage_plan(Daemon *d, const DmsnapVolume *v, const char **ret_dir, uint64_t *ret_cow_bytes,
-                 VssErr *err);
+int storage_plan(Daemon *d, Provider *p, const ProviderVolume *v, const char **ret_dir,
+                 uint64_t *ret_cow_bytes, VssErr *err);
 
 int storage_add(Daemon *d, const char *volume, const char *location, uint64_t max_bytes,
                 VssErr *err);

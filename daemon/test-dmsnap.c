@@ -8,6 +8,7 @@
 #include "daemon/dmsnap.h"
 #include "daemon/hostops.h"
 #include "tests/lib/check-main.h"
+#include "tests/lib/dmsnap-blocking.h"
 #include "tests/lib/fake-dm.h"
 #include "tests/lib/fake-host.h"
 
@@ -89,6 +90,19 @@ static void assert_clean(T *t)
 	ck_assert_uint_eq(fake_host_count_frozen(t->host), 0);
 }
 
+/* The freeze (as the daemon's creation pipeline runs it, here blocking), then the commit; a
+ * failed freeze rolls the set back */
+static int t_commit(T *t, DmsnapSet *s, VssErr *err)
+{
+	int r = dmsnap_set_freeze(s, t->env.flush_timeout, err);
+
+	if (r < 0) {
+		dmsnap_set_abort(s);
+		return r;
+	}
+	return dmsnap_set_commit(s, NULL, err);
+}
+
 static int t_create(T *t, int n, DmsnapSet **ret, VssErr *err)
 {
 	int r = t_new_set(t, n, ret, err);
@@ -98,7 +112,7 @@ static int t_create(T *t, int n, DmsnapSet **ret, VssErr *err)
 	r = dmsnap_set_prepare(*ret, err);
 	if (r < 0)
 		return r;
-	return dmsnap_set_commit(*ret, NULL, err);
+	return t_commit(t, *ret, err);
 }
 
 START_TEST(set_of_three_call_order)
@@ -365,7 +379,7 @@ START_TEST(a_stuck_loop_is_released_by_the_watchdog_thread)
 	/* the first snapshot resume, once every origin is suspended, hangs until three
 	 * emergency resumes came from another thread (10 s at most) */
 	fake_dm_hang_nth(t.dm, FAKE_DM_RESUME, 1, 3);
-	ck_assert_int_eq(dmsnap_set_commit(s, NULL, &err), -ETIME);
+	ck_assert_int_eq(t_commit(&t, s, &err), -ETIME);
 	ck_assert_msg(fake_dm_hang_released(t.dm), "nobody resumed the origins of a stuck loop");
 	ck_assert_uint_eq(fake_dm_emergency_resumes(t.dm), 3);
 	ck_assert_int_eq(err.kind, VSS_ERROR_HOLD_WRITES_TIMEOUT);
@@ -582,7 +596,7 @@ START_TEST(volume_unconverted_between_add_and_create)
 	ck_assert(!fake_dm_exists(t.dm, "a-vssd-real"));
 
 	ck_assert_int_eq(dmsnap_set_prepare(s2, &e), 0);
-	ck_assert_int_eq(dmsnap_set_commit(s2, NULL, &e), 0);
+	ck_assert_int_eq(t_commit(&t, s2, &e), 0);
 	ck_assert(fake_dm_exists(t.dm, "a-vssd-real"));
 	real = fake_dm_devno(t.dm, "a-vssd-real");
 	snprintf(want, sizeof(want), "snapshot-origin %u:%u", major(real), minor(real));
@@ -616,7 +630,7 @@ START_TEST(recover_resumes_and_drops_staged_tables)
 	ck_assert_int_eq(dmsnap_set_prepare(s, &e), 0);
 	/* a daemon that died inside the hold: both file systems frozen (the ledger names them),
 	 * both origins suspended with staged tables */
-	ck_assert_int_eq(dmsnap_set_freeze(s, &e), 0);
+	ck_assert_int_eq(dmsnap_set_freeze(s, 10 * USEC_PER_SEC, &e), 0);
 	ck_assert_uint_eq(fake_host_count_frozen(t.host), 2);
 	ck_assert_int_eq(access(ledger, F_OK), 0);
 	ck_assert_int_eq(dmdev_suspend(t.env.dm, "a", 0), 0);

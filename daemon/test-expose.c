@@ -148,7 +148,7 @@ START_TEST(expose_refuses_a_directory_on_a_shadow_copy)
 	DmdevInfo info;
 
 	sb = test_released_snapshot(t, "persistent", 1, devb);
-	ck_assert_int_eq(dmdev_info(t->d.dm, sb->dm.snap_name, &info), 0);
+	ck_assert_int_eq(dmdev_info(t->d.dm, test_dm(sb)->snap_name, &info), 0);
 	fake_host_add_dir(t->host, "/mnt/b-snap/dir", makedev(info.major, info.minor));
 	ck_assert_int_lt(expose_mount(s, "/mnt/b-snap/dir", &got, &err), 0);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);
@@ -210,7 +210,7 @@ START_TEST(delete_unmounts_first_and_refuses_while_busy)
 	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 	Snapset *set = s->set;
 
-	snprintf(name, sizeof(name), "%s", s->dm.snap_name);
+	snprintf(name, sizeof(name), "%s", test_dm(s)->snap_name);
 	ck_assert_int_eq(expose_mount(s, MNT, &got, &err), 0);
 	fake_host_set_busy(t->host, MNT, true);
 	ck_assert_int_eq(snapset_delete_snapshot(set, s, "test", &err), -EBUSY);
@@ -220,7 +220,7 @@ START_TEST(delete_unmounts_first_and_refuses_while_busy)
 	ck_assert(fake_dm_exists(t->dm, name));
 	ck_assert(snap_mounted_at(t, dev, MNT));
 	ck_assert_str_eq(s->exposed_path, MNT);
-	ck_assert_ptr_eq(daemon_find_snapshot(&t->d, &s->dm.id), s);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t->d, &s->id), s);
 
 	fake_host_set_busy(t->host, MNT, false);
 	err = (VssErr){ 0 };
@@ -300,7 +300,7 @@ START_TEST(expose_auto_mount_point)
 	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
 	Snapshot *s = setup(&t, "persistent", "ext4", dev);
 
-	ck_assert_int_ge(asprintf(&want, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->dm.id, id)), 0);
+	ck_assert_int_ge(asprintf(&want, VSSD_EXPOSE_DIR "/%s", vssid_to_path(&s->id, id)), 0);
 	/* a path and the option: one or the other */
 	ck_assert_int_eq(expose_mount_flags(s, MNT, EXPOSE_AUTO_MOUNT_POINT, &got, &err), -EINVAL);
 	ck_assert_int_eq(err.kind, VSS_ERROR_INVALID_ARGUMENT);

@@ -49,7 +49,7 @@ static void t_status(TestDaemon *t, Snapshot *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	ck_assert_int_eq(fake_dm_set_status(t->dm, s->dm.snap_name, buf), 0);
+	ck_assert_int_eq(fake_dm_set_status(t->dm, test_dm(s)->snap_name, buf), 0);
 }
 
 static size_t signals(TestDaemon *t, const char *member)
@@ -84,11 +84,11 @@ START_TEST(a_cow_starts_sparse_at_the_maximum)
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(256 * MIB, 64 * MIB, false);
 	Snapshot *s = t_snap(t, "persistent", 1000);
 
-	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 256 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, test_dm(s)->cow_path), 256 * MIB);
 	t_status(t, s, "%llu/%llu 64", SECTORS(250 * MIB), SECTORS(256 * MIB));
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 256 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
 	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 0);
@@ -103,19 +103,20 @@ START_TEST(a_smaller_cow_grows_to_the_maximum_at_once)
 	_cleanup_free_ char *error = NULL;
 	State st = STATE_NULL;
 	Snapshot *s = t_snap(t, "persistent", 1000);
-	VssId id = s->dm.id;
+	VssId id = s->id;
 	size_t n0;
 
 	storage_find(&t->d, "a")->max_bytes = 256 * MIB;
 	n0 = signals(t, "PropertiesChanged");
 	t_status(t, s, "%llu/%llu 64", SECTORS(1 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 256 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, test_dm(s)->cow_path), 256 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 1);
 	ck_assert_uint_eq(signals(t, "PropertiesChanged"), n0 + 1); /* StorageSize */
 	ck_assert_int_eq(state_load(t->d.state_path, &st, &error), 0);
-	ck_assert_uint_eq(state_find_snapshot(&st, &id, NULL)->cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(state_provider_u64(state_find_snapshot(&st, &id, NULL), "cow_bytes"),
+	                  256 * MIB);
 	state_done(&st);
 	t_status(t, s, "%llu/%llu 64", SECTORS(200 * MIB), SECTORS(256 * MIB));
 	monitor_check(t->d.monitor);
@@ -132,13 +133,13 @@ START_TEST(a_failed_growth_changes_nothing)
 	fake_host_fail_nth(t->host, FAKE_HOST_FILE_GROW, 1, -ENOSPC);
 	t_status(t, s, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, test_dm(s)->cow_path), 64 * MIB);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
 	/* the next look tries again */
 	monitor_check(t->d.monitor);
-	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 128 * MIB);
 }
 END_TEST
 
@@ -149,16 +150,16 @@ START_TEST(past_the_maximum_together_the_oldest_goes)
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(128 * MIB, 64 * MIB, false);
 	Snapshot *old = t_snap(t, "persistent", 1000), *young = t_snap(t, "persistent", 2000);
 	char old_name[128], old_cow[512], old_id[VSSID_STRING_MAX];
-	VssId old_vssid = old->dm.id;
+	VssId old_vssid = old->id;
 	const char *id = NULL, *vol = NULL, *why = NULL;
 	DBusMessage *sig;
 	StorageUsage u;
 
-	snprintf(old_name, sizeof(old_name), "%s", old->dm.snap_name);
-	snprintf(old_cow, sizeof(old_cow), "%s", old->dm.cow_path);
+	snprintf(old_name, sizeof(old_name), "%s", test_dm(old)->snap_name);
+	snprintf(old_cow, sizeof(old_cow), "%s", test_dm(old)->cow_path);
 	snprintf(old_id, sizeof(old_id), "%s", old->id_str);
-	ck_assert_uint_eq(old->dm.cow_bytes, 128 * MIB); /* each: the whole maximum */
-	ck_assert_uint_eq(young->dm.cow_bytes, 128 * MIB);
+	ck_assert_uint_eq(test_dm(old)->cow_bytes, 128 * MIB); /* each: the whole maximum */
+	ck_assert_uint_eq(test_dm(young)->cow_bytes, 128 * MIB);
 
 	/* 64 + 64 MiB: at the maximum, not past it */
 	t_status(t, old, "%llu/%llu 64", SECTORS(64 * MIB), SECTORS(128 * MIB));
@@ -177,8 +178,8 @@ START_TEST(past_the_maximum_together_the_oldest_goes)
 	ck_assert_ptr_null(daemon_find_snapshot(&t->d, &old_vssid));
 	ck_assert(!fake_dm_exists(t->dm, old_name));
 	ck_assert_uint_eq(fake_host_file_size(t->host, old_cow), 0); /* its COW file went */
-	ck_assert(fake_dm_exists(t->dm, young->dm.snap_name));
-	ck_assert_uint_eq(young->dm.cow_bytes, 128 * MIB);
+	ck_assert(fake_dm_exists(t->dm, test_dm(young)->snap_name));
+	ck_assert_uint_eq(test_dm(young)->cow_bytes, 128 * MIB);
 	ck_assert_int_eq(young->state, SNAPSHOT_STATE_CREATED);
 	ck_assert_ptr_nonnull(startswith(fake_dm_live(t->dm, "a"), "snapshot-origin "));
 	ck_assert_uint_eq(fake_host_loop_refreshes(t->host), 0); /* nothing grew */
@@ -200,7 +201,7 @@ START_TEST(after_a_burst_the_oldest_go_until_the_rest_fits)
 	_cleanup_(test_daemon_freep) TestDaemon *t = t_new(400 * MIB, 64 * MIB, false);
 	Snapshot *s1 = t_snap(t, "persistent", 1000), *s2 = t_snap(t, "persistent", 2000);
 	Snapshot *s3 = t_snap(t, "persistent", 3000);
-	VssId id3 = s3->dm.id;
+	VssId id3 = s3->id;
 
 	t_status(t, s1, "%llu/%llu 64", SECTORS(300 * MIB), SECTORS(400 * MIB));
 	t_status(t, s2, "%llu/%llu 64", SECTORS(300 * MIB), SECTORS(400 * MIB));
@@ -242,7 +243,7 @@ START_TEST(the_last_one_is_kept_and_becomes_invalid)
 	monitor_check(t->d.monitor);
 	monitor_check(t->d.monitor);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 64 * MIB);
 	ck_assert_uint_eq(signals(t, "SnapshotDeleted"), 0);
 
 	/* dm gives up on it: invalid, reported once; the volume keeps working */
@@ -255,7 +256,7 @@ START_TEST(the_last_one_is_kept_and_becomes_invalid)
 	                                DBUS_TYPE_INVALID));
 	ck_assert_str_eq(id, s->id_str);
 	ck_assert_str_eq(vol, "/dev/mapper/a");
-	ck_assert(fake_dm_exists(t->dm, s->dm.snap_name)); /* shown, deletable */
+	ck_assert(fake_dm_exists(t->dm, test_dm(s)->snap_name)); /* shown, deletable */
 	ck_assert_uint_eq(fake_dm_count_suspended(t->dm), 0);
 	ck_assert_ptr_nonnull(startswith(fake_dm_live(t->dm, "a"), "snapshot-origin "));
 	monitor_check(t->d.monitor);
@@ -272,7 +273,7 @@ START_TEST(overflow_is_invalid_too)
 	t_status(t, s, "Overflow");
 	monitor_check(t->d.monitor);
 	ck_assert_int_eq(s->state, SNAPSHOT_STATE_INVALID);
-	ck_assert_uint_eq(s->dm.cow_bytes, 256 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 256 * MIB);
 	ck_assert_uint_eq(signals(t, "SnapshotInvalidated"), 1);
 }
 END_TEST
@@ -351,8 +352,8 @@ START_TEST(volumes_are_watched_apart)
 	set = test_created_set(t, "persistent", 2);
 	a = set->snaps[0];
 	b = set->snaps[1];
-	ck_assert_uint_eq(a->dm.cow_bytes, 128 * MIB);
-	ck_assert_uint_eq(b->dm.cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(test_dm(a)->cow_bytes, 128 * MIB);
+	ck_assert_uint_eq(test_dm(b)->cow_bytes, 64 * MIB);
 	t_status(t, a, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(128 * MIB));
 	t_status(t, b, "%llu/%llu 64", SECTORS(60 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor);
@@ -392,7 +393,7 @@ START_TEST(no_growth_while_a_set_holds_io)
 	Snapshot *s = t_snap(t, "persistent", 1000);
 	Snapset *other;
 
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 64 * MIB);
 	storage_find(&t->d, "a")->max_bytes = 128 * MIB; /* raised since */
 	fake_host_add_mount(t->host, t->devno[1], "/mnt/b");
 	other = test_set(t, "backup", true);
@@ -405,15 +406,15 @@ START_TEST(no_growth_while_a_set_holds_io)
 
 	t_status(t, s, "%llu/%llu 64", SECTORS(55 * MIB), SECTORS(64 * MIB));
 	monitor_check(t->d.monitor); /* a COW write or a dm event woke it */
-	ck_assert_uint_eq(s->dm.cow_bytes, 64 * MIB);
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 64 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 64 * MIB);
+	ck_assert_uint_eq(fake_host_file_size(t->host, test_dm(s)->cow_path), 64 * MIB);
 
 	for (int i = 0; i < 1000 && other->state == SNAPSET_STATE_CREATING; i++)
 		ck_assert_int_ge(sd_event_run(t->d.event, 5 * USEC_PER_SEC), 0);
 	ck_assert_int_eq(other->state, SNAPSET_STATE_CREATED);
 	ck_assert_uint_eq(fake_host_count_frozen(t->host), 0);
-	ck_assert_uint_eq(s->dm.cow_bytes, 128 * MIB); /* the look put off, after the thaw */
-	ck_assert_uint_eq(fake_host_file_size(t->host, s->dm.cow_path), 128 * MIB);
+	ck_assert_uint_eq(test_dm(s)->cow_bytes, 128 * MIB); /* the look put off, after the thaw */
+	ck_assert_uint_eq(fake_host_file_size(t->host, test_dm(s)->cow_path), 128 * MIB);
 }
 END_TEST
 

@@ -27,7 +27,7 @@ static void t_init(T *t, const char *context)
 
 	ck_assert_int_eq(test_daemon_new(&t->td), 0);
 	t->s = test_released_snapshot(t->td, context, 0, t->dev);
-	snprintf(t->snap, sizeof(t->snap), "%s", t->s->dm.snap_name);
+	snprintf(t->snap, sizeof(t->snap), "%s", test_dm(t->s)->snap_name);
 	ck_assert_int_eq(dmdev_get_table(t->td->d.dm, t->snap, false, &tb), 0);
 	snprintf(t->cow_params, sizeof(t->cow_params), "%s", tb.targets[0].params);
 	dmdev_table_done(&tb);
@@ -186,15 +186,15 @@ START_TEST(revert_keeps_other_shadow_copies)
 	t_init(&t, "persistent");
 	other = test_released_snapshot(t.td, "persistent", 0, dev2);
 	start_ok(&t);
-	ck_assert(fake_dm_exists(t.td->dm, other->dm.snap_name));
+	ck_assert(fake_dm_exists(t.td->dm, test_dm(other)->snap_name));
 
 	ck_assert_int_eq(fake_dm_set_status(t.td->dm, "a", "16/16384 16"), 0);
 	ck_assert_int_eq(revert_poll(t.s), 1);
 	ck_assert_str_eq(fake_dm_live(t.td->dm, "a"), t.origin_live);
 	ck_assert(fake_dm_exists(t.td->dm, "a-vssd-real"));
-	ck_assert(fake_dm_exists(t.td->dm, other->dm.snap_name));
+	ck_assert(fake_dm_exists(t.td->dm, test_dm(other)->snap_name));
 	ck_assert_int_eq(other->state, SNAPSHOT_STATE_CREATED);
-	ck_assert_ptr_eq(daemon_find_snapshot(&t.td->d, &other->dm.id), other);
+	ck_assert_ptr_eq(daemon_find_snapshot(&t.td->d, &other->id), other);
 	ck_assert_uint_eq(fake_host_count_files(t.td->host), 1);
 	test_daemon_free(t.td);
 }
@@ -354,7 +354,8 @@ static void set_cow(T *t, bool exceptions)
 	if (exceptions)
 		memcpy(buf + 32 * 512, de, sizeof(de));
 	ck_assert_int_eq(
-		fake_host_set_file_content(t->td->host, t->s->dm.cow_path, buf, sizeof(buf)), 0);
+		fake_host_set_file_content(t->td->host, test_dm(t->s)->cow_path, buf, sizeof(buf)),
+		0);
 }
 
 /* What the dm side looks like once the volume is off its merge table: its own table again */
@@ -401,7 +402,8 @@ START_TEST(reboot_in_the_middle_resumes_the_merge)
 	volume_back_on_its_own(&t);
 	fake_host_add_dir(t.td->host, "/", makedev(8, 1)); /* reactivation looks at "/" */
 	/* a COW that cannot be read as one: kept, still merging, nothing done */
-	ck_assert_int_eq(fake_host_set_file_content(t.td->host, t.s->dm.cow_path, "junk", 4), 0);
+	ck_assert_int_eq(fake_host_set_file_content(t.td->host, test_dm(t.s)->cow_path, "junk", 4),
+	                 0);
 	revert_recover(&t.td->d);
 	ck_assert_int_eq(t.s->state, SNAPSHOT_STATE_MERGING);
 	ck_assert_ptr_null(t.s->merge_timer);

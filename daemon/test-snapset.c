@@ -6,6 +6,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -915,8 +916,8 @@ START_TEST(release_deletes_auto_release_shadow_copies)
 	ck_assert_int_eq(test_daemon_new(&t), 0);
 	s = test_created_set(t, "backup", 2);
 	ck_assert(s->auto_release);
-	snprintf(snap_a, sizeof(snap_a), "%s", s->snaps[0]->dm.snap_name);
-	snprintf(snap_b, sizeof(snap_b), "%s", s->snaps[1]->dm.snap_name);
+	snprintf(snap_a, sizeof(snap_a), "%s", test_dm(s->snaps[0])->snap_name);
+	snprintf(snap_b, sizeof(snap_b), "%s", test_dm(s->snaps[1])->snap_name);
 	snprintf(path_a, sizeof(path_a), "%s", s->snaps[0]->path);
 	ck_assert(fake_dm_exists(t->dm, snap_a));
 	ck_assert(fake_dm_exists(t->dm, "a-vssd-real"));
@@ -952,7 +953,7 @@ START_TEST(release_keeps_persistent_shadow_copies_and_forgets_the_owner)
 	ck_assert_str_eq(state(s), "created");
 	ck_assert_uint_eq(s->n_snaps, 2);
 	ck_assert_uint_eq(fake_dm_count_uuid_prefix(t->dm, "VSSD-S-"), 2);
-	ck_assert(fake_dm_exists(t->dm, s->snaps[0]->dm.snap_name));
+	ck_assert(fake_dm_exists(t->dm, test_dm(s->snaps[0])->snap_name));
 
 	/* the former owner cannot drive it any more */
 	ck_assert_int_eq(backup_complete(t, s, true, &err), -EACCES);
@@ -994,7 +995,7 @@ START_TEST(auto_release_failure_keeps_the_shadow_copy)
 	ck_assert(has_set(t, s)); /* kept, visible, deletable later */
 	ck_assert_ptr_null(s->owner);
 	ck_assert_uint_eq(s->n_snaps, 1);
-	ck_assert(fake_dm_exists(t->dm, s->snaps[0]->dm.snap_name));
+	ck_assert(fake_dm_exists(t->dm, test_dm(s->snaps[0])->snap_name));
 	ck_assert_int_eq(snapset_delete_snapshot(s, s->snaps[0], "test", NULL), 0); /* frees s */
 	ck_assert_uint_eq(t->d.n_sets, 0);
 	assert_dm_clean(t);
@@ -1172,7 +1173,8 @@ START_TEST(state_file_holds_created_sets_only)
 	ck_assert_str_eq(x->context, "persistent");
 	ck_assert_uint_eq(x->n_snapshots, 2);
 	ck_assert_str_eq(x->snapshots[0].state, "created");
-	ck_assert_str_eq(x->snapshots[0].snap_name, p->snaps[0]->dm.snap_name);
+	ck_assert_str_eq(state_provider_string(&x->snapshots[0], "snap_name"),
+	                 test_dm(p->snaps[0])->snap_name);
 	state_done(&st);
 
 	/* a set being started is not durable yet */
@@ -1327,11 +1329,12 @@ START_TEST(provider_must_be_ours_or_empty)
 	s = test_set(t, NULL, true);
 	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "lvm", &snap, &err), -ENOENT);
 	ck_assert_str_eq(kind(&err), "ObjectNotFound");
-	ck_assert_ptr_nonnull(strstr(err.message, VSSD_PROVIDER_NAME));
+	ck_assert_ptr_nonnull(strstr(err.message, PROVIDER_DMSNAP_NAME));
 	ck_assert_uint_eq(s->n_snaps, 0);
-	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", VSSD_PROVIDER_NAME, &snap, NULL),
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", PROVIDER_DMSNAP_NAME, &snap, NULL),
 	                 0);
-	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", VSSD_PROVIDER_ID, &snap, NULL), 0);
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/b", PROVIDER_DMSNAP_ID, &snap, NULL),
+	                 0);
 	ck_assert_uint_eq(s->n_snaps, 2);
 }
 END_TEST
@@ -1462,7 +1465,7 @@ START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volum
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(snapset_add_volume(s, test_daemon_volume_path(t, 1, p), "", &x, &err),
 	                 -EEXIST);
-	ck_assert_uint_eq(dmsnap_set_count(s->engine), 3);
+	ck_assert_uint_eq(s->engine_provider->ops->set_count(s->engine), 3);
 
 	ck_assert_int_eq(test_create(s, NULL), 0);
 	run_until_created(t, s);
@@ -1472,9 +1475,9 @@ START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volum
 		Snapshot *snap = s->snaps[i];
 		char want[128];
 
-		ck_assert_int_eq(dmsnap_snapshot_dm_name(&s->id, snap->dm.volume_name, want), 0);
-		ck_assert_str_eq(snap->dm.snap_name, want);
-		ck_assert_str_eq(snap->volume + strlen("/dev/mapper/"), snap->dm.volume_name);
+		ck_assert_int_eq(dmsnap_snapshot_dm_name(&s->id, snap->volume_name, want), 0);
+		ck_assert_str_eq(test_dm(snap)->snap_name, want);
+		ck_assert_str_eq(snap->volume + strlen("/dev/mapper/"), snap->volume_name);
 		ck_assert(fake_dm_exists(t->dm, want));
 	}
 	snapset_release(s);

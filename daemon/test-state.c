@@ -103,6 +103,23 @@ static VssId id(const char *s)
 	return v;
 }
 
+/* Sets a member of a snapshot's provider object (NULL value: removes it) */
+static void pd_set_string(StateSnapshot *snap, const char *key, const char *value)
+{
+	ck_assert_int_eq(
+		json_object_object_add(snap->provider_data, key, json_object_new_string(value)), 0);
+}
+
+static void pd_set_u64(StateSnapshot *snap, const char *key, uint64_t value)
+{
+	if (value == 0) {
+		json_object_object_del(snap->provider_data, key);
+		return;
+	}
+	ck_assert_int_eq(
+		json_object_object_add(snap->provider_data, key, json_object_new_uint64(value)), 0);
+}
+
 static void add_snapshot(StateSet *set, const char *snap_id, const char *volume, bool persistent,
                          const char *exposed)
 {
@@ -114,8 +131,6 @@ static void add_snapshot(StateSet *set, const char *snap_id, const char *volume,
 	snap = &set->snapshots[set->n_snapshots++];
 	*snap = (StateSnapshot){ .id = id(snap_id),
 		                 .sectors = 131072,
-		                 .cow_bytes = 64ULL << 20,
-		                 .chunk_sectors = 32,
 		                 .persistent = persistent,
 		                 .creation_time = TIME,
 		                 .state = xstrdup("created"),
@@ -123,10 +138,15 @@ static void add_snapshot(StateSet *set, const char *snap_id, const char *volume,
 	snprintf(buf, sizeof(buf), "/dev/mapper/%s", volume);
 	snap->volume = xstrdup(buf);
 	snap->volume_name = xstrdup(volume);
+	snap->provider = xstrdup("dm-snapshot");
+	snap->provider_data = json_object_new_object();
+	ck_assert_ptr_nonnull(snap->provider_data);
 	snprintf(buf, sizeof(buf), "vssd-%.8s-%s", snap_id, volume);
-	snap->snap_name = xstrdup(buf);
+	pd_set_string(snap, "snap_name", buf);
 	snprintf(buf, sizeof(buf), "/var/lib/vssd/storage/vssd-%s-%.8s.cow", volume, snap_id);
-	snap->cow_path = xstrdup(buf);
+	pd_set_string(snap, "cow_path", buf);
+	pd_set_u64(snap, "cow_bytes", 64ULL << 20);
+	pd_set_u64(snap, "chunk_sectors", 32);
 }
 
 /* Two sets (three snapshots, one exposed), two wrapped volumes, two storage entries. */
@@ -155,9 +175,9 @@ static void build_state(State *s)
 	add_snapshot(&a, SNAP_1, "data", false, NULL);
 	add_snapshot(&a, SNAP_2, "logs", false, NULL);
 	add_snapshot(&b, SNAP_3, "data", true, "/mnt/snap shot");
-	b.snapshots[0].chunk_sectors = 1024;
-	b.snapshots[0].cow_dev = 0xfe01;
-	b.snapshots[0].cow_ino = 1234567;
+	pd_set_u64(&b.snapshots[0], "chunk_sectors", 1024);
+	pd_set_u64(&b.snapshots[0], "cow_dev", 0xfe01);
+	pd_set_u64(&b.snapshots[0], "cow_ino", 1234567);
 	free(b.snapshots[0].state);
 	b.snapshots[0].state = xstrdup("merging");
 	ck_assert_int_eq(state_add_set(s, &a), 0);
@@ -175,17 +195,23 @@ static void assert_snapshot_eq(const StateSnapshot *a, const StateSnapshot *b)
 	ck_assert(vssid_equal(&a->set_id, &b->set_id));
 	ck_assert_str_eq(a->volume, b->volume);
 	ck_assert_str_eq(a->volume_name, b->volume_name);
-	ck_assert_str_eq(a->snap_name, b->snap_name);
-	ck_assert_str_eq(a->cow_path, b->cow_path);
+	ck_assert_str_eq(a->provider, b->provider);
+	ck_assert_str_eq(state_provider_string(a, "snap_name"),
+	                 state_provider_string(b, "snap_name"));
+	ck_assert_str_eq(state_provider_string(a, "cow_path"),
+	                 state_provider_string(b, "cow_path"));
 	ck_assert_uint_eq(a->sectors, b->sectors);
-	ck_assert_uint_eq(a->cow_bytes, b->cow_bytes);
-	ck_assert_uint_eq(a->chunk_sectors, b->chunk_sectors);
+	ck_assert_uint_eq(state_provider_u64(a, "cow_bytes"), state_provider_u64(b, "cow_bytes"));
+	ck_assert_uint_eq(state_provider_u64(a, "chunk_sectors"),
+	                  state_provider_u64(b, "chunk_sectors"));
 	ck_assert_int_eq(a->persistent, b->persistent);
 	ck_assert_uint_eq(a->creation_time, b->creation_time);
 	ck_assert_str_eq(a->state, b->state);
 	ck_assert_pstr_eq(a->exposed_path, b->exposed_path);
-	ck_assert_uint_eq(a->cow_dev, b->cow_dev);
-	ck_assert_uint_eq(a->cow_ino, b->cow_ino);
+	ck_assert_uint_eq(state_provider_u64(a, "cow_dev"), state_provider_u64(b, "cow_dev"));
+	ck_assert_uint_eq(state_provider_u64(a, "cow_ino"), state_provider_u64(b, "cow_ino"));
+	/* and nothing else in the provider's object */
+	ck_assert(json_object_equal(a->provider_data, b->provider_data));
 }
 
 static void assert_state_eq(const State *a, const State *b)
@@ -306,15 +332,71 @@ START_TEST(cow_identity_optional)
 	/* only the snapshot that has one */
 	ck_assert_ptr_null(strstr(strstr(text, "\"cow_ino\"") + 1, "\"cow_ino\""));
 	/* as an older vssd wrote it: no such keys at all */
-	s.sets[1].snapshots[0].cow_dev = s.sets[1].snapshots[0].cow_ino = 0;
+	pd_set_u64(&s.sets[1].snapshots[0], "cow_dev", 0);
+	pd_set_u64(&s.sets[1].snapshots[0], "cow_ino", 0);
 	ck_assert_int_eq(state_save(t.path, &s, NULL), 0);
 	free(text);
 	text = read_text(t.path);
 	ck_assert_ptr_null(strstr(text, "cow_ino"));
 	ck_assert_int_eq(state_load(t.path, &loaded, &error), 0);
 	ck_assert_msg(!error, "%s", error);
-	ck_assert_uint_eq(loaded.sets[1].snapshots[0].cow_ino, 0);
-	ck_assert_uint_eq(loaded.sets[1].snapshots[0].cow_dev, 0);
+	ck_assert_uint_eq(state_provider_u64(&loaded.sets[1].snapshots[0], "cow_ino"), 0);
+	ck_assert_uint_eq(state_provider_u64(&loaded.sets[1].snapshots[0], "cow_dev"), 0);
+	t_done(&t);
+}
+END_TEST
+
+/* A format-1 file as vssd a7d25be wrote it (its state_save() with this file's reference state)
+ * loads as the same state in format 2, is written as format 2, and loads again the same. */
+#define FORMAT1_FIXTURE "daemon/test-state-format1.json"
+
+START_TEST(format1_migrated)
+{
+	_cleanup_(state_done) State s = STATE_NULL, loaded = STATE_NULL, again = STATE_NULL;
+	_cleanup_free_ char *error = NULL, *text = NULL, *old = NULL, *edited = NULL;
+	const char *at;
+	T t;
+
+	t_init(&t);
+	build_state(&s);
+	ck_assert_int_eq(state_load(FORMAT1_FIXTURE, &loaded, &error), 0);
+	ck_assert_msg(!error, "%s", error);
+	ck_assert_uint_eq(loaded.file_version, 1);
+	ck_assert_uint_eq(loaded.version, STATE_VERSION);
+	assert_state_eq(&s, &loaded);
+	ck_assert_str_eq(loaded.sets[0].snapshots[0].provider, "dm-snapshot");
+
+	/* saved as format 2: every dm-snapshot member inside the provider's object */
+	ck_assert_int_eq(state_save(t.path, &loaded, &error), 0);
+	text = read_text(t.path);
+	ck_assert_ptr_nonnull(strstr(text, "\"version\":2,"));
+	ck_assert_ptr_nonnull(strstr(text, "\"provider\":\"dm-snapshot\""));
+	at = strstr(text, "\"provider_data\":{");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(strstr(at, "\"snap_name\":\"vssd-0d5e7f11-data\""));
+	ck_assert(strstr(text, "\"snap_name\"") > at); /* not a member of the snapshot itself */
+	ck_assert_int_eq(state_load(t.path, &again, &error), 0);
+	ck_assert_uint_eq(again.file_version, 2);
+	assert_state_eq(&s, &again);
+
+	/* a bad member of a format-1 file is reported where the provider reads it */
+	old = read_text(FORMAT1_FIXTURE);
+	at = strstr(old, "\"chunk_sectors\":32");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_gt(asprintf(&edited, "%.*s\"chunk_sectors\":33%s", (int)(at - old), old,
+	                          at + strlen("\"chunk_sectors\":32")),
+	                 0);
+	assert_corrupt_text(&t, edited, strlen(edited),
+	                    ": sets[0].snapshots[0].provider_data.chunk_sectors: 33 is not a power "
+	                    "of two");
+	/* and a format-1 snapshot without its COW file is missing it */
+	free(edited);
+	at = strstr(old, "\"cow_path\":");
+	ck_assert_int_gt(asprintf(&edited, "%.*s\"cow_pathy\":%s", (int)(at - old), old,
+	                          at + strlen("\"cow_path\":")),
+	                 0);
+	assert_corrupt_text(&t, edited, strlen(edited),
+	                    ": sets[0].snapshots[0]: unknown field \"cow_pathy\"");
 	t_done(&t);
 }
 END_TEST
@@ -337,11 +419,11 @@ START_TEST(save_is_atomic)
 
 	/* an invalid state is refused and the file is not touched */
 	before = read_text(t.path);
-	free(s.sets[0].snapshots[1].cow_path);
-	s.sets[0].snapshots[1].cow_path = xstrdup("relative.cow");
+	pd_set_string(&s.sets[0].snapshots[1], "cow_path", "relative.cow");
 	ck_assert_int_eq(state_save(t.path, &s, &error), -EINVAL);
 	ck_assert_int_gt(asprintf(&expected,
-	                          "%s: sets[0].snapshots[1].cow_path: \"relative.cow\" is not a "
+	                          "%s: sets[0].snapshots[1].provider_data.cow_path: "
+	                          "\"relative.cow\" is not a "
 	                          "clean absolute path",
 	                          t.path),
 	                 0);
@@ -419,8 +501,10 @@ START_TEST(corrupt_structure)
 	assert_corrupt_text(&t, "{}", 2, ": version: missing");
 	assert_corrupt_text(&t, "{\"version\":\"1\"}", 15,
 	                    ": version: expected an integer, found string");
-	assert_corrupt_text(&t, "{\"version\":2,\"sets\":{}}", 23,
-	                    ": version: 2 is not supported; this vssd reads version 1");
+	assert_corrupt_text(&t, "{\"version\":3,\"sets\":{}}", 23,
+	                    ": version: 3 is not supported; this vssd reads versions 1 to 2");
+	assert_corrupt_text(&t, "{\"version\":0,\"sets\":{}}", 23,
+	                    ": version: 0 is not supported; this vssd reads versions 1 to 2");
 	assert_corrupt_text(&t, "{\"version\":1,\"sets\":{},\"volumes\":[],\"storage\":[]}", 49,
 	                    ": sets: expected an array, found object");
 	assert_corrupt_text(&t, "{\"version\":1,\"sets\":[],\"volumes\":[]}", 36,
@@ -428,7 +512,7 @@ START_TEST(corrupt_structure)
 	assert_corrupt_text(&t, "{\"version\":1,\"sets\":[7],\"volumes\":[],\"storage\":[]}", 50,
 	                    ": sets[0]: expected an object, found int");
 	assert_corrupt_edit(&t, "\"sets\":", "\"extra\":1,\"sets\":", ": unknown field \"extra\"");
-	assert_corrupt_edit(&t, "\"version\":1,", "\"version\":1,\"version\":1,",
+	assert_corrupt_edit(&t, "\"version\":2,", "\"version\":2,\"version\":2,",
 	                    ":2:15: duplicate field \"version\"");
 	t_done(&t);
 }
@@ -456,14 +540,19 @@ START_TEST(corrupt_fields)
 		{ "\"sectors\":131072", "\"sectors\":0",
 		  ": sets[0].snapshots[0].sectors: 0 is out of range 1..9223372036854775807" },
 		{ "\"chunk_sectors\":32", "\"chunk_sectors\":48",
-		  ": sets[0].snapshots[0].chunk_sectors: 48 is not a power of two" },
+		  ": sets[0].snapshots[0].provider_data.chunk_sectors: 48 is not a power of two" },
 		{ "\"chunk_sectors\":32", "\"chunk_sectors\":2048",
-		  ": sets[0].snapshots[0].chunk_sectors: 2048 is out of range 8..1024" },
+		  ": sets[0].snapshots[0].provider_data.chunk_sectors: 2048 is out of range "
+		  "8..1024" },
 		{ "\"exposed_path\":null", "\"exposed_path\":false",
 		  ": sets[0].snapshots[0].exposed_path: expected a string or null, found boolean" },
 		{ "\"backup_type\":\"full\",", "", ": sets[0].backup_type: missing" },
 		{ "\"cow_path\"", "\"cow_pathx\"",
-		  ": sets[0].snapshots[0]: unknown field \"cow_pathx\"" },
+		  ": sets[0].snapshots[0].provider_data: unknown field \"cow_pathx\"" },
+		{ "\"volume_name\"", "\"volume_namex\"",
+		  ": sets[0].snapshots[0]: unknown field \"volume_namex\"" },
+		{ "\"provider\":\"dm-snapshot\"", "\"provider\":\"lvm-nope\"",
+		  ": sets[0].snapshots[0].provider: unknown provider \"lvm-nope\"" },
 		{ "\"snapshots\":[", "\"snapshots\":null,\"x\":[",
 		  ": sets[0]: unknown field \"x\"" },
 		{ "\"snapshots\":[", "\"snapshots\":\"\",\"y\":[",
@@ -504,7 +593,7 @@ START_TEST(corrupt_values)
 		  ": sets[0].id: the null UUID is not an id" },
 		{ "\"id\":\"" SET_A, "\"id\":\"night\\u0001ly", ": sets[0].id: not a UUID" },
 		{ "\"cow_path\":\"/var", "\"cow_path\":\"var",
-		  ": sets[0].snapshots[0].cow_path: "
+		  ": sets[0].snapshots[0].provider_data.cow_path: "
 		  "\"var/lib/vssd/storage/vssd-data-0d5e7f11.cow\" is "
 		  "not a clean absolute path" },
 		{ "\"volume_name\":\"data\"", "\"volume_name\":\"da/ta\"",
@@ -552,13 +641,12 @@ START_TEST(corrupt_duplicates)
 		  ": sets[0].snapshots[1].volume_name: \"data\" is also the volume of "
 		  "sets[0].snapshots[0]" },
 		{ "vssd-0d5e7f12-logs", "vssd-0d5e7f11-data",
-		  ": sets[0].snapshots[1].snap_name: \"vssd-0d5e7f11-data\" is also the snap_name "
-		  "of "
-		  "sets[0].snapshots[0]" },
+		  ": sets[0].snapshots[1].provider_data.snap_name: \"vssd-0d5e7f11-data\" is also "
+		  "the snap_name of sets[0].snapshots[0].provider_data" },
 		{ "vssd-logs-0d5e7f12.cow", "vssd-data-0d5e7f11.cow",
-		  ": sets[0].snapshots[1].cow_path: "
+		  ": sets[0].snapshots[1].provider_data.cow_path: "
 		  "\"/var/lib/vssd/storage/vssd-data-0d5e7f11.cow\" "
-		  "is also the cow_path of sets[0].snapshots[0]" },
+		  "is also the cow_path of sets[0].snapshots[0].provider_data" },
 		{ "\"exposed_path\":null", "\"exposed_path\":\"/mnt/snap shot\"",
 		  ": sets[1].snapshots[0].exposed_path: \"/mnt/snap shot\" is also the "
 		  "exposed_path "
@@ -586,7 +674,7 @@ START_TEST(validate_limits)
 	_cleanup_(state_done) State s = STATE_NULL;
 	_cleanup_free_ char *error = NULL;
 	StateSet set = { 0 };
-	char nid[VSSID_STRING_MAX], vol[32];
+	char nid[VSSID_STRING_MAX], vol[32], buf[64];
 	int r;
 
 	build_state(&s);
@@ -607,10 +695,10 @@ START_TEST(validate_limits)
 	s.storage[1].max_bytes = INT64_MAX;
 	r = state_validate(&s, "state.json", &error);
 	ck_assert_msg(r == 0, "%s", error);
-	s.version = 2;
+	s.version = 1; /* format 1 is read, never written */
 	ck_assert_int_eq(state_validate(&s, "state.json", &error), -EINVAL);
 	ck_assert_str_eq(error,
-	                 "state.json: version: 2 is not supported; this vssd handles version 1");
+	                 "state.json: version: 1 is not supported; this vssd handles version 2");
 	free(TAKE_PTR(error));
 	state_done(&s);
 
@@ -647,10 +735,9 @@ START_TEST(validate_limits)
 		add_snapshot(&set, vssid_to_string(&n, nid), "data", false, NULL);
 		/* names and COW paths from the whole id, so that they are unique */
 		snprintf(vol, sizeof(vol), "s%d", i);
-		free(set.snapshots[0].snap_name);
-		set.snapshots[0].snap_name = xstrdup(vol);
-		free(set.snapshots[0].cow_path);
-		ck_assert_int_gt(asprintf(&set.snapshots[0].cow_path, "/cow/%s", nid), 0);
+		pd_set_string(&set.snapshots[0], "snap_name", vol);
+		snprintf(buf, sizeof(buf), "/cow/%s", nid);
+		pd_set_string(&set.snapshots[0], "cow_path", buf);
 		ck_assert_int_eq(state_add_set(&s, &set), 0);
 	}
 	ck_assert_int_eq(state_validate(&s, "state.json", &error), -EINVAL);
@@ -755,6 +842,7 @@ END_TEST
 TEST_SUITE_MAIN("state",
 	TEST(round_trip)
 	TEST(cow_identity_optional)
+	TEST(format1_migrated)
 	TEST(save_is_atomic)
 	TEST(load_missing_or_not_a_file)
 	TEST(corrupt_syntax)

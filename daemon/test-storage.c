@@ -7,6 +7,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/dmsnap.h"
 #include "daemon/monitor.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/state.h"
@@ -263,7 +264,7 @@ static void set_used(T *t, Snapshot *s, uint64_t used, uint64_t total)
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%" PRIu64 "/%" PRIu64 " 64", used / 512, total / 512);
-	ck_assert_int_eq(fake_dm_set_status(t->td->dm, s->dm.snap_name, buf), 0);
+	ck_assert_int_eq(fake_dm_set_status(t->td->dm, test_dm(s)->snap_name, buf), 0);
 }
 
 /* Each COW file is sparse at the maximum; used is what the stores hold together (dm), allocated
@@ -279,13 +280,13 @@ START_TEST(usage_is_what_the_stores_hold_and_take)
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
 	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
 	s2 = test_created_set(t.td, NULL, 1)->snaps[0];
-	ck_assert_uint_eq(s1->dm.cow_bytes, 32ULL << 20);
-	ck_assert_uint_eq(s2->dm.cow_bytes, 32ULL << 20);
-	ck_assert_uint_eq(fake_host_file_size(t.td->host, s2->dm.cow_path), 32ULL << 20);
+	ck_assert_uint_eq(test_dm(s1)->cow_bytes, 32ULL << 20);
+	ck_assert_uint_eq(test_dm(s2)->cow_bytes, 32ULL << 20);
+	ck_assert_uint_eq(fake_host_file_size(t.td->host, test_dm(s2)->cow_path), 32ULL << 20);
 	set_used(&t, s1, 10ULL << 20, 32ULL << 20);
 	set_used(&t, s2, 6ULL << 20, 32ULL << 20);
-	fake_host_set_allocated(t.td->host, s1->dm.cow_path, 11ULL << 20);
-	fake_host_set_allocated(t.td->host, s2->dm.cow_path, 7ULL << 20);
+	fake_host_set_allocated(t.td->host, test_dm(s1)->cow_path, 11ULL << 20);
+	fake_host_set_allocated(t.td->host, test_dm(s2)->cow_path, 7ULL << 20);
 	ck_assert_int_eq(storage_usage(t.d, t.td->volume[0], &u), 0);
 	ck_assert_uint_eq(u.used, 16ULL << 20);
 	ck_assert_uint_eq(u.allocated, 18ULL << 20);
@@ -298,7 +299,7 @@ END_TEST
 /* A new shadow copy is refused while the others hold the whole maximum */
 START_TEST(plan_refused_when_the_stores_hold_the_maximum)
 {
-	DmsnapVolume v = { 0 };
+	ProviderVolume v = { 0 };
 	const char *dir = NULL;
 	VssErr err = { 0 };
 	uint64_t cow = 0;
@@ -311,11 +312,16 @@ START_TEST(plan_refused_when_the_stores_hold_the_maximum)
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
 	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
 	set_used(&t, s1, 20ULL << 20, 32ULL << 20);
-	ck_assert_int_eq(storage_plan(t.d, &v, &dir, &cow, &err), 0);
+	ck_assert_int_eq(storage_plan(t.d,
+	                              provider_find_by_name(&t.d->providers, PROVIDER_DMSNAP_NAME),
+	                              &v, &dir, &cow, &err),
+	                 0);
 	ck_assert_uint_eq(cow, 32ULL << 20);
 	ck_assert_str_eq(dir, t.dir);
 	set_used(&t, s1, 32ULL << 20, 32ULL << 20);
-	assert_err(storage_plan(t.d, &v, &dir, &cow, &err), &err, VSS_ERROR_INSUFFICIENT_STORAGE,
+	assert_err(storage_plan(t.d, provider_find_by_name(&t.d->providers, PROVIDER_DMSNAP_NAME),
+	                        &v, &dir, &cow, &err),
+	           &err, VSS_ERROR_INSUFFICIENT_STORAGE,
 	           "used up (32M of 32M used by 1 shadow copies)");
 	t_done(&t);
 }
@@ -333,8 +339,8 @@ START_TEST(resize_deletes_the_oldest_until_the_rest_fits)
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 32ULL << 20, &err), 0);
 	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
 	s2 = test_created_set(t.td, NULL, 1)->snaps[0];
-	id1 = s1->dm.id;
-	id2 = s2->dm.id;
+	id1 = s1->id;
+	id2 = s2->id;
 	set_used(&t, s1, 10ULL << 20, 32ULL << 20);
 	set_used(&t, s2, 10ULL << 20, 32ULL << 20);
 	ck_assert_int_eq(storage_resize(t.d, t.vol, 24ULL << 20, &err), 0);
@@ -358,10 +364,10 @@ START_TEST(resize_up_grows_the_stores_at_once)
 	ck_assert_int_eq(storage_add(t.d, t.vol, t.dir, 16ULL << 20, &err), 0);
 	s1 = test_created_set(t.td, NULL, 1)->snaps[0];
 	set_used(&t, s1, 1ULL << 20, 16ULL << 20);
-	ck_assert_uint_eq(s1->dm.cow_bytes, 16ULL << 20);
+	ck_assert_uint_eq(test_dm(s1)->cow_bytes, 16ULL << 20);
 	ck_assert_int_eq(storage_resize(t.d, t.vol, 48ULL << 20, &err), 0);
-	ck_assert_uint_eq(s1->dm.cow_bytes, 48ULL << 20);
-	ck_assert_uint_eq(fake_host_file_size(t.td->host, s1->dm.cow_path), 48ULL << 20);
+	ck_assert_uint_eq(test_dm(s1)->cow_bytes, 48ULL << 20);
+	ck_assert_uint_eq(fake_host_file_size(t.td->host, test_dm(s1)->cow_path), 48ULL << 20);
 	ck_assert_uint_eq(fake_host_loop_refreshes(t.td->host), 1);
 	t_done(&t);
 }

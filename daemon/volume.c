@@ -98,7 +98,7 @@ static int create_linear(Daemon *d, const char *name, dev_t devno, uint64_t sect
 	int r;
 
 	vssid_generate(&id);
-	snprintf(uuid, sizeof(uuid), DMSNAP_UUID_VOLUME "%s", vssid_to_path(&id, id32));
+	snprintf(uuid, sizeof(uuid), VOLUME_UUID_PREFIX "%s", vssid_to_path(&id, id32));
 	r = dmdev_table_add(&t, 0, sectors, "linear", "%u:%u 0", major(devno), minor(devno));
 	if (r >= 0)
 		r = dmdev_create(d->dm, name, uuid, &t, NULL);

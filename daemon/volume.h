@@ -5,6 +5,10 @@
 #include "common/macro.h"
 #include "common/vss-error.h"
 
+/* dm uuid prefix of the volumes vssd wraps itself (vssctl add volume): "VSSD-" like every dm
+ * device vssd makes, so that start-up finds them */
+#define VOLUME_UUID_PREFIX "VSSD-V-"
+
 typedef struct Daemon Daemon;
 typedef struct State State;
 

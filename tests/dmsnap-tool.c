@@ -9,6 +9,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/dmsnap.h"
 #include "daemon/hostops.h"
+#include "tests/lib/dmsnap-blocking.h"
 
 static void usage(void)
 {
@@ -102,7 +103,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 	if (r < 0)
 		return fail(&err, r);
 	(void)dmsnap_set_sync(set, 10 * USEC_PER_SEC);
-	r = dmsnap_set_freeze(set, &err);
+	r = dmsnap_set_freeze(set, env->flush_timeout, &err);
 	if (r < 0)
 		return fail(&err, r);
 	r = dmsnap_set_commit(set, &held, &err);

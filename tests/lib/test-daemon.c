@@ -66,12 +66,9 @@ int test_daemon_new_opts(TestDaemon **ret, const TestDaemonOptions *o)
 	/* as daemon_init() does, with the fakes in place of libdm and the real host */
 	t->d.dm = fake_dm_dmdev(t->dm);
 	t->d.host = fake_host_host(t->host);
-	t->d.env = (DmsnapEnv){ .dm = t->d.dm,
-		                .host = t->d.host,
-		                .hold_timeout = t->d.config.hold_timeout,
-		                .flush_timeout = t->d.config.flush_timeout,
-		                .chunk_sectors = t->d.config.chunk_kib * 2,
-		                .use_fifreeze = t->d.config.parallel_freeze };
+	r = daemon_register_providers(&t->d);
+	if (r < 0)
+		return r;
 	t->d.bus = BUS_NULL;
 	t->d.bus.tap = tap;
 	t->d.bus.tap_userdata = t;
@@ -140,6 +137,7 @@ TestDaemon *test_daemon_free(TestDaemon *t)
 	d->writers = NULL;
 	storage_done(d);
 	bus_done(&d->bus); /* the object list; there is no connection */
+	provider_registry_done(&d->providers);
 	config_done(&d->config);
 	if (t->state_dir[0])
 		remove_state_dir(t->state_dir);
@@ -323,7 +321,7 @@ Snapshot *test_released_snapshot(TestDaemon *t, const char *context, size_t i, c
 	snapset_release(s); /* no-auto-release: the shadow copy stays, and so does its set */
 	ck_assert_ptr_null(s->owner);
 	ck_assert_uint_eq(s->n_snaps, 1);
-	ck_assert_int_eq(dmdev_info(t->d.dm, snap->dm.snap_name, &info), 0);
+	ck_assert_int_eq(dmdev_info(t->d.dm, test_dm(snap)->snap_name, &info), 0);
 	ck_assert(info.exists);
 	fake_host_add_block(t->host, snapshot_device(snap, dev, 160),
 	                    makedev(info.major, info.minor));

@@ -9,10 +9,18 @@
 
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
+#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset.h"
+#include "daemon/snapshot.h"
 #include "daemon/writer.h"
 #include "tests/lib/fake-dm.h"
 #include "tests/lib/fake-host.h"
+
+/* The dm-snapshot provider's object of a shadow copy (the daemon's tests run that provider) */
+static inline DmsnapSnapshot *test_dm(Snapshot *s)
+{
+	return provider_dmsnap_snap(s->ps);
+}
 
 #define TEST_DAEMON_STORAGE_DEVNO makedev(8, 1) /* the file system of config.storage_dir */
 #define TEST_DAEMON_SECTORS       131072ULL     /* 64 MiB volumes */
