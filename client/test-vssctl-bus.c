@@ -516,9 +516,9 @@ START_TEST(create_shadow_over_the_bus)
 	ck_assert_int_eq(
 		VSSCTL(&t, "create", "shadow", "--volume", VOLA, "--volume", VOLB, "--json"), 0);
 	ck_assert_str_eq(t.err, "");
-	/* vssadmin's default: a client-accessible (persistent) shadow copy */
+	/* vssadmin's default: a client-accessible-writers (persistent, writers frozen) copy */
 	assert_contains(t_calls(&t), "CreateSnapshotSet " VSSD_ROOT_PATH " [[\"" VOLA "\",\"" VOLB
-	                             "\"],{\"context\":\"client-accessible\"}]\n");
+	                             "\"],{\"context\":\"client-accessible-writers\"}]\n");
 	assert_contains(t_calls(&t), "GetAll " S1P " [\"" VSSD_IFACE_SNAP "\"]\n");
 	assert_contains(t.out, "\"set_id\": \"" SET "\"");
 	assert_contains(t.out, "\"device\": \"/dev/mapper/vssd-s2\"");

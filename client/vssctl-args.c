@@ -65,13 +65,19 @@ static const struct option options[] = {
 };
 
 static const char *const contexts[] = {
-	"backup",       "file-share-backup", "persistent",
-	"app-rollback", "client-accessible", "nas-rollback",
+	"backup",
+	"file-share-backup",
+	"persistent",
+	"app-rollback",
+	"client-accessible",
+	"nas-rollback",
+	"client-accessible-writers",
 };
 static const char *const backup_types[] = { "full", "copy", "incremental", "differential", "log" };
 
-#define CONTEXTS_TEXT \
-	"backup, file-share-backup, persistent, app-rollback, client-accessible, nas-rollback"
+#define CONTEXTS_TEXT                                                                            \
+	"backup, file-share-backup, persistent, app-rollback, client-accessible, nas-rollback, " \
+	"client-accessible-writers"
 #define TYPES_TEXT "full, copy, incremental, differential, log"
 
 typedef struct Verb {
@@ -137,9 +143,10 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"\n"
 		"  --volume V          a volume (device path); repeat for more, at most 64\n"
 		"  --context C         backup, file-share-backup, persistent, app-rollback,\n"
-		"                      client-accessible or nas-rollback.\n"
-		"                      Default: client-accessible, a persistent shadow copy as\n"
-		"                      'vssadmin create shadow' makes. The backup and\n"
+		"                      client-accessible, client-accessible-writers or\n"
+		"                      nas-rollback. Default: client-accessible-writers, a\n"
+		"                      persistent shadow copy with writers, as 'vssadmin create\n"
+		"                      shadow' makes. The backup and\n"
 		"                      file-share-backup contexts release the shadow copies when\n"
 		"                      vssctl exits, unless --no-auto-release is given.\n"
 		"  --no-writers        do not involve writers (crash-consistent copy)\n"

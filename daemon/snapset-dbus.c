@@ -37,6 +37,13 @@ int snapset_append_writer_list(Snapset *s, DBusMessageIter *it, bool metadata)
 		if (writer_append_dict(w, &arr, metadata) < 0)
 			return -ENOMEM;
 	}
+	/* writer-failures=continue: the writers that failed, with their state and error */
+	for (size_t i = 0; !metadata && i < s->n_failed; i++) {
+		Writer *w = writer_find(s->d, &s->failed[i]);
+
+		if (w && writer_append_dict(w, &arr, false) < 0)
+			return -ENOMEM;
+	}
 	return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
 }
 

@@ -37,6 +37,7 @@ static const struct {
 	[SNAPSET_CONTEXT_APP_ROLLBACK] = { "app-rollback", 0x9, true },
 	[SNAPSET_CONTEXT_CLIENT_ACCESSIBLE] = { "client-accessible", 0x1D, false },
 	[SNAPSET_CONTEXT_NAS_ROLLBACK] = { "nas-rollback", 0x19, false },
+	[SNAPSET_CONTEXT_CLIENT_ACCESSIBLE_WRITERS] = { "client-accessible-writers", 0x0D, true },
 };
 
 const char *snapset_state_to_string(SnapsetState s)
@@ -80,11 +81,28 @@ uint32_t snapset_context_attributes(SnapsetContext c)
 	return contexts[c].attributes;
 }
 
+bool snapset_context_client_accessible(SnapsetContext c)
+{
+	return contexts[c].attributes & VSS_ATTR_CLIENT_ACCESSIBLE;
+}
+
+void snapset_options_done(SnapsetOptions *o)
+{
+	o->exclude_writer_classes = strv_free(o->exclude_writer_classes);
+	o->exclude_writer_instances = strv_free(o->exclude_writer_instances);
+	o->include_writer_classes = strv_free(o->include_writer_classes);
+}
+
 /* ---- writers --------------------------------------------------------------------------------- */
 
-static bool class_excluded(const Snapset *s, const Writer *w)
+/* VSS's EnableWriterClasses (an allow-list), DisableWriterClasses and DisableWriterInstances;
+ * an exclusion wins over the allow-list */
+bool snapset_writer_excluded(const Snapset *s, const Writer *w)
 {
-	return strv_contains(s->exclude_writer_classes, w->class_id);
+	if (s->include_writer_classes && !strv_contains(s->include_writer_classes, w->class_id))
+		return true;
+	return strv_contains(s->exclude_writer_classes, w->class_id) ||
+	       strv_contains(s->exclude_writer_instances, w->id_str);
 }
 
 #define WRITER_PATHS_DEADLINE_USEC (USEC_PER_SEC) /* see writer_involved() */
@@ -98,7 +116,7 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 	const dev_t *devs;
 	size_t n;
 
-	if (!s->writers || class_excluded(s, w))
+	if (!s->writers || snapset_writer_excluded(s, w))
 		return false;
 	if (writer_path_devices(w, deadline, &devs, &n) < 0) {
 		log_notice("set=%s writer=%s: where its paths lie is not known yet; it takes part",
@@ -110,6 +128,14 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 			if (s->snaps[j]->devno == devs[i])
 				return true;
 	return n == 0;
+}
+
+static bool writer_failed_here(const Snapset *s, const Writer *w)
+{
+	for (size_t i = 0; i < s->n_failed; i++)
+		if (vssid_equal(&s->failed[i], &w->instance_id))
+			return true;
+	return false;
 }
 
 int snapset_compute_involved(Snapset *s, bool all)
@@ -124,7 +150,10 @@ int snapset_compute_involved(Snapset *s, bool all)
 	for (size_t i = 0; i < s->d->n_writers; i++) {
 		Writer *w = s->d->writers[i];
 
-		if (all ? s->writers && !class_excluded(s, w) : writer_involved(s, w, deadline))
+		if (writer_failed_here(s, w)) /* writer-failures=continue: it left the set */
+			continue;
+		if (all ? s->writers && !snapset_writer_excluded(s, w)
+		        : writer_involved(s, w, deadline))
 			ids[n++] = w->instance_id;
 	}
 	free(s->involved);
@@ -133,12 +162,78 @@ int snapset_compute_involved(Snapset *s, bool all)
 	return 0;
 }
 
+/* Drops writer wid's entries from the selection */
+static void unselect_writer(Snapset *s, const char *wid)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; s->components && s->components[i] && s->components[i + 1]; i += 2) {
+		if (streq(s->components[i], wid)) {
+			log_writer_notice(wid, s->id_str, "component \"%s\" left out of the set",
+			                  s->components[i + 1]);
+			free(s->components[i]);
+			free(s->components[i + 1]);
+			continue;
+		}
+		s->components[j++] = s->components[i];
+		s->components[j++] = s->components[i + 1];
+	}
+	if (s->components)
+		s->components[j] = NULL;
+}
+
+/* writer-failures=continue, after an event: the writers it failed leave the set (VSS: the
+ * writer is marked failed, its components are excluded, the set goes on); one that failed at
+ * Freeze or Thaw is sent Abort, as VSS does. */
+static void drop_failed_writers(Snapset *s, WriterEvent ev)
+{
+	VssId aborted[VSSD_WRITERS_MAX];
+	size_t j = 0, n_aborted = 0;
+
+	for (size_t i = 0; i < s->n_involved; i++) {
+		Writer *w = writer_find(s->d, &s->involved[i]);
+		VssId *f;
+
+		if (w && w->state < WRITER_STATE_FAILED_AT_IDENTIFY) {
+			s->involved[j++] = s->involved[i];
+			continue;
+		}
+		if (!w) /* gone from the bus: nothing to tell or show */
+			continue;
+		f = reallocarray(s->failed, s->n_failed + 1, sizeof(VssId));
+		if (!f) { /* keep it involved: at worst it gets more events */
+			s->involved[j++] = s->involved[i];
+			continue;
+		}
+		s->failed = f;
+		s->failed[s->n_failed++] = w->instance_id;
+		log_set_warning(s->id_str,
+		                "writer \"%s\" (%s) failed at %s (%s); writer-failures=continue: "
+		                "the set goes on without it",
+		                w->name, w->id_str, writer_event_to_string(ev),
+		                strempty(w->last_error));
+		unselect_writer(s, w->id_str);
+		if ((ev == WRITER_EVENT_FREEZE || ev == WRITER_EVENT_THAW) &&
+		    n_aborted < ELEMENTSOF(aborted))
+			aborted[n_aborted++] = w->instance_id;
+	}
+	s->n_involved = j;
+	if (n_aborted > 0) {
+		WriterEventArgs a;
+
+		snapset_event_args(s, &a);
+		(void)writer_broadcast_start(s->d, WRITER_EVENT_ABORT, aborted, n_aborted, &a, NULL,
+		                             NULL, NULL);
+	}
+}
+
 void snapset_event_args(Snapset *s, WriterEventArgs *a)
 {
 	*a = (WriterEventArgs){ .set_id = s->id_str,
 		                .backup_type = s->backup_type,
 		                .context = snapset_context_to_string(s->context),
-		                .components = s->components };
+		                .components = s->components,
+		                .continue_on_failure = s->writer_failures_continue };
 }
 
 /* Abort and BackupShutdown: sent without waiting for the answers. */
@@ -146,10 +241,14 @@ void snapset_writers_notify(Snapset *s, WriterEvent ev)
 {
 	WriterEventArgs a;
 
-	if (s->n_involved == 0)
-		return;
 	snapset_event_args(s, &a);
-	(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL, NULL);
+	if (s->n_involved > 0)
+		(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL,
+		                             NULL);
+	/* writers that failed under writer-failures=continue took part: they get BackupShutdown */
+	if (ev == WRITER_EVENT_BACKUP_SHUTDOWN && s->n_failed > 0)
+		(void)writer_broadcast_start(s->d, ev, s->failed, s->n_failed, &a, NULL, NULL,
+		                             NULL);
 }
 
 int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done)
@@ -160,6 +259,8 @@ int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, Wr
 
 void snapset_bcast_done(Snapset *s, WriterBroadcast *b)
 {
+	if (s->writer_failures_continue && writer_broadcast_event(b) != WRITER_EVENT_IDENTIFY)
+		drop_failed_writers(s, writer_broadcast_event(b));
 	writer_broadcast_cancel(b);
 	if (s->bcast == b)
 		s->bcast = NULL;
@@ -192,6 +293,7 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->owner_uid = uid;
 	s->context = o->context;
 	s->writers = snapset_context_writers(o->context) && !o->no_writers;
+	s->writer_failures_continue = o->writer_failures_continue;
 	s->auto_release = !snapset_context_persistent(o->context) && !o->no_auto_release;
 	s->attributes = snapset_context_attributes(o->context) | VSS_ATTR_DIFFERENTIAL;
 	if (o->no_auto_release)
@@ -207,6 +309,17 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	for (char **c = o->exclude_writer_classes; c && *c; c++)
 		if (strv_extend(&s->exclude_writer_classes, *c) < 0)
 			return -ENOMEM;
+	for (char **c = o->exclude_writer_instances; c && *c; c++)
+		if (strv_extend(&s->exclude_writer_instances, *c) < 0)
+			return -ENOMEM;
+	if (o->include_writer_classes) { /* given, even empty: only these classes take part */
+		s->include_writer_classes = calloc(1, sizeof(char *));
+		if (!s->include_writer_classes)
+			return -ENOMEM;
+		for (char **c = o->include_writer_classes; *c; c++)
+			if (strv_extend(&s->include_writer_classes, *c) < 0)
+				return -ENOMEM;
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -246,7 +359,10 @@ Snapset *snapset_free(Snapset *s)
 	free(s->backup_type);
 	free(s->description);
 	free(s->involved);
+	free(s->failed);
 	strv_free(s->exclude_writer_classes);
+	strv_free(s->exclude_writer_instances);
+	strv_free(s->include_writer_classes);
 	strv_free(s->components);
 	free(s);
 	return NULL;
@@ -329,7 +445,7 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 	if (daemon_volume_snapshots(d, volume_name, &l, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		c += l[i]->set->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE;
+		c += snapset_context_client_accessible(l[i]->set->context);
 	return c;
 }
 
@@ -395,7 +511,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 			                s->snaps[i]->volume);
 			goto out;
 		}
-	if (s->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE &&
+	if (snapset_context_client_accessible(s->context) &&
 	    count_client_accessible(s->d, v.name) >= s->d->config.max_shadow_copies) {
 		r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED, -E2BIG,
 		                "volume %s has %u client-accessible shadow copies, the configured "

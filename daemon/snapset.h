@@ -16,6 +16,7 @@ typedef struct WriterBroadcast WriterBroadcast;
 typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
 typedef struct Snapset Snapset;
+typedef struct Writer Writer;
 
 /* The end of an asynchronous operation on a set: r < 0 and err (may be unset) on failure,
  * also when the set goes away before it ends (-ECANCELED). */
@@ -41,6 +42,7 @@ typedef enum SnapsetContext {
 	SNAPSET_CONTEXT_APP_ROLLBACK,
 	SNAPSET_CONTEXT_CLIENT_ACCESSIBLE,
 	SNAPSET_CONTEXT_NAS_ROLLBACK,
+	SNAPSET_CONTEXT_CLIENT_ACCESSIBLE_WRITERS,
 	_SNAPSET_CONTEXT_MAX,
 	_SNAPSET_CONTEXT_INVALID = -EINVAL,
 } SnapsetContext;
@@ -61,7 +63,12 @@ typedef struct SnapsetOptions {
 	const char *backup_type;
 	const char *description;
 	char **exclude_writer_classes;
+	char **exclude_writer_instances; /* DisableWriterInstances */
+	char **include_writer_classes;   /* EnableWriterClasses: when given, only these */
+	bool writer_failures_continue;   /* writer-failures: abort (false) or continue */
 } SnapsetOptions;
+/* Frees the option lists (bus-manager.c reads them) */
+void snapset_options_done(SnapsetOptions *o);
 
 struct Snapset {
 	Daemon *d;
@@ -75,6 +82,8 @@ struct Snapset {
 	char *backup_type;
 	char *description;
 	char **exclude_writer_classes;
+	char **exclude_writer_instances;
+	char **include_writer_classes; /* NULL: every class not excluded */
 	char **components; /* SetComponents: pairs (writer instance id, component name) */
 	bool writers;      /* writers take part */
 	bool auto_release; /* snapshots go with the session */
@@ -93,6 +102,11 @@ struct Snapset {
 	usec_t held_usec;
 	VssId *involved; /* writers taking part (instance ids) */
 	size_t n_involved;
+	/* writer-failures=continue: a writer that fails leaves involved for failed; it keeps its
+	 * failed state and error for GatherWriterStatus, and its components leave the selection */
+	bool writer_failures_continue;
+	VssId *failed;
+	size_t n_failed;
 	WriterBroadcast *bcast;  /* the writer event under way */
 	SnapsetDoneFn call_done; /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
 	void *call_userdata;
@@ -108,6 +122,10 @@ const char *snapset_context_to_string(SnapsetContext c);
 SnapsetContext snapset_context_from_string(const char *s);
 bool snapset_context_persistent(SnapsetContext c);
 bool snapset_context_writers(SnapsetContext c);
+/* The context's attributes include VSS_ATTR_CLIENT_ACCESSIBLE (max-shadow-copies counts it) */
+bool snapset_context_client_accessible(SnapsetContext c);
+/* The writer class and instance options leave writer w out of the set */
+bool snapset_writer_excluded(const Snapset *s, const Writer *w);
 uint32_t snapset_context_attributes(SnapsetContext c);
 
 /* A new set owned by owner (a unique bus name), not exported yet. */

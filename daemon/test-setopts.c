@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-setopts.c - StartSnapshotSet options that choose the writers and what their failures do */
+#include <ctype.h>
+
+#include "common/vssd-limits.h"
+#include "daemon/bus.h"
+#include "daemon/daemon.h"
+#include "daemon/snapset-internal.h"
+#include "daemon/snapset.h"
+#include "daemon/snapshot.h"
+#include "daemon/writer.h"
+#include "tests/lib/check-main.h"
+#include "tests/lib/test-daemon.h"
+
+#define CLASS_A "00000000-0000-4000-8000-00000000000a"
+#define CLASS_B "00000000-0000-4000-8000-00000000000b"
+
+static const char *kind(const VssErr *e)
+{
+	return vss_error_info(e->kind)->name;
+}
+
+/* StartSnapshotSet with these options: pairs of key and value, a value starting with '[' is
+ * a string array of the comma-separated words after it; NULL-terminated */
+static int start_with(TestDaemon *t, Snapset **ret, VssErr *err, ...)
+{
+	DBusMessage *m =
+		test_call_new(t, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "StartSnapshotSet", NULL);
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	DBusMessageIter it, dict;
+	size_t n = t->d.n_sets;
+	const char *key;
+	va_list ap;
+	int r;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &dict), 0);
+	va_start(ap, err);
+	while ((key = va_arg(ap, const char *))) {
+		const char *value = va_arg(ap, const char *);
+
+		if (value[0] == '[') {
+			char *l[8] = { NULL }, buf[512];
+			size_t k = 0;
+
+			snprintf(buf, sizeof(buf), "%s", value + 1);
+			for (char *w = strtok(buf, ","); w && k < 7; w = strtok(NULL, ","))
+				l[k++] = w;
+			ck_assert_int_eq(bus_dict_add_strv(&dict, key, l), 0);
+		} else
+			ck_assert_int_eq(bus_dict_add_string(&dict, key, value), 0);
+	}
+	va_end(ap);
+	ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
+	r = test_daemon_call(t, &daemon_manager_interface, &t->d, m, &c, err);
+	dbus_message_unref(m);
+	if (r >= 0) {
+		ck_assert_uint_eq(t->d.n_sets, n + 1);
+		*ret = t->d.sets[n];
+	}
+	return r;
+}
+
+static Writer *writer_of_class(TestDaemon *t, const char *name, const char *class_id)
+{
+	Writer *w = test_writer(t, name, NULL);
+
+	strcpy(w->class_id, class_id);
+	return w;
+}
+
+static bool involved(const Snapset *s, const Writer *w)
+{
+	for (size_t i = 0; i < s->n_involved; i++)
+		if (vssid_equal(&s->involved[i], &w->instance_id))
+			return true;
+	return false;
+}
+
+START_TEST(client_accessible_writers_is_persistent_with_writers)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	SnapsetContext c = snapset_context_from_string("client-accessible-writers");
+	Snapset *s;
+
+	ck_assert_int_eq(c, SNAPSET_CONTEXT_CLIENT_ACCESSIBLE_WRITERS);
+	ck_assert_str_eq(snapset_context_to_string(c), "client-accessible-writers");
+	/* VSS_CTX_CLIENT_ACCESSIBLE_WRITERS: PERSISTENT | CLIENT_ACCESSIBLE | NO_AUTO_RELEASE */
+	ck_assert_uint_eq(snapset_context_attributes(c), 0x0D);
+	ck_assert(snapset_context_persistent(c));
+	ck_assert(snapset_context_writers(c));
+	ck_assert(snapset_context_client_accessible(c));
+	ck_assert(snapset_context_client_accessible(SNAPSET_CONTEXT_CLIENT_ACCESSIBLE));
+	ck_assert(!snapset_context_client_accessible(SNAPSET_CONTEXT_APP_ROLLBACK));
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	s = test_set(t, "client-accessible-writers", false);
+	ck_assert(s->writers);
+	ck_assert(!s->auto_release);
+	ck_assert_uint_eq(s->attributes, 0x0D | VSS_ATTR_DIFFERENTIAL);
+}
+END_TEST
+
+/* max-shadow-copies counts both client-accessible contexts together */
+START_TEST(client_accessible_writers_counts_towards_max_shadow_copies)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapshot *snap = NULL;
+	VssErr err = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	t->d.config.max_shadow_copies = 2;
+	(void)test_created_set(t, "client-accessible", 1);
+	(void)test_created_set(t, "client-accessible-writers", 1);
+	s = test_set(t, "client-accessible-writers", true);
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "", &snap, &err), -E2BIG);
+	ck_assert_str_eq(kind(&err), "MaximumNumberOfSnapshotsReached");
+}
+END_TEST
+
+START_TEST(unknown_context_names_the_new_one)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	ck_assert_int_eq(start_with(t, &s, &err, "context", "client-accesible", NULL), -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(err.message, "unknown context \"client-accesible\"; use backup, "
+	                              "file-share-backup, persistent, app-rollback, "
+	                              "client-accessible, client-accessible-writers or "
+	                              "nas-rollback");
+}
+END_TEST
+
+START_TEST(writers_excluded_by_instance_and_by_class)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Writer *a1, *a2, *b1;
+	char opt[128];
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	a1 = writer_of_class(t, "a1", CLASS_A);
+	a2 = writer_of_class(t, "a2", CLASS_A);
+	b1 = writer_of_class(t, "b1", CLASS_B);
+
+	/* by instance */
+	snprintf(opt, sizeof(opt), "[%s", a2->id_str);
+	ck_assert_int_eq(start_with(t, &s, NULL, "exclude-writer-instances", opt, NULL), 0);
+	ck_assert_int_eq(snapset_compute_involved(s, true), 0);
+	ck_assert(involved(s, a1) && !involved(s, a2) && involved(s, b1));
+	ck_assert(snapset_writer_excluded(s, a2));
+	snapset_release(s);
+
+	/* by class, as before */
+	ck_assert_int_eq(start_with(t, &s, NULL, "exclude-writer-classes", "[" CLASS_A, NULL), 0);
+	ck_assert_int_eq(snapset_compute_involved(s, true), 0);
+	ck_assert(!involved(s, a1) && !involved(s, a2) && involved(s, b1));
+	snapset_release(s);
+
+	/* an allow-list of classes; an exclusion still applies inside it; ids in any case */
+	snprintf(opt, sizeof(opt), "[%s", a1->id_str);
+	for (char *p = opt; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	ck_assert_int_eq(start_with(t, &s, NULL, "include-writer-classes",
+	                            "[00000000-0000-4000-8000-00000000000A",
+	                            "exclude-writer-instances", opt, NULL),
+	                 0);
+	ck_assert_int_eq(snapset_compute_involved(s, true), 0);
+	ck_assert(!involved(s, a1) && involved(s, a2) && !involved(s, b1));
+	ck_assert_uint_eq(s->n_involved, 1);
+	snapset_release(s);
+
+	/* an empty allow-list lets no writer in */
+	ck_assert_int_eq(start_with(t, &s, NULL, "include-writer-classes", "[", NULL), 0);
+	ck_assert_int_eq(snapset_compute_involved(s, true), 0);
+	ck_assert_uint_eq(s->n_involved, 0);
+	snapset_release(s);
+
+	/* without options: everyone */
+	ck_assert_int_eq(start_with(t, &s, NULL, NULL), 0);
+	ck_assert_int_eq(snapset_compute_involved(s, true), 0);
+	ck_assert_uint_eq(s->n_involved, 3);
+}
+END_TEST
+
+START_TEST(writer_options_are_validated)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	VssErr err = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	ck_assert_int_eq(start_with(t, &s, &err, "exclude-writer-instances", "[" CLASS_A ",nope",
+	                            NULL),
+	                 -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(err.message, "exclude-writer-instances: \"nope\" is not a UUID");
+
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "include-writer-classes", "[x", NULL), -EINVAL);
+	ck_assert_str_eq(err.message, "include-writer-classes: \"x\" is not a UUID");
+
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "include-writer-classes", CLASS_A, NULL), -EINVAL);
+	ck_assert_str_eq(err.message, "option \"include-writer-classes\" must be a string array "
+	                              "(as)");
+
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "writer-failures", "ignore", NULL), -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(err.message, "unknown writer-failures \"ignore\"; use abort (any writer "
+	                              "failure fails the set) or continue (the set goes on "
+	                              "without the failing writer)");
+	ck_assert_uint_eq(t->d.n_sets, 0);
+
+	ck_assert_int_eq(start_with(t, &s, NULL, "writer-failures", "abort", NULL), 0);
+	ck_assert(!s->writer_failures_continue);
+	snapset_release(s);
+	ck_assert_int_eq(start_with(t, &s, NULL, "writer-failures", "continue", NULL), 0);
+	ck_assert(s->writer_failures_continue);
+}
+END_TEST
+
+/* The list option counts are capped like exclude-writer-classes */
+START_TEST(writer_option_arrays_are_capped)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *keys[] = { "exclude-writer-instances", "include-writer-classes" };
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+		_cleanup_free_ char **l = calloc(VSSD_WRITERS_MAX + 2, sizeof(char *));
+		DBusMessage *m = test_call_new(t, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER,
+		                               "StartSnapshotSet", NULL);
+		BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+		DBusMessageIter it, dict;
+		VssErr err = { 0 };
+		char want[128];
+
+		ck_assert_ptr_nonnull(l);
+		for (size_t i = 0; i <= VSSD_WRITERS_MAX; i++)
+			l[i] = (char *)CLASS_A;
+		dbus_message_iter_init_append(m, &it);
+		ck_assert_int_eq(bus_dict_open(&it, &dict), 0);
+		ck_assert_int_eq(bus_dict_add_strv(&dict, keys[k], l), 0);
+		ck_assert_int_eq(bus_dict_close(&it, &dict), 0);
+		ck_assert_int_eq(test_daemon_call(t, &daemon_manager_interface, &t->d, m, &c, &err),
+		                 -E2BIG);
+		dbus_message_unref(m);
+		snprintf(want, sizeof(want), "option \"%s\" has 1025 elements; at most 1024 are allowed",
+		         keys[k]);
+		ck_assert_str_eq(err.message, want);
+		ck_assert_uint_eq(t->d.n_sets, 0);
+	}
+}
+END_TEST
+
+/* The error name of the reply to m ("" for a method return) */
+static const char *reply_name(TestDaemon *t, DBusMessage *m)
+{
+	DBusMessage *reply = test_daemon_reply_to(t, m);
+
+	ck_assert_msg(reply, "no reply to %s", dbus_message_get_member(m));
+	return dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR
+	               ? dbus_message_get_error_name(reply)
+	               : "";
+}
+
+static void set_call(TestDaemon *t, Snapset *s, const char *member, const char *want)
+{
+	DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, member, NULL);
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+
+	ck_assert_int_eq(test_daemon_call(t, &snapset_interface, s, m, &c, NULL), 0);
+	for (int i = 0; i < 1000 && s->state == SNAPSET_STATE_CREATING; i++)
+		ck_assert_int_ge(sd_event_run(t->d.event, 5 * USEC_PER_SEC), 0);
+	ck_assert_str_eq(reply_name(t, m), want);
+	dbus_message_unref(m);
+}
+
+/* The unit daemon reaches no writer: each event to it fails as WriterNotResponding. With
+ * writer-failures=continue the writer is marked failed at PrepareForBackup, leaves the set, and
+ * the set is created all the same; GatherWriterStatus still lists it. */
+START_TEST(continue_creates_the_set_without_the_failing_writer)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *const comps[] = { "db", NULL };
+	Writer *w;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	w = test_writer_with_components(t, "db", NULL, comps);
+	ck_assert_int_eq(start_with(t, &s, NULL, "writer-failures", "continue", NULL), 0);
+	(void)test_add(s, 0);
+	set_call(t, s, "GatherWriterMetadata", "");
+	ck_assert_uint_eq(s->n_involved, 1);
+	ck_assert_int_eq(snapset_set_components(s, (char *[]){ w->id_str, (char *)"db", NULL }, 1,
+	                                        NULL),
+	                 0);
+	set_call(t, s, "PrepareForBackup", "");
+	ck_assert_str_eq(snapset_state_to_string(s->state), "prepared");
+	ck_assert_uint_eq(s->n_involved, 0);
+	ck_assert_uint_eq(s->n_failed, 1);
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_PREPARE_BACKUP);
+	ck_assert_str_eq(w->last_error, "VSS_E_WRITER_NOT_RESPONDING");
+	ck_assert_ptr_null(s->components[0]); /* its component left the selection */
+
+	set_call(t, s, "DoSnapshotSet", "");
+	ck_assert_str_eq(snapset_state_to_string(s->state), "created");
+	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_PREPARE_BACKUP);
+	{
+		DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "GatherWriterStatus", NULL);
+		BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+		DBusMessage *reply;
+		DBusMessageIter it;
+
+		ck_assert_int_eq(test_daemon_call(t, &snapset_interface, s, m, &c, NULL), 0);
+		reply = test_daemon_reply_to(t, m);
+		ck_assert_ptr_nonnull(reply);
+		ck_assert(dbus_message_iter_init(reply, &it));
+		ck_assert_uint_eq(bus_array_count(&it), 1);
+		dbus_message_unref(m);
+	}
+}
+END_TEST
+
+/* The default stays: the same writer fails the set at PrepareForBackup */
+START_TEST(abort_is_the_default)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	(void)test_writer(t, "db", NULL);
+	ck_assert_int_eq(start_with(t, &s, NULL, NULL), 0);
+	(void)test_add(s, 0);
+	set_call(t, s, "GatherWriterMetadata", "");
+	set_call(t, s, "PrepareForBackup", VSS_ERROR_PREFIX "WriterNotResponding");
+	ck_assert_str_eq(snapset_state_to_string(s->state), "failed");
+	ck_assert_uint_eq(s->n_failed, 0);
+}
+END_TEST
+
+/* clang-format off */
+TEST_SUITE_MAIN("setopts",
+	TEST(client_accessible_writers_is_persistent_with_writers)
+	TEST(client_accessible_writers_counts_towards_max_shadow_copies)
+	TEST(unknown_context_names_the_new_one)
+	TEST(writers_excluded_by_instance_and_by_class)
+	TEST(writer_options_are_validated)
+	TEST(writer_option_arrays_are_capped)
+	TEST(continue_creates_the_set_without_the_failing_writer)
+	TEST(abort_is_the_default))
+/* clang-format on */
