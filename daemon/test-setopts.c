@@ -8,6 +8,7 @@
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
+#include "daemon/state.h"
 #include "daemon/writer.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
@@ -98,6 +99,27 @@ START_TEST(client_accessible_writers_is_persistent_with_writers)
 	ck_assert(s->writers);
 	ck_assert(!s->auto_release);
 	ck_assert_uint_eq(s->attributes, 0x0D | VSS_ATTR_DIFFERENTIAL);
+}
+END_TEST
+
+/* A persistent set of the new context goes to the state file and comes back from it */
+START_TEST(client_accessible_writers_is_saved_in_the_state)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	TestDaemonOptions o = { .state_file = true };
+	_cleanup_free_ char *error = NULL;
+	State st = STATE_NULL;
+	StateSet *x;
+	Snapset *p;
+
+	ck_assert_int_eq(test_daemon_new_opts(&t, &o), 0);
+	p = test_created_set(t, "client-accessible-writers", 1);
+	ck_assert_msg(state_load(t->d.state_path, &st, &error) == 0, "%s", strempty(error));
+	x = state_find_set(&st, &p->id);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_str_eq(x->context, "client-accessible-writers");
+	ck_assert_uint_eq(x->n_snapshots, 1);
+	state_done(&st);
 }
 END_TEST
 
@@ -194,9 +216,9 @@ START_TEST(writer_options_are_validated)
 	Snapset *s;
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
-	ck_assert_int_eq(start_with(t, &s, &err, "exclude-writer-instances", "[" CLASS_A ",nope",
-	                            NULL),
-	                 -EINVAL);
+	ck_assert_int_eq(
+		start_with(t, &s, &err, "exclude-writer-instances", "[" CLASS_A ",nope", NULL),
+		-EINVAL);
 	ck_assert_str_eq(kind(&err), "InvalidArgument");
 	ck_assert_str_eq(err.message, "exclude-writer-instances: \"nope\" is not a UUID");
 
@@ -251,8 +273,8 @@ START_TEST(writer_option_arrays_are_capped)
 		ck_assert_int_eq(test_daemon_call(t, &daemon_manager_interface, &t->d, m, &c, &err),
 		                 -E2BIG);
 		dbus_message_unref(m);
-		snprintf(want, sizeof(want), "option \"%s\" has 1025 elements; at most 1024 are allowed",
-		         keys[k]);
+		snprintf(want, sizeof(want),
+		         "option \"%s\" has 1025 elements; at most 1024 are allowed", keys[k]);
 		ck_assert_str_eq(err.message, want);
 		ck_assert_uint_eq(t->d.n_sets, 0);
 	}
@@ -298,9 +320,8 @@ START_TEST(continue_creates_the_set_without_the_failing_writer)
 	(void)test_add(s, 0);
 	set_call(t, s, "GatherWriterMetadata", "");
 	ck_assert_uint_eq(s->n_involved, 1);
-	ck_assert_int_eq(snapset_set_components(s, (char *[]){ w->id_str, (char *)"db", NULL }, 1,
-	                                        NULL),
-	                 0);
+	ck_assert_int_eq(
+		snapset_set_components(s, (char *[]){ w->id_str, (char *)"db", NULL }, 1, NULL), 0);
 	set_call(t, s, "PrepareForBackup", "");
 	ck_assert_str_eq(snapset_state_to_string(s->state), "prepared");
 	ck_assert_uint_eq(s->n_involved, 0);
@@ -313,7 +334,8 @@ START_TEST(continue_creates_the_set_without_the_failing_writer)
 	ck_assert_str_eq(snapset_state_to_string(s->state), "created");
 	ck_assert_int_eq(w->state, WRITER_STATE_FAILED_AT_PREPARE_BACKUP);
 	{
-		DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "GatherWriterStatus", NULL);
+		DBusMessage *m =
+			test_call_new(t, s->path, VSSD_IFACE_SET, "GatherWriterStatus", NULL);
 		BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
 		DBusMessage *reply;
 		DBusMessageIter it;
@@ -348,6 +370,7 @@ END_TEST
 /* clang-format off */
 TEST_SUITE_MAIN("setopts",
 	TEST(client_accessible_writers_is_persistent_with_writers)
+	TEST(client_accessible_writers_is_saved_in_the_state)
 	TEST(client_accessible_writers_counts_towards_max_shadow_copies)
 	TEST(unknown_context_names_the_new_one)
 	TEST(writers_excluded_by_instance_and_by_class)
