@@ -364,6 +364,7 @@ Snapset *snapset_free(Snapset *s)
 	strv_free(s->exclude_writer_instances);
 	strv_free(s->include_writer_classes);
 	strv_free(s->components);
+	strv_free(s->results);
 	free(s);
 	return NULL;
 }
@@ -739,6 +740,7 @@ int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err)
 	}
 	strv_free(s->components);
 	s->components = TAKE_PTR(sel);
+	s->components_set = true;
 	log_info("set=%s: %zu components selected", s->id_str, n);
 	return 0;
 }
@@ -754,6 +756,7 @@ int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *
 		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
 		                   "%s)",
 		                   snapset_state_to_string(s->state));
+	s->backup_success = success;
 	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");

@@ -84,9 +84,12 @@ struct Snapset {
 	char **exclude_writer_classes;
 	char **exclude_writer_instances;
 	char **include_writer_classes; /* NULL: every class not excluded */
-	char **components; /* SetComponents: pairs (writer instance id, component name) */
-	bool writers;      /* writers take part */
-	bool auto_release; /* snapshots go with the session */
+	char **components;   /* SetComponents: pairs (writer instance id, component name) */
+	bool components_set; /* SetComponents was called (else every component takes part) */
+	char **results;      /* SetBackupSucceeded: triples (writer instance id, name, "0"/"1") */
+	bool backup_success; /* BackupComplete's argument */
+	bool writers;        /* writers take part */
+	bool auto_release;   /* snapshots go with the session */
 	SnapsetState state;
 	usec_t creation_time;
 	Snapshot **snaps;
@@ -159,6 +162,12 @@ int snapset_create_all(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *e
 int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *userdata,
                             VssErr *err);
 int snapset_abort(Snapset *s, VssErr *err);
+/* SetBackupSucceeded, one entry: component name of writer id (spelt as given); check_only:
+ * says whether the entry would be taken, changes nothing */
+int snapset_set_backup_succeeded(Snapset *s, const char *id, const char *name, bool succeeded,
+                                 bool check_only, VssErr *err);
+/* GetBackupDocument: the document as JSON text (DESIGN §3b; daemon/document.h) */
+int snapset_backup_document(Snapset *s, char **ret, VssErr *err);
 /* The set holds the creation slot (Manager.SetInProgress) and nothing of it is under way: no
  * call, no writer event, not in DoSnapshotSet. Such a set may be aborted to free the slot. */
 bool snapset_idle(const Snapset *s);
