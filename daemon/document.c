@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* document.c - the backup document (VSS's Backup Components Document) as JSON: build, parse, check */
+/* document.c - the backup document (VSS's Backup Components Document) as JSON: build, parse, check
+ */
 #include <stdarg.h>
 
 #include <json.h>
@@ -11,7 +12,7 @@
 #include "daemon/document.h"
 
 #define DOC_JSON_DEPTH    8    /* ours nest 5 deep */
-#define DOC_WHERE_MAX     64 /* "writers[<20 digits>]", then ".components[<20 digits>]" */
+#define DOC_WHERE_MAX     64   /* "writers[<20 digits>]", then ".components[<20 digits>]" */
 #define DOC_STAMP_MAX     4096 /* backup-stamp and backup-metadata: bytes of text */
 #define DOC_WRITER_STATES 16   /* VSS_WRITER_STATE 0..15 */
 #define DOC_NUMBER_MAX    ((uint64_t)INT64_MAX)
@@ -222,8 +223,9 @@ static int bad(VssErr *err, const char *where, const char *key, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL, "backup document: %s%s%s: %s",
-	                   where, where[0] && key[0] ? "." : "", key, msg);
+	return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL, "backup document: %s%s%s%s%s",
+	                   where, where[0] && key[0] ? "." : "", key,
+	                   where[0] || key[0] ? ": " : "", msg);
 }
 
 static const char *type_name(json_type t)
@@ -293,8 +295,7 @@ static int take_string(json_object *o, const char *where, const char *key, size_
 	}
 	s = json_object_get_string(v);
 	if (empty_ok ? !valid_text_or_empty(s, max) : !valid_text(s, max))
-		return bad(err, where, key,
-		           "%s, longer than %zu bytes or holds control characters",
+		return bad(err, where, key, "%s, longer than %zu bytes or holds control characters",
 		           empty_ok ? "not text" : "empty", max);
 	*ret = strdup(s);
 	return *ret ? 0 : -ENOMEM;
@@ -313,8 +314,8 @@ static int take_id(json_object *o, const char *where, const char *key, char **re
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int take_enum(json_object *o, const char *where, const char *key,
-                     const char *const *values, char **ret, VssErr *err)
+static int take_enum(json_object *o, const char *where, const char *key, const char *const *values,
+                     char **ret, VssErr *err)
 {
 	const char *s = json_object_get_string(get(o, key));
 
@@ -373,10 +374,14 @@ static int parse_component(json_object *o, const char *where, DocComponent *c, V
 static int parse_writer(json_object *o, const char *where, DocWriter *w, VssErr *err)
 {
 	static const Field fields[] = {
-		{ "instance-id", json_type_string },   { "class-id", json_type_string },
-		{ "name", json_type_string },          { "instance-name", json_type_string },
-		{ "state", json_type_int },            { "last-error", json_type_string },
-		{ "failure-message", json_type_string }, { "components", json_type_array },
+		{ "instance-id", json_type_string },
+		{ "class-id", json_type_string },
+		{ "name", json_type_string },
+		{ "instance-name", json_type_string },
+		{ "state", json_type_int },
+		{ "last-error", json_type_string },
+		{ "failure-message", json_type_string },
+		{ "components", json_type_array },
 		{ NULL },
 	};
 	json_object *comps;
@@ -423,8 +428,10 @@ static int parse_writer(json_object *o, const char *where, DocWriter *w, VssErr 
 static int parse_snapshot(json_object *o, const char *where, DocSnapshot *s, VssErr *err)
 {
 	static const Field fields[] = {
-		{ "id", json_type_string },     { "volume", json_type_string },
-		{ "device", json_type_string }, { "provider", json_type_string },
+		{ "id", json_type_string },
+		{ "volume", json_type_string },
+		{ "device", json_type_string },
+		{ "provider", json_type_string },
 		{ NULL },
 	};
 	int r;
@@ -441,10 +448,10 @@ static int parse_snapshot(json_object *o, const char *where, DocSnapshot *s, Vss
 static int parse_document(json_object *o, BackupDocument *d, VssErr *err)
 {
 	static const Field fields[] = {
-		{ "format", json_type_string },      { "set-id", json_type_string },
-		{ "context", json_type_string },     { "backup-type", json_type_string },
-		{ "creation-time", json_type_int },  { "snapshots", json_type_array },
-		{ "writers", json_type_array },      { NULL },
+		{ "format", json_type_string },     { "set-id", json_type_string },
+		{ "context", json_type_string },    { "backup-type", json_type_string },
+		{ "creation-time", json_type_int }, { "snapshots", json_type_array },
+		{ "writers", json_type_array },     { NULL },
 	};
 	json_object *a;
 	int64_t t;

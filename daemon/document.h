@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* document.h - the backup document (VSS's Backup Components Document) as JSON: build, parse, check */
+/* document.h - the backup document (VSS's Backup Components Document) as JSON: build, parse, check
+ */
 #pragma once
 
 #include <stdbool.h>

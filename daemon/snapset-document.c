@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* snapset-document.c - a set's per-component results (SetBackupSucceeded) and its backup document */
+/* snapset-document.c - a set's per-component results (SetBackupSucceeded) and its backup document
+ */
 #include "common/log.h"
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
@@ -49,10 +50,11 @@ int snapset_set_backup_succeeded(Snapset *s, const char *id, const char *name, b
 	VssId wid;
 
 	if (s->state != SNAPSET_STATE_CREATED)
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "SetBackupSucceeded comes after DoSnapshotSet succeeded and before "
-		                   "BackupComplete (the set is %s)",
-		                   snapset_state_to_string(s->state));
+		return vss_err_set(
+			err, VSS_ERROR_BAD_STATE, -EBUSY,
+			"SetBackupSucceeded comes after DoSnapshotSet succeeded and before "
+			"BackupComplete (the set is %s)",
+			snapset_state_to_string(s->state));
 	if (vssid_from_string(id, &wid) < 0)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "instance-id \"%.64s\" is not a UUID", bus_safe_string(id));
@@ -130,10 +132,11 @@ int snapset_backup_document(Snapset *s, char **ret, VssErr *err)
 	case SNAPSET_STATE_COMPLETED:
 		break;
 	default:
-		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
-		                   "the backup document exists from PrepareForBackup on (the set is "
-		                   "%s)",
-		                   snapset_state_to_string(s->state));
+		return vss_err_set(
+			err, VSS_ERROR_BAD_STATE, -EBUSY,
+			"the backup document exists from PrepareForBackup on (the set is "
+			"%s)",
+			snapset_state_to_string(s->state));
 	}
 	if (dup_into(&doc.set_id, s->id_str) < 0 ||
 	    dup_into(&doc.context, snapset_context_to_string(s->context)) < 0 ||

@@ -5,6 +5,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
+#include "daemon/document.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -367,6 +368,193 @@ START_TEST(abort_is_the_default)
 }
 END_TEST
 
+/* SetBackupSucceeded with entries (instance id, name, succeeded "0"/"1"/NULL: key left out),
+ * triples ending with NULL; returns the handler's result */
+static int set_results(TestDaemon *t, Snapset *s, const char *const *e, VssErr *err)
+{
+	DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "SetBackupSucceeded", NULL);
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	DBusMessageIter it, a, d;
+	int r;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (; e[0]; e += 3) {
+		ck_assert_int_eq(bus_dict_open(&a, &d), 0);
+		ck_assert_int_eq(bus_dict_add_string(&d, "instance-id", e[0]), 0);
+		ck_assert_int_eq(bus_dict_add_string(&d, "name", e[1]), 0);
+		if (e[2] && streq(e[2], "x"))
+			ck_assert_int_eq(bus_dict_add_string(&d, "size", "1"), 0);
+		else if (e[2])
+			ck_assert_int_eq(bus_dict_add_bool(&d, "succeeded", e[2][0] == '1'), 0);
+		ck_assert_int_eq(bus_dict_close(&a, &d), 0);
+	}
+	ck_assert(dbus_message_iter_close_container(&it, &a));
+	r = test_daemon_call(t, &snapset_interface, s, m, &c, err);
+	dbus_message_unref(m);
+	return r;
+}
+
+/* GetBackupDocument, parsed back; asserting success */
+static void get_document(TestDaemon *t, Snapset *s, BackupDocument *doc)
+{
+	DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_SET, "GetBackupDocument", NULL);
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	DBusMessage *reply;
+	const char *text;
+	VssErr err = { 0 };
+
+	ck_assert_msg(test_daemon_call(t, &snapset_interface, s, m, &c, &err) == 0, "%s",
+	              err.message);
+	reply = test_daemon_reply_to(t, m);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert(dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID));
+	ck_assert_msg(document_from_json(text, doc, &err) == 0, "%s: %s", err.message, text);
+	dbus_message_unref(m);
+}
+
+static const DocComponent *doc_component(const BackupDocument *d, const char *wname,
+                                         const char *cname)
+{
+	for (size_t i = 0; i < d->n_writers; i++)
+		for (size_t j = 0;
+		     streq(d->writers[i].name, wname) && j < d->writers[i].n_components; j++)
+			if (streq(d->writers[i].components[j].name, cname))
+				return &d->writers[i].components[j];
+	ck_abort_msg("no component %s of %s in the document", cname, wname);
+	return NULL;
+}
+
+START_TEST(results_reach_the_backup_document)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *const db_comps[] = { "data", "logs", NULL }, *const fs_comps[] = { "home",
+		                                                                       NULL };
+	BackupDocument doc = { 0 };
+	VssErr err = { 0 };
+	Writer *db, *fs;
+	Snapset *s;
+	DBusMessage *m;
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	db = test_writer_with_components(t, "db", NULL, db_comps);
+	fs = test_writer_with_components(t, "fs", NULL, fs_comps);
+	s = test_set(t, "app-rollback", true);
+	(void)test_add(s, 0);
+
+	/* no document before PrepareForBackup */
+	m = test_call_new(t, s->path, VSSD_IFACE_SET, "GetBackupDocument", NULL);
+	ck_assert_int_eq(test_daemon_call(t, &snapset_interface, s, m, &c, &err), -EBUSY);
+	ck_assert_str_eq(kind(&err), "BadState");
+	dbus_message_unref(m);
+	set_call(t, s, "PrepareForBackup", "");
+	get_document(t, s, &doc);
+	ck_assert_str_eq(doc.set_id, s->id_str);
+	ck_assert_str_eq(doc.context, "app-rollback");
+	ck_assert_str_eq(doc.backup_type, "full");
+	ck_assert_uint_eq(doc.creation_time, 0);
+	ck_assert_uint_eq(doc.n_snapshots, 1);
+	ck_assert_str_eq(doc.snapshots[0].device, "");
+	ck_assert_uint_eq(doc.n_writers, 0);
+	document_done(&doc);
+
+	/* not before DoSnapshotSet */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ db->id_str, "data", "1", NULL }, &err),
+	                 -EBUSY);
+	ck_assert_str_eq(kind(&err), "BadState");
+	set_call(t, s, "DoSnapshotSet", "");
+	ck_assert_str_eq(snapset_state_to_string(s->state), "created");
+	/* both writers take part (the unit daemon reaches no writer to walk them through) */
+	free(s->involved);
+	s->involved = calloc(2, sizeof(VssId));
+	ck_assert_ptr_nonnull(s->involved);
+	s->involved[0] = db->instance_id;
+	s->involved[1] = fs->instance_id;
+	s->n_involved = 2;
+
+	/* wrong entries: nothing of the call is kept */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_results(t, s,
+	                             (const char *[]){ db->id_str, "data", "0", db->id_str, "tmp",
+	                                               "1", NULL },
+	                             &err),
+	                 -ENOENT);
+	ck_assert_str_eq(kind(&err), "ObjectNotFound");
+	ck_assert_ptr_null(s->results);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(
+		set_results(t, s, (const char *[]){ db->id_str, "data", NULL, NULL }, &err),
+		-EINVAL);
+	ck_assert_str_eq(err.message, "each result needs instance-id, name and succeeded");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ db->id_str, "data", "x", NULL }, &err),
+	                 -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ "db", "data", "1", NULL }, &err),
+	                 -EINVAL);
+	ck_assert_str_eq(err.message, "instance-id \"db\" is not a UUID");
+
+	/* data failed, then said again; the rest takes BackupComplete's word */
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ db->id_str, "data", "1", NULL }, NULL),
+	                 0);
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ db->id_str, "data", "0", NULL }, NULL),
+	                 0);
+	get_document(t, s, &doc);
+	ck_assert_uint_eq(doc.n_writers, 2);
+	ck_assert_int_eq(doc_component(&doc, "db", "data")->succeeded, DOC_RESULT_UNKNOWN);
+	ck_assert(doc_component(&doc, "db", "data")->selected);
+	ck_assert_uint_ne(doc.creation_time, 0);
+	ck_assert_str_ne(doc.snapshots[0].device, "");
+	document_done(&doc);
+
+	{
+		dbus_bool_t yes = true;
+
+		m = test_call_new(t, s->path, VSSD_IFACE_SET, "BackupComplete", NULL);
+		ck_assert(dbus_message_append_args(m, DBUS_TYPE_BOOLEAN, &yes, DBUS_TYPE_INVALID));
+		ck_assert_int_eq(test_daemon_call(t, &snapset_interface, s, m, &c, NULL), 0);
+		dbus_message_unref(m);
+	}
+	ck_assert_str_eq(snapset_state_to_string(s->state), "completed");
+	get_document(t, s, &doc);
+	ck_assert_int_eq(doc_component(&doc, "db", "data")->succeeded, DOC_RESULT_FAILED);
+	ck_assert_int_eq(doc_component(&doc, "db", "logs")->succeeded, DOC_RESULT_SUCCEEDED);
+	ck_assert_int_eq(doc_component(&doc, "fs", "home")->succeeded, DOC_RESULT_SUCCEEDED);
+	document_done(&doc);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(set_results(t, s, (const char *[]){ db->id_str, "data", "1", NULL }, &err),
+	                 -EBUSY);
+	ck_assert_str_eq(kind(&err), "BadState");
+}
+END_TEST
+
+/* writer-failures=continue: the failed writer is in the document, its components not selected */
+START_TEST(a_failed_writer_is_in_the_document_without_its_components)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *const comps[] = { "db", NULL };
+	BackupDocument doc = { 0 };
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	(void)test_writer_with_components(t, "db", NULL, comps);
+	ck_assert_int_eq(start_with(t, &s, NULL, "writer-failures", "continue", NULL), 0);
+	(void)test_add(s, 0);
+	set_call(t, s, "GatherWriterMetadata", "");
+	set_call(t, s, "PrepareForBackup", "");
+	set_call(t, s, "DoSnapshotSet", "");
+	get_document(t, s, &doc);
+	ck_assert_uint_eq(doc.n_writers, 1);
+	ck_assert_uint_eq(doc.writers[0].state, WRITER_STATE_FAILED_AT_PREPARE_BACKUP);
+	ck_assert_str_eq(doc.writers[0].last_error, "VSS_E_WRITER_NOT_RESPONDING");
+	ck_assert(!doc_component(&doc, "db", "db")->selected);
+	document_done(&doc);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("setopts",
 	TEST(client_accessible_writers_is_persistent_with_writers)
@@ -377,5 +565,7 @@ TEST_SUITE_MAIN("setopts",
 	TEST(writer_options_are_validated)
 	TEST(writer_option_arrays_are_capped)
 	TEST(continue_creates_the_set_without_the_failing_writer)
-	TEST(abort_is_the_default))
+	TEST(abort_is_the_default)
+	TEST(results_reach_the_backup_document)
+	TEST(a_failed_writer_is_in_the_document_without_its_components))
 /* clang-format on */
