@@ -250,7 +250,11 @@ static DBusHandlerResult fake_on_message(DBusConnection *c, DBusMessage *m, void
 		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &v));
 	} else if (streq(member, "ListVolumes"))
 		list(&it, "volume", 1, f->cfg);
-	else if (streq(member, "ListWriters") || streq(member, "GatherWriterStatus"))
+	else if (streq(member, "GetBackupDocument")) {
+		const char *doc = "{\"format\":\"vssd-backup/1\"}";
+
+		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &doc));
+	} else if (streq(member, "ListWriters") || streq(member, "GatherWriterStatus"))
 		list(&it, "writer", 1, f->cfg);
 	else if (streq(member, "GatherWriterMetadata") || streq(member, "ListStorage") ||
 	         streq(member, "ListProviders"))
@@ -794,6 +798,40 @@ START_TEST(backup_passes_signals_on_and_aborts)
 }
 END_TEST
 
+/* --document FILE: the document after BackupComplete, written whole; a failure to get it fails
+ * the backup (exit status) but the set is still released */
+START_TEST(backup_writes_the_document)
+{
+	char file[128], leftover[160];
+	struct stat st;
+	T t;
+
+	t_init(&t, &(FakeConfig){ 0 });
+	snprintf(file, sizeof(file), "%s/doc.json", t.dir);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--document", file, "--", "true"),
+	                 0);
+	ck_assert_str_eq(t.err, "");
+	ck_assert_str_eq(t_read_file(file), "{\"format\":\"vssd-backup/1\"}\n");
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	assert_contains(t_members(&t), "BackupComplete GetBackupDocument Release");
+	t_done(&t);
+
+	t_init(&t, &(FakeConfig){ .fail_member = "GetBackupDocument",
+	                          .fail_name = "org.vssd.ShadowCopy1.Error.BadState",
+	                          .fail_message = "VSS_E_BAD_STATE (0x80042301): no" });
+	snprintf(file, sizeof(file), "%s/doc2.json", t.dir);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--document", file, "--", "true"),
+	                 1);
+	assert_contains(t.err, "VSS_E_BAD_STATE (0x80042301): no");
+	assert_contains(t_members(&t), "BackupComplete GetBackupDocument Release");
+	ck_assert_int_eq(access(file, F_OK), -1);
+	snprintf(leftover, sizeof(leftover), "%s/doc2.json.tmp", t.dir);
+	ck_assert_int_eq(access(leftover, F_OK), -1);
+	t_done(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssctl-bus",
 	TEST(list_shadows_over_the_bus)
@@ -809,5 +847,6 @@ TEST_SUITE_MAIN("vssctl-bus",
 	TEST(backup_aborts_when_the_set_fails)
 	TEST(backup_reports_failed_writers_and_missing_commands)
 	TEST(backup_passes_signals_on_and_aborts)
+	TEST(backup_writes_the_document)
 )
 /* clang-format on */

@@ -68,6 +68,7 @@ typedef struct VssctlArgs {
 	bool mount;
 	bool device_only;
 	bool delete_snapshots;
+	const char *document; /* backup: write the backup document there */
 	VssctlSize maxsize;
 	char **command; /* backup: CMD and its arguments, pointing into argv */
 } VssctlArgs;

@@ -222,16 +222,18 @@ START_TEST(not_json_or_not_an_object)
 	ck_assert_int_eq(document_from_json("[1]", &d, &err), -EINVAL);
 	ck_assert_str_eq(err.message, "backup document: not a JSON object");
 	err = (VssErr){ 0 };
-	ck_assert_int_eq(document_from_json("{\"format\":\"vssd-backup/1\"} {}", &d, &err), -EINVAL);
-	ck_assert_str_eq(err.message, "backup document: not valid JSON (unexpected character at offset 27)");
+	ck_assert_int_eq(document_from_json("{\"format\":\"vssd-backup/1\"} {}", &d, &err),
+	                 -EINVAL);
+	ck_assert_str_eq(err.message,
+	                 "backup document: not valid JSON (unexpected character at offset 27)");
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(document_from_json("{\"format\":\"vssd-backup/1\"}", &d, &err), -EINVAL);
 	ck_assert_str_eq(err.message, "backup document: set-id: missing");
 	/* too deep */
 	err = (VssErr){ 0 };
-	ck_assert_int_eq(document_from_json("[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]", &d,
-	                                    &err),
-	                 -EINVAL);
+	ck_assert_int_eq(
+		document_from_json("[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]", &d, &err),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.message, "not valid JSON"));
 }
 END_TEST
