@@ -4,7 +4,9 @@
 # exclusion by instance (exclude-writer-instances) and by class allow-list
 # (include-writer-classes); writer-failures=continue creates the set without a writer that
 # vetoes Freeze (marked failed, Abort and BackupShutdown only), while the abort default still
-# fails the set; vssctl create shadow's default context client-accessible-writers freezes writers
+# fails the set; the backup document and per-component results (SetBackupSucceeded, GetBackupDocument,
+# vssctl backup --document); vssctl create shadow's default context client-accessible-writers
+# freezes writers
 . "${0%/*}/lib.sh"
 . "${0%/*}/lib-vssd.sh"
 require_target snapshot
@@ -95,9 +97,12 @@ events b1 | grep -qx thaw && fail "abort default: b1 got Thaw although the set f
 : >"$WORK/b1.events"
 : >"$WORK/vf.events"
 requester start writer-failures=continue context=app-rollback -- ok -- add "$a" -- gather \
-	-- ok -- components vf-x b1-x -- ok -- prepare -- ok -- do -- ok -- status -- ok -- snaps \
-	-- ok -- complete true -- ok -- status -- ok -- release -- ok >"$WORK/continue" ||
-	{ cat "$WORK/continue" >&2; fail "continue"; }
+	-- ok -- components records -- ok -- prepare -- ok -- document -- ok -- do -- ok -- status \
+	-- ok -- snaps -- ok -- results vf/records=true -- expect ObjectNotFound \
+	-- results b1/records=false -- ok -- complete true -- ok -- status -- ok -- document -- ok \
+	-- release -- ok >"$WORK/continue" || { cat "$WORK/continue" >&2; fail "continue"; }
+grep '"step": "components"' "$WORK/continue" | grep -q '"result": 2' ||
+	fail "both writers' records not selected: $(grep components "$WORK/continue")"
 sleep 0.5
 st=$(grep '"step": "status"' "$WORK/continue" | head -n 1)
 assert_eq "$(printf %s "$st" | jq -r '.result[] | select(.name == "vf") | .state')" 9 \
@@ -117,13 +122,42 @@ assert_eq "$(events vf | tr '\n' ' ')" \
 st2=$(grep '"step": "status"' "$WORK/continue" | tail -n 1)
 assert_eq "$(printf %s "$st2" | jq -r '.result[] | select(.name == "vf") | .state')" 9 \
 	"vf after BackupComplete"
+# the backup document: at PrepareForBackup both writers, nothing created yet; after
+# BackupComplete vf failed with its records out of the backup, and b1's records failed as
+# SetBackupSucceeded said (BackupComplete said true)
+d1=$(grep '"step": "document"' "$WORK/continue" | head -n 1 | jq -c .result)
+assert_eq "$(printf %s "$d1" | jq -r '.format, ."creation-time", (.writers | length)' |
+	tr '\n' ' ')" "vssd-backup/1 0 2 " "the document at PrepareForBackup"
+d2=$(grep '"step": "document"' "$WORK/continue" | tail -n 1 | jq -c .result)
+assert_eq "$(printf %s "$d2" | jq -r '.context, ."backup-type", (.snapshots | length)' |
+	tr '\n' ' ')" "app-rollback full 1 " "the document after BackupComplete"
+assert_eq "$(printf %s "$d2" | jq -r '.snapshots[0].volume')" "$a" "the document's snapshot"
+assert_eq "$(printf %s "$d2" | jq -c '.writers[] | select(.name == "vf") |
+	[.state, ."last-error", .components[0].selected, .components[0]."backup-succeeded"]')" \
+	'[9,"VSS_E_WRITERERROR_RETRYABLE",false,null]' "vf in the document"
+assert_eq "$(printf %s "$d2" | jq -c '.writers[] | select(.name == "b1") |
+	[.state, .components[0].name, .components[0].selected, .components[0]."backup-succeeded"]')" \
+	'[1,"records",true,false]' "b1 in the document"
 vssd_log_has 'writer-failures=continue: the set goes on without it' ||
 	fail "the log does not say the set went on without vf"
 requester delete all=true -- ok >/dev/null
 kill "$(writer_pid vf)"
 wait "$(writer_pid vf)" 2>/dev/null || true
 
-# 6. vssctl create shadow: client-accessible-writers by default, so the writer is frozen
+# 6. vssctl backup --document: the document of a backup whose CMD succeeded, then failed
+vssctl backup --volume "$a" --document "$WORK/ok.json" -- true >"$WORK/vb" 2>&1 ||
+	{ cat "$WORK/vb" >&2; fail "vssctl backup --document"; }
+assert_eq "$(stat -c %a "$WORK/ok.json")" 600 "the document's mode"
+assert_eq "$(jq -c '[.format, (.writers[] | select(.name == "b1") |
+	.components[0] | .selected, ."backup-succeeded")]' "$WORK/ok.json")" \
+	'["vssd-backup/1",true,true]' "vssctl backup --document, CMD succeeded"
+rc=0
+vssctl backup --volume "$a" --document "$WORK/bad.json" -- false >"$WORK/vb" 2>&1 || rc=$?
+assert_eq "$rc" 1 "vssctl backup exit status with CMD failing"
+assert_eq "$(jq -c '[.writers[] | select(.name == "b1") | .components[0]."backup-succeeded"]' \
+	"$WORK/bad.json")" '[false]' "vssctl backup --document, CMD failed"
+
+# 7. vssctl create shadow: client-accessible-writers by default, so the writer is frozen
 : >"$WORK/b1.events"
 vssctl create shadow --volume "$a" >"$WORK/vc" 2>&1 || { cat "$WORK/vc" >&2; fail "vssctl"; }
 sleep 0.3
