@@ -12,6 +12,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/document.h"
 #include "daemon/hostops.h"
 #include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
@@ -48,7 +49,8 @@ static int read_id_list(const char *key, char **l, VssErr *err)
 /* Reads the StartSnapshotSet / CreateSnapshotSet options. */
 static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 {
-	const char *context = NULL, *backup_type = NULL, *description = NULL, *failures = NULL;
+	const char *context = NULL, *backup_type = NULL, *description = NULL, *failures = NULL,
+		   *previous = NULL;
 	static const char *const types[] = { "full", "copy", "incremental", "differential", "log" };
 	const BusOption opts[] = {
 		{ "context", 's', &context },
@@ -63,6 +65,7 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		{ "include-writer-classes", 'a', &o->include_writer_classes, NULL,
 		  VSSD_WRITERS_MAX },
 		{ "writer-failures", 's', &failures },
+		{ "previous-document", 's', &previous },
 		{ NULL },
 	};
 	int r;
@@ -104,6 +107,14 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		                   "the failing writer)",
 		                   bus_safe_string(failures));
 	o->writer_failures_continue = failures && streq(failures, "continue");
+	if (previous) {
+		o->previous = calloc(1, sizeof(BackupDocument));
+		if (!o->previous)
+			return -ENOMEM;
+		r = document_from_json(previous, o->previous, err);
+		if (r < 0)
+			return r;
+	}
 	if ((r = read_id_list("exclude-writer-classes", o->exclude_writer_classes, err)) < 0 ||
 	    (r = read_id_list("exclude-writer-instances", o->exclude_writer_instances, err)) < 0 ||
 	    (r = read_id_list("include-writer-classes", o->include_writer_classes, err)) < 0)

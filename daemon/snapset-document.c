@@ -90,6 +90,23 @@ static int dup_into(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* previous-document: the backup-stamp component name of writer w had there. A writer is
+ * found again by class-id and instance-name (its instance id changes when it restarts). */
+static const char *previous_stamp(const Snapset *s, const Writer *w, const char *name)
+{
+	for (size_t i = 0; s->previous && i < s->previous->n_writers; i++) {
+		const DocWriter *pw = &s->previous->writers[i];
+
+		if (!streq(pw->class_id, w->class_id) ||
+		    !streq(strempty(pw->instance_name), strempty(w->instance_name)))
+			continue;
+		for (size_t j = 0; j < pw->n_components; j++)
+			if (streq(pw->components[j].name, name))
+				return pw->components[j].backup_stamp;
+	}
+	return NULL;
+}
+
 static int add_writer(Snapset *s, BackupDocument *doc, Writer *w, bool failed)
 {
 	DocWriter *dw = document_add_writer(doc);
@@ -107,6 +124,9 @@ static int add_writer(Snapset *s, BackupDocument *doc, Writer *w, bool failed)
 		char **r;
 
 		if (!c || dup_into(&c->name, name) < 0)
+			return -ENOMEM;
+		if (previous_stamp(s, w, name) &&
+		    dup_into(&c->previous_backup_stamp, previous_stamp(s, w, name)) < 0)
 			return -ENOMEM;
 		/* writer-failures=continue: a failed writer's components are out of the backup */
 		c->selected = !failed && component_selected(s, w, name);

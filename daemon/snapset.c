@@ -9,6 +9,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmsnap.h"
+#include "daemon/document.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
@@ -91,6 +92,11 @@ void snapset_options_done(SnapsetOptions *o)
 	o->exclude_writer_classes = strv_free(o->exclude_writer_classes);
 	o->exclude_writer_instances = strv_free(o->exclude_writer_instances);
 	o->include_writer_classes = strv_free(o->include_writer_classes);
+	if (o->previous) {
+		document_done(o->previous);
+		free(o->previous);
+		o->previous = NULL;
+	}
 }
 
 /* ---- writers --------------------------------------------------------------------------------- */
@@ -294,6 +300,9 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->context = o->context;
 	s->writers = snapset_context_writers(o->context) && !o->no_writers;
 	s->writer_failures_continue = o->writer_failures_continue;
+	/* the parsed previous-document moves into the set (the options are the caller's
+	 * scratch, freed by snapset_options_done()) */
+	s->previous = TAKE_PTR(((SnapsetOptions *)o)->previous);
 	s->auto_release = !snapset_context_persistent(o->context) && !o->no_auto_release;
 	s->attributes = snapset_context_attributes(o->context) | VSS_ATTR_DIFFERENTIAL;
 	if (o->no_auto_release)
@@ -365,6 +374,10 @@ Snapset *snapset_free(Snapset *s)
 	strv_free(s->include_writer_classes);
 	strv_free(s->components);
 	strv_free(s->results);
+	if (s->previous) {
+		document_done(s->previous);
+		free(s->previous);
+	}
 	free(s);
 	return NULL;
 }

@@ -17,6 +17,7 @@ typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
 typedef struct Snapset Snapset;
 typedef struct Writer Writer;
+typedef struct BackupDocument BackupDocument;
 
 /* The end of an asynchronous operation on a set: r < 0 and err (may be unset) on failure,
  * also when the set goes away before it ends (-ECANCELED). */
@@ -66,6 +67,7 @@ typedef struct SnapsetOptions {
 	char **exclude_writer_instances; /* DisableWriterInstances */
 	char **include_writer_classes;   /* EnableWriterClasses: when given, only these */
 	bool writer_failures_continue;   /* writer-failures: abort (false) or continue */
+	BackupDocument *previous;        /* previous-document, parsed; snapset_new() takes it */
 } SnapsetOptions;
 /* Frees the option lists (bus-manager.c reads them) */
 void snapset_options_done(SnapsetOptions *o);
@@ -87,9 +89,10 @@ struct Snapset {
 	char **components;   /* SetComponents: pairs (writer instance id, component name) */
 	bool components_set; /* SetComponents was called (else every component takes part) */
 	char **results;      /* SetBackupSucceeded: triples (writer instance id, name, "0"/"1") */
-	bool backup_success; /* BackupComplete's argument */
-	bool writers;        /* writers take part */
-	bool auto_release;   /* snapshots go with the session */
+	BackupDocument *previous; /* previous-document: where previous backup stamps come from */
+	bool backup_success;      /* BackupComplete's argument */
+	bool writers;             /* writers take part */
+	bool auto_release;        /* snapshots go with the session */
 	SnapsetState state;
 	usec_t creation_time;
 	Snapshot **snaps;

@@ -555,6 +555,70 @@ START_TEST(a_failed_writer_is_in_the_document_without_its_components)
 }
 END_TEST
 
+/* previous-document: checked whole (InvalidArgument naming the field), and each writer found
+ * again by class and instance name gets its component's old backup-stamp as
+ * previous-backup-stamp in the new document */
+START_TEST(previous_document_gives_previous_stamps)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *const comps[] = { "data", "logs", NULL };
+	_cleanup_free_ char *text = NULL;
+	BackupDocument prev = { .set_id = strdup("6f1c2d3e-0a1b-4c5d-8e9f-a0b1c2d3e4f5"),
+		                .context = strdup("backup"),
+		                .backup_type = strdup("full") },
+		       doc = { 0 };
+	DocWriter *pw;
+	DocComponent *pc;
+	VssErr err = { 0 };
+	Writer *db;
+	Snapset *s;
+
+	pw = document_add_writer(&prev);
+	pw->instance_id = strdup("8b1c2d3e-0a1b-4c5d-8e9f-a0b1c2d3e4f5"); /* another run's */
+	pw->class_id = strdup("00000000-0000-4000-8000-000000000001");
+	pw->name = strdup("db");
+	pw->instance_name = strdup("");
+	pw->state = 1;
+	pc = document_writer_add_component(pw);
+	pc->name = strdup("data");
+	pc->selected = true;
+	pc->backup_stamp = strdup("lsn 5");
+	ck_assert_int_eq(document_to_json(&prev, &text), 0);
+	document_done(&prev);
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	db = test_writer_with_components(t, "db", NULL, comps);
+
+	ck_assert_int_eq(start_with(t, &s, &err, "previous-document", "{\"format\":\"x\"}", NULL),
+	                 -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(err.message, "backup document: format: \"x\" is not vssd-backup/1");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "previous-document", "not json", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.message, "backup document: not valid JSON"));
+	ck_assert_uint_eq(t->d.n_sets, 0);
+
+	ck_assert_int_eq(
+		start_with(t, &s, NULL, "previous-document", text, "no-writers", "x", NULL),
+		-EINVAL); /* no-writers must be a boolean: nothing leaks either way */
+	ck_assert_int_eq(
+		start_with(t, &s, NULL, "previous-document", text, "context", "app-rollback", NULL),
+		0);
+	ck_assert_ptr_nonnull(s->previous);
+	(void)test_add(s, 0);
+	s->writers = false; /* the unit daemon reaches no writer: they are put in below */
+	set_call(t, s, "PrepareForBackup", "");
+	s->involved = calloc(1, sizeof(VssId));
+	ck_assert_ptr_nonnull(s->involved);
+	s->involved[0] = db->instance_id;
+	s->n_involved = 1;
+	get_document(t, s, &doc);
+	ck_assert_str_eq(doc_component(&doc, "db", "data")->previous_backup_stamp, "lsn 5");
+	ck_assert_ptr_null(doc_component(&doc, "db", "logs")->previous_backup_stamp);
+	document_done(&doc);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("setopts",
 	TEST(client_accessible_writers_is_persistent_with_writers)
@@ -567,5 +631,6 @@ TEST_SUITE_MAIN("setopts",
 	TEST(continue_creates_the_set_without_the_failing_writer)
 	TEST(abort_is_the_default)
 	TEST(results_reach_the_backup_document)
-	TEST(a_failed_writer_is_in_the_document_without_its_components))
+	TEST(a_failed_writer_is_in_the_document_without_its_components)
+	TEST(previous_document_gives_previous_stamps))
 /* clang-format on */
