@@ -19,6 +19,15 @@ void snapset_forget_snapshot(Snapset *s, Snapshot *snap);
 /* The writers taking part: all that are not excluded, or those whose paths lie on the set */
 int snapset_compute_involved(Snapset *s, bool all);
 
+/* writer options and failures (snapset-writers.c) */
+/* snapset_new(): the writer options (exclusions, writer-failures, previous-document) */
+int snapset_take_writer_options(Snapset *s, const SnapsetOptions *o);
+/* writer-failures=continue: w failed in this set and left it */
+bool snapset_writer_failed(const Snapset *s, const Writer *w);
+/* writer-failures=continue, after event ev: the writers it failed leave s->involved for
+ * s->failed, their components leave the selection; Abort to those failed at Freeze or Thaw */
+void snapset_drop_failed_writers(Snapset *s, WriterEvent ev);
+
 /* creation pipeline (snapset-create.c) */
 void snapset_hold_end(Snapset *s);
 void snapset_creation_sources_done(Snapset *s);

@@ -87,29 +87,7 @@ bool snapset_context_client_accessible(SnapsetContext c)
 	return contexts[c].attributes & VSS_ATTR_CLIENT_ACCESSIBLE;
 }
 
-void snapset_options_done(SnapsetOptions *o)
-{
-	o->exclude_writer_classes = strv_free(o->exclude_writer_classes);
-	o->exclude_writer_instances = strv_free(o->exclude_writer_instances);
-	o->include_writer_classes = strv_free(o->include_writer_classes);
-	if (o->previous) {
-		document_done(o->previous);
-		free(o->previous);
-		o->previous = NULL;
-	}
-}
-
 /* ---- writers --------------------------------------------------------------------------------- */
-
-/* VSS's EnableWriterClasses (an allow-list), DisableWriterClasses and DisableWriterInstances;
- * an exclusion wins over the allow-list */
-bool snapset_writer_excluded(const Snapset *s, const Writer *w)
-{
-	if (s->include_writer_classes && !strv_contains(s->include_writer_classes, w->class_id))
-		return true;
-	return strv_contains(s->exclude_writer_classes, w->class_id) ||
-	       strv_contains(s->exclude_writer_instances, w->id_str);
-}
 
 #define WRITER_PATHS_DEADLINE_USEC (USEC_PER_SEC) /* see writer_involved() */
 
@@ -136,14 +114,6 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 	return n == 0;
 }
 
-static bool writer_failed_here(const Snapset *s, const Writer *w)
-{
-	for (size_t i = 0; i < s->n_failed; i++)
-		if (vssid_equal(&s->failed[i], &w->instance_id))
-			return true;
-	return false;
-}
-
 int snapset_compute_involved(Snapset *s, bool all)
 {
 	VssId *ids = calloc(s->d->n_writers ? s->d->n_writers : 1, sizeof(VssId));
@@ -156,7 +126,7 @@ int snapset_compute_involved(Snapset *s, bool all)
 	for (size_t i = 0; i < s->d->n_writers; i++) {
 		Writer *w = s->d->writers[i];
 
-		if (writer_failed_here(s, w)) /* writer-failures=continue: it left the set */
+		if (snapset_writer_failed(s, w)) /* writer-failures=continue: it left the set */
 			continue;
 		if (all ? s->writers && !snapset_writer_excluded(s, w)
 		        : writer_involved(s, w, deadline))
@@ -166,71 +136,6 @@ int snapset_compute_involved(Snapset *s, bool all)
 	s->involved = ids;
 	s->n_involved = n;
 	return 0;
-}
-
-/* Drops writer wid's entries from the selection */
-static void unselect_writer(Snapset *s, const char *wid)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; s->components && s->components[i] && s->components[i + 1]; i += 2) {
-		if (streq(s->components[i], wid)) {
-			log_writer_notice(wid, s->id_str, "component \"%s\" left out of the set",
-			                  s->components[i + 1]);
-			free(s->components[i]);
-			free(s->components[i + 1]);
-			continue;
-		}
-		s->components[j++] = s->components[i];
-		s->components[j++] = s->components[i + 1];
-	}
-	if (s->components)
-		s->components[j] = NULL;
-}
-
-/* writer-failures=continue, after an event: the writers it failed leave the set (VSS: the
- * writer is marked failed, its components are excluded, the set goes on); one that failed at
- * Freeze or Thaw is sent Abort, as VSS does. */
-static void drop_failed_writers(Snapset *s, WriterEvent ev)
-{
-	VssId aborted[VSSD_WRITERS_MAX];
-	size_t j = 0, n_aborted = 0;
-
-	for (size_t i = 0; i < s->n_involved; i++) {
-		Writer *w = writer_find(s->d, &s->involved[i]);
-		VssId *f;
-
-		if (w && w->state < WRITER_STATE_FAILED_AT_IDENTIFY) {
-			s->involved[j++] = s->involved[i];
-			continue;
-		}
-		if (!w) /* gone from the bus: nothing to tell or show */
-			continue;
-		f = reallocarray(s->failed, s->n_failed + 1, sizeof(VssId));
-		if (!f) { /* keep it involved: at worst it gets more events */
-			s->involved[j++] = s->involved[i];
-			continue;
-		}
-		s->failed = f;
-		s->failed[s->n_failed++] = w->instance_id;
-		log_set_warning(s->id_str,
-		                "writer \"%s\" (%s) failed at %s (%s); writer-failures=continue: "
-		                "the set goes on without it",
-		                w->name, w->id_str, writer_event_to_string(ev),
-		                strempty(w->last_error));
-		unselect_writer(s, w->id_str);
-		if ((ev == WRITER_EVENT_FREEZE || ev == WRITER_EVENT_THAW) &&
-		    n_aborted < ELEMENTSOF(aborted))
-			aborted[n_aborted++] = w->instance_id;
-	}
-	s->n_involved = j;
-	if (n_aborted > 0) {
-		WriterEventArgs a;
-
-		snapset_event_args(s, &a);
-		(void)writer_broadcast_start(s->d, WRITER_EVENT_ABORT, aborted, n_aborted, &a, NULL,
-		                             NULL, NULL);
-	}
 }
 
 void snapset_event_args(Snapset *s, WriterEventArgs *a)
@@ -266,7 +171,7 @@ int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, Wr
 void snapset_bcast_done(Snapset *s, WriterBroadcast *b)
 {
 	if (s->writer_failures_continue && writer_broadcast_event(b) != WRITER_EVENT_IDENTIFY)
-		drop_failed_writers(s, writer_broadcast_event(b));
+		snapset_drop_failed_writers(s, writer_broadcast_event(b));
 	writer_broadcast_cancel(b);
 	if (s->bcast == b)
 		s->bcast = NULL;
@@ -299,10 +204,6 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->owner_uid = uid;
 	s->context = o->context;
 	s->writers = snapset_context_writers(o->context) && !o->no_writers;
-	s->writer_failures_continue = o->writer_failures_continue;
-	/* the parsed previous-document moves into the set (the options are the caller's
-	 * scratch, freed by snapset_options_done()) */
-	s->previous = TAKE_PTR(((SnapsetOptions *)o)->previous);
 	s->auto_release = !snapset_context_persistent(o->context) && !o->no_auto_release;
 	s->attributes = snapset_context_attributes(o->context) | VSS_ATTR_DIFFERENTIAL;
 	if (o->no_auto_release)
@@ -315,20 +216,8 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->description = strdup(strempty(o->description));
 	if (!s->backup_type || !s->description)
 		return -ENOMEM;
-	for (char **c = o->exclude_writer_classes; c && *c; c++)
-		if (strv_extend(&s->exclude_writer_classes, *c) < 0)
-			return -ENOMEM;
-	for (char **c = o->exclude_writer_instances; c && *c; c++)
-		if (strv_extend(&s->exclude_writer_instances, *c) < 0)
-			return -ENOMEM;
-	if (o->include_writer_classes) { /* given, even empty: only these classes take part */
-		s->include_writer_classes = calloc(1, sizeof(char *));
-		if (!s->include_writer_classes)
-			return -ENOMEM;
-		for (char **c = o->include_writer_classes; *c; c++)
-			if (strv_extend(&s->include_writer_classes, *c) < 0)
-				return -ENOMEM;
-	}
+	if (snapset_take_writer_options(s, o) < 0)
+		return -ENOMEM;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
