@@ -832,6 +832,40 @@ START_TEST(backup_writes_the_document)
 }
 END_TEST
 
+/* --previous FILE: its text is the previous-document option; a file that cannot be read starts
+ * nothing */
+START_TEST(backup_passes_the_previous_document)
+{
+	char file[128];
+	FILE *f;
+	T t;
+
+	t_init(&t, &(FakeConfig){ 0 });
+	snprintf(file, sizeof(file), "%s/prev.json", t.dir);
+	f = fopen(file, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"format\":\"vssd-backup/1\"}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--type", "incremental",
+	                        "--previous", file, "--", "true"),
+	                 0);
+	/* (the fake logs strings as they are) */
+	assert_contains(t_calls(&t), "\"backup-type\":\"incremental\",\"previous-document\":"
+	                             "\"{\"format\":\"vssd-backup/1\"}\"}]");
+	t_done(&t);
+
+	t_init(&t, &(FakeConfig){ 0 });
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--previous", "/nonexistent/doc",
+	                        "--", "true"),
+	                 1);
+	assert_contains(t.err,
+	                "vssctl: cannot read the previous document /nonexistent/doc: No such "
+	                "file or directory\n");
+	ck_assert_ptr_null(strstr(t_calls(&t), "StartSnapshotSet"));
+	t_done(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssctl-bus",
 	TEST(list_shadows_over_the_bus)
@@ -848,5 +882,6 @@ TEST_SUITE_MAIN("vssctl-bus",
 	TEST(backup_reports_failed_writers_and_missing_commands)
 	TEST(backup_passes_signals_on_and_aborts)
 	TEST(backup_writes_the_document)
+	TEST(backup_passes_the_previous_document)
 )
 /* clang-format on */

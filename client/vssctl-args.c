@@ -34,6 +34,7 @@ enum {
 	OPT_DEVICE_ONLY,
 	OPT_DELETE_SNAPSHOTS,
 	OPT_DOCUMENT,
+	OPT_PREVIOUS,
 };
 
 #define BIT(o) (1ULL << ((o)-OPT_SET))
@@ -63,6 +64,7 @@ static const struct option options[] = {
 	{ "device-only", no_argument, NULL, OPT_DEVICE_ONLY },
 	{ "delete-snapshots", no_argument, NULL, OPT_DELETE_SNAPSHOTS },
 	{ "document", required_argument, NULL, OPT_DOCUMENT },
+	{ "previous", required_argument, NULL, OPT_PREVIOUS },
 	{},
 };
 
@@ -179,10 +181,12 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 	[VSSCTL_BACKUP] = {
 		"backup",
 		BIT(OPT_VOLUME) | BIT(OPT_CONTEXT) | BIT(OPT_TYPE) | BIT(OPT_NO_WRITERS) |
-			BIT(OPT_MOUNT) | BIT(OPT_DESCRIPTION) | BIT(OPT_DOCUMENT),
+			BIT(OPT_MOUNT) | BIT(OPT_DESCRIPTION) | BIT(OPT_DOCUMENT) |
+			BIT(OPT_PREVIOUS),
 		0, UINT_MAX,
 		"backup --volume V [--volume V]... [--context C] [--type T]\n"
 		"[--no-writers] [--mount] [--description TEXT] [--document FILE]\n"
+		"[--previous FILE]\n"
 		"-- CMD [ARGS]...",
 		"Run CMD while shadow copies of the volumes exist, as diskshadow's exec does:\n"
 		"StartSnapshotSet, AddVolume for each volume, GatherWriterMetadata,\n"
@@ -209,6 +213,9 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"  --document FILE     after BackupComplete, write the backup document\n"
 		"                      (GetBackupDocument, JSON) to FILE, mode 0600; keep it\n"
 		"                      with the backup\n"
+		"  --previous FILE     the document of the backup this one follows (e.g. the\n"
+		"                      full one before an incremental): its writers' backup\n"
+		"                      stamps become the previous stamps (previous-document)\n"
 		"\n"
 		"Exit status: CMD's; 128+N if CMD was killed by signal N or vssctl got it; 1\n"
 		"when vssd failed; 2 on a usage error.\n",
@@ -567,7 +574,7 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	}
 
-	if (c < OPT_SET || c > OPT_DOCUMENT) /* getopt_long() returns nothing else */
+	if (c < OPT_SET || c > OPT_PREVIOUS) /* getopt_long() returns nothing else */
 		return usage_error(err, verb, "unexpected option %d", c);
 	if (verb < 0)
 		return usage_error(err, verb, "option --%s belongs after the verb", option_name(c));
@@ -655,6 +662,11 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		if (!valid_text(optarg, VSSD_PATH_MAX))
 			return usage_error(err, verb, "--document needs a file name");
 		a->document = optarg;
+		return 1;
+	case OPT_PREVIOUS:
+		if (!valid_text(optarg, VSSD_PATH_MAX))
+			return usage_error(err, verb, "--previous needs a file name");
+		a->previous = optarg;
 		return 1;
 	case OPT_DELETE_SNAPSHOTS:
 		a->delete_snapshots = true;

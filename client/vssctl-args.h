@@ -69,6 +69,7 @@ typedef struct VssctlArgs {
 	bool device_only;
 	bool delete_snapshots;
 	const char *document; /* backup: write the backup document there */
+	const char *previous; /* backup: the previous backup's document (previous-document) */
 	VssctlSize maxsize;
 	char **command; /* backup: CMD and its arguments, pointing into argv */
 } VssctlArgs;

@@ -81,14 +81,48 @@ static int set_call(Backup *b, const char *member, bool long_call, DBusMessage *
 	                          vssctl_timeout(b->v, long_call), ret_reply);
 }
 
+#define PREVIOUS_MAX (4u << 20) /* bytes: vssd's limit of a backup document */
+
+/* --previous FILE: the whole file, checked to be text D-Bus can carry */
+static int read_previous(const char *path, char **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return log_error_errno(-errno, "cannot read the previous document %s: %m", path);
+	text = malloc(PREVIOUS_MAX + 1);
+	if (text)
+		size = fread(text, 1, PREVIOUS_MAX + 1, f);
+	if (!text || ferror(f)) {
+		int r = text ? -EIO : -ENOMEM;
+
+		fclose(f);
+		return log_error_errno(r, "cannot read the previous document %s: %m", path);
+	}
+	fclose(f);
+	if (size > PREVIOUS_MAX)
+		return log_error_errno(-EFBIG, "the previous document %s is larger than %u bytes",
+		                       path, PREVIOUS_MAX);
+	text[size] = 0;
+	if (strlen(text) != size || !dbus_validate_utf8(text, NULL))
+		return log_error_errno(-EINVAL, "the previous document %s is not UTF-8 text", path);
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
 static int backup_start(Backup *b)
 {
+	_cleanup_free_ char *previous = NULL;
 	_cleanup_(busutil_message_unrefp) DBusMessage *m = NULL, *reply = NULL;
 	const VssctlArgs *a = b->v->args;
 	DBusMessageIter it, d;
 	const char *path;
 	int r;
 
+	if (a->previous && read_previous(a->previous, &previous) < 0)
+		return -EINVAL;
 	r = busutil_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER,
 	                            "StartSnapshotSet", &m);
 	if (r < 0)
@@ -105,6 +139,8 @@ static int backup_start(Backup *b)
 		r = busmsg_dict_append_bool(&d, "no-writers", true);
 	if (r >= 0 && a->description)
 		r = busmsg_dict_append_string(&d, "description", a->description);
+	if (r >= 0 && previous)
+		r = busmsg_dict_append_string(&d, "previous-document", previous);
 	if (r < 0) {
 		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the StartSnapshotSet call: %m");

@@ -20,7 +20,6 @@ void snapset_options_done(SnapsetOptions *o)
 	}
 }
 
-
 int snapset_take_writer_options(Snapset *s, const SnapsetOptions *o)
 {
 	s->writer_failures_continue = o->writer_failures_continue;
