@@ -157,6 +157,20 @@ assert_eq "$rc" 1 "vssctl backup exit status with CMD failing"
 assert_eq "$(jq -c '[.writers[] | select(.name == "b1") | .components[0]."backup-succeeded"]' \
 	"$WORK/bad.json")" '[false]' "vssctl backup --document, CMD failed"
 
+# an incremental backup after it: --previous hands the document back (previous-document); one
+# that is not a backup document is refused naming the field, and nothing starts
+vssctl backup --volume "$a" --type incremental --previous "$WORK/ok.json" \
+	--document "$WORK/inc.json" -- true >"$WORK/vb" 2>&1 || { cat "$WORK/vb" >&2; fail "--previous"; }
+assert_eq "$(jq -r '."backup-type"' "$WORK/inc.json")" incremental "the incremental's document"
+jq 'del(.writers[0]."class-id")' "$WORK/ok.json" >"$WORK/broken.json"
+rc=0
+vssctl backup --volume "$a" --previous "$WORK/broken.json" -- true >"$WORK/vb" 2>&1 || rc=$?
+assert_eq "$rc" 1 "vssctl backup with a broken previous document"
+grep -q 'InvalidArgument\|backup document: writers\[0\].class-id: missing' "$WORK/vb" ||
+	fail "the broken previous document: $(cat "$WORK/vb")"
+grep -q 'writers\[0\].class-id: missing' "$WORK/vb" || fail "no field named: $(cat "$WORK/vb")"
+[ -z "$(dm_with_uuid_prefix VSSD-)" ] || fail "a refused backup left $(dm_with_uuid_prefix VSSD-)"
+
 # 7. vssctl create shadow: client-accessible-writers by default, so the writer is frozen
 : >"$WORK/b1.events"
 vssctl create shadow --volume "$a" >"$WORK/vc" 2>&1 || { cat "$WORK/vc" >&2; fail "vssctl"; }
