@@ -250,7 +250,11 @@ static DBusHandlerResult fake_on_message(DBusConnection *c, DBusMessage *m, void
 		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &v));
 	} else if (streq(member, "ListVolumes"))
 		list(&it, "volume", 1, f->cfg);
-	else if (streq(member, "ListWriters") || streq(member, "GatherWriterStatus"))
+	else if (streq(member, "GetBackupDocument")) {
+		const char *doc = "{\"format\":\"vssd-backup/1\"}";
+
+		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &doc));
+	} else if (streq(member, "ListWriters") || streq(member, "GatherWriterStatus"))
 		list(&it, "writer", 1, f->cfg);
 	else if (streq(member, "GatherWriterMetadata") || streq(member, "ListStorage") ||
 	         streq(member, "ListProviders"))
@@ -516,9 +520,9 @@ START_TEST(create_shadow_over_the_bus)
 	ck_assert_int_eq(
 		VSSCTL(&t, "create", "shadow", "--volume", VOLA, "--volume", VOLB, "--json"), 0);
 	ck_assert_str_eq(t.err, "");
-	/* vssadmin's default: a client-accessible (persistent) shadow copy */
+	/* vssadmin's default: a client-accessible-writers (persistent, writers frozen) copy */
 	assert_contains(t_calls(&t), "CreateSnapshotSet " VSSD_ROOT_PATH " [[\"" VOLA "\",\"" VOLB
-	                             "\"],{\"context\":\"client-accessible\"}]\n");
+	                             "\"],{\"context\":\"client-accessible-writers\"}]\n");
 	assert_contains(t_calls(&t), "GetAll " S1P " [\"" VSSD_IFACE_SNAP "\"]\n");
 	assert_contains(t.out, "\"set_id\": \"" SET "\"");
 	assert_contains(t.out, "\"device\": \"/dev/mapper/vssd-s2\"");
@@ -794,6 +798,74 @@ START_TEST(backup_passes_signals_on_and_aborts)
 }
 END_TEST
 
+/* --document FILE: the document after BackupComplete, written whole; a failure to get it fails
+ * the backup (exit status) but the set is still released */
+START_TEST(backup_writes_the_document)
+{
+	char file[128], leftover[160];
+	struct stat st;
+	T t;
+
+	t_init(&t, &(FakeConfig){ 0 });
+	snprintf(file, sizeof(file), "%s/doc.json", t.dir);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--document", file, "--", "true"),
+	                 0);
+	ck_assert_str_eq(t.err, "");
+	ck_assert_str_eq(t_read_file(file), "{\"format\":\"vssd-backup/1\"}\n");
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	assert_contains(t_members(&t), "BackupComplete GetBackupDocument Release");
+	t_done(&t);
+
+	t_init(&t, &(FakeConfig){ .fail_member = "GetBackupDocument",
+	                          .fail_name = "org.vssd.ShadowCopy1.Error.BadState",
+	                          .fail_message = "VSS_E_BAD_STATE (0x80042301): no" });
+	snprintf(file, sizeof(file), "%s/doc2.json", t.dir);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--document", file, "--", "true"),
+	                 1);
+	assert_contains(t.err, "VSS_E_BAD_STATE (0x80042301): no");
+	assert_contains(t_members(&t), "BackupComplete GetBackupDocument Release");
+	ck_assert_int_eq(access(file, F_OK), -1);
+	snprintf(leftover, sizeof(leftover), "%s/doc2.json.tmp", t.dir);
+	ck_assert_int_eq(access(leftover, F_OK), -1);
+	t_done(&t);
+}
+END_TEST
+
+/* --previous FILE: its text is the previous-document option; a file that cannot be read starts
+ * nothing */
+START_TEST(backup_passes_the_previous_document)
+{
+	char file[128];
+	FILE *f;
+	T t;
+
+	t_init(&t, &(FakeConfig){ 0 });
+	snprintf(file, sizeof(file), "%s/prev.json", t.dir);
+	f = fopen(file, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"format\":\"vssd-backup/1\"}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--type", "incremental",
+	                        "--previous", file, "--", "true"),
+	                 0);
+	/* (the fake logs strings as they are) */
+	assert_contains(t_calls(&t), "\"backup-type\":\"incremental\",\"previous-document\":"
+	                             "\"{\"format\":\"vssd-backup/1\"}\"}]");
+	t_done(&t);
+
+	t_init(&t, &(FakeConfig){ 0 });
+	ck_assert_int_eq(VSSCTL(&t, "backup", "--volume", VOLA, "--previous", "/nonexistent/doc",
+	                        "--", "true"),
+	                 1);
+	assert_contains(t.err,
+	                "vssctl: cannot read the previous document /nonexistent/doc: No such "
+	                "file or directory\n");
+	ck_assert_ptr_null(strstr(t_calls(&t), "StartSnapshotSet"));
+	t_done(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssctl-bus",
 	TEST(list_shadows_over_the_bus)
@@ -809,5 +881,7 @@ TEST_SUITE_MAIN("vssctl-bus",
 	TEST(backup_aborts_when_the_set_fails)
 	TEST(backup_reports_failed_writers_and_missing_commands)
 	TEST(backup_passes_signals_on_and_aborts)
+	TEST(backup_writes_the_document)
+	TEST(backup_passes_the_previous_document)
 )
 /* clang-format on */

@@ -112,7 +112,7 @@ START_TEST(global_options_and_help)
 	MAIN(&p, "create", "shadow", "--help");
 	ck_assert_int_eq(p.r, 0);
 	ck_assert(startswith(p.out, "Usage: vssctl create shadow --volume V"));
-	ck_assert_ptr_nonnull(strstr(p.out, "Default: client-accessible"));
+	ck_assert_ptr_nonnull(strstr(p.out, "Default: client-accessible-writers"));
 	p_done(&p);
 
 	MAIN(&p, "--json", "list", "shadows", "-h");
@@ -279,7 +279,7 @@ START_TEST(create_shadow)
 	for (const char *const *c =
 	             (const char *const[]){ "backup", "file-share-backup", "persistent",
 	                                    "app-rollback", "client-accessible", "nas-rollback",
-	                                    NULL };
+	                                    "client-accessible-writers", NULL };
 	     *c; c++) {
 		PARSE(&p, "create", "shadows", "--volume", VOLA, "--context", *c);
 		parse_ok(&p);

@@ -34,6 +34,8 @@ enum {
 	OPT_DEVICE_ONLY,
 	OPT_DELETE_SNAPSHOTS,
 	OPT_DETAILED,
+	OPT_DOCUMENT,
+	OPT_PREVIOUS,
 };
 
 #define BIT(o) (1ULL << ((o)-OPT_SET))
@@ -63,17 +65,25 @@ static const struct option options[] = {
 	{ "device-only", no_argument, NULL, OPT_DEVICE_ONLY },
 	{ "delete-snapshots", no_argument, NULL, OPT_DELETE_SNAPSHOTS },
 	{ "detailed", no_argument, NULL, OPT_DETAILED },
+	{ "document", required_argument, NULL, OPT_DOCUMENT },
+	{ "previous", required_argument, NULL, OPT_PREVIOUS },
 	{},
 };
 
 static const char *const contexts[] = {
-	"backup",       "file-share-backup", "persistent",
-	"app-rollback", "client-accessible", "nas-rollback",
+	"backup",
+	"file-share-backup",
+	"persistent",
+	"app-rollback",
+	"client-accessible",
+	"nas-rollback",
+	"client-accessible-writers",
 };
 static const char *const backup_types[] = { "full", "copy", "incremental", "differential", "log" };
 
-#define CONTEXTS_TEXT \
-	"backup, file-share-backup, persistent, app-rollback, client-accessible, nas-rollback"
+#define CONTEXTS_TEXT                                                                            \
+	"backup, file-share-backup, persistent, app-rollback, client-accessible, nas-rollback, " \
+	"client-accessible-writers"
 #define TYPES_TEXT "full, copy, incremental, differential, log"
 
 typedef struct Verb {
@@ -144,9 +154,10 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"\n"
 		"  --volume V          a volume (device path); repeat for more, at most 64\n"
 		"  --context C         backup, file-share-backup, persistent, app-rollback,\n"
-		"                      client-accessible or nas-rollback.\n"
-		"                      Default: client-accessible, a persistent shadow copy as\n"
-		"                      'vssadmin create shadow' makes. The backup and\n"
+		"                      client-accessible, client-accessible-writers or\n"
+		"                      nas-rollback. Default: client-accessible-writers, a\n"
+		"                      persistent shadow copy with writers, as 'vssadmin create\n"
+		"                      shadow' makes. The backup and\n"
 		"                      file-share-backup contexts release the shadow copies when\n"
 		"                      vssctl exits, unless --no-auto-release is given.\n"
 		"  --no-writers        do not involve writers (crash-consistent copy)\n"
@@ -177,10 +188,12 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 	[VSSCTL_BACKUP] = {
 		"backup",
 		BIT(OPT_VOLUME) | BIT(OPT_CONTEXT) | BIT(OPT_TYPE) | BIT(OPT_NO_WRITERS) |
-			BIT(OPT_MOUNT) | BIT(OPT_DESCRIPTION),
+			BIT(OPT_MOUNT) | BIT(OPT_DESCRIPTION) | BIT(OPT_DOCUMENT) |
+			BIT(OPT_PREVIOUS),
 		0, UINT_MAX,
 		"backup --volume V [--volume V]... [--context C] [--type T]\n"
-		"[--no-writers] [--mount] [--description TEXT]\n"
+		"[--no-writers] [--mount] [--description TEXT] [--document FILE]\n"
+		"[--previous FILE]\n"
 		"-- CMD [ARGS]...",
 		"Run CMD while shadow copies of the volumes exist, as diskshadow's exec does:\n"
 		"StartSnapshotSet, AddVolume for each volume, GatherWriterMetadata,\n"
@@ -204,6 +217,12 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"  --mount             expose each shadow copy read-only where vssd chooses,\n"
 		"                      /run/vssd/expose/ID (unmounted when CMD ends)\n"
 		"  --description TEXT  a label for the set\n"
+		"  --document FILE     after BackupComplete, write the backup document\n"
+		"                      (GetBackupDocument, JSON) to FILE, mode 0600; keep it\n"
+		"                      with the backup\n"
+		"  --previous FILE     the document of the backup this one follows (e.g. the\n"
+		"                      full one before an incremental): its writers' backup\n"
+		"                      stamps become the previous stamps (previous-document)\n"
 		"\n"
 		"Exit status: CMD's; 128+N if CMD was killed by signal N or vssctl got it; 1\n"
 		"when vssd failed; 2 on a usage error.\n",
@@ -562,7 +581,7 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	}
 
-	if (c < OPT_SET || c > OPT_DETAILED) /* getopt_long() returns nothing else */
+	if (c < OPT_SET || c > OPT_PREVIOUS) /* getopt_long() returns nothing else */
 		return usage_error(err, verb, "unexpected option %d", c);
 	if (verb < 0)
 		return usage_error(err, verb, "option --%s belongs after the verb", option_name(c));
@@ -645,6 +664,16 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	case OPT_DEVICE_ONLY:
 		a->device_only = true;
+		return 1;
+	case OPT_DOCUMENT:
+		if (!valid_text(optarg, VSSD_PATH_MAX))
+			return usage_error(err, verb, "--document needs a file name");
+		a->document = optarg;
+		return 1;
+	case OPT_PREVIOUS:
+		if (!valid_text(optarg, VSSD_PATH_MAX))
+			return usage_error(err, verb, "--previous needs a file name");
+		a->previous = optarg;
 		return 1;
 	case OPT_DELETE_SNAPSHOTS:
 		a->delete_snapshots = true;

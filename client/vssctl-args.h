@@ -68,7 +68,9 @@ typedef struct VssctlArgs {
 	bool mount;
 	bool device_only;
 	bool delete_snapshots;
-	bool detailed; /* list writers --detailed */
+	bool detailed;        /* list writers --detailed */
+	const char *document; /* backup: write the backup document there */
+	const char *previous; /* backup: the previous backup's document (previous-document) */
 	VssctlSize maxsize;
 	char **command; /* backup: CMD and its arguments, pointing into argv */
 } VssctlArgs;

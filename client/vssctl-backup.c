@@ -2,6 +2,7 @@
 /* vssctl-backup.c - vssctl backup: diskshadow's exec flow, a command run while shadow copies exist
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -80,14 +81,48 @@ static int set_call(Backup *b, const char *member, bool long_call, DBusMessage *
 	                          vssctl_timeout(b->v, long_call), ret_reply);
 }
 
+#define PREVIOUS_MAX (4u << 20) /* bytes: vssd's limit of a backup document */
+
+/* --previous FILE: the whole file, checked to be text D-Bus can carry */
+static int read_previous(const char *path, char **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t size = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return log_error_errno(-errno, "cannot read the previous document %s: %m", path);
+	text = malloc(PREVIOUS_MAX + 1);
+	if (text)
+		size = fread(text, 1, PREVIOUS_MAX + 1, f);
+	if (!text || ferror(f)) {
+		int r = text ? -EIO : -ENOMEM;
+
+		fclose(f);
+		return log_error_errno(r, "cannot read the previous document %s: %m", path);
+	}
+	fclose(f);
+	if (size > PREVIOUS_MAX)
+		return log_error_errno(-EFBIG, "the previous document %s is larger than %u bytes",
+		                       path, PREVIOUS_MAX);
+	text[size] = 0;
+	if (strlen(text) != size || !dbus_validate_utf8(text, NULL))
+		return log_error_errno(-EINVAL, "the previous document %s is not UTF-8 text", path);
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
 static int backup_start(Backup *b)
 {
+	_cleanup_free_ char *previous = NULL;
 	_cleanup_(busutil_message_unrefp) DBusMessage *m = NULL, *reply = NULL;
 	const VssctlArgs *a = b->v->args;
 	DBusMessageIter it, d;
 	const char *path;
 	int r;
 
+	if (a->previous && read_previous(a->previous, &previous) < 0)
+		return -EINVAL;
 	r = busutil_new_method_call(VSSD_BUS_NAME, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER,
 	                            "StartSnapshotSet", &m);
 	if (r < 0)
@@ -104,6 +139,8 @@ static int backup_start(Backup *b)
 		r = busmsg_dict_append_bool(&d, "no-writers", true);
 	if (r >= 0 && a->description)
 		r = busmsg_dict_append_string(&d, "description", a->description);
+	if (r >= 0 && previous)
+		r = busmsg_dict_append_string(&d, "previous-document", previous);
 	if (r < 0) {
 		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the StartSnapshotSet call: %m");
@@ -415,12 +452,51 @@ static int backup_complete(Backup *b, bool success)
 	return vssctl_call(b->v, m, vssctl_timeout(b->v, true), NULL);
 }
 
+/* --document FILE: GetBackupDocument's answer, written whole to FILE (mode 0600) or not at all */
+static int backup_save_document(Backup *b)
+{
+	_cleanup_(busutil_message_unrefp) DBusMessage *reply = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	const char *path = b->v->args->document, *text;
+	FILE *f;
+	int r;
+
+	r = set_call(b, "GetBackupDocument", false, &reply);
+	if (r < 0)
+		return r;
+	if (!dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &text, DBUS_TYPE_INVALID))
+		return log_error_errno(-EBADMSG, "GetBackupDocument: unexpected reply");
+	if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
+		return log_oom();
+	r = mkostemp(tmp, O_CLOEXEC);
+	if (r < 0)
+		return log_error_errno(-errno, "cannot write the backup document %s: %m", path);
+	f = fdopen(r, "w");
+	if (!f) {
+		r = -errno;
+		(void)unlink(tmp);
+		return log_error_errno(r, "cannot write the backup document %s: %m", path);
+	}
+	r = fputs(text, f) < 0 || fputc('\n', f) < 0 ? -EIO : 0;
+	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && r >= 0)
+		r = -errno;
+	if (r >= 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		(void)unlink(tmp);
+		return log_error_errno(r, "cannot write the backup document %s: %m", path);
+	}
+	return 0;
+}
+
 int vssctl_backup(Vssctl *v)
 {
 	_cleanup_(backup_done) Backup b = { .v = v };
 	_cleanup_close_ int sfd = -EBADF;
 	sigset_t mask, old;
-	int r, q = 0, status = 1, sig = 0;
+	int r, q = 0, doc = 0, status = 1, sig = 0;
 
 	/* Signals arrive through a signalfd: they interrupt calls, and go on to CMD. The mask
 	 * stays until exit, so that a signal during the clean-up cannot kill vssctl half-way. */
@@ -464,9 +540,11 @@ int vssctl_backup(Vssctl *v)
 		log_error("got %s, aborting the backup", strsignal(sig));
 	q = backup_unmount(&b);
 	if (q >= 0 && b.set_path) {
-		if (r >= 0 && !sig)
+		if (r >= 0 && !sig) {
 			q = backup_complete(&b, status == 0);
-		else
+			if (q >= 0 && v->args->document)
+				doc = backup_save_document(&b);
+		} else
 			q = set_call(&b, "Abort", false, NULL);
 		if (q != -EINTR)
 			q = set_call(&b, "Release", false, NULL);
@@ -480,5 +558,7 @@ int vssctl_backup(Vssctl *v)
 		return r;
 	if (q < 0 && status == 0)
 		return q;
+	if (doc < 0 && status == 0) /* a backup without its document is not complete */
+		return doc;
 	return status;
 }

@@ -468,8 +468,9 @@ static int verb_create_shadow(Vssctl *v)
 	_cleanup_free_ BusValue **props = NULL;
 	_cleanup_free_ const BusValue **dicts = NULL;
 	const VssctlArgs *a = v->args;
-	/* vssadmin create shadow makes a ClientAccessible shadow copy: persistent */
-	const char *context = a->context ? a->context : "client-accessible";
+	/* vssadmin create shadow makes a ClientAccessibleWriters shadow copy: persistent, and
+	 * the writers are frozen (VSS_CTX_CLIENT_ACCESSIBLE_WRITERS, 0x0D) */
+	const char *context = a->context ? a->context : "client-accessible-writers";
 	char set_id[VSSID_STRING_MAX];
 	DBusMessageIter it, d;
 	const BusValue *snaps;

@@ -12,6 +12,7 @@
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
 #include "daemon/dmdev.h"
+#include "daemon/document.h"
 #include "daemon/hostops.h"
 #include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
@@ -20,10 +21,36 @@
 #include "daemon/volume.h"
 #include "daemon/writer.h"
 
+/* A list of writer class or instance ids (option key): each must be a UUID; rewritten in the
+ * canonical spelling the writers' ids have, so that "ABC..." finds "abc..." */
+static int read_id_list(const char *key, char **l, VssErr *err)
+{
+	for (char **c = l; c && *c; c++) {
+		VssId id;
+
+		if (vssid_from_string(*c, &id) < 0)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "%s: \"%.64s\" is not a UUID", key, *c);
+		if (strlen(*c) + 1 >= VSSID_STRING_MAX)
+			vssid_to_string(&id, *c);
+		else {
+			char *n = malloc(VSSID_STRING_MAX);
+
+			if (!n)
+				return -ENOMEM;
+			vssid_to_string(&id, n);
+			free(*c);
+			*c = n;
+		}
+	}
+	return 0;
+}
+
 /* Reads the StartSnapshotSet / CreateSnapshotSet options. */
 static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 {
-	const char *context = NULL, *backup_type = NULL, *description = NULL;
+	const char *context = NULL, *backup_type = NULL, *description = NULL, *failures = NULL,
+		   *previous = NULL;
 	static const char *const types[] = { "full", "copy", "incremental", "differential", "log" };
 	const BusOption opts[] = {
 		{ "context", 's', &context },
@@ -33,6 +60,12 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		{ "description", 's', &description },
 		{ "exclude-writer-classes", 'a', &o->exclude_writer_classes, NULL,
 		  VSSD_WRITERS_MAX },
+		{ "exclude-writer-instances", 'a', &o->exclude_writer_instances, NULL,
+		  VSSD_WRITERS_MAX },
+		{ "include-writer-classes", 'a', &o->include_writer_classes, NULL,
+		  VSSD_WRITERS_MAX },
+		{ "writer-failures", 's', &failures },
+		{ "previous-document", 's', &previous },
 		{ NULL },
 	};
 	int r;
@@ -47,8 +80,8 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 			return vss_err_set(
 				err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 				"unknown context \"%.64s\"; use backup, file-share-backup, "
-				"persistent, app-rollback, client-accessible or "
-				"nas-rollback",
+				"persistent, app-rollback, client-accessible, "
+				"client-accessible-writers or nas-rollback",
 				bus_safe_string(context));
 	}
 	if (backup_type) {
@@ -67,13 +100,25 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		                   "description must be at most %d bytes without control "
 		                   "characters",
 		                   VSSD_STRING_MAX);
-	for (char **c = o->exclude_writer_classes; c && *c; c++) {
-		VssId id;
-
-		if (vssid_from_string(*c, &id) < 0)
-			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
-			                   "exclude-writer-classes: \"%.64s\" is not a UUID", *c);
+	if (failures && !streq(failures, "abort") && !streq(failures, "continue"))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "unknown writer-failures \"%.64s\"; use abort (any writer "
+		                   "failure fails the set) or continue (the set goes on without "
+		                   "the failing writer)",
+		                   bus_safe_string(failures));
+	o->writer_failures_continue = failures && streq(failures, "continue");
+	if (previous) {
+		o->previous = calloc(1, sizeof(BackupDocument));
+		if (!o->previous)
+			return -ENOMEM;
+		r = document_from_json(previous, o->previous, err);
+		if (r < 0)
+			return r;
 	}
+	if ((r = read_id_list("exclude-writer-classes", o->exclude_writer_classes, err)) < 0 ||
+	    (r = read_id_list("exclude-writer-instances", o->exclude_writer_instances, err)) < 0 ||
+	    (r = read_id_list("include-writer-classes", o->include_writer_classes, err)) < 0)
+		return r;
 	o->backup_type = backup_type;
 	o->description = description;
 	return 0;
@@ -146,7 +191,7 @@ static int method_start(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vss
 	r = read_set_options(&it, &o, err);
 	if (r >= 0)
 		r = start_set(d, c, &o, &s, err);
-	strv_free(o.exclude_writer_classes);
+	snapset_options_done(&o);
 	if (r < 0)
 		return r;
 	reply = dbus_message_new_method_return(m);
@@ -182,7 +227,7 @@ static int method_create(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 	r = read_set_options(&it, &o, err);
 	if (r >= 0)
 		r = start_set(d, c, &o, &s, err);
-	strv_free(o.exclude_writer_classes);
+	snapset_options_done(&o);
 	if (r < 0)
 		return r;
 	for (char **v = volumes; *v; v++) {

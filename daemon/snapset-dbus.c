@@ -37,6 +37,13 @@ int snapset_append_writer_list(Snapset *s, DBusMessageIter *it, bool metadata)
 		if (writer_append_dict(w, &arr, metadata) < 0)
 			return -ENOMEM;
 	}
+	/* writer-failures=continue: the writers that failed, with their state and error */
+	for (size_t i = 0; !metadata && i < s->n_failed; i++) {
+		Writer *w = writer_find(s->d, &s->failed[i]);
+
+		if (w && writer_append_dict(w, &arr, false) < 0)
+			return -ENOMEM;
+	}
 	return dbus_message_iter_close_container(it, &arr) ? 0 : -ENOMEM;
 }
 
@@ -302,6 +309,103 @@ static int method_backup_complete(Bus *b, DBusMessage *m, void *u, const BusCall
 	return r;
 }
 
+/* SetBackupSucceeded(aa{sv}): each entry instance-id s, name s and succeeded b, all three;
+ * checked entry by entry and applied only when every entry is right */
+static int method_set_backup_succeeded(Bus *b, DBusMessage *m, void *u, const BusCaller *c,
+                                       VssErr *err)
+{
+	Snapset *s = u;
+	_cleanup_strv_free_ char **ids = NULL, **names = NULL;
+	_cleanup_free_ bool *ok = NULL;
+	DBusMessageIter it, arr;
+	size_t n = 0, count;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	if (s->state != SNAPSET_STATE_CREATED)
+		return vss_err_set(
+			err, VSS_ERROR_BAD_STATE, -EBUSY,
+			"SetBackupSucceeded comes after DoSnapshotSet succeeded and before "
+			"BackupComplete (the set is %s)",
+			snapset_state_to_string(s->state));
+	if (!dbus_message_iter_init(m, &it) ||
+	    dbus_message_iter_get_arg_type(&it) != DBUS_TYPE_ARRAY ||
+	    dbus_message_iter_get_element_type(&it) != DBUS_TYPE_ARRAY)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "results must be an array of dictionaries aa{sv}");
+	count = bus_array_count(&it); /* before anything is read */
+	if (count > s->n_involved * (size_t)VSSD_COMPONENTS_PER_WRITER_MAX)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -E2BIG,
+		                   "%zu results given, more than the writers of the set have "
+		                   "components",
+		                   count);
+	ids = calloc(count + 1, sizeof(char *));
+	names = calloc(count + 1, sizeof(char *));
+	ok = calloc(count + 1, sizeof(bool));
+	if (!ids || !names || !ok)
+		return -ENOMEM;
+	dbus_message_iter_recurse(&it, &arr);
+	for (; n < count && dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
+	     dbus_message_iter_next(&arr), n++) {
+		const char *id = NULL, *name = NULL;
+		bool has_id = false, has_name = false, has_ok = false;
+		const BusOption opts[] = {
+			{ "instance-id", 's', &id, &has_id },
+			{ "name", 's', &name, &has_name },
+			{ "succeeded", 'b', &ok[n], &has_ok },
+			{ NULL },
+		};
+
+		r = bus_read_options(&arr, opts, err);
+		if (r < 0)
+			return r;
+		if (!has_id || !has_name || !has_ok)
+			return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+			                   "each result needs instance-id, name and succeeded");
+		/* the first wrong entry is the one reported, before any is applied */
+		r = snapset_set_backup_succeeded(s, id, name, ok[n], true, err);
+		if (r < 0)
+			return r;
+		ids[n] = strdup(id);
+		names[n] = strdup(name);
+		if (!ids[n] || !names[n])
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = snapset_set_backup_succeeded(s, ids[i], names[i], ok[i], false, err);
+		if (r < 0)
+			return r;
+	}
+	log_set_info(s->id_str, "%zu component results set", n);
+	return bus_reply_empty(b, m);
+}
+
+static int method_get_backup_document(Bus *b, DBusMessage *m, void *u, const BusCaller *c,
+                                      VssErr *err)
+{
+	Snapset *s = u;
+	_cleanup_free_ char *text = NULL;
+	DBusMessage *reply;
+	int r;
+
+	r = check_owner(s, c, err);
+	if (r < 0)
+		return r;
+	r = snapset_backup_document(s, &text, err);
+	if (r < 0)
+		return r;
+	reply = dbus_message_new_method_return(m);
+	if (!reply || !dbus_message_append_args(reply, DBUS_TYPE_STRING, &(const char *){ text },
+	                                        DBUS_TYPE_INVALID)) {
+		if (reply)
+			dbus_message_unref(reply);
+		return -ENOMEM;
+	}
+	return bus_send(b, reply);
+}
+
 static int method_abort(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
 	Snapset *s = u;
@@ -393,7 +497,9 @@ static const BusMethod snapset_methods[] = {
 	{ "PrepareForBackup", "", method_prepare, BUS_ACCESS_ADMIN },
 	{ "DoSnapshotSet", "", method_do_snapshot_set, BUS_ACCESS_ADMIN },
 	{ "GatherWriterStatus", "", method_gather_status, BUS_ACCESS_ADMIN },
+	{ "SetBackupSucceeded", "aa{sv}", method_set_backup_succeeded, BUS_ACCESS_ADMIN },
 	{ "BackupComplete", "b", method_backup_complete, BUS_ACCESS_ADMIN },
+	{ "GetBackupDocument", "", method_get_backup_document, BUS_ACCESS_ADMIN },
 	{ "Abort", "", method_abort, BUS_ACCESS_ADMIN },
 	{ "Release", "", method_release, BUS_ACCESS_ADMIN },
 	{ NULL },

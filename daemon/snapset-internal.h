@@ -21,6 +21,15 @@ int snapset_compute_involved(Snapset *s, bool all);
 /* Frees the provider's set: rolls back whatever was not committed */
 void snapset_engine_free(Snapset *s);
 
+/* writer options and failures (snapset-writers.c) */
+/* snapset_new(): the writer options (exclusions, writer-failures, previous-document) */
+int snapset_take_writer_options(Snapset *s, const SnapsetOptions *o);
+/* writer-failures=continue: w failed in this set and left it */
+bool snapset_writer_failed(const Snapset *s, const Writer *w);
+/* writer-failures=continue, after event ev: the writers it failed leave s->involved for
+ * s->failed, their components leave the selection; Abort to those failed at Freeze or Thaw */
+void snapset_drop_failed_writers(Snapset *s, WriterEvent ev);
+
 /* creation pipeline (snapset-create.c) */
 void snapset_hold_end(Snapset *s);
 void snapset_creation_sources_done(Snapset *s);

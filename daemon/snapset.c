@@ -8,6 +8,7 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
+#include "daemon/document.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
@@ -37,6 +38,7 @@ static const struct {
 	[SNAPSET_CONTEXT_APP_ROLLBACK] = { "app-rollback", 0x9, true },
 	[SNAPSET_CONTEXT_CLIENT_ACCESSIBLE] = { "client-accessible", 0x1D, false },
 	[SNAPSET_CONTEXT_NAS_ROLLBACK] = { "nas-rollback", 0x19, false },
+	[SNAPSET_CONTEXT_CLIENT_ACCESSIBLE_WRITERS] = { "client-accessible-writers", 0x0D, true },
 };
 
 const char *snapset_state_to_string(SnapsetState s)
@@ -80,12 +82,12 @@ uint32_t snapset_context_attributes(SnapsetContext c)
 	return contexts[c].attributes;
 }
 
-/* ---- writers --------------------------------------------------------------------------------- */
-
-static bool class_excluded(const Snapset *s, const Writer *w)
+bool snapset_context_client_accessible(SnapsetContext c)
 {
-	return strv_contains(s->exclude_writer_classes, w->class_id);
+	return contexts[c].attributes & VSS_ATTR_CLIENT_ACCESSIBLE;
 }
+
+/* ---- writers --------------------------------------------------------------------------------- */
 
 #define WRITER_PATHS_DEADLINE_USEC (USEC_PER_SEC) /* see writer_involved() */
 
@@ -98,7 +100,7 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 	const dev_t *devs;
 	size_t n;
 
-	if (!s->writers || class_excluded(s, w))
+	if (!s->writers || snapset_writer_excluded(s, w))
 		return false;
 	if (writer_path_devices(w, deadline, &devs, &n) < 0) {
 		log_notice("set=%s writer=%s: where its paths lie is not known yet; it takes part",
@@ -124,7 +126,10 @@ int snapset_compute_involved(Snapset *s, bool all)
 	for (size_t i = 0; i < s->d->n_writers; i++) {
 		Writer *w = s->d->writers[i];
 
-		if (all ? s->writers && !class_excluded(s, w) : writer_involved(s, w, deadline))
+		if (snapset_writer_failed(s, w)) /* writer-failures=continue: it left the set */
+			continue;
+		if (all ? s->writers && !snapset_writer_excluded(s, w)
+		        : writer_involved(s, w, deadline))
 			ids[n++] = w->instance_id;
 	}
 	free(s->involved);
@@ -138,7 +143,8 @@ void snapset_event_args(Snapset *s, WriterEventArgs *a)
 	*a = (WriterEventArgs){ .set_id = s->id_str,
 		                .backup_type = s->backup_type,
 		                .context = snapset_context_to_string(s->context),
-		                .components = s->components };
+		                .components = s->components,
+		                .continue_on_failure = s->writer_failures_continue };
 }
 
 /* Abort and BackupShutdown: sent without waiting for the answers. */
@@ -146,10 +152,14 @@ void snapset_writers_notify(Snapset *s, WriterEvent ev)
 {
 	WriterEventArgs a;
 
-	if (s->n_involved == 0)
-		return;
 	snapset_event_args(s, &a);
-	(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL, NULL);
+	if (s->n_involved > 0)
+		(void)writer_broadcast_start(s->d, ev, s->involved, s->n_involved, &a, NULL, NULL,
+		                             NULL);
+	/* writers that failed under writer-failures=continue took part: they get BackupShutdown */
+	if (ev == WRITER_EVENT_BACKUP_SHUTDOWN && s->n_failed > 0)
+		(void)writer_broadcast_start(s->d, ev, s->failed, s->n_failed, &a, NULL, NULL,
+		                             NULL);
 }
 
 int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, WriterDoneFn done)
@@ -160,6 +170,8 @@ int snapset_start_event(Snapset *s, WriterEvent ev, const WriterEventArgs *a, Wr
 
 void snapset_bcast_done(Snapset *s, WriterBroadcast *b)
 {
+	if (s->writer_failures_continue && writer_broadcast_event(b) != WRITER_EVENT_IDENTIFY)
+		snapset_drop_failed_writers(s, writer_broadcast_event(b));
 	writer_broadcast_cancel(b);
 	if (s->bcast == b)
 		s->bcast = NULL;
@@ -204,9 +216,8 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->description = strdup(strempty(o->description));
 	if (!s->backup_type || !s->description)
 		return -ENOMEM;
-	for (char **c = o->exclude_writer_classes; c && *c; c++)
-		if (strv_extend(&s->exclude_writer_classes, *c) < 0)
-			return -ENOMEM;
+	if (snapset_take_writer_options(s, o) < 0)
+		return -ENOMEM;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -254,8 +265,16 @@ Snapset *snapset_free(Snapset *s)
 	free(s->backup_type);
 	free(s->description);
 	free(s->involved);
+	free(s->failed);
 	strv_free(s->exclude_writer_classes);
+	strv_free(s->exclude_writer_instances);
+	strv_free(s->include_writer_classes);
 	strv_free(s->components);
+	strv_free(s->results);
+	if (s->previous) {
+		document_done(s->previous);
+		free(s->previous);
+	}
 	free(s);
 	return NULL;
 }
@@ -337,7 +356,7 @@ static unsigned count_client_accessible(Daemon *d, const char *volume_name)
 	if (daemon_volume_snapshots(d, volume_name, &l, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		c += l[i]->set->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE;
+		c += snapset_context_client_accessible(l[i]->set->context);
 	return c;
 }
 
@@ -403,7 +422,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 			                s->snaps[i]->volume);
 			goto out;
 		}
-	if (s->context == SNAPSET_CONTEXT_CLIENT_ACCESSIBLE &&
+	if (snapset_context_client_accessible(s->context) &&
 	    count_client_accessible(s->d, v.name) >= s->d->config.max_shadow_copies) {
 		r = vss_err_set(err, VSS_ERROR_MAXIMUM_NUMBER_OF_SNAPSHOTS_REACHED, -E2BIG,
 		                "volume %s has %u client-accessible shadow copies, the configured "
@@ -640,6 +659,7 @@ int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err)
 	}
 	strv_free(s->components);
 	s->components = TAKE_PTR(sel);
+	s->components_set = true;
 	log_info("set=%s: %zu components selected", s->id_str, n);
 	return 0;
 }
@@ -655,6 +675,7 @@ int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *
 		                   "BackupComplete comes after DoSnapshotSet succeeded (the set is "
 		                   "%s)",
 		                   snapset_state_to_string(s->state));
+	s->backup_success = success;
 	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
 	(void)daemon_save_state(s->d);
 	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");

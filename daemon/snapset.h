@@ -17,6 +17,8 @@ typedef struct WriterBroadcast WriterBroadcast;
 typedef struct FreezeGroup FreezeGroup;
 typedef struct BusInterface BusInterface;
 typedef struct Snapset Snapset;
+typedef struct Writer Writer;
+typedef struct BackupDocument BackupDocument;
 
 /* The end of an asynchronous operation on a set: r < 0 and err (may be unset) on failure,
  * also when the set goes away before it ends (-ECANCELED). */
@@ -42,6 +44,7 @@ typedef enum SnapsetContext {
 	SNAPSET_CONTEXT_APP_ROLLBACK,
 	SNAPSET_CONTEXT_CLIENT_ACCESSIBLE,
 	SNAPSET_CONTEXT_NAS_ROLLBACK,
+	SNAPSET_CONTEXT_CLIENT_ACCESSIBLE_WRITERS,
 	_SNAPSET_CONTEXT_MAX,
 	_SNAPSET_CONTEXT_INVALID = -EINVAL,
 } SnapsetContext;
@@ -62,7 +65,13 @@ typedef struct SnapsetOptions {
 	const char *backup_type;
 	const char *description;
 	char **exclude_writer_classes;
+	char **exclude_writer_instances; /* DisableWriterInstances */
+	char **include_writer_classes;   /* EnableWriterClasses: when given, only these */
+	bool writer_failures_continue;   /* writer-failures: abort (false) or continue */
+	BackupDocument *previous;        /* previous-document, parsed; snapset_new() takes it */
 } SnapsetOptions;
+/* Frees the option lists (bus-manager.c reads them) */
+void snapset_options_done(SnapsetOptions *o);
 
 struct Snapset {
 	Daemon *d;
@@ -76,9 +85,15 @@ struct Snapset {
 	char *backup_type;
 	char *description;
 	char **exclude_writer_classes;
-	char **components; /* SetComponents: pairs (writer instance id, component name) */
-	bool writers;      /* writers take part */
-	bool auto_release; /* snapshots go with the session */
+	char **exclude_writer_instances;
+	char **include_writer_classes; /* NULL: every class not excluded */
+	char **components;   /* SetComponents: pairs (writer instance id, component name) */
+	bool components_set; /* SetComponents was called (else every component takes part) */
+	char **results;      /* SetBackupSucceeded: triples (writer instance id, name, "0"/"1") */
+	BackupDocument *previous; /* previous-document: where previous backup stamps come from */
+	bool backup_success;      /* BackupComplete's argument */
+	bool writers;             /* writers take part */
+	bool auto_release;        /* snapshots go with the session */
 	SnapsetState state;
 	usec_t creation_time;
 	Snapshot **snaps;
@@ -95,6 +110,11 @@ struct Snapset {
 	usec_t held_usec;
 	VssId *involved; /* writers taking part (instance ids) */
 	size_t n_involved;
+	/* writer-failures=continue: a writer that fails leaves involved for failed; it keeps its
+	 * failed state and error for GatherWriterStatus, and its components leave the selection */
+	bool writer_failures_continue;
+	VssId *failed;
+	size_t n_failed;
 	WriterBroadcast *bcast;  /* the writer event under way */
 	SnapsetDoneFn call_done; /* GatherWriterMetadata, PrepareForBackup, BackupComplete */
 	void *call_userdata;
@@ -110,6 +130,10 @@ const char *snapset_context_to_string(SnapsetContext c);
 SnapsetContext snapset_context_from_string(const char *s);
 bool snapset_context_persistent(SnapsetContext c);
 bool snapset_context_writers(SnapsetContext c);
+/* The context's attributes include VSS_ATTR_CLIENT_ACCESSIBLE (max-shadow-copies counts it) */
+bool snapset_context_client_accessible(SnapsetContext c);
+/* The writer class and instance options leave writer w out of the set */
+bool snapset_writer_excluded(const Snapset *s, const Writer *w);
 uint32_t snapset_context_attributes(SnapsetContext c);
 
 /* A new set owned by owner (a unique bus name), not exported yet. */
@@ -143,6 +167,12 @@ int snapset_create_all(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *e
 int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *userdata,
                             VssErr *err);
 int snapset_abort(Snapset *s, VssErr *err);
+/* SetBackupSucceeded, one entry: component name of writer id (spelt as given); check_only:
+ * says whether the entry would be taken, changes nothing */
+int snapset_set_backup_succeeded(Snapset *s, const char *id, const char *name, bool succeeded,
+                                 bool check_only, VssErr *err);
+/* GetBackupDocument: the document as JSON text (DESIGN §3b; daemon/document.h) */
+int snapset_backup_document(Snapset *s, char **ret, VssErr *err);
 /* The set holds the creation slot (Manager.SetInProgress) and nothing of it is under way: no
  * call, no writer event, not in DoSnapshotSet. Such a set may be aborted to free the slot. */
 bool snapset_idle(const Snapset *s);

@@ -14,6 +14,7 @@ static const char *const set_contexts[] = { "backup",
 	                                    "app-rollback",
 	                                    "client-accessible",
 	                                    "nas-rollback",
+	                                    "client-accessible-writers",
 	                                    NULL };
 static const char *const backup_types[] = { "full",         "copy", "incremental",
 	                                    "differential", "log",  NULL };

@@ -609,7 +609,8 @@ START_TEST(corrupt_values)
 		  ": sets[0].description: contains a NUL character" },
 		{ "\"context\":\"backup\"", "\"context\":\"bakcup\"",
 		  ": sets[0].context: unknown value \"bakcup\"; expected one of: backup, "
-		  "file-share-backup, persistent, app-rollback, client-accessible, nas-rollback" },
+		  "file-share-backup, persistent, app-rollback, client-accessible, nas-rollback, "
+		  "client-accessible-writers" },
 		{ "\"backup_type\":\"full\"", "\"backup_type\":\"Full\"",
 		  ": sets[0].backup_type: unknown value \"Full\"; expected one of: full, copy, "
 		  "incremental, differential, log" },

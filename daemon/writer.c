@@ -214,6 +214,7 @@ struct WriterBroadcast {
 	char **devices;
 	char **components; /* PrepareForBackup: the selection, pairs (instance id, name) */
 	bool success;
+	bool lenient; /* continue_on_failure */
 	VssId *ids;
 	size_t n;
 	size_t next;
@@ -307,6 +308,11 @@ static void broadcast_free(WriterBroadcast *b)
 	strv_free(b->components);
 	strv_free(b->devices);
 	free(b);
+}
+
+WriterEvent writer_broadcast_event(const WriterBroadcast *b)
+{
+	return b->ev;
 }
 
 void writer_broadcast_cancel(WriterBroadcast *b)
@@ -487,7 +493,7 @@ static void on_reply(DBusPendingCall *pending, void *userdata)
 	r = writer_apply_reply(w, b->ev, b->set_id, reply, &err);
 	if (reply)
 		dbus_message_unref(reply);
-	if (r < 0 && events[b->ev].strict) {
+	if (r < 0 && events[b->ev].strict && !b->lenient) {
 		broadcast_finish(b, r, &err);
 		return;
 	}
@@ -562,10 +568,13 @@ static void broadcast_send_more(WriterBroadcast *b)
 				vss_err_set(&err, VSS_ERROR_WRITER_NOT_RESPONDING, r,
 				            "cannot send %s: %s", events[b->ev].method,
 				            strerror(-r));
-			if (events[b->ev].strict) {
+			if (events[b->ev].strict && !b->lenient) {
 				broadcast_finish(b, -ECANCELED, &err);
 				return;
 			}
+			if (b->lenient) /* the writer fails, the others go on */
+				(void)writer_apply_reply(writer_find(b->d, &b->ids[idx]), b->ev,
+				                         b->set_id, NULL, NULL);
 		}
 	}
 	if (b->answered == b->n)
@@ -598,7 +607,8 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 		                .n = n,
 		                .done = done,
 		                .userdata = userdata,
-		                .success = args->success };
+		                .success = args->success,
+		                .lenient = args->continue_on_failure };
 	b->ids = calloc(n ? n : 1, sizeof(VssId));
 	b->pending = calloc(n ? n : 1, sizeof(DBusPendingCall *));
 	b->set_id = strdup(strempty(args->set_id));

@@ -123,6 +123,9 @@ typedef struct WriterEventArgs {
 	 * component name); each writer is sent its own (none selected: an empty list) */
 	char **components;
 	bool success; /* BackupComplete */
+	/* writer-failures=continue: a failure does not end the broadcast; each failing writer
+	 * is left in its failed state (a writer that cannot be reached too) */
+	bool continue_on_failure;
 } WriterEventArgs;
 
 typedef struct WriterBroadcast WriterBroadcast;
@@ -135,6 +138,8 @@ typedef void (*WriterDoneFn)(WriterBroadcast *b, int r, const VssErr *err, void 
 int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n,
                            const WriterEventArgs *args, WriterDoneFn done, void *userdata,
                            WriterBroadcast **ret);
+/* The event b sends */
+WriterEvent writer_broadcast_event(const WriterBroadcast *b);
 /* Stops waiting; replies still on the way are ignored. Idempotent; frees b. */
 void writer_broadcast_cancel(WriterBroadcast *b);
 /* Frees the broadcasts nobody waits for (Abort, BackupShutdown) at shutdown. */

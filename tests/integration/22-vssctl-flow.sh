@@ -37,7 +37,8 @@ nothing_left()
 	[ -z "$(dm_suspended)" ] || fail "$1: left suspended: $(dm_suspended)"
 }
 
-# 1. create shadow: the default context is client-accessible, the set outlives vssctl
+# 1. create shadow: the default context is client-accessible-writers (VSS 0x0D, as vssadmin),
+#    the set outlives vssctl
 run_rc vssctl --json create shadow --volume "$a" --volume "$b"
 assert_eq "$RC" 0 "create shadow exit status ($(cat "$WORK/err"))"
 cp "$WORK/out" "$WORK/create.json"
@@ -60,7 +61,7 @@ assert_eq "$(jq -r '[.[] | .set_id] | unique | .[]' "$WORK/list.json")" "$sid" "
 assert_eq "$(jq -r '[.[] | .volume] | sort | join(" ")' "$WORK/list.json")" "$a $b" \
 	"list shadows: volumes"
 assert_eq "$(jq -r '[.[] | .context, .provider, .state] | unique | join(" ")' "$WORK/list.json")" \
-	"client-accessible created dm-snapshot" "list shadows: context, provider, state"
+	"client-accessible-writers created dm-snapshot" "list shadows: context, provider, state"
 for v in a b; do
 	e=$(jq -c '.[] | select(.volume == "/dev/mapper/'"$RUN-$v"'")' "$WORK/list.json")
 	dev=$(printf '%s' "$e" | jq -r .device)

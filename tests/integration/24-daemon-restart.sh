@@ -34,7 +34,7 @@ create() # create ARGS...: vssctl create shadow, prints the set id
 	jq -r .set_id "$WORK/create.json"
 }
 
-# The persistent sets: P1 (app-rollback) on a, P2 (client-accessible) on a and b
+# The persistent sets: P1 (app-rollback) on a, P2 (client-accessible-writers, the default) on a and b
 p1=$(create --volume "$a" --context app-rollback)
 p2=$(create --volume "$a" --volume "$b")
 vssctl --json list shadows >"$WORK/before.json"

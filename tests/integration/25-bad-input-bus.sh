@@ -165,7 +165,7 @@ def need(cond, msg):
         sys.exit(1)
 need(setp in objs, "no set " + setp)
 s = objs[setp]["org.vssd.ShadowCopy1.SnapshotSet"]
-need(s["Id"] == sid and s["State"] == "created" and s["Context"] == "client-accessible",
+need(s["Id"] == sid and s["State"] == "created" and s["Context"] == "client-accessible-writers",
      "set properties")
 need(sorted(s["Snapshots"]) == sorted(snaps), "the set's Snapshots")
 vols = []

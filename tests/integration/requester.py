@@ -11,6 +11,9 @@
 #                               the last gather (none: an empty selection)
 #   prepare                     PrepareForBackup
 #   do                          DoSnapshotSet      status    GatherWriterStatus
+#   results W/C=true|false...   SetBackupSucceeded: component C of the writer named W (of the
+#                               last gather)
+#   document                    GetBackupDocument, parsed (the JSON document is the result)
 #   complete true|false         BackupComplete     abort     Abort
 #   release                     Release            props     the set's properties
 #   use SETPATH                 drive another set from now on (to test ownership)
@@ -108,8 +111,9 @@ def main(argv):
                 while True:
                     time.sleep(3600)
             s = None
-            if name in ("add", "gather", "components", "prepare", "do", "status",
-                        "complete", "abort", "release", "props", "snaps") and not setpath:
+            if name in ("add", "gather", "components", "results", "document", "prepare", "do",
+                        "status", "complete", "abort", "release", "props",
+                        "snaps") and not setpath:
                 out["error"] = "no-set"
                 last = out
                 print(json.dumps(out), flush=True)
@@ -153,6 +157,20 @@ def main(argv):
                        for w in gathered for c in w.get("components", []) if c["name"] in args]
                 s.SetComponents(dbus.Array(sel, signature="a{sv}"))
                 out["result"] = len(sel)
+            elif name == "results":
+                res = []
+                for a in args:
+                    wc, _, ok = a.partition("=")
+                    wname, _, cname = wc.partition("/")
+                    wid = [w["instance-id"] for w in gathered if w["name"] == wname]
+                    res.append(dbus.Dictionary({"instance-id": dbus.String(wid[0] if wid else ""),
+                                                "name": dbus.String(cname),
+                                                "succeeded": dbus.Boolean(ok == "true")},
+                                               signature="sv"))
+                s.SetBackupSucceeded(dbus.Array(res, signature="a{sv}"))
+                out["result"] = len(res)
+            elif name == "document":
+                out["result"] = json.loads(str(s.GetBackupDocument()))
             elif name == "prepare":
                 s.PrepareForBackup(timeout=LONG)
             elif name == "do":
