@@ -136,8 +136,9 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	 * member cannot keep root's backups out */
 	if (d->creating && c->uid == 0 && d->creating->owner_uid != 0 &&
 	    snapset_idle(d->creating)) {
-		log_warning("set=%s: aborted, root (%s) takes over the creation slot from uid %u",
-		            d->creating->id_str, c->name, (unsigned)d->creating->owner_uid);
+		log_set_warning(d->creating->id_str,
+		                "aborted, root (%s) takes over the creation slot from uid %u",
+		                c->name, (unsigned)d->creating->owner_uid);
 		(void)snapset_abort(d->creating, NULL);
 	}
 	if (d->creating)
@@ -166,8 +167,8 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	if (r < 0)
 		return r;
 	daemon_set_creating(d, s);
-	log_notice("set=%s: started by %s (uid %u), context %s", s->id_str, c->name,
-	           (unsigned)c->uid, snapset_context_to_string(s->context));
+	log_set_notice(s->id_str, "started by %s (uid %u), context %s", c->name, (unsigned)c->uid,
+	               snapset_context_to_string(s->context));
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -537,7 +538,7 @@ static int method_unregister_writer(Bus *b, DBusMessage *m, void *u, const BusCa
 	if (!streq(w->owner, c->name) && c->uid != 0)
 		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
 		                   "writer %s belongs to another connection", id);
-	log_notice("writer=%s: %s unregistered", w->id_str, w->name);
+	log_writer_notice(w->id_str, NULL, "%s unregistered", w->name);
 	writer_free(w);
 	return bus_reply_empty(b, m);
 }

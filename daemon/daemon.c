@@ -252,8 +252,8 @@ static void release_owned(Daemon *d, const char *name)
 
 			if (!s->owner || (name && !streq(s->owner, name)))
 				continue;
-			log_notice("set=%s: owner %s %s, releasing", s->id_str, s->owner,
-			           name ? "left the bus" : "is cut off by the shutdown");
+			log_set_notice(s->id_str, "owner %s %s, releasing", s->owner,
+			               name ? "left the bus" : "is cut off by the shutdown");
 			snapset_release(s);
 			again = true;
 			break;

@@ -60,7 +60,7 @@ static int remove_snap_device(const DmsnapEnv *env, const DmsnapSnapshot *snap)
 	r = dmdev_remove(env->dm, snap->snap_name);
 	if (r < 0)
 		return r;
-	log_debug("snap=%s: removed %s, its COW is merging", snap->snap_name, snap->snap_name);
+	log_snap_debug(snap->snap_name, NULL, "removed %s, its COW is merging", snap->snap_name);
 	return 0;
 }
 
@@ -280,7 +280,7 @@ int dmsnap_merge_start(const DmsnapEnv *env, const DmsnapSnapshot *snap, const c
 		DmdevTable ot = DMDEV_TABLE_NULL;
 
 		/* back to snapshot-origin, whichever table the failed resume left live */
-		log_error_errno(r, "vol=%s: cannot start the merge, restoring: %m", vol);
+		log_vol_error_errno(vol, r, "cannot start the merge, restoring: %m");
 		(void)dmdev_clear(dm, vol);
 		if (dmdev_table_add(&ot, 0, len, "snapshot-origin", "%u:%u", ra, ri) >= 0 &&
 		    dmdev_load(dm, vol, &ot) < 0)
@@ -299,7 +299,7 @@ int dmsnap_merge_start(const DmsnapEnv *env, const DmsnapSnapshot *snap, const c
 	/* S returns EIO now; its COW belongs to the merge */
 	r = remove_snap_device(env, snap);
 	if (r < 0)
-		log_warning_errno(r, "vol=%s: cannot remove %s yet, retrying: %m", vol, sn);
+		log_vol_warning_errno(vol, r, "cannot remove %s yet, retrying: %m", sn);
 	(void)dmdev_settle(dm);
 	return 0;
 }
@@ -316,8 +316,7 @@ ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap
 
 	r = dmdev_get_table(env->dm, snap->volume_name, false, &vt);
 	if (r < 0) {
-		log_warning_errno(r, "vol=%s: cannot read its table, retrying: %m",
-		                  snap->volume_name);
+		log_vol_warning_errno(snap->volume_name, r, "cannot read its table, retrying: %m");
 		return PROVIDER_MERGE_RETRY;
 	}
 	merging = vt.n == 1 && streq(vt.targets[0].type, "snapshot-merge");
@@ -325,8 +324,8 @@ ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap
 	if (!merging) {
 		r = snap_device_valid(env, snap);
 		if (r < 0) {
-			log_warning_errno(r, "vol=%s: cannot look at %s, retrying: %m",
-			                  snap->volume_name, snap->snap_name);
+			log_vol_warning_errno(snap->volume_name, r,
+			                      "cannot look at %s, retrying: %m", snap->snap_name);
 			return PROVIDER_MERGE_RETRY;
 		}
 		if (r > 0) /* the merge table never went live: nothing changed on disk */
@@ -339,20 +338,20 @@ ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap
 			return PROVIDER_MERGE_DONE;
 		if (r > 0)
 			return PROVIDER_MERGE_INTERRUPTED;
-		log_error("vol=%s: the merge stopped before its end (the volume has no "
-		          "snapshot-merge table any more: a reboot?) and %s cannot be read: %s",
-		          snap->volume_name, strempty(snap->cow_path), strerror(-r));
+		log_vol_error(snap->volume_name,
+		              "the merge stopped before its end (the volume has no "
+		              "snapshot-merge table any more: a reboot?) and %s cannot be read: %s",
+		              strempty(snap->cow_path), strerror(-r));
 		return PROVIDER_MERGE_UNKNOWN;
 	}
 	if (remove_snap_device(env, snap) < 0)
-		log_debug("vol=%s: %s is still there, retrying", snap->volume_name,
-		          snap->snap_name);
+		log_vol_debug(snap->volume_name, "%s is still there, retrying", snap->snap_name);
 	left = dmsnap_merge_left(env, snap->volume_name);
 	if (left == -EIO)
 		return PROVIDER_MERGE_FAILED; /* dm stopped merging: nothing changes on its own */
 	if (left < 0) {
-		log_warning_errno((int)left, "vol=%s: cannot read the merge status, retrying: %m",
-		                  snap->volume_name);
+		log_vol_warning_errno(snap->volume_name, (int)left,
+		                      "cannot read the merge status, retrying: %m");
 		return PROVIDER_MERGE_RETRY;
 	}
 	*ret_left = (uint64_t)left;
@@ -366,16 +365,16 @@ int dmsnap_merge_finish(const DmsnapEnv *env, const DmsnapSnapshot *snap)
 
 	r = remove_snap_device(env, snap); /* it holds R */
 	if (r < 0)
-		return log_warning_errno(r, "vol=%s: cannot remove %s, retrying: %m",
-		                         snap->volume_name, snap->snap_name);
+		return log_vol_warning_errno(snap->volume_name, r, "cannot remove %s, retrying: %m",
+		                             snap->snap_name);
 	r = dmsnap_release_volume(env, snap->volume_name, true, &err);
 	if (r == -EAGAIN)
 		return r;
 	if (r < 0)
-		return log_error_errno(r,
-		                       "vol=%s: the merge is over but the volume cannot be "
-		                       "released (%s), retrying: %m",
-		                       snap->volume_name, err.message);
+		return log_vol_error_errno(snap->volume_name, r,
+		                           "the merge is over but the volume cannot be "
+		                           "released (%s), retrying: %m",
+		                           err.message);
 	(void)dmdev_settle(env->dm);
 	dmsnap_remove_cow(env, snap);
 	return r; /* the other shadow copies of the volume */

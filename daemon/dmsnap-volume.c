@@ -425,7 +425,7 @@ int dmsnap_release_volume(const DmsnapEnv *env, const char *volume_name, bool en
 		if (r < 0)
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 			                   "cannot remove %s: %s", real, strerror(-r));
-		log_debug("vol=%s: last snapshot gone, own table restored", volume_name);
+		log_vol_debug(volume_name, "last snapshot gone, own table restored");
 	}
 	return others;
 }
@@ -439,8 +439,8 @@ void dmsnap_remove_cow(const DmsnapEnv *env, const DmsnapSnapshot *snap)
 		return;
 	r = env->host->ops->file_remove(env->host->userdata, snap->cow_path);
 	if (r < 0 && r != -ENOENT)
-		log_warning_errno(r, "snap=%s: cannot remove %s, ignoring: %m", snap->snap_name,
-		                  snap->cow_path);
+		log_snap_warning_errno(snap->snap_name, NULL, r, "cannot remove %s, ignoring: %m",
+		                       snap->cow_path);
 }
 
 int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, VssErr *err)
@@ -464,7 +464,7 @@ int dmsnap_snapshot_delete(const DmsnapEnv *env, const DmsnapSnapshot *snap, Vss
 		if (r < 0)
 			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 			                   "cannot remove %s: %s", snap->snap_name, strerror(-r));
-		log_debug("snap=%s: removed %s", snap->snap_name, snap->snap_name);
+		log_snap_debug(snap->snap_name, NULL, "removed %s", snap->snap_name);
 		fault_point_kill(env->faults, "kill-delete-after-snapshot-removed");
 	}
 	r = dmsnap_release_volume(env, snap->volume_name, false, err);
@@ -658,8 +658,7 @@ int dmsnap_recover_held(const DmsnapEnv *env)
 			/* staged for a set that never committed */
 			r = dmdev_clear(env->dm, origin);
 			if (r < 0)
-				log_error_errno(r, "vol=%s: cannot drop a staged table: %m",
-				                origin);
+				log_vol_error_errno(origin, r, "cannot drop a staged table: %m");
 			else
 				log_notice("recovery: vol=%s: dropped a table staged by an "
 				           "unfinished set",
@@ -668,7 +667,7 @@ int dmsnap_recover_held(const DmsnapEnv *env)
 		if (oi.suspended) {
 			r = dmdev_resume(env->dm, origin);
 			if (r < 0)
-				log_error_errno(r, "vol=%s: cannot resume: %m", origin);
+				log_vol_error_errno(origin, r, "cannot resume: %m");
 			else {
 				log_notice("recovery: resumed volume %s", origin);
 				resumed++;

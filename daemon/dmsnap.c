@@ -644,8 +644,8 @@ static int resume_origins(DmsnapSet *s, bool drop_staged)
 		if (drop_staged && m->origin_staged) {
 			r = dmdev_clear(s->env.dm, m->vol.name);
 			if (r < 0)
-				log_warning_errno(r, "vol=%s: cannot drop the staged table: %m",
-				                  m->vol.name);
+				log_vol_warning_errno(m->vol.name, r,
+				                      "cannot drop the staged table: %m");
 			else
 				m->origin_staged = false;
 		}
@@ -653,8 +653,8 @@ static int resume_origins(DmsnapSet *s, bool drop_staged)
 			continue;
 		r = dmdev_resume(s->env.dm, m->vol.name);
 		if (r < 0 && m->origin_staged) {
-			log_error_errno(r, "vol=%s: resume failed, retrying with the old table: %m",
-			                m->vol.name);
+			log_vol_error_errno(m->vol.name, r,
+			                    "resume failed, retrying with the old table: %m");
 			if (ret == 0 && !drop_staged)
 				ret = r; /* running again, but without its snapshot: fail */
 			if (dmdev_clear(s->env.dm, m->vol.name) >= 0)
@@ -662,7 +662,7 @@ static int resume_origins(DmsnapSet *s, bool drop_staged)
 			r = dmdev_resume(s->env.dm, m->vol.name);
 		}
 		if (r < 0) {
-			log_error_errno(r, "vol=%s: cannot resume: %m", m->vol.name);
+			log_vol_error_errno(m->vol.name, r, "cannot resume: %m");
 			if (ret == 0)
 				ret = r;
 			continue;
@@ -837,30 +837,31 @@ void dmsnap_set_abort(DmsnapSet *s)
 		if (m->origin_staged) {
 			r = dmdev_clear(env->dm, m->vol.name);
 			if (r < 0)
-				log_warning_errno(r,
-				                  "vol=%s: cannot drop staged table, ignoring: %m",
-				                  m->vol.name);
+				log_vol_warning_errno(m->vol.name, r,
+				                      "cannot drop staged table, ignoring: %m");
 			m->origin_staged = false;
 		}
 		if (m->snap_created) {
 			r = dmdev_remove(env->dm, m->snap.snap_name);
 			if (r < 0)
-				log_warning_errno(r, "snap=%s: cannot remove, ignoring: %m",
-				                  m->snap.snap_name);
+				log_snap_warning_errno(m->snap.snap_name, NULL, r,
+				                       "cannot remove, ignoring: %m");
 			m->snap_created = false;
 		}
 		if (m->real_created) {
 			r = dmdev_remove(env->dm, m->real_name);
 			if (r < 0)
-				log_warning_errno(r, "vol=%s: cannot remove %s, ignoring: %m",
-				                  m->vol.name, m->real_name);
+				log_vol_warning_errno(m->vol.name, r,
+				                      "cannot remove %s, ignoring: %m",
+				                      m->real_name);
 			m->real_created = false;
 		}
 		if (m->cow_created) {
 			r = env->host->ops->file_remove(env->host->userdata, m->snap.cow_path);
 			if (r < 0)
-				log_warning_errno(r, "vol=%s: cannot remove %s, ignoring: %m",
-				                  m->vol.name, m->snap.cow_path);
+				log_vol_warning_errno(m->vol.name, r,
+				                      "cannot remove %s, ignoring: %m",
+				                      m->snap.cow_path);
 			m->cow_created = false;
 		}
 	}

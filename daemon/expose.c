@@ -155,17 +155,18 @@ static int mount_on(Snapshot *s, int fd, const char *dir, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot probe %s for a file system: %s", dev, strerror(-r));
 	if (!fstype) {
-		log_notice("snap=%s: no file system recognised on %s; it is exposed as its device "
-		           "only, not mounted on %s",
-		           s->id_str, dev, dir);
+		log_snap_notice(s->id_str, NULL,
+		                "no file system recognised on %s; it is exposed as its device "
+		                "only, not mounted on %s",
+		                dev, dir);
 		return 0;
 	}
 	opts = expose_mount_options(fstype);
 	r = host_of(s)->ops->mount_ro(host_of(s)->userdata, dev, fd, dir, fstype, opts);
 	switch (r) {
 	case 0:
-		log_notice("snap=%s vol=%s: exposed at %s (%s, %s)", s->id_str, s->volume, dir,
-		           bus_safe_string(fstype), opts);
+		log_snap_notice(s->id_str, s->volume, "exposed at %s (%s, %s)", dir,
+		                bus_safe_string(fstype), opts);
 		return 1;
 	case -ENOENT:
 	case -ENOTDIR:
@@ -176,10 +177,11 @@ static int mount_on(Snapshot *s, int fd, const char *dir, VssErr *err)
 		                   "cannot mount %s on %s: %s", dev, dir, strerror(-r));
 	default:
 		/* EINVAL (options), ENODEV (no driver), EBUSY (a duplicate fsid), EUCLEAN ... */
-		log_notice_errno(r,
-		                 "snap=%s: the %s file system on %s cannot be mounted read-only "
-		                 "beside its origin (-o %s: %m); it is exposed as its device only",
-		                 s->id_str, bus_safe_string(fstype), dev, opts);
+		log_snap_notice_errno(
+			s->id_str, NULL, r,
+			"the %s file system on %s cannot be mounted read-only "
+			"beside its origin (-o %s: %m); it is exposed as its device only",
+			bus_safe_string(fstype), dev, opts);
 		return 0;
 	}
 }
@@ -221,8 +223,8 @@ static void remove_auto_dir(Snapshot *s, const char *path)
 		return;
 	r = host_of(s)->ops->dir_remove(host_of(s)->userdata, path);
 	if (r < 0 && r != -ENOENT)
-		log_warning_errno(r, "snap=%s: cannot remove its mount point %s: %m", s->id_str,
-		                  path);
+		log_snap_warning_errno(s->id_str, NULL, r, "cannot remove its mount point %s: %m",
+		                       path);
 }
 
 int expose_mount(Snapshot *s, const char *path, char **ret, VssErr *err)
@@ -325,7 +327,7 @@ static int unmount_exposure(Snapshot *s, VssErr *err)
 
 	/* only what vssd mounted: a mount of the shadow copy's device, checked on the fd */
 	if (!mounted_at(s, s->exposed_path) || snap_devno(s, &devno) < 0) {
-		log_notice("snap=%s: %s was not mounted any more", s->id_str, s->exposed_path);
+		log_snap_notice(s->id_str, NULL, "%s was not mounted any more", s->exposed_path);
 		r = 0;
 	} else
 		r = host_of(s)->ops->umount(host_of(s)->userdata, s->exposed_path, devno);
@@ -338,7 +340,7 @@ static int unmount_exposure(Snapshot *s, VssErr *err)
 	if (r < 0 && r != -EINVAL) /* EINVAL: not a mount point (any more) */
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot unmount %s: %s", s->exposed_path, strerror(-r));
-	log_notice("snap=%s vol=%s: unexposed from %s", s->id_str, s->volume, s->exposed_path);
+	log_snap_notice(s->id_str, s->volume, "unexposed from %s", s->exposed_path);
 	remove_auto_dir(s, s->exposed_path);
 	s->exposed_path = mfree(s->exposed_path);
 	emit_changed(s);
@@ -379,8 +381,8 @@ void expose_recover(Daemon *d)
 			if (!s->exposed_path)
 				continue;
 			if (s->state == SNAPSHOT_STATE_CREATED && mounted_at(s, s->exposed_path)) {
-				log_debug("snap=%s: still exposed at %s", s->id_str,
-				          s->exposed_path);
+				log_snap_debug(s->id_str, NULL, "still exposed at %s",
+				               s->exposed_path);
 				continue;
 			}
 			dir = TAKE_PTR(s->exposed_path);

@@ -42,9 +42,9 @@ struct Monitor {
 
 static void mark_invalid(Monitor *m, Snapshot *s)
 {
-	log_error("snap=%s vol=%s: the shadow storage overflowed: the shadow copy is invalid now "
-	          "(reads fail); the volume itself is unaffected",
-	          s->id_str, s->volume);
+	log_snap_error(s->id_str, s->volume,
+	               "the shadow storage overflowed: the shadow copy is invalid now "
+	               "(reads fail); the volume itself is unaffected");
 	snapshot_set_state(s, SNAPSHOT_STATE_INVALID);
 	daemon_emit_manager_signal(m->d, "SnapshotInvalidated", s->id_str, s->volume, NULL, NULL,
 	                           NULL);
@@ -70,14 +70,15 @@ static int delete_oldest(Monitor *m, const char *volume_name)
 		return -ENOMEM;
 	r = snapset_delete_snapshot(l[0]->set, l[0], "storage-full", &err);
 	if (r < 0) {
-		log_error("snap=%s vol=%s: storage full, but the oldest shadow copy cannot be "
-		          "deleted: %s",
-		          id, vol, err.message);
+		log_snap_error(id, vol,
+		               "storage full, but the oldest shadow copy cannot be "
+		               "deleted: %s",
+		               err.message);
 		return r;
 	}
-	log_warning("snap=%s vol=%s: deleted, the oldest shadow copy, because the volume's "
-	            "shadow storage reached its maximum",
-	            id, vol);
+	log_snap_warning(id, vol,
+	                 "deleted, the oldest shadow copy, because the volume's "
+	                 "shadow storage reached its maximum");
 	/* snapset_delete_snapshot() signalled SnapshotDeleted */
 	return 1;
 }
@@ -94,12 +95,12 @@ static int grow(Monitor *m, Snapshot *s, uint64_t max)
 		return 0;
 	r = s->provider->ops->snap_grow(s->provider, s->ps, max);
 	if (r < 0)
-		return log_error_errno(r, "snap=%s: cannot grow %s: %m", s->id_str,
-		                       strempty(s->provider->ops->snap_storage_path(s->ps)));
+		return log_snap_error_errno(s->id_str, NULL, r, "cannot grow %s: %m",
+		                            strempty(s->provider->ops->snap_storage_path(s->ps)));
 	if (r == 0)
 		return 0;
-	log_info("snap=%s vol=%s: shadow storage grown to %" PRIu64 " bytes", s->id_str, s->volume,
-	         s->provider->ops->snap_storage_bytes(s->ps));
+	log_snap_info(s->id_str, s->volume, "shadow storage grown to %" PRIu64 " bytes",
+	              s->provider->ops->snap_storage_bytes(s->ps));
 	if (s->exported)
 		bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SNAP,
 		                            (const char *const[]){ "StorageSize", NULL });
@@ -125,9 +126,9 @@ static void check_volume_limit(Monitor *m, const char *volume_name)
 			continue;
 		if (r == 0 && daemon_volume_snapshots(m->d, volume_name, &l, &n) >= 0 && n > 0 &&
 		    !strv_contains(m->alone, l[0]->id_str)) {
-			log_warning("snap=%s vol=%s: over the shadow storage maximum, and the last "
-			            "shadow copy: it becomes invalid when its store is full",
-			            l[0]->id_str, l[0]->volume);
+			log_snap_warning(l[0]->id_str, l[0]->volume,
+			                 "over the shadow storage maximum, and the last "
+			                 "shadow copy: it becomes invalid when its store is full");
 			(void)strv_extend(&m->alone, l[0]->id_str);
 		}
 		return;
@@ -161,8 +162,8 @@ static void check_volume_warning(Monitor *m, const char *volume_name)
 	(void)strv_extend(&m->warned, volume_name);
 	if (asprintf(&vol, "/dev/mapper/%s", volume_name) < 0)
 		return;
-	log_warning("vol=%s: shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
-	            vol, u.used * 100 / u.max, u.used, u.max);
+	log_vol_warning(vol, "shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
+	                u.used * 100 / u.max, u.used, u.max);
 	daemon_emit_manager_signal(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
 }
 
@@ -374,7 +375,7 @@ void monitor_sync(Monitor *m)
 
 			if (s->state == SNAPSHOT_STATE_CREATED && path &&
 			    inotify_add_watch(m->inotify_fd, path, IN_MODIFY) < 0)
-				log_debug("snap=%s: cannot watch %s: %m", s->id_str, path);
+				log_snap_debug(s->id_str, NULL, "cannot watch %s: %m", path);
 		}
 	poll_start(m);
 }

@@ -58,7 +58,7 @@ static int on_merge_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	if (r >= 0)
 		r = sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	if (r < 0)
-		log_error_errno(r, "snap=%s: cannot watch the merge any more: %m", s->id_str);
+		log_snap_error_errno(s->id_str, NULL, r, "cannot watch the merge any more: %m");
 	return 0;
 }
 
@@ -80,9 +80,10 @@ static int merge_finish(Snapshot *s)
 	others = s->provider->ops->revert_finish(s->provider, snapshot_psnap(s));
 	if (others < 0)
 		return 0;
-	log_notice("snap=%s vol=%s: revert finished, the volume holds the shadow copy's content; "
-	           "%d other shadow copies of it kept",
-	           s->id_str, s->volume, others);
+	log_snap_notice(s->id_str, s->volume,
+	                "revert finished, the volume holds the shadow copy's content; "
+	                "%d other shadow copies of it kept",
+	                others);
 
 	s->revert_progress = 1.0;
 	emit_progress(s);
@@ -91,8 +92,8 @@ static int merge_finish(Snapshot *s)
 	snapshot_forget_storage(s);
 	r = snapset_delete_snapshot(s->set, s, "reverted", &err);
 	if (r < 0)
-		log_error("snap=%s: cannot drop the reverted shadow copy: %s", s->id_str,
-		          err.message);
+		log_snap_error(s->id_str, NULL, "cannot drop the reverted shadow copy: %s",
+		               err.message);
 	return 1;
 }
 
@@ -107,29 +108,29 @@ static int revert_resume(Snapshot *s)
 	VssErr err = { 0 };
 	int r;
 
-	log_notice("snap=%s vol=%s: the merge stopped before its end (a reboot?); bringing the "
-	           "shadow copy back from its storage to merge the rest",
-	           s->id_str, s->volume);
+	log_snap_notice(s->id_str, s->volume,
+	                "the merge stopped before its end (a reboot?); bringing the "
+	                "shadow copy back from its storage to merge the rest");
 	r = daemon_reactivate_snapshot(d, s);
 	if (r < 0) {
-		log_error("snap=%s vol=%s: cannot resume the revert; nothing more is changed: its "
-		          "storage is kept and the shadow copy stays \"merging\"",
-		          s->id_str, s->volume);
+		log_snap_error(s->id_str, s->volume,
+		               "cannot resume the revert; nothing more is changed: its "
+		               "storage is kept and the shadow copy stays \"merging\"");
 		return 3;
 	}
 	snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
 	r = revert_start(s, &err);
 	if (r < 0) {
-		log_error(
-			"snap=%s vol=%s: the revert cannot go on: %s. The volume is only partly "
+		log_snap_error(
+			s->id_str, s->volume,
+			"the revert cannot go on: %s. The volume is only partly "
 			"reverted; the shadow copy is intact: free the volume and revert it again "
 			"(vssctl revert %s)",
-			s->id_str, s->volume, vss_err_is_set(&err) ? err.message : strerror(-r),
-			s->id_str);
+			vss_err_is_set(&err) ? err.message : strerror(-r), s->id_str);
 		(void)daemon_save_state(d);
 		return 3;
 	}
-	log_notice("snap=%s vol=%s: revert resumed", s->id_str, s->volume);
+	log_snap_notice(s->id_str, s->volume, "revert resumed");
 	return 4; /* merging again; revert_start() watches it */
 }
 
@@ -149,8 +150,8 @@ int revert_poll(Snapshot *s)
 		snapshot_set_state(s, SNAPSHOT_STATE_CREATED);
 		emit_progress(s);
 		(void)daemon_save_state(d);
-		log_notice("snap=%s vol=%s: the revert had not started; the shadow copy is kept",
-		           s->id_str, s->volume);
+		log_snap_notice(s->id_str, s->volume,
+		                "the revert had not started; the shadow copy is kept");
 		return 2;
 	case PROVIDER_MERGE_DONE:
 		return merge_finish(s);
@@ -159,16 +160,16 @@ int revert_poll(Snapshot *s)
 		return revert_resume(s);
 	case PROVIDER_MERGE_UNKNOWN:
 		revert_unwatch(s);
-		log_error("snap=%s vol=%s: the merge stopped before its end and its storage cannot "
-		          "be read; nothing is changed: the shadow copy stays \"merging\"",
-		          s->id_str, s->volume);
+		log_snap_error(s->id_str, s->volume,
+		               "the merge stopped before its end and its storage cannot "
+		               "be read; nothing is changed: the shadow copy stays \"merging\"");
 		return 3;
 	case PROVIDER_MERGE_FAILED:
 		/* nothing changes until someone looks (a restart tries again) */
 		revert_unwatch(s);
-		log_error("snap=%s vol=%s: the kernel reports that the merge failed; the volume is "
-		          "left as it is, with its merge table (see the kernel log)",
-		          s->id_str, s->volume);
+		log_snap_error(s->id_str, s->volume,
+		               "the kernel reports that the merge failed; the volume is "
+		               "left as it is, with its merge table (see the kernel log)");
 		return 3;
 	case PROVIDER_MERGE_RUNNING:
 	case _PROVIDER_MERGE_MAX:
@@ -180,8 +181,8 @@ int revert_poll(Snapshot *s)
 		s->revert_progress = p;
 		emit_progress(s);
 	}
-	log_debug("snap=%s: merging, %" PRIu64 " of %" PRIu64 " sectors left", s->id_str, left,
-	          s->merge_base_sectors);
+	log_snap_debug(s->id_str, NULL, "merging, %" PRIu64 " of %" PRIu64 " sectors left", left,
+	               s->merge_base_sectors);
 	fault_point_kill(d->faults, "kill-revert-mid-merge");
 	return 0;
 }
@@ -313,12 +314,12 @@ int revert_start(Snapshot *s, VssErr *err)
 			start_failed(s);
 		return r;
 	}
-	log_notice("snap=%s vol=%s: revert started, merging %" PRIu64 " sectors back", s->id_str,
-	           s->volume, s->merge_base_sectors);
+	log_snap_notice(s->id_str, s->volume, "revert started, merging %" PRIu64 " sectors back",
+	                s->merge_base_sectors);
 
 	r = revert_watch(s);
 	if (r < 0) /* the provider merges on; a restart watches it again */
-		log_error_errno(r, "snap=%s: cannot watch the merge: %m", s->id_str);
+		log_snap_error_errno(s->id_str, NULL, r, "cannot watch the merge: %m");
 	return 0;
 }
 

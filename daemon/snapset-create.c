@@ -91,8 +91,8 @@ void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
 		}
 	snapset_engine_free(s); /* full rollback of whatever exists */
 	snapset_hold_end(s);
-	log_error("set=%s: creation failed: %s", s->id_str,
-	          vss_err_is_set(err) ? err->message : strerror(-error));
+	log_set_error(s->id_str, "creation failed: %s",
+	              vss_err_is_set(err) ? err->message : strerror(-error));
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
 	snapset_set_state(s, SNAPSET_STATE_FAILED);
@@ -111,8 +111,8 @@ static void creation_done(Snapset *s)
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
 	fault_point_kill(s->d->faults, "kill-before-created-save");
 	(void)daemon_save_state(s->d);
-	log_notice("set=%s: created %zu shadow copies, I/O held %" PRIu64 " us", s->id_str,
-	           s->n_snaps, s->held_usec);
+	log_set_notice(s->id_str, "created %zu shadow copies, I/O held %" PRIu64 " us", s->n_snaps,
+	               s->held_usec);
 	snapset_creation_reply(s, NULL, 0);
 }
 
@@ -160,8 +160,8 @@ static void creation_committed(Snapset *s)
 
 	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
 	s->engine_provider->ops->set_hold_window(s->engine, &t1, &t2);
-	log_notice("set=%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", s->id_str, t1,
-	           t2);
+	log_set_notice(s->id_str, "I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", t1,
+	               t2);
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
 		ProviderSnap *made = NULL;
@@ -345,9 +345,10 @@ static int on_sync_timeout(sd_event_source *es, uint64_t usec, void *userdata)
 {
 	Snapset *s = userdata;
 
-	log_warning("set=%s: syncfs of the set's file systems still runs after %" PRIu64
-	            " ms, going on",
-	            s->id_str, s->d->config.flush_timeout / USEC_PER_MSEC);
+	log_set_warning(s->id_str,
+	                "syncfs of the set's file systems still runs after %" PRIu64
+	                " ms, going on",
+	                s->d->config.flush_timeout / USEC_PER_MSEC);
 	creation_freeze_writers(s);
 	return 0;
 }

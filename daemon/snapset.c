@@ -103,8 +103,8 @@ static bool writer_involved(const Snapset *s, Writer *w, usec_t deadline)
 	if (!s->writers || snapset_writer_excluded(s, w))
 		return false;
 	if (writer_path_devices(w, deadline, &devs, &n) < 0) {
-		log_notice("set=%s writer=%s: where its paths lie is not known yet; it takes part",
-		           s->id_str, w->id_str);
+		log_writer_notice(w->id_str, s->id_str,
+		                  "where its paths lie is not known yet; it takes part");
 		return true;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -300,8 +300,8 @@ void snapset_set_state(Snapset *s, SnapsetState state)
 
 	if (s->state == state)
 		return;
-	log_debug("set=%s: %s -> %s", s->id_str, snapset_state_to_string(s->state),
-	          snapset_state_to_string(state));
+	log_set_debug(s->id_str, "%s -> %s", snapset_state_to_string(s->state),
+	              snapset_state_to_string(state));
 	s->state = state;
 	if (s->exported)
 		bus_emit_properties_changed(&s->d->bus, s->path, VSSD_IFACE_SET, changed);
@@ -660,7 +660,7 @@ int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err)
 	strv_free(s->components);
 	s->components = TAKE_PTR(sel);
 	s->components_set = true;
-	log_info("set=%s: %zu components selected", s->id_str, n);
+	log_set_info(s->id_str, "%zu components selected", n);
 	return 0;
 }
 
@@ -678,7 +678,7 @@ int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *
 	s->backup_success = success;
 	snapset_set_state(s, SNAPSET_STATE_COMPLETED);
 	(void)daemon_save_state(s->d);
-	log_notice("set=%s: backup complete (%s)", s->id_str, success ? "success" : "failure");
+	log_set_notice(s->id_str, "backup complete (%s)", success ? "success" : "failure");
 	s->call_done = done;
 	s->call_userdata = userdata;
 	snapset_event_args(s, &a);
@@ -715,10 +715,11 @@ static int on_idle_timer(sd_event_source *es, uint64_t usec, void *userdata)
 
 		return r < 0 ? r : sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
 	}
-	log_warning("set=%s: aborted, its owner %s (uid %u) left it %s for %" PRIu64
-	            " ms (set-idle-ms); the creation slot is free",
-	            s->id_str, s->owner ? s->owner : "-", (unsigned)s->owner_uid,
-	            snapset_state_to_string(s->state), (now - s->last_call) / USEC_PER_MSEC);
+	log_set_warning(s->id_str,
+	                "aborted, its owner %s (uid %u) left it %s for %" PRIu64
+	                " ms (set-idle-ms); the creation slot is free",
+	                s->owner ? s->owner : "-", (unsigned)s->owner_uid,
+	                snapset_state_to_string(s->state), (now - s->last_call) / USEC_PER_MSEC);
 	s->idle_timer = sd_event_source_disable_unref(s->idle_timer);
 	(void)snapset_abort(s, NULL);
 	return 0;
@@ -776,7 +777,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 			snapset_forget_snapshot(s, s->snaps[i]);
 	snapset_set_state(s, SNAPSET_STATE_ABORTED);
 	(void)daemon_save_state(s->d);
-	log_notice("set=%s: aborted", s->id_str);
+	log_set_notice(s->id_str, "aborted");
 	return 0;
 }
 
@@ -806,7 +807,7 @@ int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssE
 	r = snapshot_destroy(snap, err);
 	if (r < 0)
 		return r;
-	log_debug("snap=%s: deleted (%s)", snap->id_str, reason);
+	log_snap_debug(snap->id_str, NULL, "deleted (%s)", reason);
 	if (!streq(reason, "requested"))
 		emit_snapshot_deleted(d, snap, reason);
 	snapset_forget_snapshot(s, snap);
@@ -831,8 +832,11 @@ void snapset_release(Snapset *s)
 			Snapshot *snap = s->snaps[i];
 
 			if (snapshot_destroy(snap, &err) < 0) {
-				log_error("set=%s snap=%s: auto-release failed, keeping it: %s",
-				          s->id_str, snap->id_str, err.message);
+				(void)log_keys_full_errno(
+					(&(const LogKeys){ .set = s->id_str,
+				                           .snap = snap->id_str }),
+					LOG_ERR, 0, "auto-release failed, keeping it: %s",
+					err.message);
 				continue;
 			}
 			emit_snapshot_deleted(d, snap, "auto-release");
@@ -846,7 +850,7 @@ void snapset_release(Snapset *s)
 		if (s->exported)
 			bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SET, changed);
 	}
-	log_notice("set=%s: released, %zu shadow copies kept", s->id_str, s->n_snaps);
+	log_set_notice(s->id_str, "released, %zu shadow copies kept", s->n_snaps);
 	(void)snapset_gc(s);
 	(void)daemon_save_state(d);
 }

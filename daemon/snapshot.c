@@ -159,6 +159,6 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		}
 		return r;
 	}
-	log_notice("snap=%s vol=%s: deleted", s->id_str, s->volume);
+	log_snap_notice(s->id_str, s->volume, "deleted");
 	return 0;
 }

@@ -253,8 +253,8 @@ int storage_add(Daemon *d, const char *volume, const char *location, uint64_t ma
 			assoc_done(&d->storage[--d->n_storage]); /* the one assoc_add() appended */
 	}
 	if (r >= 0)
-		log_notice("vol=%s: shadow storage on %s, maximum %" PRIu64 " bytes%s", v.dev_path,
-		           location, max_bytes, max_bytes ? "" : " (default)");
+		log_vol_notice(v.dev_path, "shadow storage on %s, maximum %" PRIu64 " bytes%s",
+		               location, max_bytes, max_bytes ? "" : " (default)");
 	provider_volume_done(&v);
 	return r;
 }
@@ -276,8 +276,7 @@ static int shrink_to(Daemon *d, const char *volume_name, uint64_t max, VssErr *e
 		r = daemon_volume_snapshots(d, volume_name, &l, &n);
 		if (r < 0 || n == 0)
 			return r;
-		log_notice("snap=%s vol=%s: deleted to fit the resized storage", l[0]->id_str,
-		           l[0]->volume);
+		log_snap_notice(l[0]->id_str, l[0]->volume, "deleted to fit the resized storage");
 		r = snapset_delete_snapshot(l[0]->set, l[0], "storage-resized", err);
 		if (r < 0)
 			return r;
@@ -319,8 +318,7 @@ int storage_resize(Daemon *d, const char *volume, uint64_t max_bytes, VssErr *er
 	if (r >= 0)
 		r = storage_usage(d, v.name, &u);
 	if (r >= 0) {
-		log_notice("vol=%s: shadow storage maximum now %" PRIu64 " bytes", v.dev_path,
-		           u.max);
+		log_vol_notice(v.dev_path, "shadow storage maximum now %" PRIu64 " bytes", u.max);
 		r = shrink_to(d, v.name, u.max, err);
 	}
 	/* a larger maximum: the stores grow to it now, not when a burst comes */
@@ -378,7 +376,7 @@ int storage_delete(Daemon *d, const char *volume, bool delete_snapshots, VssErr 
 		}
 		assoc_done(&gone);
 	}
-	log_notice("vol=%s: shadow storage association deleted", v.dev_path);
+	log_vol_notice(v.dev_path, "shadow storage association deleted");
 out:
 	provider_volume_done(&v);
 	return r;

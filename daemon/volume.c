@@ -175,8 +175,7 @@ int volume_create(Daemon *d, const char *device, const char *name, char **ret_vo
 		return -ENOMEM;
 	}
 	(void)daemon_save_state(d);
-	log_notice("vol=%s: created over %s (%s), %" PRIu64 " bytes", volume, device, stable,
-	           bytes);
+	log_vol_notice(volume, "created over %s (%s), %" PRIu64 " bytes", device, stable, bytes);
 	*ret_volume = TAKE_PTR(volume);
 	return 0;
 }
@@ -223,7 +222,7 @@ int volume_remove(Daemon *d, const char *volume, VssErr *err)
 			                               : VSS_ERROR_UNEXPECTED_PROVIDER_ERROR,
 			                   r, "cannot remove %s: %s", volume, strerror(-r));
 	}
-	log_notice("vol=%s: removed; %s is a plain device again", volume, v->device);
+	log_vol_notice(volume, "removed; %s is a plain device again", v->device);
 	managed_done(v);
 	*v = d->volumes[--d->n_volumes];
 	(void)daemon_save_state(d);

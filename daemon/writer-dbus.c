@@ -267,9 +267,9 @@ int writer_register(Daemon *d, const BusCaller *c, const char *object, DBusMessa
 	if (r < 0)
 		return r;
 	w->exported = true;
-	log_notice("writer=%s: %s (class %s) registered by %s (uid %u), freeze window %u ms",
-	           w->id_str, w->name, w->class_id, c->name, (unsigned)c->uid,
-	           w->freeze_timeout_ms);
+	log_writer_notice(w->id_str, NULL,
+	                  "%s (class %s) registered by %s (uid %u), freeze window %u ms", w->name,
+	                  w->class_id, c->name, (unsigned)c->uid, w->freeze_timeout_ms);
 	*ret = TAKE_PTR(w);
 	return 0;
 }

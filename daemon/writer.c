@@ -129,8 +129,8 @@ void writers_peer_gone(Daemon *d, const char *name)
 {
 	for (size_t i = d->n_writers; i-- > 0;)
 		if (streq(d->writers[i]->owner, name)) {
-			log_notice("writer=%s: %s left the bus, unregistered",
-			           d->writers[i]->id_str, d->writers[i]->name);
+			log_writer_notice(d->writers[i]->id_str, NULL,
+			                  "%s left the bus, unregistered", d->writers[i]->name);
 			writer_free(d->writers[i]);
 		}
 }
@@ -469,8 +469,9 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	writer_update(
 		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,
 		code);
-	log_full(events[event].strict ? LOG_WARNING : LOG_NOTICE, "writer=%s set=%s: %s failed: %s",
-	         w->id_str, strempty(set_id), ev, err ? err->message : ename);
+	(void)log_writer_full_errno(w->id_str, set_id,
+	                            events[event].strict ? LOG_WARNING : LOG_NOTICE, 0,
+	                            "%s failed: %s", ev, err ? err->message : ename);
 	return -ECANCELED;
 }
 
@@ -546,7 +547,7 @@ static int send_one(WriterBroadcast *b, size_t idx)
 	b->pending[idx] = pending;
 	b->in_flight++;
 	b->d->writer_calls++;
-	log_debug("writer=%s set=%s: %s sent", w->id_str, b->set_id, events[b->ev].method);
+	log_writer_debug(w->id_str, b->set_id, "%s sent", events[b->ev].method);
 	return 0;
 }
 
@@ -626,7 +627,7 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 	broadcast_register(b);
 	if (ret)
 		*ret = b;
-	log_debug("set=%s: %s to %zu writers", b->set_id, events[ev].method, n);
+	log_set_debug(b->set_id, "%s to %zu writers", events[ev].method, n);
 	broadcast_send_more(b); /* with no writers this finishes at once */
 	return 0;
 }
