@@ -121,6 +121,7 @@ writer Get Writer.State                 policy    policy    ok        ok        
 writer Get Writer.StateName             policy    policy    ok        ok        ok
 writer Get Writer.LastError             policy    policy    ok        ok        ok
 writer Get Writer.Owner                 policy    policy    ok        ok        ok
+writer Get Writer.Metadata              policy    policy    ok        ok        ok
 writer Set Writer.Name                  policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 writer Set Writer.ClassId               policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 writer Set Writer.InstanceId            policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
@@ -130,6 +131,7 @@ writer Set Writer.State                 policy    policy    dbus.PropertyReadOnl
 writer Set Writer.StateName             policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 writer Set Writer.LastError             policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 writer Set Writer.Owner                 policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+writer Set Writer.Metadata              policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 writer Writer.Identify                  policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.PrepareForBackup          policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.PrepareForSnapshot        policy    policy    policy    policy    dbus.UnknownMethod
@@ -174,8 +176,10 @@ set SnapshotSet.AddVolume               policy    policy    vssd      ObjectNotF
 set SnapshotSet.GatherWriterMetadata    policy    policy    vssd      ok        vssd
 set SnapshotSet.SetComponents           policy    policy    vssd      ok        vssd
 set SnapshotSet.PrepareForBackup        policy    policy    vssd      ok        vssd
+set SnapshotSet.GetBackupDocument       policy    policy    vssd      ok        vssd
 set SnapshotSet.DoSnapshotSet           policy    policy    vssd      ok        vssd
 set SnapshotSet.GatherWriterStatus      policy    policy    vssd      ok        vssd
+set SnapshotSet.SetBackupSucceeded      policy    policy    vssd      ok        vssd
 set SnapshotSet.BackupComplete          policy    policy    vssd      ok        vssd
 set SnapshotSet.Abort                   policy    policy    vssd      BadState  vssd
 set SnapshotSet.Release                 policy    policy    vssd      ok        vssd
