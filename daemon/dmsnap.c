@@ -485,43 +485,6 @@ int dmsnap_set_prepare(DmsnapSet *s, VssErr *err)
 	return 0;
 }
 
-static int collect_mountpoints(DmsnapSet *s, char ***ret)
-{
-	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_members; i++)
-		if (s->members[i].vol.mountpoint) {
-			int r = strv_extend(&l, s->members[i].vol.mountpoint);
-
-			if (r < 0)
-				return r;
-		}
-	*ret = TAKE_PTR(l);
-	return 0;
-}
-
-int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret)
-{
-	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
-	_cleanup_strv_free_ char **mps = NULL;
-	int r;
-
-	*ret = NULL;
-	r = collect_mountpoints(s, &mps);
-	if (r < 0 || !mps[0])
-		return r;
-	r = freeze_group_new(s->env.host, FREEZE_KIND_SYNC, mps, &g);
-	if (r < 0)
-		return r;
-	r = freeze_group_start(g);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(g);
-	return 0;
-}
-
 /* The hold watchdog, started (disarmed) once per set: every origin of the set, and the freeze
  * group if there is one by then. */
 static int watchdog_ensure(DmsnapSet *s)

@@ -93,10 +93,6 @@ int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id);
 /* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
 int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
-/* syncfs of the set's file systems, from threads, so that the hold flushes little:
- * sync_start() hands out the started group (NULL when nothing is mounted), whose fd says when it
- * is done (the loop watches it; tests/lib/dmsnap-blocking.h has a blocking form for tests). */
-int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret);
 /* Step 4a, the set's FIFREEZE: the set freezes its file systems itself (daemon/freeze.c) and
  * lends its group here first (frozen, may be NULL): from now on the hold watchdog
  * (daemon/watchdog.h) covers it, armed for timeout µs (the flush limit plus the hold limit), and

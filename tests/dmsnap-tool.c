@@ -105,7 +105,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 	r = dmsnap_set_prepare(set, &err);
 	if (r < 0)
 		return fail(&err, r);
-	(void)dmsnap_set_sync(set, 10 * USEC_PER_SEC);
+	(void)dmsnap_set_sync(set, env, 10 * USEC_PER_SEC);
 	r = dmsnap_set_freeze(set, env, fifreeze, NULL, &frozen, &err);
 	if (r < 0)
 		return fail(&err, r);

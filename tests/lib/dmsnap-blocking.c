@@ -22,14 +22,37 @@ static int wait_fd(int fd, usec_t deadline)
 	return 0;
 }
 
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout)
+/* The mount points of the set's volumes (an empty list when none is mounted) */
+static int mountpoints(DmsnapSet *s, char ***ret)
+{
+	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < dmsnap_set_count(s); i++) {
+		const char *mp = dmsnap_set_volume(s, i)->mountpoint;
+
+		if (mp && strv_extend(&l, mp) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int dmsnap_set_sync(DmsnapSet *s, const DmsnapEnv *env, usec_t timeout)
 {
 	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
+	_cleanup_strv_free_ char **mps = NULL;
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + timeout;
 	int r;
 
-	r = dmsnap_set_sync_start(s, &g);
-	if (r < 0 || !g)
+	r = mountpoints(s, &mps);
+	if (r < 0 || !mps[0])
+		return r;
+	r = freeze_group_new(env->host, FREEZE_KIND_SYNC, mps, &g);
+	if (r >= 0)
+		r = freeze_group_start(g);
+	if (r < 0)
 		return r;
 	for (;;) {
 		r = freeze_group_process(g, NULL);
@@ -45,20 +68,17 @@ int dmsnap_set_freeze(DmsnapSet *s, const DmsnapEnv *env, bool fifreeze, const c
                       FreezeGroup **ret_group, VssErr *err)
 {
 	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
-	_cleanup_strv_free_ char **mps = calloc(1, sizeof(char *));
+	_cleanup_strv_free_ char **mps = NULL;
 	usec_t deadline = now_usec(CLOCK_MONOTONIC) + env->flush_timeout;
 	const char *failed = NULL;
 	int r;
 
 	*ret_group = NULL;
-	if (!mps)
-		return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-	for (size_t i = 0; fifreeze && i < dmsnap_set_count(s); i++) {
-		const char *mp = dmsnap_set_volume(s, i)->mountpoint;
-
-		if (mp && strv_extend(&mps, mp) < 0)
-			return vss_err_set(err, VSS_ERROR_NONE, -ENOMEM, "out of memory");
-	}
+	if (!fifreeze)
+		return 0; /* the commit's suspends keep lockfs for what is mounted */
+	r = mountpoints(s, &mps);
+	if (r < 0)
+		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
 	if (!mps[0])
 		return 0; /* the commit's suspends keep lockfs for what is mounted */
 	r = freeze_ledger_write(ledger, mps);

@@ -7,7 +7,7 @@
 #include "daemon/freeze.h"
 
 /* syncfs of the set's file systems from threads, waiting up to timeout */
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout);
+int dmsnap_set_sync(DmsnapSet *s, const DmsnapEnv *env, usec_t timeout);
 /* The set's FIFREEZE, as the daemon's creation pipeline does it but blocking: the ledger
  * (NULL: none) written, the group lent to the engine's guard, every mounted file system of the set
  * frozen within env->flush_timeout. *ret_group: the group (NULL when nothing was frozen: fifreeze
