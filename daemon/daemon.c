@@ -406,11 +406,9 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 
 int daemon_register_providers(Daemon *d)
 {
-	const ProviderHostEnv h = { .dm = d->dm,
-		                    .host = d->host,
-		                    .config = &d->config,
-		                    .faults = d->faults,
-		                    .freeze_ledger = d->freeze_ledger };
+	const ProviderHostEnv h = {
+		.dm = d->dm, .host = d->host, .config = &d->config, .faults = d->faults
+	};
 
 	provider_registry_done(&d->providers);
 	return provider_register_builtin(&d->providers, &h);

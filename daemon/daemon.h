@@ -38,7 +38,8 @@ typedef struct Daemon {
 	ProviderRegistry providers; /* daemon_register_providers(): in pick order */
 	char *state_dir;
 	char *state_path;
-	char *freeze_ledger; /* <state_dir>/frozen: see ProviderHostEnv */
+	char *freeze_ledger; /* <state_dir>/frozen: see freeze.h (the set writes it, recovery reads
+	                        it) */
 	Snapset **sets;
 	size_t n_sets;
 	Snapset *creating; /* the one set between StartSnapshotSet and the end of DoSnapshotSet */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dmsnap-internal.h - what the dm-snapshot provider's files share (dmsnap.c, dmsnap-volume.c,
- * dmsnap-merge.c): names, tables, counting, the freeze ledger; nothing outside the provider */
+ * dmsnap-merge.c): names, tables, counting; nothing outside the provider */
 #pragma once
 
 #include "daemon/dmdev.h"
@@ -56,8 +56,3 @@ int dmsnap_merge_start(const DmsnapEnv *env, const DmsnapSnapshot *snap, const c
 ProviderMerge dmsnap_merge_poll(const DmsnapEnv *env, const DmsnapSnapshot *snap,
                                 uint64_t *ret_left);
 int dmsnap_merge_finish(const DmsnapEnv *env, const DmsnapSnapshot *snap);
-
-/* The freeze ledger (DmsnapEnv.freeze_ledger) */
-void dmsnap_ledger_clear(const DmsnapEnv *env);
-int dmsnap_ledger_write(const DmsnapEnv *env, char **mps);
-void dmsnap_ledger_thaw(const DmsnapEnv *env);

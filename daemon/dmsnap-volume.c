@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dmsnap-volume.c - the dm-snapshot provider's volumes and snapshots: resolve, delete, grow, read
- * back from dm; the freeze ledger and the start-up recovery of held devices */
+ * back from dm; the start-up recovery of held devices */
 #include <inttypes.h>
 #include <sys/sysmacros.h>
 
@@ -527,91 +527,6 @@ int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapS
 	return 0;
 }
 
-/* ---- the freeze ledger: "boot id\n", then the mount points, each ended by a NUL ---------- */
-
-void dmsnap_ledger_clear(const DmsnapEnv *env)
-{
-	if (env->freeze_ledger && unlink(env->freeze_ledger) < 0 && errno != ENOENT)
-		log_warning_errno(-errno, "cannot remove the freeze ledger %s: %m",
-		                  env->freeze_ledger);
-}
-
-static int boot_id(char buf[static 64])
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-
-	if (!f || !fgets(buf, 64, f))
-		return -errno ?: -EIO;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-/* Written before any FIFREEZE (on the loop, nothing is held yet); no fsync: it must survive
- * the daemon, not the machine, whose reboot thaws everything anyway. */
-int dmsnap_ledger_write(const DmsnapEnv *env, char **mps)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *tmp = NULL;
-	char id[64];
-	int r;
-
-	if (!env->freeze_ledger)
-		return 0;
-	r = boot_id(id);
-	if (r < 0)
-		return r;
-	if (asprintf(&tmp, "%s.new", env->freeze_ledger) < 0)
-		return -ENOMEM;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", id);
-	for (char **m = mps; *m; m++)
-		fwrite(*m, 1, strlen(*m) + 1, f);
-	if (fflush(f) != 0 || ferror(f))
-		r = -EIO;
-	else if (rename(tmp, env->freeze_ledger) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
-}
-
-/* Thaws what the ledger names, if it was written in this boot, then removes it. */
-void dmsnap_ledger_thaw(const DmsnapEnv *env)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t size = 0;
-	char id[64], want[64];
-
-	if (!env->freeze_ledger)
-		return;
-	f = fopen(env->freeze_ledger, "re");
-	if (!f)
-		return;
-	if (boot_id(want) < 0 || !fgets(id, sizeof(id), f)) {
-		dmsnap_ledger_clear(env);
-		return;
-	}
-	id[strcspn(id, "\n")] = 0;
-	if (!streq(id, want)) {
-		log_notice("recovery: the freeze ledger is from another boot; nothing to thaw");
-		dmsnap_ledger_clear(env);
-		return;
-	}
-	while (getdelim(&line, &size, 0, f) > 0) {
-		/* (the log escapes what a mount point may hold) */
-		int r = env->host->ops->thaw(env->host->userdata, line);
-
-		if (r >= 0)
-			log_notice("recovery: thawed %s, frozen by an earlier run", line);
-		else if (r != -EINVAL) /* -EINVAL: not frozen (any more) */
-			log_warning_errno(r, "recovery: cannot thaw %s: %m", line);
-	}
-	dmsnap_ledger_clear(env);
-}
-
 /* ---- recovery -------------------------------------------------------------------------------- */
 
 int dmsnap_recover_held(const DmsnapEnv *env)
@@ -674,8 +589,6 @@ int dmsnap_recover_held(const DmsnapEnv *env)
 			}
 		}
 	}
-	/* only what a set of ours froze: an administrator's own fsfreeze stays */
-	dmsnap_ledger_thaw(env);
 	(void)dmdev_settle(env->dm);
 	return resumed;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* dmsnap.c - the dm-snapshot provider's sets: stage, freeze, commit (the instant), roll back */
+/* dmsnap.c - the dm-snapshot provider's sets: stage, commit (the instant), roll back */
 #include <inttypes.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
@@ -48,8 +48,11 @@ struct DmsnapSet {
 	SetPhase phase;
 	Member *members;
 	size_t n_members;
+	/* The set's FIFREEZE group, lent by dmsnap_set_guard() until the commit or the abort
+	 * ends: the watchdog thaws it with the devices, the commit thaws it right after the
+	 * resumes. Never freed here. */
 	FreezeGroup *freeze;
-	Watchdog *watchdog; /* from the freeze (or the commit) on; freed before freeze */
+	Watchdog *watchdog; /* from the guard (or the commit) on */
 	usec_t hold_start;  /* first suspend, CLOCK_MONOTONIC */
 	usec_t hold_end;    /* last resume */
 };
@@ -89,8 +92,8 @@ DmsnapSet *dmsnap_set_free(DmsnapSet *s)
 		return NULL;
 	if (s->phase != SET_PHASE_COMMITTED)
 		dmsnap_set_abort(s);
-	s->watchdog = watchdog_free(s->watchdog); /* it may use the freeze group */
-	s->freeze = freeze_group_free(s->freeze);
+	s->watchdog = watchdog_free(s->watchdog);
+	s->freeze = NULL; /* the set's own */
 	for (size_t i = 0; i < s->n_members; i++)
 		member_done(&s->members[i]);
 	free(s->members);
@@ -482,43 +485,6 @@ int dmsnap_set_prepare(DmsnapSet *s, VssErr *err)
 	return 0;
 }
 
-static int collect_mountpoints(DmsnapSet *s, char ***ret)
-{
-	_cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_members; i++)
-		if (s->members[i].vol.mountpoint) {
-			int r = strv_extend(&l, s->members[i].vol.mountpoint);
-
-			if (r < 0)
-				return r;
-		}
-	*ret = TAKE_PTR(l);
-	return 0;
-}
-
-int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret)
-{
-	_cleanup_(freeze_group_freep) FreezeGroup *g = NULL;
-	_cleanup_strv_free_ char **mps = NULL;
-	int r;
-
-	*ret = NULL;
-	r = collect_mountpoints(s, &mps);
-	if (r < 0 || !mps[0])
-		return r;
-	r = freeze_group_new(s->env.host, FREEZE_KIND_SYNC, mps, &g);
-	if (r < 0)
-		return r;
-	r = freeze_group_start(g);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(g);
-	return 0;
-}
-
 /* The hold watchdog, started (disarmed) once per set: every origin of the set, and the freeze
  * group if there is one by then. */
 static int watchdog_ensure(DmsnapSet *s)
@@ -540,82 +506,28 @@ static int watchdog_ensure(DmsnapSet *s)
 	                    &s->watchdog);
 }
 
-int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err)
+int dmsnap_set_guard(DmsnapSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err)
 {
-	_cleanup_strv_free_ char **mps = NULL;
 	int r;
 
 	if (s->phase != SET_PHASE_PREPARED)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
 	s->phase = SET_PHASE_FROZEN;
-	if (!s->env.use_fifreeze)
-		return 0;
-	r = collect_mountpoints(s, &mps);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_NONE, r, "out of memory");
-	if (!mps[0])
-		return 0; /* nothing mounted: nothing to freeze, no worker will report */
-	r = dmsnap_ledger_write(&s->env, mps);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		                   "cannot write the freeze ledger %s: %s", s->env.freeze_ledger,
-		                   strerror(-r));
-	r = freeze_group_new(s->env.host, FREEZE_KIND_FREEZE, mps, &s->freeze);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freezing: %s",
-		                   strerror(-r));
+	s->freeze = frozen;
 	/* No hold without its guaranteed end: from here file systems may be frozen, and a loop
 	 * stuck now could not run the flush timer that thaws them. */
 	r = watchdog_ensure(s);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start the hold watchdog: %s",
 		                   strerror(-r));
-	watchdog_arm(s->watchdog, s->env.flush_timeout + s->env.hold_timeout);
-	r = freeze_group_start(s->freeze);
-	if (r < 0)
-		return vss_err_set(err, VSS_ERROR_NONE, r, "cannot start freeze workers: %s",
-		                   strerror(-r));
+	watchdog_arm(s->watchdog, timeout);
 	return 0;
-}
-
-int dmsnap_set_freeze_fd(DmsnapSet *s)
-{
-	return s->freeze ? freeze_group_fd(s->freeze) : -EBADF;
 }
 
 static void mark_frozen(DmsnapSet *s)
 {
 	for (size_t i = 0; i < s->n_members; i++)
 		s->members[i].frozen = s->members[i].vol.mountpoint != NULL;
-}
-
-static int freeze_failed(DmsnapSet *s, int r, const char *failed, VssErr *err)
-{
-	if (freeze_group_thaw(s->freeze) >= 0)
-		dmsnap_ledger_clear(&s->env);
-	if (r == -ETIME)
-		return vss_err_set(err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, r,
-		                   "file systems of the set did not flush within %" PRIu64 " ms",
-		                   s->env.flush_timeout / USEC_PER_MSEC);
-	return vss_err_set(err, VSS_ERROR_PROVIDER_VETO, r, "cannot freeze %s: %s",
-	                   strempty(failed), strerror(-r));
-}
-
-int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err)
-{
-	const char *failed = NULL;
-	int r;
-
-	/* No freeze group: FIFREEZE is off, or nothing is mounted. Nothing is frozen, so
-	 * commit's suspends keep lockfs and the kernel flushes each mounted file system. */
-	if (!s->freeze)
-		return 1;
-	r = freeze_group_process(s->freeze, &failed);
-	if (r < 0)
-		return freeze_failed(s, r, failed, err);
-	if (r > 0)
-		mark_frozen(s);
-	return r;
 }
 
 static void thaw_all(DmsnapSet *s)
@@ -627,8 +539,6 @@ static void thaw_all(DmsnapSet *s)
 	r = freeze_group_thaw(s->freeze);
 	if (r < 0)
 		log_warning_errno(r, "cannot thaw a file system of the set, ignoring: %m");
-	else
-		dmsnap_ledger_clear(&s->env);
 }
 
 /* Resumes origins, never leaving one suspended: a failed resume is retried with the staged
@@ -694,7 +604,7 @@ static int hold_timeout_error(DmsnapSet *s, VssErr *err)
 	                   s->env.hold_timeout / USEC_PER_MSEC);
 }
 
-int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
+int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *err)
 {
 	const DmsnapEnv *env = &s->env;
 	usec_t t0, held = 0;
@@ -708,6 +618,8 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 		s->phase = SET_PHASE_FROZEN;
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
+	if (fs_frozen && s->freeze)
+		mark_frozen(s);
 	fault_point_kill(env->faults, "kill-after-fs-frozen");
 	/* the thread exists before mlockall(), so its stack is locked with the rest */
 	r = watchdog_ensure(s);
@@ -778,6 +690,7 @@ int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err)
 	/* Fired meanwhile: its resumes may have dropped staged tables, so a snapshot may miss
 	 * writes; the set goes. Disarming waits for a fire under way. */
 	fired = watchdog_disarm(s->watchdog);
+	s->freeze = NULL; /* thawed; the set frees it */
 	log_flush_buffer();
 	if (locked)
 		munlockall();
@@ -810,6 +723,7 @@ undo:
 	held = env_now(env) - t0;
 	thaw_all(s);
 	(void)watchdog_disarm(s->watchdog);
+	s->freeze = NULL;
 	log_flush_buffer();
 	if (locked)
 		munlockall();
@@ -829,6 +743,7 @@ void dmsnap_set_abort(DmsnapSet *s)
 	(void)resume_origins(s, true);
 	thaw_all(s);
 	(void)watchdog_disarm(s->watchdog);
+	s->freeze = NULL;
 	for (size_t i = s->n_members; i-- > 0;) {
 		Member *m = &s->members[i];
 		int r;

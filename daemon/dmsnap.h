@@ -16,17 +16,11 @@ typedef struct FaultPoints FaultPoints;
 typedef struct DmsnapEnv {
 	Dmdev *dm;
 	const Host *host;
-	usec_t hold_timeout;    /* from the first suspend to the last resume: VSS's 10 s */
-	usec_t flush_timeout;   /* FIFREEZE of every file system of the set */
-	unsigned chunk_sectors; /* copy-on-write chunk */
-	bool use_fifreeze; /* freeze file systems from threads, then suspend with skip_lockfs */
+	usec_t hold_timeout;       /* from the first suspend to the last resume: VSS's 10 s */
+	usec_t flush_timeout;      /* FIFREEZE of every file system of the set */
+	unsigned chunk_sectors;    /* copy-on-write chunk */
 	uint64_t min_cow_bytes;    /* smallest COW accepted (0: the engine's own floor) */
 	const FaultPoints *faults; /* test-only fault points (daemon/fault.h), NULL: none */
-	/* The freeze ledger: the file systems a set is about to FIFREEZE are written here first
-	 * (with the boot id) and the file is removed once they are thawed, so that recovery after
-	 * a crash thaws those and nothing that somebody else froze. NULL: no ledger, and
-	 * recovery thaws nothing. */
-	const char *freeze_ledger;
 } DmsnapEnv;
 
 #define DMSNAP_REAL_SUFFIX   "-vssd-real"
@@ -99,24 +93,22 @@ int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id);
 /* Step 2, no I/O held: COW files, loop devices, -real devices, snapshot tables loaded
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
 int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
-/* syncfs of the set's file systems, from threads, so that the hold flushes little:
- * sync_start() hands out the started group (NULL when nothing is mounted), whose fd says when it
- * is done (the loop watches it; tests/lib/dmsnap-blocking.h has a blocking form for tests). */
-int dmsnap_set_sync_start(DmsnapSet *s, FreezeGroup **ret);
-/* Step 4a: FIFREEZE every mounted file system of the set in parallel (worker threads):
- * freeze_start(), then freeze_process() when freeze_fd() is readable, until it returns 1. On
- * failure everything frozen is thawed. No blocking form: the daemon never waits on its loop. */
-int dmsnap_set_freeze_start(DmsnapSet *s, VssErr *err);
-int dmsnap_set_freeze_fd(DmsnapSet *s);
-int dmsnap_set_freeze_process(DmsnapSet *s, VssErr *err);
+/* Step 4a, the set's FIFREEZE: the set freezes its file systems itself (daemon/freeze.c) and
+ * lends its group here first (frozen, may be NULL): from now on the hold watchdog
+ * (daemon/watchdog.h) covers it, armed for timeout µs (the flush limit plus the hold limit), and
+ * thaws it with the devices when the loop is stuck. The group stays the set's: the engine thaws
+ * it at the end of the commit or the abort and forgets it then; the set frees it after that. */
+int dmsnap_set_guard(DmsnapSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err);
 /* Step 4b, the instant: suspend every origin before resuming any, resume snapshots, then
- * origins, then thaw. A hold longer than hold_timeout resumes everything and fails with
+ * origins, then thaw the lent group. fs_frozen: the set froze its mounted file systems (their
+ * origins suspend without lockfs); otherwise a mounted one keeps lockfs and the kernel freezes and
+ * flushes it. A hold longer than hold_timeout resumes everything and fails with
  * HoldWritesTimeout. The loop checks that between two ioctls; the hold watchdog thread
- * (daemon/watchdog.h), armed from the freeze (flush_timeout + hold_timeout) and again from the
+ * (daemon/watchdog.h), armed from the guard (flush_timeout + hold_timeout) and again from the
  * first suspend (hold_timeout), resumes and thaws by itself when the loop is stuck past it, and
  * the set then fails the same way. On any failure every device is resumed, every file system thawed
  * and the set rolled back completely. Returns the time I/O was held in *ret_held (may be NULL). */
-int dmsnap_set_commit(DmsnapSet *s, usec_t *ret_held, VssErr *err);
+int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *err);
 /* Undoes prepare (before commit). Idempotent. */
 void dmsnap_set_abort(DmsnapSet *s);
 bool dmsnap_set_is_committed(const DmsnapSet *s);
@@ -134,6 +126,7 @@ int dmsnap_snapshot_grow(const DmsnapEnv *env, DmsnapSnapshot *snap, uint64_t ne
 int dmsnap_snapshot_from_dm(const DmsnapEnv *env, const char *snap_name, DmsnapSnapshot *ret);
 
 /* Start-up: resume every VSSD- device and every origin of ours left suspended, drop origin
- * tables staged for a set that never committed, thaw the file systems the freeze ledger names
- * (written in this boot), and only those. Returns the number of devices it had to resume. */
+ * tables staged for a set that never committed. (The file systems a set froze are the set's:
+ * recovery thaws them from the freeze ledger, daemon/freeze.h.) Returns the number of devices it
+ * had to resume. */
 int dmsnap_recover_held(const DmsnapEnv *env);

@@ -243,3 +243,87 @@ FreezeGroup *freeze_group_free(FreezeGroup *g)
 	free(g);
 	return NULL;
 }
+
+/* ---- the freeze ledger: "boot id\n", then the mount points, each ended by a NUL ---------- */
+
+void freeze_ledger_clear(const char *path)
+{
+	if (path && unlink(path) < 0 && errno != ENOENT)
+		log_warning_errno(-errno, "cannot remove the freeze ledger %s: %m", path);
+}
+
+static int boot_id(char buf[static 64])
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (!f || !fgets(buf, 64, f))
+		return -errno ?: -EIO;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* Written before any FIFREEZE (on the loop, nothing is held yet); no fsync: it must survive
+ * the daemon, not the machine, whose reboot thaws everything anyway. */
+int freeze_ledger_write(const char *path, char *const *mps)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *tmp = NULL;
+	char id[64];
+	int r;
+
+	if (!path)
+		return 0;
+	r = boot_id(id);
+	if (r < 0)
+		return r;
+	if (asprintf(&tmp, "%s.new", path) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", id);
+	for (char *const *m = mps; *m; m++)
+		fwrite(*m, 1, strlen(*m) + 1, f);
+	if (fflush(f) != 0 || ferror(f))
+		r = -EIO;
+	else if (rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlink(tmp);
+	return r;
+}
+
+/* Thaws what the ledger names, if it was written in this boot, then removes it. */
+void freeze_ledger_thaw(const char *path, const Host *host)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	char id[64], want[64];
+
+	if (!path)
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (boot_id(want) < 0 || !fgets(id, sizeof(id), f)) {
+		freeze_ledger_clear(path);
+		return;
+	}
+	id[strcspn(id, "\n")] = 0;
+	if (!streq(id, want)) {
+		log_notice("recovery: the freeze ledger is from another boot; nothing to thaw");
+		freeze_ledger_clear(path);
+		return;
+	}
+	while (getdelim(&line, &size, 0, f) > 0) {
+		/* (the log escapes what a mount point may hold) */
+		int r = host->ops->thaw(host->userdata, line);
+
+		if (r >= 0)
+			log_notice("recovery: thawed %s, frozen by an earlier run", line);
+		else if (r != -EINVAL) /* -EINVAL: not frozen (any more) */
+			log_warning_errno(r, "recovery: cannot thaw %s: %m", line);
+	}
+	freeze_ledger_clear(path);
+}

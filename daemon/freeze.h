@@ -32,3 +32,12 @@ unsigned freeze_group_count_frozen(FreezeGroup *g);
 /* Thaws, then frees. Workers still running keep their own reference. */
 FreezeGroup *freeze_group_free(FreezeGroup *g);
 DEFINE_POINTER_CLEANUP(freeze_group_freep, FreezeGroup *, freeze_group_free)
+
+/* The freeze ledger (<state-dir>/frozen): the file systems a set is about to FIFREEZE are
+ * written there first, with the boot id, and the file is removed once they are thawed, so that
+ * recovery after a crash thaws those and nothing that somebody else froze. The set that freezes
+ * owns it. path NULL: no ledger (every call does nothing). */
+int freeze_ledger_write(const char *path, char *const *mountpoints);
+void freeze_ledger_clear(const char *path);
+/* Start-up: thaws what the ledger names when it was written in this boot, then removes it. */
+void freeze_ledger_thaw(const char *path, const Host *host);

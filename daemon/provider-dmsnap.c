@@ -40,9 +40,7 @@ static int dmsnap_init(const ProviderHostEnv *h, void **ret_env)
 		            .hold_timeout = h->config->hold_timeout,
 		            .flush_timeout = h->config->flush_timeout,
 		            .chunk_sectors = h->config->chunk_kib * 2,
-		            .use_fifreeze = h->config->parallel_freeze,
-		            .faults = h->faults,
-		            .freeze_ledger = h->freeze_ledger };
+		            .faults = h->faults };
 	*ret_env = env;
 	return 0;
 }
@@ -130,7 +128,12 @@ static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, 
                               void *userdata, VssErr *err)
 {
 	/* dm-snapshot suspends every origin (skip_lockfs when frozen) before resuming any */
-	return dmsnap_set_commit(s->set, ret_held, err);
+	return dmsnap_set_commit(s->set, fs_frozen, ret_held, err);
+}
+
+static int dmsnap_pset_guard(ProviderSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err)
+{
+	return dmsnap_set_guard(s->set, frozen, timeout, err);
 }
 
 static void dmsnap_pset_rollback(ProviderSet *s)
@@ -302,7 +305,7 @@ static int dmsnap_snap_reactivate(Provider *p, ProviderSnap *ps, VssErr *err)
 	if (r >= 0)
 		r = dmsnap_set_prepare(e, err);
 	if (r >= 0)
-		r = dmsnap_set_commit(e, NULL, err);
+		r = dmsnap_set_commit(e, false, NULL, err);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "cannot bring back %s from %s: %s", s->snap_name,
@@ -656,6 +659,7 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_add = dmsnap_pset_add,
 	.set_remove = dmsnap_pset_remove,
 	.set_prepare = dmsnap_pset_prepare,
+	.set_guard = dmsnap_pset_guard,
 	.set_commit = dmsnap_pset_commit,
 	.set_rollback = dmsnap_pset_rollback,
 	.set_take = dmsnap_pset_take,

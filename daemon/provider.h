@@ -36,10 +36,10 @@ typedef struct ProviderHostEnv {
 	const Host *host;
 	const Config *config;
 	const FaultPoints *faults; /* test-only fault points, NULL: none */
-	const char *freeze_ledger; /* the file systems a set freezes, for recovery (NULL: none) */
 } ProviderHostEnv;
-typedef struct ProviderSet ProviderSet;   /* a set under creation, provider-owned */
-typedef struct ProviderSnap ProviderSnap; /* one snapshot, provider-owned, opaque to the daemon */
+typedef struct ProviderSet ProviderSet; /* a set under creation, provider-owned */
+typedef struct ProviderSnap ProviderSnap;
+typedef struct FreezeGroup FreezeGroup; /* one snapshot, provider-owned, opaque to the daemon */
 
 /* VSS_PROVIDER_TYPE: how ListProviders reports it */
 typedef enum ProviderType {
@@ -126,6 +126,11 @@ typedef struct ProviderOps {
 	               uint64_t storage_bytes, const VssId *snap_id, VssErr *err);
 	int (*set_remove)(ProviderSet *s, const VssId *snap_id);
 	int (*set_prepare)(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr *err);
+	/* The set is about to FIFREEZE its file systems (frozen: its group, lent until set_commit
+	 * or set_rollback returns; NULL when nothing is mounted): the provider's guarantee that
+	 * nothing stays held (dm-snapshot: its hold watchdog) covers the group from now on, for
+	 * timeout µs, and thaws it with what the provider holds when the loop is stuck. */
+	int (*set_guard)(ProviderSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err);
 	int (*set_commit)(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDoneFn done,
 	                  void *userdata, VssErr *err);
 	void (*set_rollback)(ProviderSet *s);

@@ -12,6 +12,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/expose.h"
 #include "daemon/fault.h"
+#include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/provider-dmsnap.h"
@@ -339,6 +340,9 @@ int daemon_recover(Daemon *d)
 			log_error_errno(r, "recovery: %s cannot check for held devices: %m",
 			                p->ops->name);
 	}
+	/* then the file systems a set of ours froze (the ledger), and only those: an
+	 * administrator's own fsfreeze stays */
+	freeze_ledger_thaw(d->freeze_ledger, d->host);
 
 	r = state_load(d->state_path, &st, &error);
 	if (r >= 0 && st.file_version < STATE_VERSION)

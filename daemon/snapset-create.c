@@ -12,7 +12,6 @@
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
-#include "daemon/provider-dmsnap.h"
 #include "daemon/snapset-internal.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -183,12 +182,29 @@ static void creation_committed(Snapset *s)
 		snapset_creation_failed(s, NULL, -ENOMEM);
 }
 
+void snapset_thaw(Snapset *s)
+{
+	int r;
+
+	if (!s->fsfreeze)
+		return;
+	r = freeze_group_thaw(s->fsfreeze);
+	if (r < 0)
+		log_set_warning_errno(s->id_str, r, "cannot thaw a file system of the set: %m");
+	else
+		freeze_ledger_clear(s->d->freeze_ledger);
+}
+
 static void creation_commit(Snapset *s)
 {
 	VssErr err = { 0 };
 	int r;
 
-	r = s->engine_provider->ops->set_commit(s->engine, true, &s->held_usec, NULL, NULL, &err);
+	/* the provider thaws the lent group right after its resumes; the set thaws (a no-op by
+	 * then) and clears the ledger */
+	r = s->engine_provider->ops->set_commit(s->engine, s->fsfreeze != NULL, &s->held_usec, NULL,
+	                                        NULL, &err);
+	snapset_thaw(s);
 	snapset_hold_end(s); /* thawed and resumed, whatever the result */
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
@@ -197,15 +213,31 @@ static void creation_commit(Snapset *s)
 	creation_committed(s);
 }
 
+static int freeze_failed(Snapset *s, int r, const char *failed)
+{
+	VssErr err = { 0 };
+
+	snapset_thaw(s);
+	if (r == -ETIME)
+		vss_err_set(&err, VSS_ERROR_FLUSH_WRITES_TIMEOUT, r,
+		            "file systems of the set did not flush within %" PRIu64 " ms",
+		            s->d->config.flush_timeout / USEC_PER_MSEC);
+	else
+		vss_err_set(&err, VSS_ERROR_PROVIDER_VETO, r, "cannot freeze %s: %s",
+		            strempty(failed), strerror(-r));
+	snapset_creation_failed(s, &err, r);
+	return r;
+}
+
 static int on_freeze_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
 {
 	Snapset *s = userdata;
-	VssErr err = { 0 };
+	const char *failed = NULL;
 	int r;
 
-	r = dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
+	r = freeze_group_process(s->fsfreeze, &failed);
 	if (r < 0)
-		snapset_creation_failed(s, &err, r);
+		(void)freeze_failed(s, r, failed);
 	else if (r > 0) {
 		s->freeze_io = sd_event_source_disable_unref(s->freeze_io);
 		s->flush_timer = sd_event_source_disable_unref(s->flush_timer);
@@ -227,28 +259,67 @@ static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* FIFREEZE of every mounted file system of the set, from worker threads: the set owns the
+ * group and the ledger; the provider's guard (its hold watchdog) covers the group before the
+ * first worker starts. Nothing mounted, or [freeze] parallel off: straight to the commit, whose
+ * suspends then keep lockfs. */
 static void creation_freeze_fs(Snapset *s)
 {
+	_cleanup_strv_free_ char **mps = NULL;
+	const Config *c = &s->d->config;
 	VssErr err = { 0 };
-	int r, fd;
+	int r;
 
 	hold_begin(s);
-	r = dmsnap_set_freeze_start(provider_dmsnap_set(s->engine), &err);
+	if (!c->parallel_freeze) {
+		creation_commit(s);
+		return;
+	}
+	r = s->engine_provider->ops->set_mountpoints(s->engine, &mps);
+	if (r < 0) {
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot list the set's file systems: %s", strerror(-r));
+		snapset_creation_failed(s, &err, r);
+		return;
+	}
+	if (!mps || !mps[0]) {
+		creation_commit(s);
+		return;
+	}
+	r = freeze_ledger_write(s->d->freeze_ledger, mps);
+	if (r < 0) {
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot write the freeze ledger %s: %s", s->d->freeze_ledger,
+		            strerror(-r));
+		snapset_creation_failed(s, &err, r);
+		return;
+	}
+	r = freeze_group_new(s->d->host, FREEZE_KIND_FREEZE, mps, &s->fsfreeze);
+	if (r < 0) {
+		freeze_ledger_clear(s->d->freeze_ledger);
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot start freezing: %s", strerror(-r));
+		snapset_creation_failed(s, &err, r);
+		return;
+	}
+	r = s->engine_provider->ops->set_guard(s->engine, s->fsfreeze,
+	                                       c->flush_timeout + c->hold_timeout, &err);
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
 		return;
 	}
-	fd = dmsnap_set_freeze_fd(provider_dmsnap_set(s->engine));
-	if (fd < 0) { /* nothing mounted, or lockfs mode */
-		(void)dmsnap_set_freeze_process(provider_dmsnap_set(s->engine), &err);
-		creation_commit(s);
+	r = freeze_group_start(s->fsfreeze);
+	if (r < 0) {
+		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot start freeze workers: %s", strerror(-r));
+		snapset_creation_failed(s, &err, r);
 		return;
 	}
-	r = sd_event_add_io(s->d->event, &s->freeze_io, fd, EPOLLIN, on_freeze_io, s);
+	r = sd_event_add_io(s->d->event, &s->freeze_io, freeze_group_fd(s->fsfreeze), EPOLLIN,
+	                    on_freeze_io, s);
 	if (r >= 0)
 		r = sd_event_add_time_relative(s->d->event, &s->flush_timer, CLOCK_MONOTONIC,
-		                               s->d->config.flush_timeout, 1000, on_flush_timeout,
-		                               s);
+		                               c->flush_timeout, 1000, on_flush_timeout, s);
 	if (r < 0) {
 		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		            "cannot watch the freeze: %s", strerror(-r));

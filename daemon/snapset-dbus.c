@@ -8,7 +8,6 @@
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/dmsnap.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
 #include "daemon/hostops.h"

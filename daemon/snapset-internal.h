@@ -32,6 +32,8 @@ void snapset_drop_failed_writers(Snapset *s, WriterEvent ev);
 
 /* creation pipeline (snapset-create.c) */
 void snapset_hold_end(Snapset *s);
+/* Thaws the set's frozen file systems (idempotent) and removes the freeze ledger */
+void snapset_thaw(Snapset *s);
 void snapset_creation_sources_done(Snapset *s);
 /* Ends DoSnapshotSet or CreateSnapshotSet (create_done). */
 void snapset_creation_reply(Snapset *s, const VssErr *err, int error);

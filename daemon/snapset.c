@@ -228,6 +228,10 @@ void snapset_engine_free(Snapset *s)
 		s->engine_provider->ops->set_free(s->engine);
 	s->engine = NULL;
 	s->engine_provider = NULL;
+	/* the provider forgot the group (and its watchdog is gone): thawed by now, and again here
+	 */
+	snapset_thaw(s);
+	s->fsfreeze = freeze_group_free(s->fsfreeze);
 }
 
 Snapset *snapset_free(Snapset *s)

@@ -102,7 +102,8 @@ struct Snapset {
 	Provider *engine_provider; /* its provider */
 	SnapsetDoneFn create_done; /* DoSnapshotSet or CreateSnapshotSet, told at the end */
 	void *create_userdata;
-	FreezeGroup *sync; /* the syncfs pass before Freeze */
+	FreezeGroup *sync;     /* the syncfs pass before Freeze */
+	FreezeGroup *fsfreeze; /* the FIFREEZE of the set's file systems, lent to the provider */
 	sd_event_source *sync_io;
 	sd_event_source *freeze_io;
 	sd_event_source *flush_timer;

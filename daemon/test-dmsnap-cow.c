@@ -29,7 +29,6 @@ static void t_init(T *t)
 		              .hold_timeout = 10 * USEC_PER_SEC,
 		              .flush_timeout = 10 * USEC_PER_SEC,
 		              .chunk_sectors = 32,
-		              .use_fifreeze = true,
 		              .min_cow_bytes = 1 << 20 };
 	fake_host_add_block(t->host, "/dev/mapper/a",
 	                    fake_dm_add(t->dm, "a", "", VOLSZ, "linear", "7:0 0"));
@@ -77,7 +76,7 @@ static int bring_back(T *t, const DmsnapSnapshot *s, VssErr *err)
 	if (r >= 0)
 		r = dmsnap_set_prepare(e, err);
 	if (r >= 0)
-		r = dmsnap_set_commit(e, NULL, err);
+		r = dmsnap_set_commit(e, false, NULL, err);
 	return r;
 }
 
@@ -152,7 +151,7 @@ START_TEST(creation_records_the_identity)
 	ck_assert_int_eq(dmsnap_set_prepare(e, &err), 0);
 	ck_assert_uint_ne(dmsnap_set_snapshot(e, 0)->cow_ino, 0);
 	ck_assert_uint_ne(dmsnap_set_snapshot(e, 0)->cow_dev, 0);
-	ck_assert_int_eq(dmsnap_set_commit(e, NULL, &err), 0);
+	ck_assert_int_eq(dmsnap_set_commit(e, false, NULL, &err), 0);
 	e = dmsnap_set_free(e);
 	t_done(&t);
 }

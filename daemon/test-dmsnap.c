@@ -20,6 +20,9 @@ typedef struct T {
 	FakeDm *dm;
 	FakeHost *host;
 	DmsnapEnv env;
+	bool fifreeze;       /* the set freezes its file systems (as [commit] freeze = parallel) */
+	const char *ledger;  /* its freeze ledger, NULL: none */
+	FreezeGroup *frozen; /* what the last t_commit() froze, thawed and freed by t_done() */
 	dev_t devno[3];
 } T;
 
@@ -35,8 +38,10 @@ static void t_init(T *t)
 		              .hold_timeout = 10 * USEC_PER_SEC,
 		              .flush_timeout = 10 * USEC_PER_SEC,
 		              .chunk_sectors = 32,
-		              .use_fifreeze = true,
 		              .min_cow_bytes = 1 << 20 };
+	t->fifreeze = true;
+	t->ledger = NULL;
+	t->frozen = NULL;
 	for (int i = 0; i < 3; i++) {
 		char p[64];
 
@@ -52,6 +57,7 @@ static void t_init(T *t)
 
 static void t_done(T *t)
 {
+	t->frozen = freeze_group_free(t->frozen);
 	fake_dm_free(t->dm);
 	fake_host_free(t->host);
 }
@@ -94,13 +100,15 @@ static void assert_clean(T *t)
  * failed freeze rolls the set back */
 static int t_commit(T *t, DmsnapSet *s, VssErr *err)
 {
-	int r = dmsnap_set_freeze(s, t->env.flush_timeout, err);
+	int r;
 
-	if (r < 0) {
-		dmsnap_set_abort(s);
-		return r;
-	}
-	return dmsnap_set_commit(s, NULL, err);
+	t->frozen = freeze_group_free(t->frozen);
+	r = dmsnap_set_freeze(s, &t->env, t->fifreeze, t->ledger, &t->frozen, err);
+	if (r < 0)
+		return r; /* rolled back */
+	r = dmsnap_set_commit(s, t->frozen != NULL, NULL, err);
+	freeze_ledger_clear(t->ledger); /* thawed by the commit, whatever its result */
+	return r;
 }
 
 static int t_create(T *t, int n, DmsnapSet **ret, VssErr *err)
@@ -191,7 +199,7 @@ START_TEST(without_fifreeze_mounted_origins_suspend_with_lockfs)
 	T t;
 
 	t_init(&t);
-	t.env.use_fifreeze = false;
+	t.fifreeze = false;
 	ck_assert_int_eq(t_create(&t, 3, &s, &err), 0);
 	got = fake_dm_calls_filtered(t.dm, "suspend");
 	ck_assert_str_eq(got, "suspend a\nsuspend b\nsuspend c skip_lockfs");
@@ -625,12 +633,12 @@ START_TEST(recover_resumes_and_drops_staged_tables)
 	t_init(&t);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(ledger, sizeof(ledger), "%s/frozen", dir);
-	t.env.freeze_ledger = ledger;
+	t.ledger = ledger;
 	ck_assert_int_eq(t_new_set(&t, 2, &s, &e), 0);
 	ck_assert_int_eq(dmsnap_set_prepare(s, &e), 0);
 	/* a daemon that died inside the hold: both file systems frozen (the ledger names them),
 	 * both origins suspended with staged tables */
-	ck_assert_int_eq(dmsnap_set_freeze(s, 10 * USEC_PER_SEC, &e), 0);
+	ck_assert_int_eq(dmsnap_set_freeze(s, &t.env, true, ledger, &t.frozen, &e), 0);
 	ck_assert_uint_eq(fake_host_count_frozen(t.host), 2);
 	ck_assert_int_eq(access(ledger, F_OK), 0);
 	ck_assert_int_eq(dmdev_suspend(t.env.dm, "a", 0), 0);
@@ -641,6 +649,7 @@ START_TEST(recover_resumes_and_drops_staged_tables)
 	ck_assert_int_eq(t.env.host->ops->freeze(t.env.host->userdata, "/mnt/c"), 0);
 
 	ck_assert_int_eq(dmsnap_recover_held(&t.env), 3);
+	freeze_ledger_thaw(ledger, t.env.host); /* the daemon's recovery, after the providers' */
 	ck_assert_uint_eq(fake_dm_count_suspended(t.dm), 0);
 	ck_assert(!fake_dm_has_inactive(t.dm, "a"));
 	ck_assert(!fake_dm_has_inactive(t.dm, "b"));
@@ -657,6 +666,7 @@ START_TEST(recover_resumes_and_drops_staged_tables)
 	fputc(0, f);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(dmsnap_recover_held(&t.env), 0);
+	freeze_ledger_thaw(ledger, t.env.host);
 	ck_assert_uint_eq(fake_host_count_frozen(t.host), 1);
 	ck_assert_int_eq(access(ledger, F_OK), -1);
 	ck_assert_int_eq(rmdir(dir), 0);

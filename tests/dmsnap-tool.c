@@ -43,7 +43,10 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 		{ "set-id", required_argument, NULL, 'i' },
 		{},
 	};
+	/* declared first, freed last: after the set, which may still hold it */
+	_cleanup_(freeze_group_freep) FreezeGroup *frozen = NULL;
 	_cleanup_(dmsnap_set_freep) DmsnapSet *set = NULL;
+	bool fifreeze = true;
 	const char *storage = NULL;
 	uint64_t cow = 64ULL << 20;
 	bool persistent = false;
@@ -69,7 +72,7 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 			persistent = true;
 			break;
 		case 'l':
-			env->use_fifreeze = false;
+			fifreeze = false;
 			break;
 		case 'h':
 			env->hold_timeout = strtoull(optarg, NULL, 10) * USEC_PER_MSEC;
@@ -102,11 +105,11 @@ static int cmd_create(DmsnapEnv *env, int argc, char **argv)
 	r = dmsnap_set_prepare(set, &err);
 	if (r < 0)
 		return fail(&err, r);
-	(void)dmsnap_set_sync(set, 10 * USEC_PER_SEC);
-	r = dmsnap_set_freeze(set, env->flush_timeout, &err);
+	(void)dmsnap_set_sync(set, env, 10 * USEC_PER_SEC);
+	r = dmsnap_set_freeze(set, env, fifreeze, NULL, &frozen, &err);
 	if (r < 0)
 		return fail(&err, r);
-	r = dmsnap_set_commit(set, &held, &err);
+	r = dmsnap_set_commit(set, frozen != NULL, &held, &err);
 	if (r < 0)
 		return fail(&err, r);
 	for (size_t i = 0; i < dmsnap_set_count(set); i++)
@@ -137,7 +140,6 @@ int main(int argc, char **argv)
 		           .host = &host_real,
 		           .hold_timeout = 10 * USEC_PER_SEC,
 		           .flush_timeout = 10 * USEC_PER_SEC,
-		           .use_fifreeze = true,
 		           .min_cow_bytes = 1ULL << 20 };
 
 	if (streq(argv[1], "create"))

@@ -4,9 +4,14 @@
 #pragma once
 
 #include "daemon/dmsnap.h"
+#include "daemon/freeze.h"
 
 /* syncfs of the set's file systems from threads, waiting up to timeout */
-int dmsnap_set_sync(DmsnapSet *s, usec_t timeout);
-/* FIFREEZE of every mounted file system of the set, waiting up to timeout; on failure
- * everything frozen is thawed (and on a timeout the set is rolled back) */
-int dmsnap_set_freeze(DmsnapSet *s, usec_t timeout, VssErr *err);
+int dmsnap_set_sync(DmsnapSet *s, const DmsnapEnv *env, usec_t timeout);
+/* The set's FIFREEZE, as the daemon's creation pipeline does it but blocking: the ledger
+ * (NULL: none) written, the group lent to the engine's guard, every mounted file system of the set
+ * frozen within env->flush_timeout. *ret_group: the group (NULL when nothing was frozen: fifreeze
+ * false or nothing mounted), which the caller frees after the commit or the abort. On failure
+ * the set is rolled back and everything thawed. */
+int dmsnap_set_freeze(DmsnapSet *s, const DmsnapEnv *env, bool fifreeze, const char *ledger,
+                      FreezeGroup **ret_group, VssErr *err);
