@@ -267,11 +267,22 @@ $(BUILD)/vssctl: $(BUILD)/client/vssctl.o $(BUILD)/libvssctl.a $(BUILD)/libcommo
 $(VSSCTL_TESTS): $(BUILD)/libvssctl.a
 $(VSSCTL_TESTS): private PKG_LIBS := $(BUILD)/libvssctl.a $(BUILD)/libcommon.a $(PKG_LIBS)
 
+# The bash completion goes where bash-completion looks for it (its .pc file's completionsdir,
+# under our PREFIX); its test sources it against this vssctl's usage texts, no vssd needed.
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+	--variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+
+.PHONY: check-completion
+check-unit: check-completion
+check-completion: $(BUILD)/vssctl
+	completion/test-vssctl-completion.sh $(BUILD)
+
 install: install-vssctl
 install-vssctl: $(BUILD)/vssctl
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/vssctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 doc/vssctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completion/vssctl.bash $(DESTDIR)$(BASHCOMPDIR)/vssctl
 # ---- end vssctl
 
 # ---- install (daemon)
