@@ -329,6 +329,28 @@ install-post: install-libvsswriter install-vssctl install-daemon
 	fi
 # ---- end install (daemon)
 
+# ---- Debian packages
+# make deb: the .debs of debian/ (vssd, libvsswriter1, libvsswriter-dev, vssd-hook-writer) built
+# by dpkg-buildpackage in a copy of the tree under $(DEB_DIR), so that nothing lands in the tree,
+# then lintian on them. check-vm-debian: they are installed, used, removed and purged in the
+# guest with systemd as PID 1 (tests/integration-systemd/61-debian-package.sh).
+DEB_DIR ?= $(BUILD)/deb
+
+.PHONY: deb check-vm-debian
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -co --exclude-standard | while IFS= read -r f; do \
+		[ ! -e "$$f" ] || cp -P --parents "$$f" $(DEB_DIR)/src/ || exit 1; done
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	rm -rf $(DEB_DIR)/src
+
+check-vm-debian: deb
+	VSSD_BUILD=$(abspath $(BUILD)) tests/vm/run --systemd -- \
+		tests/integration-systemd/61-debian-package.sh
+# ---- end Debian packages
+
 # ---- bench
 # make bench: bench/run in the test guest (tests/vm/run; VSSD_TEST_DIRECT=1 runs it on a host
 # with device-mapper) prints set creation, hold window, writer fan-out and origin throughput as
