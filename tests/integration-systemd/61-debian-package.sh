@@ -43,6 +43,7 @@ done
 [ ! -e /etc/vssd/vssd.conf ] || fail "/etc/vssd/vssd.conf exists before the install"
 
 # ---- 1. install: groups made, nothing enabled, nothing started
+note "1. install: groups made, nothing enabled, nothing started"
 # shellcheck disable=SC2086
 dpkg -i $debs >"$WORK/install.log" 2>&1 || fail "dpkg -i: $(tail -n 30 "$WORK/install.log")"
 getent group vssadmin >/dev/null || fail "no group vssadmin after the install"
@@ -66,6 +67,7 @@ ldd /usr/sbin/vssd-hook-writer | grep -q "libvsswriter.so.1 => /usr/lib/" ||
 	fail "vssd-hook-writer does not load the packaged library: $(ldd /usr/sbin/vssd-hook-writer)"
 
 # ---- 2. the first call starts vssd through the bus (the guest has no udev: a drop-in)
+note "2. the first call starts vssd through the bus (the guest has no udev: a drop-in)"
 mkdir -p /run/systemd/system/vssd.service.d
 printf '[Service]\nEnvironment=DM_DISABLE_UDEV=1\n' >/run/systemd/system/vssd.service.d/vm.conf
 cat >/etc/vssd/vssd.conf <<EOC
@@ -92,6 +94,7 @@ id=$(jq -r '.snapshots[0].id' "$WORK/create.json")
 devs=$(dm_with_uuid_prefix VSSD- | sort)
 
 # ---- 3. remove: vssd stopped; its state, configuration and shadow copies stay
+note "3. remove: vssd stopped; its state, configuration and shadow copies stay"
 dpkg -r vssd-hook-writer libvsswriter-dev vssd >"$WORK/remove.log" 2>&1 ||
 	fail "dpkg -r: $(tail -n 30 "$WORK/remove.log")"
 assert_eq "$(systemctl is-active vssd.service)" inactive "vssd after dpkg -r"
@@ -101,6 +104,7 @@ grep -q "$id" /var/lib/vssd/state.json || fail "the state lost the shadow copy o
 [ -f /etc/vssd/vssd.conf ] || fail "dpkg -r removed the configuration"
 
 # ---- 4. purge: the configuration goes, the state stays, and the purge says so
+note "4. purge: the configuration goes, the state stays, and the purge says so"
 dpkg -P vssd >"$WORK/purge.log" 2>&1 || fail "dpkg -P: $(tail -n 30 "$WORK/purge.log")"
 grep -q '/var/lib/vssd' "$WORK/purge.log" || fail "the purge did not say what it leaves: $(cat "$WORK/purge.log")"
 [ ! -e /etc/vssd/vssd.conf ] || fail "the configuration survived the purge"
