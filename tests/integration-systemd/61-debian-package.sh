@@ -67,7 +67,7 @@ grep -q -- '-F _vssctl' "$WORK/comp" || fail "the completion: $(cat "$WORK/comp"
 pkg-config --exists libvsswriter || fail "pkg-config does not find libvsswriter"
 assert_eq "$(pkg-config --variable=libdir libvsswriter)" "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)" \
 	"libvsswriter's libdir"
-ldd /usr/sbin/vssd-hook-writer | grep -q "libvsswriter.so.1 => /usr/lib/" ||
+ldd /usr/sbin/vssd-hook-writer | grep -Eq "libvsswriter.so.1 => (/usr)?/lib/[^ ]*-linux-gnu/libvsswriter" ||
 	fail "vssd-hook-writer does not load the packaged library: $(ldd /usr/sbin/vssd-hook-writer)"
 
 # ---- 2. the first call starts vssd through the bus (the guest has no udev: a drop-in)
