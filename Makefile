@@ -289,11 +289,22 @@ $(BUILD)/vssctl: $(BUILD)/client/vssctl.o $(BUILD)/libvssctl.a $(BUILD)/libcommo
 $(VSSCTL_TESTS): $(BUILD)/libvssctl.a
 $(VSSCTL_TESTS): private PKG_LIBS := $(BUILD)/libvssctl.a $(BUILD)/libcommon.a $(PKG_LIBS)
 
+# The bash completion goes where bash-completion looks for it (its .pc file's completionsdir,
+# under our PREFIX); its test sources it against this vssctl's usage texts, no vssd needed.
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+	--variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+
+.PHONY: check-completion
+check-unit: check-completion
+check-completion: $(BUILD)/vssctl
+	completion/test-vssctl-completion.sh $(BUILD)
+
 install: install-vssctl
 install-vssctl: $(BUILD)/vssctl
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BUILD)/vssctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 doc/vssctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completion/vssctl.bash $(DESTDIR)$(BASHCOMPDIR)/vssctl
 # ---- end vssctl
 
 # ---- install (daemon)
@@ -339,6 +350,28 @@ install-post: install-libvsswriter install-vssctl install-daemon
 			"systemctl reload dbus; systemctl enable --now vssd"; \
 	fi
 # ---- end install (daemon)
+
+# ---- Debian packages
+# make deb: the .debs of debian/ (vssd, libvsswriter1, libvsswriter-dev, vssd-hook-writer) built
+# by dpkg-buildpackage in a copy of the tree under $(DEB_DIR), so that nothing lands in the tree,
+# then lintian on them. check-vm-debian: they are installed, used, removed and purged in the
+# guest with systemd as PID 1 (tests/integration-systemd/61-debian-package.sh).
+DEB_DIR ?= $(BUILD)/deb
+
+.PHONY: deb check-vm-debian
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -co --exclude-standard | while IFS= read -r f; do \
+		[ ! -e "$$f" ] || cp -P --parents "$$f" $(DEB_DIR)/src/ || exit 1; done
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	rm -rf $(DEB_DIR)/src
+
+check-vm-debian: deb
+	VSSD_BUILD=$(abspath $(BUILD)) tests/vm/run --systemd -- \
+		tests/integration-systemd/61-debian-package.sh
+# ---- end Debian packages
 
 # ---- bench
 # make bench: bench/run in the test guest (tests/vm/run; VSSD_TEST_DIRECT=1 runs it on a host

@@ -9,6 +9,8 @@ set -eu
 # jq, python3-dbus (requester.py), systemd (busctl, systemd-sysusers), libglib2.0-bin (gdbus),
 # passwd (useradd, groupadd); the guest: qemu-system-x86, busybox-static, cpio, xz-utils and
 # zstd (kernel modules come compressed with either). Benchmarks: lvm2, and what bench/ calls.
+# The Debian package (dpkg-buildpackage -us -uc -b, lintian): dpkg-dev, debhelper, lintian,
+# chrpath, and bash-completion for its pkg-config file (where the completion goes).
 # Not kmod: the guest runs the host's binaries but loads modules with busybox, against a module
 # index that busybox built (tests/vm/README.md); a kmod modprobe first in PATH is untested there.
 PACKAGES="
@@ -19,6 +21,7 @@ dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-
 lvm2 tar coreutils procps psmisc strace
 python3-dbus systemd libglib2.0-bin passwd
 mount zstd
+dpkg-dev debhelper lintian chrpath bash-completion
 "
 
 missing=""
