@@ -102,7 +102,7 @@ expect "an alias's options" "--for --delete-snapshots --quiet $_vssctl_global_op
 	vssctl delete shadowstorage --
 expect "options after the verb's values" "--no-writers --no-auto-release" \
 	vssctl create shadow --volume /dev/mapper/a --no
-expect "contexts" "backup file-share-backup persistent app-rollback client-accessible nas-rollback" \
+expect "contexts" "backup file-share-backup persistent app-rollback client-accessible client-accessible-writers nas-rollback" \
 	vssctl create shadow --context ""
 expect "a context, begun" "persistent" vssctl backup --context pe
 expect "a context after =" "persistent" vssctl backup --context = pe

@@ -12,11 +12,11 @@ declare -gA _vssctl_verb_opts=(
 	["list shadows"]="--set --shadow --volume"
 	["list volumes"]=""
 	["list providers"]=""
-	["list writers"]=""
+	["list writers"]="--detailed"
 	["list storage"]="--for"
 	["create shadow"]="--volume --context --no-writers --no-auto-release --type --description"
 	["delete shadows"]="--set --shadow --volume --oldest --all --quiet"
-	["backup"]="--volume --context --type --no-writers --mount --description"
+	["backup"]="--volume --context --type --no-writers --mount --description --document --previous"
 	["add storage"]="--for --on --maxsize"
 	["resize storage"]="--for --maxsize"
 	["delete storage"]="--for --delete-snapshots --quiet"
@@ -143,7 +143,7 @@ _vssctl()
 		return 0
 		;;
 	--context)
-		COMPREPLY=($(compgen -W "backup file-share-backup persistent app-rollback client-accessible nas-rollback" -- "$cur"))
+		COMPREPLY=($(compgen -W "backup file-share-backup persistent app-rollback client-accessible client-accessible-writers nas-rollback" -- "$cur"))
 		;;
 	--type)
 		COMPREPLY=($(compgen -W "full copy incremental differential log" -- "$cur"))
@@ -151,6 +151,10 @@ _vssctl()
 	--on)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur"))
+		;;
+	--document | --previous)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
 		;;
 	--shadow)
 		_vssctl_compgen_lines "$cur" _vssctl_query "$vssctl" "$bus" ids

@@ -68,6 +68,7 @@ ARGS = {
     "Manager.DeleteStorage": [NOPE, {}],
     "SnapshotSet.AddVolume": [NOPE, ""],
     "SnapshotSet.SetComponents": [{"$t": "aa{sv}", "v": []}],
+    "SnapshotSet.SetBackupSucceeded": [{"$t": "aa{sv}", "v": []}],
     "SnapshotSet.BackupComplete": [True],
     "Snapshot.Expose": ["", {}],  # the device only: nothing mounted, nothing kept
     "Snapshot.Revert": [{}],  # snap: the volume is mounted (VolumeInUse)
