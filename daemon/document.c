@@ -10,6 +10,7 @@
 #include "common/vssd-limits.h"
 #include "common/vssid.h"
 #include "daemon/document.h"
+#include "daemon/state.h"
 
 #define DOC_JSON_DEPTH    8    /* ours nest 5 deep */
 #define DOC_WHERE_MAX     64   /* "writers[<20 digits>]", then ".components[<20 digits>]" */
@@ -18,17 +19,6 @@
 #define DOC_NUMBER_MAX    ((uint64_t)INT64_MAX)
 
 DEFINE_POINTER_CLEANUP(doc_json_putp, json_object *, json_object_put)
-
-static const char *const contexts[] = { "backup",
-	                                "file-share-backup",
-	                                "persistent",
-	                                "app-rollback",
-	                                "client-accessible",
-	                                "nas-rollback",
-	                                "client-accessible-writers",
-	                                NULL };
-static const char *const backup_types[] = { "full",         "copy", "incremental",
-	                                    "differential", "log",  NULL };
 
 /* ---- the structure --------------------------------------------------------------------------- */
 
@@ -467,8 +457,8 @@ static int parse_document(json_object *o, BackupDocument *d, VssErr *err)
 		           json_object_get_string(get(o, "format")), DOCUMENT_FORMAT);
 	if ((r = check_object(o, "", fields, err)) < 0 ||
 	    (r = take_id(o, "", "set-id", &d->set_id, err)) < 0 ||
-	    (r = take_enum(o, "", "context", contexts, &d->context, err)) < 0 ||
-	    (r = take_enum(o, "", "backup-type", backup_types, &d->backup_type, err)) < 0)
+	    (r = take_enum(o, "", "context", state_set_contexts, &d->context, err)) < 0 ||
+	    (r = take_enum(o, "", "backup-type", state_backup_types, &d->backup_type, err)) < 0)
 		return r;
 	t = json_object_get_int64(get(o, "creation-time"));
 	if (t < 0 || (uint64_t)t > DOC_NUMBER_MAX)

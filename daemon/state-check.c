@@ -8,16 +8,16 @@
 #include "daemon/provider.h"
 #include "daemon/state-internal.h"
 
-static const char *const set_contexts[] = { "backup",
-	                                    "file-share-backup",
-	                                    "persistent",
-	                                    "app-rollback",
-	                                    "client-accessible",
-	                                    "nas-rollback",
-	                                    "client-accessible-writers",
-	                                    NULL };
-static const char *const backup_types[] = { "full",         "copy", "incremental",
-	                                    "differential", "log",  NULL };
+const char *const state_set_contexts[] = { "backup",
+	                                   "file-share-backup",
+	                                   "persistent",
+	                                   "app-rollback",
+	                                   "client-accessible",
+	                                   "nas-rollback",
+	                                   "client-accessible-writers",
+	                                   NULL };
+const char *const state_backup_types[] = { "full",         "copy", "incremental",
+	                                   "differential", "log",  NULL };
 static const char *const set_states[] = { "creating", "created", "completed", "deleting", NULL };
 static const char *const snapshot_states[] = { "preparing", "created",  "invalid",
 	                                       "merging",   "deleting", NULL };
@@ -161,8 +161,8 @@ static int check_set(const Ctx *x, const char *where, const StateSet *set)
 	int r;
 
 	if ((r = check_id(x, where, "id", &set->id)) < 0 ||
-	    (r = check_enum(x, where, "context", set->context, set_contexts)) < 0 ||
-	    (r = check_enum(x, where, "backup_type", set->backup_type, backup_types)) < 0 ||
+	    (r = check_enum(x, where, "context", set->context, state_set_contexts)) < 0 ||
+	    (r = check_enum(x, where, "backup_type", set->backup_type, state_backup_types)) < 0 ||
 	    (r = check_string(x, where, "description", set->description, VSSD_STRING_MAX)) < 0 ||
 	    (r = check_enum(x, where, "state", set->state, set_states)) < 0 ||
 	    (r = check_number(x, where, "creation_time", set->creation_time, 0, NUMBER_MAX)) < 0 ||

@@ -101,6 +101,12 @@ int state_quarantine(const char *path, char **ret_new_path);
 uint64_t state_provider_u64(const StateSnapshot *snap, const char *key);
 const char *state_provider_string(const StateSnapshot *snap, const char *key);
 
+/* The names a set's context and backup type may have (NULL-terminated): the state file and the
+ * backup document accept these and nothing else; snapset.c's context table must match (a unit
+ * test checks). */
+extern const char *const state_set_contexts[];
+extern const char *const state_backup_types[];
+
 /* Lookups return NULL when absent. */
 StateSet *state_find_set(State *s, const VssId *id);
 StateSnapshot *state_find_snapshot(State *s, const VssId *id, StateSet **ret_set);

@@ -1578,7 +1578,24 @@ START_TEST(root_takes_over_an_idle_slot_from_another_user)
 END_TEST
 
 /* clang-format off */
+/* The state file and the backup document accept exactly the contexts a set can have: a context
+ * added to the table but not there would make every save of such a set fail. */
+START_TEST(every_context_is_a_state_context_and_back)
+{
+	size_t n = 0;
+
+	for (int c = 0; c < _SNAPSET_CONTEXT_MAX; c++) {
+		ck_assert_ptr_nonnull(snapset_context_to_string(c));
+		ck_assert(strv_contains((char **)state_set_contexts, snapset_context_to_string(c)));
+	}
+	for (; state_set_contexts[n]; n++)
+		ck_assert_int_ge(snapset_context_from_string(state_set_contexts[n]), 0);
+	ck_assert_uint_eq(n, _SNAPSET_CONTEXT_MAX);
+}
+END_TEST
+
 TEST_SUITE_MAIN("snapset",
+	TEST(every_context_is_a_state_context_and_back)
 	TEST(state_is_not_saved_while_writers_are_frozen)
 	TEST(a_volume_holding_the_state_or_its_storage_is_refused)
 	TEST(add_volume_after_do_snapshot_set_is_bad_state)
