@@ -6,7 +6,8 @@
 # Each kernel's tests/vm/check-vm runs in its own guest, all of them at the same time (TCG guests
 # spend much of a test waiting on timers, so two share this 2-core machine well), with its lines
 # streamed live behind a "[KERNEL] " tag. Each guest's whole output is also kept in
-# $VSSD_BUILD/check-vm-KERNEL.log. VM_SERIAL=1 runs the kernels one after another instead.
+# $VSSD_BUILD/check-vm-KERNEL.log. VM_SERIAL=1 runs the kernels one after another instead;
+# VM_TESTS="NAME..." runs only those tests (check-vm's arguments).
 # Exit 0 only when every kernel's run passed; the last lines name the kernels that failed.
 set -uo pipefail
 
@@ -22,7 +23,9 @@ run_one()
 {
 	local k=$1
 	# the tag goes on every line; the untagged log stays whole for a reader after the run
-	VSSD_VM_KERNEL=$k "$root/tests/vm/check-vm" 2>&1 |
+	local -a tests
+	read -r -a tests <<<"${VM_TESTS:-}"
+	VSSD_VM_KERNEL=$k "$root/tests/vm/check-vm" "${tests[@]}" 2>&1 |
 		tee "$logdir/check-vm-$k.log" | sed -u "s/^/[$k] /"
 	return "${PIPESTATUS[0]}"
 }
