@@ -190,12 +190,13 @@ void snapset_log_instant(Snapset *s)
 		SnapsetEngine *e = &s->engines[i];
 
 		if (!e->frozen_ok)
-			log_set_notice(s->id_str,
-			               "provider %s cannot commit while the set's file systems are "
-			               "frozen: its %zu volume(s) are taken after the thaw, one "
-			               "after another, each at its own instant (Instant=per-volume; "
-			               "only the writers make them consistent with the others)",
-			               e->provider->ops->name, e->provider->ops->set_count(e->ps));
+			log_set_notice(
+				s->id_str,
+				"provider %s cannot commit while the set's file systems are "
+				"frozen: its %zu volume(s) are taken after the thaw, one "
+				"after another, each at its own instant (Instant=per-volume; "
+				"only the writers make them consistent with the others)",
+				e->provider->ops->name, e->provider->ops->set_count(e->ps));
 	}
 	if (s->n_engines > 1 && !s->d->config.parallel_freeze)
 		log_set_notice(s->id_str,
