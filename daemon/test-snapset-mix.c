@@ -60,13 +60,13 @@ static void dump(void)
 		fprintf(stderr, "  %zu: %s\n", i, calls[i]);
 }
 
-#define ORDER(a, b)                                                                             \
-	do {                                                                                    \
-		int a_ = at(a), b_ = at(b);                                                     \
-		if (a_ < 0 || b_ < 0 || a_ >= b_)                                               \
-			dump();                                                                 \
+#define ORDER(a, b)                                                                              \
+	do {                                                                                     \
+		int a_ = at(a), b_ = at(b);                                                      \
+		if (a_ < 0 || b_ < 0 || a_ >= b_)                                                \
+			dump();                                                                  \
 		ck_assert_msg(a_ >= 0 && b_ >= 0 && a_ < b_, "expected \"%s\" before \"%s\"", a, \
-		              b);                                                               \
+		              b);                                                                \
 	} while (0)
 
 /* The host's FIFREEZE and thaw, logged (freeze runs on worker threads) */
@@ -169,8 +169,8 @@ static int fake_probe(Provider *p, const char *path, ProviderVolume *ret, VssErr
 		}
 		return 0;
 	}
-	return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP, "%s: not %s's",
-	                   path, e->name);
+	return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP, "%s: not %s's", path,
+	                   e->name);
 }
 
 static uint64_t fake_bytes(Provider *p)
@@ -252,8 +252,8 @@ static int later(ProviderSet *s, int result, usec_t delay, ProviderDoneFn done, 
 	s->done = done;
 	s->userdata = userdata;
 	s->result = result;
-	ck_assert_int_ge(sd_event_add_time_relative(s->env->t->d.event, &s->later,
-	                                            CLOCK_MONOTONIC, delay, 1, on_later, s),
+	ck_assert_int_ge(sd_event_add_time_relative(s->env->t->d.event, &s->later, CLOCK_MONOTONIC,
+	                                            delay, 1, on_later, s),
 	                 0);
 	return 1;
 }
@@ -400,39 +400,23 @@ static int fake_snap_devno(Provider *p, const ProviderSnap *ps, dev_t *ret)
 	return -ENODEV;
 }
 
-#define FAKE_OPS(n, uuid, rank)                                   \
-	{ .name = n,                                              \
-	  .id = uuid,                                             \
-	  .version = "1",                                         \
-	  .type = PROVIDER_TYPE_SOFTWARE,                         \
-	  .pick_rank = rank,                                      \
-	  .probe = fake_probe,                                    \
-	  .storage_min_bytes = fake_bytes,                        \
-	  .storage_unit_bytes = fake_bytes,                       \
-	  .set_begin = fake_set_begin,                            \
-	  .set_free = fake_set_free,                              \
-	  .set_add = fake_set_add,                                \
-	  .set_remove = fake_set_remove,                          \
-	  .set_prepare = fake_set_prepare,                        \
-	  .set_guard = fake_set_guard,                            \
-	  .set_commit = fake_set_commit,                          \
-	  .set_commit_frozen_ok = fake_frozen_ok,                 \
-	  .set_rollback = fake_rollback,                          \
-	  .set_take = fake_set_take,                              \
-	  .set_mountpoints = fake_set_mountpoints,                \
-	  .set_count = fake_set_count,                            \
-	  .set_member_volume = fake_set_member_volume,            \
-	  .set_committed = fake_set_committed,                    \
-	  .set_hold_window = fake_hold_window,                    \
-	  .snap_free = fake_snap_free,                            \
-	  .snap_base = fake_snap_base,                            \
-	  .snap_label = fake_snap_label,                          \
-	  .snap_storage_path = fake_snap_storage_path,            \
-	  .snap_delete = fake_snap_delete,                        \
-	  .snap_usage = fake_snap_usage,                          \
-	  .snap_device = fake_snap_device,                        \
-	  .snap_exists = fake_snap_exists,                        \
-	  .snap_devno = fake_snap_devno }
+#define FAKE_OPS(n, uuid, rank)                                                                    \
+	{                                                                                          \
+		.name = n, .id = uuid, .version = "1", .type = PROVIDER_TYPE_SOFTWARE,             \
+		.pick_rank = rank, .probe = fake_probe, .storage_min_bytes = fake_bytes,           \
+		.storage_unit_bytes = fake_bytes, .set_begin = fake_set_begin,                     \
+		.set_free = fake_set_free, .set_add = fake_set_add, .set_remove = fake_set_remove, \
+		.set_prepare = fake_set_prepare, .set_guard = fake_set_guard,                      \
+		.set_commit = fake_set_commit, .set_commit_frozen_ok = fake_frozen_ok,             \
+		.set_rollback = fake_rollback, .set_take = fake_set_take,                          \
+		.set_mountpoints = fake_set_mountpoints, .set_count = fake_set_count,              \
+		.set_member_volume = fake_set_member_volume, .set_committed = fake_set_committed,  \
+		.set_hold_window = fake_hold_window, .snap_free = fake_snap_free,                  \
+		.snap_base = fake_snap_base, .snap_label = fake_snap_label,                        \
+		.snap_storage_path = fake_snap_storage_path, .snap_delete = fake_snap_delete,      \
+		.snap_usage = fake_snap_usage, .snap_device = fake_snap_device,                    \
+		.snap_exists = fake_snap_exists, .snap_devno = fake_snap_devno                     \
+	}
 
 static const ProviderOps fake_a_ops =
 	FAKE_OPS("fake-a", "00000000-0000-4000-8000-0000000000a1", 10);
@@ -547,10 +531,8 @@ START_TEST(three_providers_one_instant)
 	ck_assert_int_lt(at("rollback fake-a"), 0);
 
 	/* each shadow copy is its provider's */
-	ck_assert_str_eq(snapshot_device(snap_of(s, "a"), dev, sizeof(dev)),
-	                 "/dev/fake/fake-a-a");
-	ck_assert_str_eq(snapshot_device(snap_of(s, "b"), dev, sizeof(dev)),
-	                 "/dev/fake/fake-b-b");
+	ck_assert_str_eq(snapshot_device(snap_of(s, "a"), dev, sizeof(dev)), "/dev/fake/fake-a-a");
+	ck_assert_str_eq(snapshot_device(snap_of(s, "b"), dev, sizeof(dev)), "/dev/fake/fake-b-b");
 	ck_assert_ptr_nonnull(startswith(snapshot_device(snap_of(s, "c"), dev, sizeof(dev)),
 	                                 "/dev/mapper/vssd-"));
 }
