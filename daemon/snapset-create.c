@@ -33,12 +33,12 @@
  *                               last one alone (it may thaw the group itself); then the set
  *                               thaws, then the providers that cannot commit frozen, in turn
  *   creation_committed()        the shadow copies are recorded; Thaw broadcast
+ *   on_thaw_done()              PostSnapshot broadcast
+ *   creation_done()             state "created", saved; create_done is told
  *
  * The provider steps go through step_start()/on_engine_done()/step_end(): an engine's
  * operation ends at once or later (ProviderDoneFn); a step ends when none is pending, and a
  * failure waits for the others of its step before the set rolls back every provider's part.
- *   on_thaw_done()              PostSnapshot broadcast
- *   creation_done()             state "created", saved; create_done is told
  *
  * Any step may end in snapset_creation_failed(): Abort to the writers, full rollback, state
  * "failed", create_done (and a pending call) told of the error. */
