@@ -227,10 +227,13 @@ static int append_stamps(struct vss_writer *w, DBusMessage *reply)
 	for (size_t i = 0; i < w->n_stamps; i++) {
 		const WriterStamp *s = &w->stamps[i];
 
-		if (busmsg_dict_open(&a, &c) < 0 || busmsg_dict_append_string(&c, "name", s->name) < 0 ||
+		if (busmsg_dict_open(&a, &c) < 0 ||
+		    busmsg_dict_append_string(&c, "name", s->name) < 0 ||
 		    (s->stamp && busmsg_dict_append_string(&c, "backup-stamp", s->stamp) < 0) ||
-		    (s->metadata && busmsg_dict_append_string(&c, "backup-metadata", s->metadata) < 0) ||
-		    (s->failure && busmsg_dict_append_string(&c, "failure-message", s->failure) < 0) ||
+		    (s->metadata &&
+		     busmsg_dict_append_string(&c, "backup-metadata", s->metadata) < 0) ||
+		    (s->failure &&
+		     busmsg_dict_append_string(&c, "failure-message", s->failure) < 0) ||
 		    busmsg_dict_close(&a, &c) < 0)
 			return -ENOMEM;
 	}
