@@ -161,7 +161,7 @@ static int hook_read(HookStream *s, const char *set, const char *hook, HookResul
 		return errno == EINTR ? -EAGAIN : -errno;
 	if (n == 0) {
 		if (s->len > 0)
-			hook_emit_line(s, set, hook, res, true);
+			hook_emit_line(s, set, hook, res, !s->cut);
 		return 0;
 	}
 	for (ssize_t i = 0; i < n; i++) {

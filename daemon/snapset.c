@@ -871,6 +871,9 @@ void snapset_release(Snapset *s)
 		}
 	free(s->owner);
 	s->owner = NULL;
+	/* nobody may read the document any more (owner only): what writers set goes, so that
+	 * sets kept for their shadow copies keep none of it */
+	snapset_stamps_free(s);
 	{
 		static const char *const changed[] = { "Owner", NULL };
 
