@@ -822,13 +822,25 @@ START_TEST(writer_answers_set_stamps_metadata_and_failures)
 
 	/* an unusable answer fails the writer at that event */
 	err = (VssErr){ 0 };
-	snprintf(err.message, sizeof(err.message), "components[0].backup-stamp is bad");
+	(void)vss_err_set(&err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+	                  "components[0].backup-stamp is bad");
 	ck_assert_int_eq(writer_answer_unusable(db, WRITER_EVENT_POST_SNAPSHOT, s->id_str, &err),
 	                 -ECANCELED);
 	ck_assert_int_eq(db->state, WRITER_STATE_FAILED_AT_POST_SNAPSHOT);
 	ck_assert_str_eq(db->last_error, "VSS_E_WRITERERROR_NONRETRYABLE");
 	ck_assert_str_eq(db->failure_message, "components[0].backup-stamp is bad");
 	ck_assert_str_eq(kind(&err), "WriterVeto");
+	ck_assert_str_eq(err.code_name, "VSS_E_WRITERERROR_NONRETRYABLE");
+	{
+		_cleanup_free_ char *want = NULL;
+
+		ck_assert_int_ge(asprintf(&want,
+		                          "writer \"db\" (%s) answered PostSnapshot with unusable "
+		                          "component data: components[0].backup-stamp is bad",
+		                          db->id_str),
+		                 0);
+		ck_assert_str_eq(err.message, want);
+	}
 }
 END_TEST
 

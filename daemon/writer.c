@@ -475,6 +475,7 @@ int writer_answer_unusable(Writer *w, WriterEvent event, const char *set_id, Vss
 	writer_update(
 		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,
 		"VSS_E_WRITERERROR_NONRETRYABLE");
+	*err = (VssErr){ 0 }; /* what was wrong (kept in msg) becomes the writer's veto */
 	vss_err_set(err, VSS_ERROR_WRITER_VETO, -ECANCELED,
 	            "writer \"%s\" (%s) answered %s with unusable component data: %s", w->name,
 	            w->id_str, events[event].method, msg);

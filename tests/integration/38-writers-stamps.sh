@@ -4,7 +4,8 @@
 # results reaching writers, with real writer processes: vssd-hook-writer (libvsswriter) whose
 # hook sets a backup stamp and backup metadata with stdout lines, sees the backup type and the
 # previous stamps in its environment and the results in backup-results; model-writer.py, a
-# writer without BackupResults (UnknownMethod: nothing to do)
+# writer without BackupResults (UnknownMethod: nothing to do), and one whose PostSnapshot answer
+# names a component it does not have (the writer fails, as a NonRetryable veto naming the field)
 . "${0%/*}/lib.sh"
 . "${0%/*}/lib-vssd.sh"
 require_target snapshot
@@ -107,3 +108,32 @@ logs	succeeded" "what the hook saw in the incremental backup"
 
 requester delete all=true -- ok >/dev/null
 [ -z "$(dm_with_uuid_prefix VSSD-)" ] || fail "left $(dm_with_uuid_prefix VSSD-)"
+
+# 3. an answer whose component data breaks the rules fails that writer at that event, as a
+#    NonRetryable veto naming the field (a hook cannot send one: the library checks first);
+#    with writer-failures=abort the set fails and is rolled back
+/usr/bin/python3 "$SRC/tests/integration/model-writer.py" bad "$WORK/ma" bad-stamp \
+	>"$WORK/bad.log" 2>&1 &
+WRITER_PIDS="$WRITER_PIDS $!"
+for _ in $(seq 1 200); do
+	grep -q "^registered" "$WORK/bad.log" && break
+	sleep 0.05
+done
+grep -q "^registered" "$WORK/bad.log" || fail "bad-stamp writer: $(cat "$WORK/bad.log")"
+requester start -- ok -- add "$a" -- gather -- ok -- prepare -- ok \
+	-- do -- expect WriterVeto -- release -- ok >"$WORK/bad" ||
+	{ cat "$WORK/bad" >&2; fail "a set with an unusable answer"; }
+grep '"step": "do"' "$WORK/bad" | jq -r .message | grep -q \
+	'writer "bad" (.*) answered PostSnapshot with unusable component data: components\[0\]: "nope" is not one of its components in this backup' ||
+	fail "the veto does not name the field: $(grep '"step": "do"' "$WORK/bad")"
+grep '"step": "do"' "$WORK/bad" | jq -r .message | grep -q '^VSS_E_WRITERERROR_NONRETRYABLE' ||
+	fail "not a NonRetryable veto: $(grep '"step": "do"' "$WORK/bad")"
+# ListWriters without refresh (an Identify would bring it back to Stable)
+assert_eq "$(/usr/bin/python3 -c 'import dbus
+m = dbus.Interface(dbus.SystemBus().get_object("org.vssd.ShadowCopy1", "/org/vssd/ShadowCopy1"),
+                   "org.vssd.ShadowCopy1.Manager")
+for w in m.ListWriters(False):
+    if w["name"] == "bad":
+        print(int(w["state"]), w["last-error"])')" "11 VSS_E_WRITERERROR_NONRETRYABLE" \
+	"the writer whose answer was unusable"
+[ -z "$(dm_with_uuid_prefix VSSD-)" ] || fail "the failed set left $(dm_with_uuid_prefix VSSD-)"
