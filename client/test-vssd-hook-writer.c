@@ -64,7 +64,8 @@ static void write_hook(HookWorld *t, const char *name, const char *extra, mode_t
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
-static void world_start(HookWorld *t, const char *hook_timeout_ms)
+/* extra: more arguments (up to 4), NULL-terminated, or NULL */
+static void world_start_with(HookWorld *t, const char *hook_timeout_ms, char *const *extra)
 {
 	_cleanup_free_ char *prog = program_path(), *out = NULL;
 	char *argv[] = { prog,
@@ -76,14 +77,25 @@ static void world_start(HookWorld *t, const char *hook_timeout_ms)
 		         (char *)hook_timeout_ms,
 		         "--log-level",
 		         "debug",
+		         NULL,
+		         NULL,
+		         NULL,
+		         NULL,
 		         NULL };
 
 	argv[2] = (char *)fake_bus_address(t->bus);
 	argv[4] = t->hooks;
+	for (size_t i = 0; extra && extra[i] && i < 4; i++)
+		argv[9 + i] = extra[i];
 	ck_assert_int_ge(asprintf(&out, "%s/writer.log", fake_bus_dir(t->bus)), 0);
 	t->pid = fake_spawn(argv, out);
 	ck_assert_int_gt(t->pid, 0);
 	ck_assert(fake_vssd_wait_registered(t->vssd, 1, WAIT));
+}
+
+static void world_start(HookWorld *t, const char *hook_timeout_ms)
+{
+	world_start_with(t, hook_timeout_ms, NULL);
 }
 
 static void world_init(HookWorld *t)
@@ -458,6 +470,145 @@ START_TEST(processes_a_hook_leaves_behind_are_killed)
 }
 END_TEST
 
+static void dict_string(DBusMessageIter *d, const char *key, const char *value)
+{
+	DBusMessageIter e, v;
+
+	ck_assert(dbus_message_iter_open_container(d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "s", &v));
+	ck_assert(dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &value));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(d, &e));
+}
+
+/* PrepareForBackup, incremental, no selection, data's previous stamp "lsn 7" */
+static DBusMessage *prepare_backup(HookWorld *t)
+{
+	DBusMessage *m = fake_vssd_new_call(t->vssd, "PrepareForBackup");
+	DBusMessageIter it, d, e, v, a, kv;
+	const char *kp = "previous-backup-stamps", *name = "data", *stamp = "lsn 7";
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &d));
+	dict_string(&d, "set", SET);
+	dict_string(&d, "backup-type", "incremental");
+	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &kp));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "a{ss}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "{ss}", &a));
+	ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_DICT_ENTRY, NULL, &kv));
+	ck_assert(dbus_message_iter_append_basic(&kv, DBUS_TYPE_STRING, &name));
+	ck_assert(dbus_message_iter_append_basic(&kv, DBUS_TYPE_STRING, &stamp));
+	ck_assert(dbus_message_iter_close_container(&a, &kv));
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&d, &e));
+	ck_assert(dbus_message_iter_close_container(&it, &d));
+	return m;
+}
+
+static DBusMessage *backup_results(HookWorld *t)
+{
+	DBusMessage *m = fake_vssd_new_call(t->vssd, "BackupResults");
+	DBusMessageIter it, a, c, e, v;
+	const char *set = SET, *ks = "succeeded";
+	dbus_bool_t yes = TRUE, no = FALSE;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &set));
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (int i = 0; i < 2; i++) {
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));
+		dict_string(&c, "name", i == 0 ? "data" : "logs");
+		ck_assert(dbus_message_iter_open_container(&c, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &ks));
+		ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "b", &v));
+		ck_assert(
+			dbus_message_iter_append_basic(&v, DBUS_TYPE_BOOLEAN, i == 0 ? &yes : &no));
+		ck_assert(dbus_message_iter_close_container(&e, &v));
+		ck_assert(dbus_message_iter_close_container(&c, &e));
+		if (i == 1)
+			dict_string(&c, "failure-message", "tape full");
+		ck_assert(dbus_message_iter_close_container(&a, &c));
+	}
+	ck_assert(dbus_message_iter_close_container(&it, &a));
+	return m;
+}
+
+/* A hook sets stamps with stdout lines (checked: a wrong one is refused, not altered), sees the
+ * previous stamps and the backup type in its environment, and gets backup-results */
+START_TEST(hooks_set_stamps_and_see_results)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_free_ char *log = NULL, *body = NULL, *body2 = NULL;
+	char *extra[] = { "--component", "data=/srv/db", "--component", "logs=/srv/db:/srv/wal",
+		          NULL };
+	DBusMessage *reply;
+
+	world_init(&t);
+	write_hook(&t, "10-db",
+	           "case $1 in\n"
+	           "prepare-backup) printf 'type=%s prev=%s\\n' \"$VSSD_BACKUP_TYPE\" "
+	           "\"$VSSD_PREVIOUS_BACKUP_STAMPS\" >>\"$0.env\";;\n"
+	           "post-snapshot)\n"
+	           "  echo 'backup-stamp data lsn 8'\n"
+	           "  echo 'backup-metadata logs wal 0/16'\n"
+	           "  printf 'backup-stamp logs a\\tb\\n'\n"
+	           "  echo 'backup-stamp nope x'\n"
+	           "  echo 'component-failed logs'\n"
+	           "  echo 'just a line';;\n"
+	           "backup-results) printf '%s\\n' \"$VSSD_BACKUP_RESULTS\" >>\"$0.env\";;\n"
+	           "esac",
+	           0755);
+	world_start_with(&t, "10000", extra);
+
+	reply = fake_vssd_send(t.vssd, prepare_backup(&t));
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	body = fake_render_args(reply);
+	dbus_message_unref(reply);
+	ck_assert_str_eq(body, ""); /* nothing set: an empty answer, as before stamps */
+	assert_ok(prepare_snapshot(&t));
+	{
+		const char *set = SET, *vol = VOL, *dev = "/dev/mapper/vssd-x";
+		DBusMessage *m = fake_vssd_new_call(t.vssd, "PostSnapshot");
+		DBusMessageIter it, a, e;
+
+		dbus_message_iter_init_append(m, &it);
+		ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &set));
+		ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{ss}", &a));
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &vol));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &dev));
+		ck_assert(dbus_message_iter_close_container(&a, &e));
+		ck_assert(dbus_message_iter_close_container(&it, &a));
+		reply = fake_vssd_send(t.vssd, m);
+	}
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	body2 = fake_render_args(reply);
+	dbus_message_unref(reply);
+	ck_assert_str_eq(body2, "{'components': [{'name': 'data', 'backup-stamp': 'lsn 8'}, "
+	                        "{'name': 'logs', 'backup-metadata': 'wal 0/16'}]}");
+	assert_ok(fake_vssd_send(t.vssd, backup_results(&t)));
+	{
+		_cleanup_free_ char *envlog = NULL, *path = NULL;
+		char buf[512] = "";
+		FILE *f;
+		size_t n;
+
+		ck_assert_int_ge(asprintf(&path, "%s/10-db.env", t.hooks), 0);
+		f = fopen(path, "re");
+		ck_assert_ptr_nonnull(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		ck_assert_str_eq(buf, "type=incremental prev=data\tlsn 7\n"
+		                      "data\tsucceeded\nlogs\tfailed\ttape full\n");
+	}
+	stop_cleanly(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(hooks_others_could_change_are_not_run)
@@ -468,5 +619,6 @@ TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(hook_timeout_kills_its_process_group)
 	TEST(missing_directory_means_no_hooks)
 	TEST(example_hooks_flush_and_veto)
-	TEST(thaw_undoes_the_hooks_that_froze))
+	TEST(thaw_undoes_the_hooks_that_froze)
+	TEST(hooks_set_stamps_and_see_results))
 /* clang-format on */

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "client/libvsswriter/vss-writer.h"
+#include "common/escape.h"
 #include "common/log.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
@@ -23,7 +24,10 @@
 #define NAME_DEFAULT            "vssd-hook-writer"
 #define CLASS_ID_DEFAULT        "6853966b-ce5f-489e-bca1-61da65022eb0"
 #define HOOKS_MAX               256
-#define HOOK_LINE_MAX           1024 /* longer output lines are logged in pieces */
+#define HOOK_LINE_MAX                                                  \
+	8192 /* longer output lines are logged in pieces (a stamp line \
+	      * holds up to 4096 bytes of value) */
+#define COMPONENTS_MAX 256
 
 extern char **environ;
 
@@ -34,6 +38,8 @@ static const char *arg_instance_name;
 static const char *arg_bus;
 static uint32_t arg_hook_timeout_ms = HOOK_TIMEOUT_MS_DEFAULT;
 static uint32_t arg_freeze_timeout_ms;
+static char *arg_components[COMPONENTS_MAX + 1]; /* --component NAME=PATH[:PATH...] */
+static size_t arg_n_components;
 
 /* The one mutable static beyond arg_*: the signal handler's way to end vss_writer_run(). */
 static struct vss_writer *stop_target;
@@ -44,6 +50,7 @@ typedef enum HookOrder {
 } HookOrder;
 
 typedef struct HookWriter {
+	struct vss_writer *w;
 	const char *dir;
 	usec_t timeout_usec;
 	char *set_id; /* the set the volumes belong to */
@@ -64,13 +71,72 @@ typedef struct HookResult {
 typedef struct HookStream {
 	int fd;
 	bool is_err;
+	struct vss_writer *w; /* stdout: where the hook's stamp lines go */
+	bool cut;             /* the line under way was longer than buf */
 	char buf[HOOK_LINE_MAX];
 	size_t len;
 } HookStream;
 
-static void hook_emit_line(HookStream *s, const char *set, const char *hook, HookResult *res)
+/*
+ * A hook's stdout line "backup-stamp COMPONENT VALUE", "backup-metadata COMPONENT VALUE" or
+ * "component-failed COMPONENT MESSAGE" (one space after each of the first two words; VALUE is the
+ * rest of the line, MESSAGE not empty) sets that on the component for the event being handled,
+ * as the library's setters do (which check the component and the text). Only a whole line
+ * counts; a line with control characters, invalid UTF-8 or an unknown component is refused and
+ * logged, never altered. Returns whether the line was one of these.
+ */
+static bool hook_stamp_line(struct vss_writer *w, const char *line, const char *set,
+                            const char *hook)
+{
+	static const char *const words[] = { "backup-stamp ", "backup-metadata ",
+		                             "component-failed " };
+	_cleanup_free_ char *component = NULL;
+	const char *rest = NULL, *value;
+	size_t which;
+	char buf[64];
+	int r;
+
+	for (which = 0; which < ELEMENTSOF(words) && !rest; which++)
+		rest = startswith(line, words[which]);
+	if (!rest)
+		return false;
+	which--;
+	value = strchr(rest, ' ');
+	component = value ? strndup(rest, (size_t)(value - rest)) : NULL;
+	if (!component) {
+		log_warning("set=%s hook=%s: %sneeds a component and a value, ignored", set, hook,
+		            words[which]);
+		return true;
+	}
+	value++;
+	r = which == 0   ? vss_writer_set_backup_stamp(w, component, value)
+	    : which == 1 ? vss_writer_set_backup_metadata(w, component, value)
+	                 : vss_writer_fail_component(w, component, "%s", value);
+	if (r < 0) {
+		_cleanup_free_ char *esc = NULL;
+
+		(void)text_escape(component, 0, &esc);
+		log_warning("set=%s hook=%s: %sfor component \"%s\" refused: %s", set, hook,
+		            words[which], strempty(esc),
+		            r == -ENOENT   ? "not one of this writer's components in the backup"
+		            : r == -EBUSY  ? "only from prepare-backup to post-snapshot"
+		            : r == -E2BIG  ? "too long"
+		            : r == -EINVAL ? "not UTF-8 text without control characters"
+		                           : strerror_r(-r, buf, sizeof(buf)));
+	} else
+		log_info("set=%s hook=%s: %sset for component %s", set, hook, words[which],
+		         component);
+	return true;
+}
+
+static void hook_emit_line(HookStream *s, const char *set, const char *hook, HookResult *res,
+                           bool whole)
 {
 	s->buf[s->len] = 0;
+	if (whole && s->w && hook_stamp_line(s->w, s->buf, set, hook)) {
+		s->len = 0;
+		return;
+	}
 	for (char *p = s->buf; *p; p++) /* no control characters into the journal */
 		if ((unsigned char)*p < 0x20 && *p != '\t')
 			*p = ' ';
@@ -95,17 +161,20 @@ static int hook_read(HookStream *s, const char *set, const char *hook, HookResul
 		return errno == EINTR ? -EAGAIN : -errno;
 	if (n == 0) {
 		if (s->len > 0)
-			hook_emit_line(s, set, hook, res);
+			hook_emit_line(s, set, hook, res, !s->cut);
 		return 0;
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		if (chunk[i] == '\n') {
-			hook_emit_line(s, set, hook, res);
+			hook_emit_line(s, set, hook, res, !s->cut);
+			s->cut = false;
 			continue;
 		}
 		s->buf[s->len++] = chunk[i];
-		if (s->len == sizeof(s->buf) - 1)
-			hook_emit_line(s, set, hook, res);
+		if (s->len == sizeof(s->buf) - 1) {
+			hook_emit_line(s, set, hook, res, false);
+			s->cut = true; /* the rest of this line is not a whole line either */
+		}
 	}
 	return 1;
 }
@@ -120,7 +189,7 @@ static void hook_drain(HookStream *s, const char *set, const char *hook, HookRes
 			;
 	}
 	if (s->len > 0)
-		hook_emit_line(s, set, hook, res);
+		hook_emit_line(s, set, hook, res, !s->cut);
 }
 
 static int pidfd_open_compat(pid_t pid)
@@ -134,7 +203,40 @@ static int pidfd_open_compat(pid_t pid)
 #endif
 }
 
-static char **hook_env(const char *event, const char *set, char *const *extra)
+/* VSSD_BACKUP_TYPE and VSSD_PREVIOUS_BACKUP_STAMPS (one "COMPONENT<TAB>STAMP" line per
+ * component that has one) of the backup under way, when there is one */
+static int backup_env(struct vss_writer *w, char ***env)
+{
+	_cleanup_free_ char *stamps = NULL;
+	const char *type = w ? vss_writer_get_backup_type(w) : NULL;
+	char *s;
+
+	if (!type)
+		return 0;
+	if (asprintf(&s, "VSSD_BACKUP_TYPE=%s", type) < 0 || strv_push(env, s) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < arg_n_components; i++) {
+		_cleanup_free_ char *name =
+			strndup(arg_components[i], strcspn(arg_components[i], "="));
+		const char *p = name ? vss_writer_get_previous_backup_stamp(w, name) : NULL;
+		char *n;
+
+		if (!name)
+			return -ENOMEM;
+		if (!p)
+			continue;
+		if (asprintf(&n, "%s%s%s\t%s", strempty(stamps), stamps ? "\n" : "", name, p) < 0)
+			return -ENOMEM;
+		free(stamps);
+		stamps = n;
+	}
+	if (stamps &&
+	    (asprintf(&s, "VSSD_PREVIOUS_BACKUP_STAMPS=%s", stamps) < 0 || strv_push(env, s) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
+static char **hook_env(struct vss_writer *w, const char *event, const char *set, char *const *extra)
 {
 	_cleanup_strv_free_ char **env = NULL;
 	char *s;
@@ -147,6 +249,8 @@ static char **hook_env(const char *event, const char *set, char *const *extra)
 	if (asprintf(&s, "VSSD_SET_ID=%s", set) < 0 || strv_push(&env, s) < 0)
 		return NULL;
 	if (asprintf(&s, "VSSD_WRITER_NAME=%s", arg_name) < 0 || strv_push(&env, s) < 0)
+		return NULL;
+	if (backup_env(w, &env) < 0)
 		return NULL;
 	for (char *const *e = extra; e && *e; e++)
 		if (strv_extend(&env, *e) < 0)
@@ -327,7 +431,7 @@ static void hook_run(HookWriter *hw, const char *name, char *const *argv, char *
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int pidfd = -EBADF;
-	HookStream out = { .fd = -EBADF }, err = { .fd = -EBADF, .is_err = true };
+	HookStream out = { .fd = -EBADF, .w = hw->w }, err = { .fd = -EBADF, .is_err = true };
 	int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
 	usec_t end = now_usec(CLOCK_MONOTONIC) + hw->timeout_usec;
 	const char *set = argv[2];
@@ -597,7 +701,7 @@ static int hooks_run(struct vss_writer *w, HookWriter *hw, const char *event, co
 		log_debug("set=%s: %s: no hooks in %s", set, event, hw->dir);
 		return 0;
 	}
-	envp = hook_env(event, set, extra_env);
+	envp = hook_env(w, event, set, extra_env);
 	if (!envp)
 		return log_oom();
 	log_info("set=%s: %s: running %zu hooks", set, event, n);
@@ -620,7 +724,7 @@ static int hooks_run(struct vss_writer *w, HookWriter *hw, const char *event, co
 			continue;
 		}
 		if (streq(event, "freeze") && i > 0) {
-			_cleanup_strv_free_ char **abort_env = hook_env("abort", set, NULL);
+			_cleanup_strv_free_ char **abort_env = hook_env(w, "abort", set, NULL);
 
 			log_notice("set=%s: freeze failed at hook %s, aborting the %zu before it",
 			           set, names[i], i);
@@ -671,8 +775,7 @@ static int on_prepare_backup(struct vss_writer *w, const char *set_id, const cha
 	_cleanup_strv_free_ char **env = NULL;
 	char *s;
 
-	if (asprintf(&s, "VSSD_BACKUP_TYPE=%s", backup_type) < 0 || strv_push(&env, s) < 0)
-		return log_oom();
+	/* VSSD_BACKUP_TYPE: hook_env(), from the backup under way */
 	if (asprintf(&s, "VSSD_CONTEXT=%s", context) < 0 || strv_push(&env, s) < 0)
 		return log_oom();
 	return hooks_run(w, userdata, "prepare-backup", set_id, HOOK_ORDER_FORWARD, NULL, env);
@@ -754,6 +857,38 @@ static int on_backup_complete(struct vss_writer *w, const char *set_id, bool suc
 	                 hw_volumes(hw, set_id), env);
 }
 
+/* backup-results: VSSD_BACKUP_RESULTS holds one "COMPONENT<TAB>succeeded|failed[<TAB>MESSAGE]"
+ * line per component of this writer in the backup; not run when it has none */
+static int on_backup_results(struct vss_writer *w, const char *set_id,
+                             const struct vss_writer_component_result *results, size_t n,
+                             void *userdata)
+{
+	_cleanup_free_ char *lines = NULL;
+	char *env[2] = { NULL, NULL };
+	HookWriter *hw = userdata;
+	int r;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char *l;
+
+		if (asprintf(&l, "%s%s%s\t%s%s%s", strempty(lines), lines ? "\n" : "",
+		             results[i].name, results[i].succeeded ? "succeeded" : "failed",
+		             results[i].failure_message ? "\t" : "",
+		             strempty(results[i].failure_message)) < 0)
+			return log_oom();
+		free(lines);
+		lines = l;
+	}
+	if (asprintf(&env[0], "VSSD_BACKUP_RESULTS=%s", lines) < 0)
+		return log_oom();
+	r = hooks_run(w, hw, "backup-results", set_id, HOOK_ORDER_FORWARD, hw_volumes(hw, set_id),
+	              env);
+	free(env[0]);
+	return r;
+}
+
 static int on_backup_shutdown(struct vss_writer *w, const char *set_id, void *userdata)
 {
 	HookWriter *hw = userdata;
@@ -787,6 +922,9 @@ static void help(void)
 	       "  -i --instance-name NAME     writer instance name\n"
 	       "  -b --bus ADDRESS            D-Bus address (default: the system bus)\n"
 	       "  -f --freeze-timeout-ms MS   longest freeze (default 60000)\n"
+	       "  -C --component NAME=PATH[:PATH...]\n"
+	       "                              a component (repeatable); hooks may set its\n"
+	       "                              backup stamp (see vssd-hook-writer(8))\n"
 	       "  -l --log-level LEVEL        err, warning, notice, info (default), debug\n"
 	       "  -h --help                   this text\n",
 	       program_invocation_short_name, HOOKS_DIR_DEFAULT, HOOK_TIMEOUT_MS_DEFAULT,
@@ -815,12 +953,13 @@ static int parse_argv(int argc, char *argv[])
 		{ "bus", required_argument, NULL, 'b' },
 		{ "freeze-timeout-ms", required_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "component", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "d:t:n:c:i:b:f:l:h", options, NULL)) >= 0)
+	while ((c = getopt_long(argc, argv, "d:t:n:c:i:b:f:l:C:h", options, NULL)) >= 0)
 		switch (c) {
 		case 'd':
 			if (!valid_abs_path(optarg))
@@ -855,6 +994,21 @@ static int parse_argv(int argc, char *argv[])
 				return log_error_errno(r, "bad --log-level: %s", optarg);
 			log_set_max_level(r);
 			break;
+		case 'C': {
+			size_t k = strcspn(optarg, "=");
+
+			/* the name: no spaces (the stamp lines are split at spaces) */
+			if (optarg[k] != '=' || k == 0 || memchr(optarg, ' ', k) ||
+			    optarg[k + 1] != '/')
+				return log_error_errno(-EINVAL,
+				                       "--component needs NAME=PATH[:PATH...], a "
+				                       "name without spaces and absolute paths");
+			if (arg_n_components >= COMPONENTS_MAX)
+				return log_error_errno(-E2BIG, "at most %d components",
+				                       COMPONENTS_MAX);
+			arg_components[arg_n_components++] = optarg;
+			break;
+		}
 		case 'h':
 			help();
 			return 0;
@@ -882,6 +1036,7 @@ static int run(int argc, char *argv[])
 		.abort = on_abort,
 		.backup_complete = on_backup_complete,
 		.backup_shutdown = on_backup_shutdown,
+		.backup_results = on_backup_results,
 	};
 	_cleanup_(writer_unrefp) struct vss_writer *w = NULL;
 	HookWriter hw = { 0 };
@@ -905,6 +1060,27 @@ static int run(int argc, char *argv[])
 		r = vss_writer_set_freeze_timeout(w, arg_freeze_timeout_ms);
 	if (r >= 0 && arg_bus)
 		r = vss_writer_set_bus_address(w, arg_bus);
+	for (size_t i = 0; r >= 0 && i < arg_n_components; i++) {
+		_cleanup_free_ char *name =
+			strndup(arg_components[i], strcspn(arg_components[i], "="));
+		_cleanup_strv_free_ char **paths = NULL;
+		const char *p = arg_components[i] + strcspn(arg_components[i], "=") + 1;
+
+		if (!name)
+			return log_oom();
+		while (r >= 0 && *p) {
+			size_t k = strcspn(p, ":");
+			char *one = strndup(p, k);
+
+			r = one ? strv_push(&paths, one) : -ENOMEM;
+			p += k + (p[k] == ':');
+		}
+		if (r >= 0)
+			r = vss_writer_add_component(w, name, (const char *const *)paths);
+		if (r < 0)
+			return log_error_errno(r, "bad --component %s: %m", arg_components[i]);
+	}
+	hw.w = w;
 	if (r < 0)
 		return log_error_errno(r, "cannot set up the writer: %m");
 

@@ -26,6 +26,9 @@ typedef enum WriterEvent {
 	WRITER_EVENT_ABORT,
 	WRITER_EVENT_BACKUP_COMPLETE,
 	WRITER_EVENT_BACKUP_SHUTDOWN,
+	/* optional (a writer answering UnknownMethod has nothing to do): each component's result,
+	 * sent before BackupComplete */
+	WRITER_EVENT_BACKUP_RESULTS,
 	_WRITER_EVENT_MAX,
 	_WRITER_EVENT_INVALID = -EINVAL,
 } WriterEvent;

@@ -12,10 +12,9 @@
 #include "daemon/document.h"
 #include "daemon/state.h"
 
-#define DOC_JSON_DEPTH    8    /* ours nest 5 deep */
-#define DOC_WHERE_MAX     64   /* "writers[<20 digits>]", then ".components[<20 digits>]" */
-#define DOC_STAMP_MAX     4096 /* backup-stamp and backup-metadata: bytes of text */
-#define DOC_WRITER_STATES 16   /* VSS_WRITER_STATE 0..15 */
+#define DOC_JSON_DEPTH    8  /* ours nest 5 deep */
+#define DOC_WHERE_MAX     64 /* "writers[<20 digits>]", then ".components[<20 digits>]" */
+#define DOC_WRITER_STATES 16 /* VSS_WRITER_STATE 0..15 */
 #define DOC_NUMBER_MAX    ((uint64_t)INT64_MAX)
 
 DEFINE_POINTER_CLEANUP(doc_json_putp, json_object *, json_object_put)
@@ -28,6 +27,7 @@ static void component_done(DocComponent *c)
 	free(c->backup_stamp);
 	free(c->previous_backup_stamp);
 	free(c->backup_metadata);
+	free(c->failure_message);
 }
 
 static void writer_done(DocWriter *w)
@@ -137,7 +137,8 @@ static json_object *component_to_json(const DocComponent *c)
 	         json_object_new_boolean(c->succeeded == DOC_RESULT_SUCCEEDED)) < 0) ||
 	    add_optional(o, "backup-stamp", c->backup_stamp) < 0 ||
 	    add_optional(o, "previous-backup-stamp", c->previous_backup_stamp) < 0 ||
-	    add_optional(o, "backup-metadata", c->backup_metadata) < 0)
+	    add_optional(o, "backup-metadata", c->backup_metadata) < 0 ||
+	    add_optional(o, "failure-message", c->failure_message) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -339,6 +340,7 @@ static int parse_component(json_object *o, const char *where, DocComponent *c, V
 		{ "backup-stamp", json_type_string, true },
 		{ "previous-backup-stamp", json_type_string, true },
 		{ "backup-metadata", json_type_string, true },
+		{ "failure-message", json_type_string, true },
 		{ NULL },
 	};
 	json_object *v;
@@ -351,7 +353,9 @@ static int parse_component(json_object *o, const char *where, DocComponent *c, V
 	    (r = take_string(o, where, "previous-backup-stamp", DOC_STAMP_MAX, true,
 	                     &c->previous_backup_stamp, err)) < 0 ||
 	    (r = take_string(o, where, "backup-metadata", DOC_STAMP_MAX, true, &c->backup_metadata,
-	                     err)) < 0)
+	                     err)) < 0 ||
+	    (r = take_string(o, where, "failure-message", DOC_FAILURE_MAX, false,
+	                     &c->failure_message, err)) < 0)
 		return r;
 	c->selected = json_object_get_boolean(get(o, "selected"));
 	v = get(o, "backup-succeeded");

@@ -11,6 +11,8 @@
 
 #define DOCUMENT_FORMAT "vssd-backup/1"
 #define DOCUMENT_MAX    (4u << 20) /* bytes of JSON a document may have */
+#define DOC_STAMP_MAX   4096       /* backup-stamp and backup-metadata: bytes of text */
+#define DOC_FAILURE_MAX 1020       /* a component's failure-message: bytes of text */
 
 /* backup-succeeded of a component: not known yet (before BackupComplete), false or true */
 typedef enum DocResult {
@@ -26,6 +28,7 @@ typedef struct DocComponent {
 	char *backup_stamp;          /* NULL: absent */
 	char *previous_backup_stamp; /* NULL: absent */
 	char *backup_metadata;       /* NULL: absent */
+	char *failure_message; /* the writer failed the component (SetFailure); NULL: absent */
 } DocComponent;
 
 typedef struct DocWriter {

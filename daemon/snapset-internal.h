@@ -42,6 +42,19 @@ bool snapset_writer_failed(const Snapset *s, const Writer *w);
  * s->failed, their components leave the selection; Abort to those failed at Freeze or Thaw */
 void snapset_drop_failed_writers(Snapset *s, WriterEvent ev);
 
+/* what writers set on their components (snapset-document.c) */
+/* WriterAnswerFn of a set's events (userdata: the set): the component data of a writer's answer
+ * to PrepareForBackup, PrepareForSnapshot, Freeze, Thaw or PostSnapshot */
+int snapset_writer_answer(void *userdata, Writer *w, WriterEvent ev, DBusMessage *reply,
+                          VssErr *err);
+void snapset_stamps_free(Snapset *s);
+/* PrepareForBackup: the previous stamps of the involved writers' components in the backup,
+ * triples (instance id, name, stamp), maybe none */
+int snapset_previous_stamps(Snapset *s, char ***ret);
+/* BackupResults: every involved writer's components in the backup, quadruples (instance id,
+ * name, "1"/"0", failure message or "") */
+int snapset_backup_results(Snapset *s, char ***ret);
+
 /* creation pipeline (snapset-create.c) */
 void snapset_hold_end(Snapset *s);
 /* Thaws the set's frozen file systems (idempotent) and removes the freeze ledger */

@@ -144,6 +144,7 @@ void snapset_event_args(Snapset *s, WriterEventArgs *a)
 		                .backup_type = s->backup_type,
 		                .context = snapset_context_to_string(s->context),
 		                .components = s->components,
+		                .answer = snapset_writer_answer,
 		                .continue_on_failure = s->writer_failures_continue };
 }
 
@@ -263,6 +264,7 @@ Snapset *snapset_free(Snapset *s)
 	strv_free(s->include_writer_classes);
 	strv_free(s->components);
 	strv_free(s->results);
+	snapset_stamps_free(s);
 	if (s->previous) {
 		document_done(s->previous);
 		free(s->previous);
@@ -553,14 +555,18 @@ int snapset_gather(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 
 int snapset_prepare(Snapset *s, SnapsetDoneFn done, void *userdata)
 {
+	_cleanup_strv_free_ char **previous = NULL;
 	WriterEventArgs a;
 	int r;
 
 	r = snapset_compute_involved(s, false);
+	if (r >= 0)
+		r = snapset_previous_stamps(s, &previous);
 	if (r >= 0) {
 		s->call_done = done;
 		s->call_userdata = userdata;
 		snapset_event_args(s, &a);
+		a.previous_stamps = previous;
 		r = snapset_start_event(s, WRITER_EVENT_PREPARE_BACKUP, &a, on_prepared);
 	}
 	if (r < 0) {
@@ -598,6 +604,19 @@ static void on_completed(WriterBroadcast *b, int r, const VssErr *err, void *use
 
 	snapset_bcast_done(s, b);
 	snapset_call_reply(s, NULL, 0);
+}
+
+/* BackupResults answered (or not: it is optional and never fails): BackupComplete */
+static void on_results(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
+{
+	Snapset *s = userdata;
+	WriterEventArgs a;
+
+	snapset_bcast_done(s, b);
+	snapset_event_args(s, &a);
+	a.success = s->backup_success;
+	if (snapset_start_event(s, WRITER_EVENT_BACKUP_COMPLETE, &a, on_completed) < 0)
+		snapset_call_reply(s, NULL, -ENOMEM);
 }
 
 /* SetComponents: one entry, writer wid (id as given) and its component name */
@@ -656,6 +675,7 @@ int snapset_set_components(Snapset *s, char **pairs, size_t n, VssErr *err)
 int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *userdata,
                             VssErr *err)
 {
+	_cleanup_strv_free_ char **results = NULL;
 	WriterEventArgs a;
 	int r;
 
@@ -670,9 +690,12 @@ int snapset_backup_complete(Snapset *s, bool success, SnapsetDoneFn done, void *
 	log_set_notice(s->id_str, "backup complete (%s)", success ? "success" : "failure");
 	s->call_done = done;
 	s->call_userdata = userdata;
+	/* each writer learns its components' results first (BackupResults), then BackupComplete */
 	snapset_event_args(s, &a);
-	a.success = success;
-	r = snapset_start_event(s, WRITER_EVENT_BACKUP_COMPLETE, &a, on_completed);
+	r = snapset_backup_results(s, &results);
+	a.results = results;
+	if (r >= 0)
+		r = snapset_start_event(s, WRITER_EVENT_BACKUP_RESULTS, &a, on_results);
 	if (r < 0) {
 		s->call_done = NULL;
 		s->call_userdata = NULL;
@@ -833,6 +856,9 @@ void snapset_release(Snapset *s)
 		}
 	free(s->owner);
 	s->owner = NULL;
+	/* nobody may read the document any more (owner only): what writers set goes, so that
+	 * sets kept for their shadow copies keep none of it */
+	snapset_stamps_free(s);
 	{
 		static const char *const changed[] = { "Owner", NULL };
 

@@ -59,6 +59,18 @@ typedef enum SnapsetContext {
 #define VSS_ATTR_DIFFERENTIAL      0x20000u
 #define VSS_ATTR_EXPOSED_LOCALLY   0x100000u
 
+/* What a writer set on one of its components during PrepareForBackup..PostSnapshot (VSS:
+ * IVssComponent::SetBackupStamp, SetBackupMetadata, IVssComponentEx2::SetFailure); NULL: not set */
+#define SNAPSET_STAMP_BYTES_MAX (1u << 20) /* of the stamps, metadata and failures of one set */
+
+typedef struct SnapsetStamp {
+	char *writer_id;
+	char *name;
+	char *backup_stamp;
+	char *backup_metadata;
+	char *failure_message; /* the component failed (the writer did not veto) */
+} SnapsetStamp;
+
 typedef struct SnapsetOptions {
 	SnapsetContext context;
 	bool no_writers;
@@ -115,9 +127,12 @@ struct Snapset {
 	bool components_set; /* SetComponents was called (else every component takes part) */
 	char **results;      /* SetBackupSucceeded: triples (writer instance id, name, "0"/"1") */
 	BackupDocument *previous; /* previous-document: where previous backup stamps come from */
-	bool backup_success;      /* BackupComplete's argument */
-	bool writers;             /* writers take part */
-	bool auto_release;        /* snapshots go with the session */
+	SnapsetStamp *stamps;     /* what writers set on their components */
+	size_t n_stamps;
+	size_t stamp_bytes;  /* of the texts in stamps, bounded by SNAPSET_STAMP_BYTES_MAX */
+	bool backup_success; /* BackupComplete's argument */
+	bool writers;        /* writers take part */
+	bool auto_release;   /* snapshots go with the session */
 	SnapsetState state;
 	usec_t creation_time;
 	Snapshot **snaps;

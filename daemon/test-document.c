@@ -49,6 +49,7 @@ static void sample(BackupDocument *d)
 	c->name = strdup("logs");
 	c->selected = true;
 	c->succeeded = DOC_RESULT_FAILED;
+	c->failure_message = strdup("disk 3 gone");
 	c = document_writer_add_component(w);
 	c->name = strdup("cache");
 	ck_assert_int_eq(c->succeeded, DOC_RESULT_UNKNOWN);
@@ -90,6 +91,8 @@ START_TEST(round_trip_keeps_every_field)
 	ck_assert_str_eq(back.writers[0].components[0].backup_metadata, "{\"x\":1}");
 	ck_assert_int_eq(back.writers[0].components[1].succeeded, DOC_RESULT_FAILED);
 	ck_assert_ptr_null(back.writers[0].components[1].backup_stamp);
+	ck_assert_str_eq(back.writers[0].components[1].failure_message, "disk 3 gone");
+	ck_assert_ptr_null(back.writers[0].components[0].failure_message);
 	ck_assert(!back.writers[0].components[2].selected);
 	ck_assert_int_eq(back.writers[0].components[2].succeeded, DOC_RESULT_UNKNOWN);
 	/* and the same text again */
@@ -198,16 +201,54 @@ START_TEST(every_field_is_checked)
 		  "longer than 4096 bytes or holds control characters" },
 		{ "\"backup-metadata\":\"{\\\"x\\\":1}\"", "\"backup-metadata\":{ }",
 		  "backup document: writers[0].components[0].backup-metadata: must be a string" },
+		{ "\"failure-message\":\"disk 3 gone\"", "\"failure-message\":\"\"",
+		  "backup document: writers[0].components[1].failure-message: empty, longer than "
+		  "1020 bytes or holds control characters" },
+		{ "\"failure-message\":\"disk 3 gone\"", "\"failure-message\":\"a\\u001b[2J\"",
+		  "backup document: writers[0].components[1].failure-message: empty, longer than "
+		  "1020 bytes or holds control characters" },
 		{ "\"name\":\"cache\"", "\"name\":\"cache\", \"size\":1",
 		  "backup document: writers[0].components[2]: unknown key \"size\"" },
 		{ "\"components\":[", "\"components\":[ 1, ",
 		  "backup document: writers[0].components: entry 0 is not an object" },
 		{ "\"writers\":[", "\"writers\":{ \"a\":[",
-		  "backup document: not valid JSON (unexpected end of data at offset 1116)" },
+		  "backup document: not valid JSON (unexpected end of data at offset 1159)" },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
 		refused(cases[i].from, cases[i].to, cases[i].want);
+}
+END_TEST
+
+/* backup-stamp and backup-metadata: 4096 bytes at most, as vssd takes them from writers */
+START_TEST(stamps_are_bounded)
+{
+	for (int over = 0; over <= 1; over++) {
+		_cleanup_free_ char *text = NULL;
+		BackupDocument d, back = { 0 };
+		VssErr err = { 0 };
+		DocComponent *c;
+
+		sample(&d);
+		c = &d.writers[0].components[2];
+		c->backup_metadata = malloc(DOC_STAMP_MAX + 2);
+		ck_assert_ptr_nonnull(c->backup_metadata);
+		memset(c->backup_metadata, 'm', DOC_STAMP_MAX + over);
+		c->backup_metadata[DOC_STAMP_MAX + over] = 0;
+		ck_assert_int_eq(document_to_json(&d, &text), 0);
+		ck_assert_int_eq(document_from_json(text, &back, &err), over ? -EINVAL : 0);
+		if (over)
+			ck_assert_str_eq(
+				err.message,
+				"backup document: writers[0].components[2].backup-metadata: "
+				"not text, longer than 4096 bytes or holds control "
+				"characters");
+		else
+			ck_assert_uint_eq(strlen(back.writers[0].components[2].backup_metadata),
+			                  DOC_STAMP_MAX);
+		document_done(&d);
+		document_done(&back);
+	}
 }
 END_TEST
 
@@ -243,5 +284,6 @@ TEST_SUITE_MAIN("document",
 	TEST(round_trip_keeps_every_field)
 	TEST(an_empty_document_round_trips)
 	TEST(every_field_is_checked)
+	TEST(stamps_are_bounded)
 	TEST(not_json_or_not_an_object))
 /* clang-format on */

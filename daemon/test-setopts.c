@@ -616,6 +616,231 @@ START_TEST(previous_document_gives_previous_stamps)
 	ck_assert_str_eq(doc_component(&doc, "db", "data")->previous_backup_stamp, "lsn 5");
 	ck_assert_ptr_null(doc_component(&doc, "db", "logs")->previous_backup_stamp);
 	document_done(&doc);
+	/* and PrepareForBackup hands it to the writer */
+	{
+		_cleanup_strv_free_ char **stamps = NULL;
+
+		ck_assert_int_eq(snapset_previous_stamps(s, &stamps), 0);
+		ck_assert_uint_eq(strv_length(stamps), 3);
+		ck_assert_str_eq(stamps[0], db->id_str);
+		ck_assert_str_eq(stamps[1], "data");
+		ck_assert_str_eq(stamps[2], "lsn 5");
+	}
+}
+END_TEST
+
+/* A writer's answer: a method return with {"components": [{key: value, ...}, ...]}; entries
+ * are NULL-separated key, value lists, the whole ended by two NULLs */
+static DBusMessage *answer_msg(const char *const *kv)
+{
+	DBusMessage *m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+	DBusMessageIter it, d, a, c;
+
+	ck_assert_ptr_nonnull(m);
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(bus_dict_open(&it, &d), 0);
+	{
+		DBusMessageIter e, v;
+		const char *key = "components";
+
+		ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+		ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+		ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+		while (kv[0]) {
+			ck_assert_int_eq(bus_dict_open(&a, &c), 0);
+			for (; kv[0]; kv += 2)
+				ck_assert_int_eq(bus_dict_add_string(&c, kv[0], kv[1]), 0);
+			kv++;
+			ck_assert_int_eq(bus_dict_close(&a, &c), 0);
+		}
+		ck_assert(dbus_message_iter_close_container(&v, &a));
+		ck_assert(dbus_message_iter_close_container(&e, &v));
+		ck_assert(dbus_message_iter_close_container(&d, &e));
+	}
+	ck_assert_int_eq(bus_dict_close(&it, &d), 0);
+	return m;
+}
+
+static int answer_with(Snapset *s, Writer *w, WriterEvent ev, const char *const *kv, VssErr *err)
+{
+	DBusMessage *m = answer_msg(kv);
+	int r = snapset_writer_answer(s, w, ev, m, err);
+
+	dbus_message_unref(m);
+	return r;
+}
+
+/* What writers set on their components in their answers (PrepareForBackup..PostSnapshot):
+ * every field checked, an answer taken whole or not at all, bounded; it reaches the document,
+ * BackupResults' list and the writer's state when unusable */
+START_TEST(writer_answers_set_stamps_metadata_and_failures)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	const char *const comps[] = { "data", "logs", NULL };
+	_cleanup_strv_free_ char **results = NULL, **prev = NULL;
+	char big[DOC_STAMP_MAX + 2];
+	BackupDocument doc = { 0 };
+	VssErr err = { 0 };
+	DBusMessage *m;
+	Writer *db;
+	Snapset *s;
+
+	ck_assert_int_eq(test_daemon_new(&t), 0);
+	db = test_writer_with_components(t, "db", NULL, comps);
+	ck_assert_int_eq(start_with(t, &s, NULL, "context", "app-rollback", NULL), 0);
+	(void)test_add(s, 0);
+	s->writers = false; /* the unit daemon reaches no writer: it is put in below */
+	set_call(t, s, "PrepareForBackup", "");
+	s->involved = calloc(1, sizeof(VssId));
+	ck_assert_ptr_nonnull(s->involved);
+	s->involved[0] = db->instance_id;
+	s->n_involved = 1;
+
+	/* an empty answer (every writer before stamps) sets nothing */
+	m = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN);
+	ck_assert_int_eq(snapset_writer_answer(s, db, WRITER_EVENT_POST_SNAPSHOT, m, NULL), 0);
+	ck_assert(dbus_message_append_args(m, DBUS_TYPE_STRING, &comps[0], DBUS_TYPE_INVALID));
+	ck_assert_int_eq(snapset_writer_answer(s, db, WRITER_EVENT_POST_SNAPSHOT, m, &err),
+	                 -EINVAL);
+	ck_assert_str_eq(err.message, "its answer is \"s\", not empty or a{sv}");
+	dbus_message_unref(m);
+
+	/* each field checked; nothing of a wrong answer is kept */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	{
+		static const struct {
+			const char *kv[8];
+			int r;
+			const char *kind, *msg;
+		} bad[] = {
+			{ { "name", "data", "backup-stamp", "ok", NULL, "name", "tmp", NULL },
+			  -ENOENT,
+			  "ObjectNotFound",
+			  "components[1]: \"tmp\" is not one of its components in this backup" },
+			{ { "backup-stamp", "x", NULL },
+			  -EINVAL,
+			  "InvalidArgument",
+			  "components[0].name is missing or not text of at most 255 bytes" },
+			{ { "name", "data", "backup-stamp", "a\nb", NULL },
+			  -EINVAL,
+			  "InvalidArgument",
+			  "components[0].backup-stamp is longer than 4096 bytes or holds control "
+			  "characters" },
+			{ { "name", "data", "backup-metadata", "\x1b[2J", NULL },
+			  -EINVAL,
+			  "InvalidArgument",
+			  "components[0].backup-metadata is longer than 4096 bytes or holds "
+			  "control "
+			  "characters" },
+			{ { "name", "data", "failure-message", "", NULL },
+			  -EINVAL,
+			  "InvalidArgument",
+			  "components[0].failure-message is empty, longer than 1020 bytes or holds "
+			  "control characters" },
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+			const char *kv[10] = { 0 };
+
+			memcpy(kv, bad[i].kv, sizeof(bad[i].kv));
+			err = (VssErr){ 0 };
+			ck_assert_int_eq(answer_with(s, db, WRITER_EVENT_PREPARE_BACKUP, kv, &err),
+			                 bad[i].r);
+			ck_assert_str_eq(kind(&err), bad[i].kind);
+			ck_assert_str_eq(err.message, bad[i].msg);
+			ck_assert_uint_eq(s->n_stamps, 0);
+		}
+		err = (VssErr){ 0 };
+		ck_assert_int_eq(answer_with(s, db, WRITER_EVENT_THAW,
+		                             (const char *[]){ "name", "data", "backup-stamp", big,
+		                                               NULL, NULL },
+		                             &err),
+		                 -EINVAL);
+		big[DOC_STAMP_MAX] = 0; /* exactly the most */
+		ck_assert_int_eq(answer_with(s, db, WRITER_EVENT_THAW,
+		                             (const char *[]){ "name", "data", "backup-stamp", big,
+		                                               NULL, NULL },
+		                             NULL),
+		                 0);
+		ck_assert_uint_eq(s->stamp_bytes, DOC_STAMP_MAX);
+	}
+
+	/* outside PrepareForBackup..PostSnapshot an answer sets nothing */
+	ck_assert_int_eq(
+		answer_with(s, db, WRITER_EVENT_BACKUP_COMPLETE,
+	                    (const char *[]){ "name", "logs", "backup-stamp", "late", NULL, NULL },
+	                    NULL),
+		0);
+	ck_assert_ptr_null(s->stamps[0].backup_metadata);
+	ck_assert_uint_eq(s->n_stamps, 1);
+
+	/* a later answer replaces what it names, keeps the rest */
+	ck_assert_int_eq(
+		answer_with(s, db, WRITER_EVENT_POST_SNAPSHOT,
+	                    (const char *[]){ "name", "data", "backup-stamp", "lsn 9",
+	                                      "backup-metadata", "{\"a\":1}", "future-key",
+	                                      "skipped", NULL, "name", "logs", "failure-message",
+	                                      "disk 3 gone", NULL, NULL },
+	                    NULL),
+		0);
+	get_document(t, s, &doc);
+	ck_assert_str_eq(doc_component(&doc, "db", "data")->backup_stamp, "lsn 9");
+	ck_assert_str_eq(doc_component(&doc, "db", "data")->backup_metadata, "{\"a\":1}");
+	ck_assert_ptr_null(doc_component(&doc, "db", "data")->failure_message);
+	ck_assert_ptr_null(doc_component(&doc, "db", "logs")->backup_stamp);
+	ck_assert_str_eq(doc_component(&doc, "db", "logs")->failure_message, "disk 3 gone");
+	document_done(&doc);
+
+	/* bounded per set */
+	s->stamp_bytes = SNAPSET_STAMP_BYTES_MAX - 3;
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(
+		answer_with(s, db, WRITER_EVENT_POST_SNAPSHOT,
+	                    (const char *[]){ "name", "data", "backup-stamp", "abcd", NULL, NULL },
+	                    &err),
+		-E2BIG);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	ck_assert_str_eq(s->stamps[0].backup_stamp, "lsn 9");
+	s->stamp_bytes = DOC_STAMP_MAX;
+
+	/* BackupResults: the writer's failure wins over the requester's word */
+	s->backup_success = true;
+	ck_assert_int_eq(snapset_backup_results(s, &results), 0);
+	ck_assert_uint_eq(strv_length(results), 8);
+	ck_assert_str_eq(results[0], db->id_str);
+	ck_assert_str_eq(results[1], "data");
+	ck_assert_str_eq(results[2], "1");
+	ck_assert_str_eq(results[3], "");
+	ck_assert_str_eq(results[5], "logs");
+	ck_assert_str_eq(results[6], "0");
+	ck_assert_str_eq(results[7], "disk 3 gone");
+	/* no previous-document: no previous stamps */
+	ck_assert_int_eq(snapset_previous_stamps(s, &prev), 0);
+	ck_assert_uint_eq(strv_length(prev), 0);
+
+	/* an unusable answer fails the writer at that event */
+	err = (VssErr){ 0 };
+	(void)vss_err_set(&err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+	                  "components[0].backup-stamp is bad");
+	ck_assert_int_eq(writer_answer_unusable(db, WRITER_EVENT_POST_SNAPSHOT, s->id_str, &err),
+	                 -ECANCELED);
+	ck_assert_int_eq(db->state, WRITER_STATE_FAILED_AT_POST_SNAPSHOT);
+	ck_assert_str_eq(db->last_error, "VSS_E_WRITERERROR_NONRETRYABLE");
+	ck_assert_str_eq(db->failure_message, "components[0].backup-stamp is bad");
+	ck_assert_str_eq(kind(&err), "WriterVeto");
+	ck_assert_str_eq(err.code_name, "VSS_E_WRITERERROR_NONRETRYABLE");
+	{
+		_cleanup_free_ char *want = NULL;
+
+		ck_assert_int_ge(asprintf(&want,
+		                          "writer \"db\" (%s) answered PostSnapshot with unusable "
+		                          "component data: components[0].backup-stamp is bad",
+		                          db->id_str),
+		                 0);
+		ck_assert_str_eq(err.message, want);
+	}
 }
 END_TEST
 
@@ -632,5 +857,6 @@ TEST_SUITE_MAIN("setopts",
 	TEST(abort_is_the_default)
 	TEST(results_reach_the_backup_document)
 	TEST(a_failed_writer_is_in_the_document_without_its_components)
-	TEST(previous_document_gives_previous_stamps))
+	TEST(previous_document_gives_previous_stamps)
+	TEST(writer_answers_set_stamps_metadata_and_failures))
 /* clang-format on */

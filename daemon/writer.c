@@ -61,6 +61,9 @@ static const struct {
 	                                   WRITER_STATE_FAILED_AT_BACKUP_COMPLETE, false },
 	[WRITER_EVENT_BACKUP_SHUTDOWN] = { "BackupShutdown", "s", WRITER_STATE_UNKNOWN,
 	                                   WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN, false },
+	/* optional, and never a failure: BackupComplete follows (writer_apply_reply()) */
+	[WRITER_EVENT_BACKUP_RESULTS] = { "BackupResults", "saa{sv}", WRITER_STATE_UNKNOWN,
+	                                  WRITER_STATE_UNKNOWN, false },
 };
 
 /* The VSS_E_WRITERERROR_* a writer may veto with */
@@ -212,7 +215,10 @@ struct WriterBroadcast {
 	char *context;
 	char **volumes;
 	char **devices;
-	char **components; /* PrepareForBackup: the selection, pairs (instance id, name) */
+	char **components;      /* PrepareForBackup: the selection, pairs (instance id, name) */
+	char **previous_stamps; /* PrepareForBackup: (instance id, name, stamp) */
+	char **results;         /* BackupResults: (instance id, name, "1"/"0", failure message) */
+	WriterAnswerFn answer;
 	bool success;
 	bool lenient; /* continue_on_failure */
 	VssId *ids;
@@ -306,6 +312,8 @@ static void broadcast_free(WriterBroadcast *b)
 	free(b->context);
 	strv_free(b->volumes);
 	strv_free(b->components);
+	strv_free(b->previous_stamps);
+	strv_free(b->results);
 	strv_free(b->devices);
 	free(b);
 }
@@ -332,6 +340,63 @@ void writer_broadcasts_done(Daemon *d)
 	d->bcast_pump = sd_event_source_disable_unref(d->bcast_pump);
 }
 
+/* "previous-backup-stamps" a{ss}: component name -> the stamp previous-document has for it, for
+ * w's components only (none: the key is left out, as older vssd did) */
+static int dict_add_previous_stamps(DBusMessageIter *dict, const WriterBroadcast *b,
+                                    const Writer *w)
+{
+	DBusMessageIter e, v, a, kv;
+	const char *key = "previous-backup-stamps";
+	bool any = false;
+
+	for (char **p = b->previous_stamps; p && p[0] && p[1] && p[2]; p += 3)
+		any = any || streq(p[0], w->id_str);
+	if (!any)
+		return 0;
+	if (!dbus_message_iter_open_container(dict, DBUS_TYPE_DICT_ENTRY, NULL, &e) ||
+	    !dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key) ||
+	    !dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "a{ss}", &v) ||
+	    !dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "{ss}", &a))
+		return -ENOMEM;
+	for (char **p = b->previous_stamps; p && p[0] && p[1] && p[2]; p += 3)
+		if (streq(p[0], w->id_str) &&
+		    (!dbus_message_iter_open_container(&a, DBUS_TYPE_DICT_ENTRY, NULL, &kv) ||
+		     bus_append_string(&kv, p[1]) < 0 || bus_append_string(&kv, p[2]) < 0 ||
+		     !dbus_message_iter_close_container(&a, &kv)))
+			return -ENOMEM;
+	if (!dbus_message_iter_close_container(&v, &a) ||
+	    !dbus_message_iter_close_container(&e, &v) ||
+	    !dbus_message_iter_close_container(dict, &e))
+		return -ENOMEM;
+	return 0;
+}
+
+/* BackupResults' aa{sv}: w's components in the backup, each with name, logical-path,
+ * succeeded and, when the component failed with a message, failure-message */
+static int append_results(DBusMessageIter *it, const WriterBroadcast *b, const Writer *w)
+{
+	DBusMessageIter a, c;
+
+	if (!dbus_message_iter_open_container(it, DBUS_TYPE_ARRAY, "a{sv}", &a))
+		return -ENOMEM;
+	for (char **p = b->results; p && p[0] && p[1] && p[2] && p[3]; p += 4) {
+		const char *lp = "";
+
+		if (!streq(p[0], w->id_str))
+			continue;
+		for (size_t i = 0; i < w->n_components; i++)
+			if (streq(w->components[i].name, p[1]))
+				lp = strempty(w->components[i].logical_path);
+		if (bus_dict_open(&a, &c) < 0 || bus_dict_add_string(&c, "name", p[1]) < 0 ||
+		    bus_dict_add_string(&c, "logical-path", lp) < 0 ||
+		    bus_dict_add_bool(&c, "succeeded", streq(p[2], "1")) < 0 ||
+		    (p[3][0] && bus_dict_add_string(&c, "failure-message", p[3]) < 0) ||
+		    bus_dict_close(&a, &c) < 0)
+			return -ENOMEM;
+	}
+	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
+}
+
 static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 {
 	DBusMessageIter it, a, e;
@@ -346,7 +411,7 @@ static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 		    bus_dict_add_string(&a, "backup-type", b->backup_type) < 0 ||
 		    bus_dict_add_string(&a, "context", b->context) < 0 ||
 		    writer_dict_add_components(&a, w, b->components, true) < 0 ||
-		    bus_dict_close(&it, &a) < 0)
+		    dict_add_previous_stamps(&a, b, w) < 0 || bus_dict_close(&it, &a) < 0)
 			return -ENOMEM;
 		return 0;
 	case WRITER_EVENT_PREPARE_SNAPSHOT:
@@ -371,6 +436,10 @@ static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 		if (bus_append_string(&it, set) < 0 || bus_append_bool(&it, b->success) < 0)
 			return -ENOMEM;
 		return 0;
+	case WRITER_EVENT_BACKUP_RESULTS:
+		if (bus_append_string(&it, set) < 0)
+			return -ENOMEM;
+		return append_results(&it, b, w);
 	case WRITER_EVENT_FREEZE:
 	case WRITER_EVENT_THAW:
 	case WRITER_EVENT_ABORT:
@@ -394,6 +463,27 @@ static void broadcast_finish(WriterBroadcast *b, int r, const VssErr *err)
 		b->done(b, r, err, b->userdata); /* may cancel (free) b */
 	else
 		broadcast_free(b);
+}
+
+int writer_answer_unusable(Writer *w, WriterEvent event, const char *set_id, VssErr *err)
+{
+	char msg[WRITER_MESSAGE_MAX];
+
+	(void)text_escape_buf(err->message, 0, msg, sizeof(msg));
+	free(w->failure_message);
+	w->failure_message = strdup(msg);
+	writer_update(
+		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,
+		"VSS_E_WRITERERROR_NONRETRYABLE");
+	*err = (VssErr){ 0 }; /* what was wrong (kept in msg) becomes the writer's veto */
+	vss_err_set(err, VSS_ERROR_WRITER_VETO, -ECANCELED,
+	            "writer \"%s\" (%s) answered %s with unusable component data: %s", w->name,
+	            w->id_str, events[event].method, msg);
+	err->code_name = "VSS_E_WRITERERROR_NONRETRYABLE";
+	err->code = 0x800423F4;
+	(void)log_writer_full_errno(w->id_str, set_id, LOG_WARNING, 0, "%s failed: %s",
+	                            events[event].method, err->message);
+	return -ECANCELED;
 }
 
 int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMessage *reply,
@@ -431,6 +521,15 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	if (reply)
 		(void)dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &emsg,
 		                            DBUS_TYPE_INVALID);
+	if (event == WRITER_EVENT_BACKUP_RESULTS) {
+		/* optional: a writer without it (UnknownMethod) has nothing to do, and any other
+		 * error is only logged: BackupComplete follows and decides */
+		(void)text_escape_buf(bus_safe_string(emsg), 0, msg, sizeof(msg));
+		if (!streq(ename, DBUS_ERROR_UNKNOWN_METHOD))
+			log_writer_notice(w->id_str, set_id, "BackupResults failed: %s: %s",
+			                  bus_safe_string(ename), msg);
+		return 0;
+	}
 	/* The writer's words go to the log, to requesters (the error reply, GatherWriterStatus,
 	 * ListWriters, the backup document): escaped once, here, and bounded (DESIGN §6). */
 	(void)text_escape_buf(bus_safe_string(emsg), 0, msg, sizeof(msg));
@@ -492,6 +591,17 @@ static void on_reply(DBusPendingCall *pending, void *userdata)
 		pump_schedule(b->d);
 	b->answered++;
 	r = writer_apply_reply(w, b->ev, b->set_id, reply, &err);
+	/* what a writer's answer sets on its components (backup stamps...) */
+	if (r >= 0 && w && reply && b->answer && b->userdata &&
+	    dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN) {
+		r = b->answer(b->userdata, w, b->ev, reply, &err);
+		if (r == -ENOMEM)
+			vss_err_set(&err, VSS_ERROR_WRITER_NOT_RESPONDING, r,
+			            "out of memory reading writer \"%s\"'s answer to %s", w->name,
+			            events[b->ev].method);
+		else if (r < 0)
+			r = writer_answer_unusable(w, b->ev, b->set_id, &err);
+	}
 	if (reply)
 		dbus_message_unref(reply);
 	if (r < 0 && events[b->ev].strict && !b->lenient) {
@@ -609,6 +719,7 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 		                .done = done,
 		                .userdata = userdata,
 		                .success = args->success,
+		                .answer = args->answer,
 		                .lenient = args->continue_on_failure };
 	b->ids = calloc(n ? n : 1, sizeof(VssId));
 	b->pending = calloc(n ? n : 1, sizeof(DBusPendingCall *));
@@ -618,7 +729,9 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 	if (!b->ids || !b->pending || !b->set_id || !b->backup_type || !b->context ||
 	    strv_copy(args->volumes, &b->volumes) < 0 ||
 	    strv_copy(args->devices, &b->devices) < 0 ||
-	    strv_copy(args->components, &b->components) < 0) {
+	    strv_copy(args->components, &b->components) < 0 ||
+	    strv_copy(args->previous_stamps, &b->previous_stamps) < 0 ||
+	    strv_copy(args->results, &b->results) < 0) {
 		broadcast_free(b);
 		return -ENOMEM;
 	}

@@ -112,6 +112,13 @@ int writer_append_dict(Writer *w, DBusMessageIter *arr, bool with_components);
 /* Forgets every writer of this unique name. */
 void writers_peer_gone(Daemon *d, const char *name);
 
+/* A writer's answer (a method return) to an event of a set, which may carry what the writer
+ * sets on its components (backup stamps, backup metadata, failures; snapset-document.c):
+ * 0, or a negative errno with err saying what is wrong with it (the writer then fails the
+ * event). Called with the broadcast's userdata. */
+typedef int (*WriterAnswerFn)(void *userdata, Writer *w, WriterEvent ev, DBusMessage *reply,
+                              VssErr *err);
+
 /* The arguments an event carries. */
 typedef struct WriterEventArgs {
 	const char *set_id;
@@ -123,6 +130,14 @@ typedef struct WriterEventArgs {
 	 * component name); each writer is sent its own (none selected: an empty list) */
 	char **components;
 	bool success; /* BackupComplete */
+	/* PrepareForBackup: triples (writer instance id, component name, previous backup stamp)
+	 * from previous-document; each writer is sent its own as "previous-backup-stamps" */
+	char **previous_stamps;
+	/* BackupResults: quadruples (writer instance id, component name, "1" or "0", failure
+	 * message or ""); each writer is sent its own */
+	char **results;
+	/* not NULL: told of every writer's method return (the broadcast's userdata not NULL) */
+	WriterAnswerFn answer;
 	/* writer-failures=continue: a failure does not end the broadcast; each failing writer
 	 * is left in its failed state (a writer that cannot be reached too) */
 	bool continue_on_failure;
@@ -150,6 +165,11 @@ void writer_broadcasts_done(Daemon *d);
  * log. */
 int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMessage *reply,
                        VssErr *err);
+
+/* Writer w's answer to event was a method return whose component data err describes as wrong:
+ * the writer fails the event (VSS_E_WRITERERROR_NONRETRYABLE, err's text as its failure
+ * message); err becomes the WriterVeto the requester sees. Returns -ECANCELED. */
+int writer_answer_unusable(Writer *w, WriterEvent event, const char *set_id, VssErr *err);
 
 /* Adds "components" aa{sv} (name s, paths as) to dict: all of w's components, or when selected
  * only those of w in selection (pairs: instance id, component name), maybe none */

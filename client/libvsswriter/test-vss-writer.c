@@ -896,6 +896,248 @@ START_TEST(run_mode_until_stop)
 }
 END_TEST
 
+/* ---- LIBVSSWRITER_1.2: stamps, metadata, component failures, results */
+
+typedef struct StampWorld {
+	char seen[8][256];
+	unsigned n;
+} StampWorld;
+
+static void stamp_seen(StampWorld *sw, const char *fmt, ...) _printf_(2, 3);
+static void stamp_seen(StampWorld *sw, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sw->n >= ELEMENTSOF(sw->seen))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sw->seen[sw->n++], sizeof(sw->seen[0]), fmt, ap);
+	va_end(ap);
+}
+
+static int st_prepare_backup(struct vss_writer *w, const char *set_id, const char *backup_type,
+                             const char *context, const char *const *components, void *userdata)
+{
+	char big[4098];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	stamp_seen(userdata, "prepare %s prev=%s/%s", vss_writer_get_backup_type(w),
+	           strempty(vss_writer_get_previous_backup_stamp(w, "data")),
+	           strempty(vss_writer_get_previous_backup_stamp(w, "config")));
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "lsn 1"), 0);
+	ck_assert_int_eq(vss_writer_set_backup_metadata(w, "config", "m=1"), 0);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "logs", "x"), -ENOENT); /* not selected */
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "nope", "x"), -ENOENT);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "a\nb"), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "\xff"), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", big), -E2BIG);
+	big[4096] = 0;
+	ck_assert_int_eq(vss_writer_set_backup_metadata(w, "data", big), 0);
+	ck_assert_int_eq(vss_writer_set_backup_metadata(w, "data", ""), 0); /* replaces */
+	ck_assert_int_eq(vss_writer_fail_component(w, "data", "%s", ""), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(NULL, "data", "x"), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, NULL, "x"), -EINVAL);
+	return 0;
+}
+
+static int st_freeze(struct vss_writer *w, const char *set_id, void *userdata)
+{
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "vetoed"), 0);
+	return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE, "busy");
+}
+
+static int st_post_snapshot(struct vss_writer *w, const char *set_id, const char *const *volumes,
+                            const char *const *devices, void *userdata)
+{
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "lsn 2"), 0);
+	ck_assert_int_eq(vss_writer_fail_component(w, "config", "disk %d gone", 3), 0);
+	return 0;
+}
+
+static int st_backup_complete(struct vss_writer *w, const char *set_id, bool success,
+                              void *userdata)
+{
+	ck_assert_int_eq(vss_writer_set_backup_stamp(w, "data", "late"), -EBUSY);
+	stamp_seen(userdata, "complete type=%s", strempty(vss_writer_get_backup_type(w)));
+	return 0;
+}
+
+static int st_backup_results(struct vss_writer *w, const char *set_id,
+                             const struct vss_writer_component_result *results, size_t n,
+                             void *userdata)
+{
+	char l[200] = "";
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(l + strlen(l), sizeof(l) - strlen(l), " %s(%s)=%s%s%s", results[i].name,
+		         results[i].logical_path, results[i].succeeded ? "ok" : "failed",
+		         results[i].failure_message ? ":" : "",
+		         strempty(results[i].failure_message));
+	stamp_seen(userdata, "results %s%s", set_id, l);
+	return 0;
+}
+
+static const struct vss_writer_handlers stamp_handlers = {
+	.prepare_backup = st_prepare_backup,
+	.freeze = st_freeze,
+	.post_snapshot = st_post_snapshot,
+	.backup_complete = st_backup_complete,
+	.backup_results = st_backup_results,
+};
+
+static void dict_string(DBusMessageIter *d, const char *key, const char *value)
+{
+	DBusMessageIter e, v;
+
+	ck_assert(dbus_message_iter_open_container(d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &key));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "s", &v));
+	ck_assert(dbus_message_iter_append_basic(&v, DBUS_TYPE_STRING, &value));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(d, &e));
+}
+
+static DBusMessage *stamps_prepare_call(FakeVssd *vssd)
+{
+	DBusMessage *m = fake_vssd_new_call(vssd, "PrepareForBackup");
+	DBusMessageIter it, d, e, v, a, c, kv;
+	const char *k = "components", *kp = "previous-backup-stamps", *name = "data",
+		   *stamp = "lsn 0";
+	const char *names[] = { "data", "config" };
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{sv}", &d));
+	dict_string(&d, "set", SET_A);
+	dict_string(&d, "backup-type", "incremental");
+	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &k));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "aa{sv}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));
+		dict_string(&c, "name", names[i]);
+		ck_assert(dbus_message_iter_close_container(&a, &c));
+	}
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&d, &e));
+	ck_assert(dbus_message_iter_open_container(&d, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+	ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &kp));
+	ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "a{ss}", &v));
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "{ss}", &a));
+	ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_DICT_ENTRY, NULL, &kv));
+	ck_assert(dbus_message_iter_append_basic(&kv, DBUS_TYPE_STRING, &name));
+	ck_assert(dbus_message_iter_append_basic(&kv, DBUS_TYPE_STRING, &stamp));
+	ck_assert(dbus_message_iter_close_container(&a, &kv));
+	ck_assert(dbus_message_iter_close_container(&v, &a));
+	ck_assert(dbus_message_iter_close_container(&e, &v));
+	ck_assert(dbus_message_iter_close_container(&d, &e));
+	ck_assert(dbus_message_iter_close_container(&it, &d));
+	return m;
+}
+
+static DBusMessage *stamps_results_call(FakeVssd *vssd)
+{
+	DBusMessage *m = fake_vssd_new_call(vssd, "BackupResults");
+	DBusMessageIter it, a, c, e, v;
+	const char *set = SET_A, *ks = "succeeded";
+	dbus_bool_t yes = TRUE, no = FALSE;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_append_basic(&it, DBUS_TYPE_STRING, &set));
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "a{sv}", &a));
+	for (int i = 0; i < 2; i++) {
+		ck_assert(dbus_message_iter_open_container(&a, DBUS_TYPE_ARRAY, "{sv}", &c));
+		dict_string(&c, "name", i == 0 ? "data" : "config");
+		dict_string(&c, "logical-path", i == 0 ? "db" : "");
+		ck_assert(dbus_message_iter_open_container(&c, DBUS_TYPE_DICT_ENTRY, NULL, &e));
+		ck_assert(dbus_message_iter_append_basic(&e, DBUS_TYPE_STRING, &ks));
+		ck_assert(dbus_message_iter_open_container(&e, DBUS_TYPE_VARIANT, "b", &v));
+		ck_assert(
+			dbus_message_iter_append_basic(&v, DBUS_TYPE_BOOLEAN, i == 0 ? &yes : &no));
+		ck_assert(dbus_message_iter_close_container(&e, &v));
+		ck_assert(dbus_message_iter_close_container(&c, &e));
+		if (i == 1)
+			dict_string(&c, "failure-message", "disk 3 gone");
+		dict_string(&c, "future-key", "skipped");
+		ck_assert(dbus_message_iter_close_container(&a, &c));
+	}
+	ck_assert(dbus_message_iter_close_container(&it, &a));
+	return m;
+}
+
+START_TEST(handlers_set_stamps_and_learn_results)
+{
+	_cleanup_(world_done) World t = { 0 };
+	StampWorld sw = { 0 };
+	const char *paths[] = { "/srv", NULL }, *set = SET_A;
+	dbus_bool_t success = TRUE;
+	DBusMessage *reply;
+	_cleanup_free_ char *body = NULL, *post = NULL;
+
+	ck_assert_int_eq(fake_bus_start(&t.bus), 0);
+	ck_assert_int_eq(fake_vssd_new(fake_bus_address(t.bus), true, &t.vssd), 0);
+	ck_assert_int_eq(vss_writer_new("testdb", CLASS_ID, &t.w), 0);
+	ck_assert_int_eq(vss_writer_set_handlers(t.w, &stamp_handlers, sizeof(stamp_handlers), &sw),
+	                 0);
+	ck_assert_int_eq(vss_writer_set_bus_address(t.w, fake_bus_address(t.bus)), 0);
+	ck_assert_int_eq(vss_writer_add_component(t.w, "data", paths), 0);
+	ck_assert_int_eq(vss_writer_add_component(t.w, "config", paths), 0);
+	ck_assert_int_eq(vss_writer_add_component(t.w, "logs", paths), 0);
+	/* outside a handler: nothing to set, no backup under way */
+	ck_assert_int_eq(vss_writer_set_backup_stamp(t.w, "data", "x"), -EBUSY);
+	ck_assert_ptr_null(vss_writer_get_backup_type(t.w));
+	ck_assert_int_eq(vss_writer_start(t.w), 0);
+	fake_vssd_set_peer(t.vssd, vss_writer_get_fd(t.w), writer_dispatch, t.w);
+	ck_assert(fake_vssd_wait_registered(t.vssd, 1, WAIT));
+
+	reply = fake_vssd_send(t.vssd, stamps_prepare_call(t.vssd));
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	body = fake_render_args(reply);
+	dbus_message_unref(reply);
+	ck_assert_str_eq(body, "{'components': [{'name': 'data', 'backup-stamp': 'lsn 1', "
+	                       "'backup-metadata': ''}, {'name': 'config', 'backup-metadata': "
+	                       "'m=1'}]}");
+	ck_assert_str_eq(sw.seen[0], "prepare incremental prev=lsn 0/");
+	ck_assert_str_eq(vss_writer_get_backup_type(t.w), "incremental");
+	ck_assert_str_eq(vss_writer_get_previous_backup_stamp(t.w, "data"), "lsn 0");
+	ck_assert_ptr_null(vss_writer_get_previous_backup_stamp(t.w, "config"));
+
+	/* a veto sends nothing of what the handler set */
+	reply = call_set(&t, "Freeze", SET_A);
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.Retryable");
+	dbus_message_unref(reply);
+
+	reply = fake_vssd_send(t.vssd, post_snapshot_call(&t));
+	ck_assert_str_eq(fake_reply_error(reply), "");
+	post = fake_render_args(reply);
+	dbus_message_unref(reply);
+	ck_assert_str_eq(post, "{'components': [{'name': 'data', 'backup-stamp': 'lsn 2'}, "
+	                       "{'name': 'config', 'failure-message': 'disk 3 gone'}]}");
+
+	assert_ok(fake_vssd_send(t.vssd, stamps_results_call(t.vssd)));
+	ck_assert_str_eq(sw.seen[1], "results " SET_A " data(db)=ok config()=failed:disk 3 gone");
+	assert_ok(fake_vssd_call(t.vssd, "BackupComplete", DBUS_TYPE_STRING, &set,
+	                         DBUS_TYPE_BOOLEAN, &success, DBUS_TYPE_INVALID));
+	ck_assert_str_eq(sw.seen[2], "complete type=incremental");
+	/* BackupShutdown ends the backup */
+	assert_ok(call_set(&t, "BackupShutdown", SET_A));
+	ck_assert_ptr_null(vss_writer_get_backup_type(t.w));
+	ck_assert_ptr_null(vss_writer_get_previous_backup_stamp(t.w, "data"));
+}
+END_TEST
+
+START_TEST(backup_results_without_a_handler_succeeds)
+{
+	_cleanup_(world_done) World t = { 0 };
+
+	world_start(&t, 0);
+	assert_ok(fake_vssd_send(t.vssd, stamps_results_call(t.vssd)));
+	ck_assert_uint_eq(t.rec.n, 0);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vss-writer",
 	TEST(registers_with_info)
@@ -916,5 +1158,7 @@ TEST_SUITE_MAIN("vss-writer",
 	TEST(second_freeze_while_frozen)
 	TEST(system_bus_from_environment)
 	TEST(start_fails_without_a_bus)
-	TEST(run_mode_until_stop))
+	TEST(run_mode_until_stop)
+	TEST(handlers_set_stamps_and_learn_results)
+	TEST(backup_results_without_a_handler_succeeds))
 /* clang-format on */

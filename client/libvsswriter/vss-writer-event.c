@@ -28,6 +28,7 @@ static const char writer_introspection[] =
 	METHOD("Abort", ARG_IN("set", "s"))
 	METHOD("BackupComplete", ARG_IN("set", "s") ARG_IN("success", "b"))
 	METHOD("BackupShutdown", ARG_IN("set", "s"))
+	METHOD("BackupResults", ARG_IN("set", "s") ARG_IN("components", "aa{sv}"))
 	" </interface>\n"
 	" <interface name=\"" DBUS_INTERFACE_INTROSPECTABLE "\">\n"
 	METHOD("Introspect", ARG_OUT("xml", "s"))
@@ -129,6 +130,10 @@ static int writer_invoke(struct vss_writer *w, WriterEvent ev, const WriterArgs 
 		return h->backup_complete ? h->backup_complete(w, a->set_id, a->success, ud) : 0;
 	case WRITER_EVENT_BACKUP_SHUTDOWN:
 		return h->backup_shutdown ? h->backup_shutdown(w, a->set_id, ud) : 0;
+	case WRITER_EVENT_BACKUP_RESULTS:
+		return h->backup_results
+		               ? h->backup_results(w, a->set_id, a->results, a->n_results, ud)
+		               : 0;
 	case WRITER_EVENT_IDENTIFY:
 	case _WRITER_EVENT_MAX:
 	case _WRITER_EVENT_INVALID:
@@ -208,10 +213,13 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 		return writer_veto_reply(w, m, a.set_id, VSS_WRITER_ERROR_TIMEOUT, buf);
 	}
 
+	if (writer_backup_begin(w, ev, &a) < 0)
+		return NULL;
 	w->in_handler = true;
 	w->veto_code = 0;
 	r = writer_invoke(w, ev, &a);
 	w->in_handler = false;
+	writer_backup_end(w, ev, a.set_id);
 
 	switch (ev) {
 	case WRITER_EVENT_FREEZE:
@@ -245,11 +253,14 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 	case WRITER_EVENT_POST_SNAPSHOT:
 	case WRITER_EVENT_BACKUP_COMPLETE:
 	case WRITER_EVENT_BACKUP_SHUTDOWN:
+	case WRITER_EVENT_BACKUP_RESULTS:
 	case _WRITER_EVENT_MAX:
 	case _WRITER_EVENT_INVALID:
 		break;
 	}
 
+	if (w->veto_code || r < 0)
+		writer_stamps_discard(w); /* a veto sets nothing */
 	if (w->veto_code) {
 		reply = writer_veto_reply(w, m, a.set_id, w->veto_code,
 		                          w->veto_reason ? w->veto_reason : "vetoed by the writer");
@@ -261,7 +272,7 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 	if (r < 0)
 		return writer_veto_reply(w, m, a.set_id, error_from_errno(r),
 		                         writer_errno_name(r, buf, sizeof(buf)));
-	return dbus_message_new_method_return(m);
+	return writer_stamps_reply(w, m);
 }
 
 DBusHandlerResult writer_on_message(DBusConnection *c, DBusMessage *m, void *userdata)

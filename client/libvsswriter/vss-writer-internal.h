@@ -128,6 +128,16 @@ struct vss_writer {
 	char *frozen_set;
 	usec_t freeze_deadline;
 	char *timed_out_set; /* thawed by the library: a late Thaw gets Timeout */
+
+	/* LIBVSSWRITER_1.2 (vss-writer-stamps.c): the backup under way, from PrepareForBackup to
+	 * BackupShutdown, and what the handler being run sets on components */
+	WriterEvent event; /* the event being handled */
+	char *backup_set;
+	char *backup_type;
+	char **backup_selection; /* the components selected; empty: all */
+	char **previous_stamps;  /* pairs: component name, previous stamp */
+	struct WriterStamp *stamps;
+	size_t n_stamps;
 };
 
 DEFINE_POINTER_CLEANUP(message_unrefp, DBusMessage *, dbus_message_unref)
@@ -196,9 +206,24 @@ typedef struct WriterArgs {
 	const char **devices; /* PostSnapshot */
 	size_t n_list;
 	dbus_bool_t success;
+	const char **previous_stamps; /* PrepareForBackup: pairs (component, stamp) */
+	size_t n_previous_stamps;     /* entries of the array, names and stamps */
+	struct vss_writer_component_result *results; /* BackupResults */
+	size_t n_results;
 } WriterArgs;
 
 void writer_args_done(WriterArgs *a);
 /* Checks m's signature for ev and reads its arguments into a: -EINVAL with *why, -E2BIG, or
  * -ENOMEM. Handlers always get lists, possibly empty. */
 int writer_args_parse(DBusMessage *m, WriterEvent ev, WriterArgs *a, const char **why);
+
+/* ---- vss-writer-stamps.c: backup stamps, metadata, component failures, the backup under way */
+/* Before the handler of ev runs: PrepareForBackup starts a backup (set, type, selection and
+ * previous stamps copied from a), BackupShutdown of that set ends it after the handler */
+int writer_backup_begin(struct vss_writer *w, WriterEvent ev, const WriterArgs *a);
+void writer_backup_end(struct vss_writer *w, WriterEvent ev, const char *set_id);
+/* The answer to m: a method return carrying what the handler set on components, if anything
+ * (NULL: out of memory); writer_stamps_discard() forgets it (a veto) */
+DBusMessage *writer_stamps_reply(struct vss_writer *w, DBusMessage *m);
+void writer_stamps_discard(struct vss_writer *w);
+void writer_backup_free(struct vss_writer *w);

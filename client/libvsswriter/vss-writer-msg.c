@@ -23,6 +23,7 @@ static const struct {
 	[WRITER_EVENT_ABORT] = { "Abort", "s" },
 	[WRITER_EVENT_BACKUP_COMPLETE] = { "BackupComplete", "sb" },
 	[WRITER_EVENT_BACKUP_SHUTDOWN] = { "BackupShutdown", "s" },
+	[WRITER_EVENT_BACKUP_RESULTS] = { "BackupResults", "saa{sv}" },
 };
 
 static const char *const usage_names[] = {
@@ -139,6 +140,8 @@ void writer_args_done(WriterArgs *a)
 {
 	free(a->list);
 	free(a->devices);
+	free(a->previous_stamps);
+	free(a->results);
 }
 
 static int args_push(const char ***l, size_t *n, const char *s)
@@ -214,6 +217,34 @@ static int args_backup_options(DBusMessageIter *top, WriterArgs *a, const char *
 				a->context = s;
 			else
 				a->backup_type = s;
+		} else if (streq(key, "previous-backup-stamps")) {
+			DBusMessageIter arr, e;
+			const char *name, *stamp;
+
+			if (!busmsg_has_signature(&v, "a{ss}")) {
+				*why = "option previous-backup-stamps is not a{ss}";
+				return -EINVAL;
+			}
+			dbus_message_iter_recurse(&v, &arr);
+			for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_DICT_ENTRY;
+			     dbus_message_iter_next(&arr)) {
+				dbus_message_iter_recurse(&arr, &e);
+				dbus_message_iter_get_basic(&e, &name);
+				dbus_message_iter_next(&e);
+				dbus_message_iter_get_basic(&e, &stamp);
+				const char **l;
+
+				if (a->n_previous_stamps >= 2 * VSSD_COMPONENTS_PER_WRITER_MAX)
+					return -E2BIG;
+				l = reallocarray(a->previous_stamps, a->n_previous_stamps + 3,
+				                 sizeof(char *));
+				if (!l)
+					return -ENOMEM;
+				l[a->n_previous_stamps++] = name;
+				l[a->n_previous_stamps++] = stamp;
+				l[a->n_previous_stamps] = NULL;
+				a->previous_stamps = l;
+			}
 		} else if (streq(key, "components")) {
 			DBusMessageIter arr, comp, cv;
 			const char *ckey, *name;
@@ -245,6 +276,63 @@ static int args_backup_options(DBusMessageIter *top, WriterArgs *a, const char *
 	if (!a->set_id) {
 		*why = "option set is missing";
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/* BackupResults' components aa{sv}: name s (required), logical-path s, succeeded b,
+ * failure-message s; keys this version does not know are skipped */
+static int args_results(DBusMessageIter *it, WriterArgs *a, const char **why)
+{
+	DBusMessageIter arr, comp, cv;
+	const char *key;
+
+	dbus_message_iter_recurse(it, &arr);
+	for (; dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
+	     dbus_message_iter_next(&arr)) {
+		struct vss_writer_component_result *n, *c;
+
+		if (a->n_results >= VSSD_COMPONENTS_PER_WRITER_MAX)
+			return -E2BIG;
+		n = reallocarray(a->results, a->n_results + 1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		a->results = n;
+		c = &a->results[a->n_results++];
+		*c = (struct vss_writer_component_result){ .logical_path = "" };
+		dbus_message_iter_recurse(&arr, &comp);
+		while (busmsg_dict_next(&comp, &key, &cv) > 0) {
+			int type = dbus_message_iter_get_arg_type(&cv);
+			const char **dst = streq(key, "name")              ? &c->name
+			                   : streq(key, "logical-path")    ? &c->logical_path
+			                   : streq(key, "failure-message") ? &c->failure_message
+			                                                   : NULL;
+
+			if (streq(key, "succeeded")) {
+				dbus_bool_t b;
+
+				if (type != DBUS_TYPE_BOOLEAN) {
+					*why = "a component's succeeded is not a boolean";
+					return -EINVAL;
+				}
+				dbus_message_iter_get_basic(&cv, &b);
+				c->succeeded = b;
+				continue;
+			}
+			if (!dst)
+				continue;
+			if (type != DBUS_TYPE_STRING) {
+				*why = "a component's name, logical-path or failure-message is not "
+				       "a "
+				       "string";
+				return -EINVAL;
+			}
+			dbus_message_iter_get_basic(&cv, dst);
+		}
+		if (!c->name) {
+			*why = "a component has no name";
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -324,6 +412,11 @@ int writer_args_parse(DBusMessage *m, WriterEvent ev, WriterArgs *a, const char 
 		break;
 	case WRITER_EVENT_BACKUP_COMPLETE:
 		dbus_message_iter_get_basic(&it, &a->success);
+		break;
+	case WRITER_EVENT_BACKUP_RESULTS:
+		r = args_results(&it, a, why);
+		if (r < 0)
+			return r;
 		break;
 	case WRITER_EVENT_IDENTIFY:
 	case WRITER_EVENT_PREPARE_BACKUP:

@@ -61,6 +61,7 @@ static void writer_free(struct vss_writer *w)
 		writer_safety_thaw(w, "the writer handle is released");
 	writer_disconnect(w);
 	writer_metadata_free(w);
+	writer_backup_free(w);
 	free(w->name);
 	free(w->class_id);
 	free(w->instance_name);

@@ -32,6 +32,17 @@ extern "C" {
 
 struct vss_writer;
 
+/* One component's result in the backup, as the backup_results handler gets it (since
+ * LIBVSSWRITER_1.2) */
+struct vss_writer_component_result {
+	const char *name;
+	const char *logical_path;    /* "" when the component has none */
+	bool succeeded;              /* the requester's word (SetBackupSucceeded or BackupComplete),
+	                              * false when the writer failed the component itself */
+	const char *failure_message; /* the writer's own failure (vss_writer_fail_component()), or
+	                              * NULL */
+};
+
 /* What the writer's data is (VSS_USAGE_TYPE); sent to vssd as "usage". */
 enum vss_writer_usage {
 	VSS_WRITER_USAGE_USER_DATA,             /* "user-data": the default */
@@ -91,6 +102,14 @@ struct vss_writer_handlers {
 	                       void *userdata);
 	/* BackupShutdown: the requester released the set (or left the bus); clean up. */
 	int (*backup_shutdown)(struct vss_writer *w, const char *set_id, void *userdata);
+	/* Since LIBVSSWRITER_1.2 (an application built against an older header passes a smaller
+	 * size to vss_writer_set_handlers() and never gets it). BackupResults, just before
+	 * BackupComplete: results[0..n-1] are the writer's components in the backup and whether
+	 * each was backed up (VSS: IVssComponent::GetBackupSucceeded in OnBackupComplete). A veto
+	 * is only logged by vssd: BackupComplete follows. */
+	int (*backup_results)(struct vss_writer *w, const char *set_id,
+	                      const struct vss_writer_component_result *results, size_t n,
+	                      void *userdata);
 };
 
 /*
@@ -268,6 +287,41 @@ int vss_writer_set_restore_method(struct vss_writer *w, enum vss_writer_restore_
 /* The backup schemas the writer supports (SetBackupSchema): an OR of enum
  * vss_writer_backup_schema bits (0: none); an unknown bit is -EINVAL. */
 int vss_writer_set_backup_schema(struct vss_writer *w, uint32_t schema);
+
+/*
+ * Backup stamps, backup metadata and component failures (IVssComponent::SetBackupStamp,
+ * SetBackupMetadata, GetPreviousBackupStamp, IVssComponentEx2::SetFailure), since
+ * LIBVSSWRITER_1.2.
+ *
+ * The setters are called from the handler of PrepareForBackup, PrepareForSnapshot, Freeze, Thaw
+ * or PostSnapshot (anywhere else: -EBUSY) for a component of this writer that is part of the
+ * backup (one the requester selected, or any when it selected none explicitly; else -ENOENT).
+ * What they set is sent to vssd with the handler's answer (nothing is sent when the handler
+ * vetoes) and lands in the set's backup document; a later call for the same component and key
+ * replaces the value. Texts are UTF-8 without control characters: -EINVAL otherwise, -E2BIG
+ * beyond 4096 bytes (a stamp or metadata) or 1020 bytes (a failure message). A stamp is what
+ * the writer needs at the next incremental or differential backup to know what changed since
+ * this one (an LSN, a WAL position, a time); the requester keeps the document and hands it back
+ * as previous-document, and the writer reads it with vss_writer_get_previous_backup_stamp().
+ * vssd before 1.2's protocol ignores what is sent.
+ */
+int vss_writer_set_backup_stamp(struct vss_writer *w, const char *component, const char *stamp);
+int vss_writer_set_backup_metadata(struct vss_writer *w, const char *component,
+                                   const char *metadata);
+/* The component fails (its backup-succeeded becomes false, with this message in the document and
+ * in BackupResults), while the writer does not veto the event and the set goes on. */
+int vss_writer_fail_component(struct vss_writer *w, const char *component, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The backup under way, from PrepareForBackup until BackupShutdown (or the next
+ * PrepareForBackup): the stamp component had in the requester's previous-document, or NULL when
+ * there is none (a full backup, or no stamp then); and the backup type ("full", "copy",
+ * "incremental", "differential" or "log"), or NULL outside a backup. The strings are valid until
+ * the next vss_writer_dispatch() that handles an event.
+ */
+const char *vss_writer_get_previous_backup_stamp(struct vss_writer *w, const char *component);
+const char *vss_writer_get_backup_type(struct vss_writer *w);
 
 /*
  * The D-Bus address to connect to (e.g. "unix:path=/run/test/bus"); NULL means the system bus,

@@ -141,6 +141,7 @@ writer Writer.PostSnapshot              policy    policy    policy    policy    
 writer Writer.Abort                     policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.BackupComplete            policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.BackupShutdown            policy    policy    policy    policy    dbus.UnknownMethod
+writer Writer.BackupResults             policy    policy    policy    policy    dbus.UnknownMethod
 writer-proc Writer.Identify             policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.PrepareForBackup     policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.PrepareForSnapshot   policy    policy    policy    policy    dbus.AccessDenied
@@ -150,6 +151,7 @@ writer-proc Writer.PostSnapshot         policy    policy    policy    policy    
 writer-proc Writer.Abort                policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.BackupComplete       policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.BackupShutdown       policy    policy    policy    policy    dbus.AccessDenied
+writer-proc Writer.BackupResults        policy    policy    policy    policy    dbus.AccessDenied
 set Introspect                          ok        ok        ok        ok        ok
 set GetAll SnapshotSet                  policy    policy    ok        ok        ok
 set Get SnapshotSet.Id                  policy    policy    ok        ok        ok

@@ -5,7 +5,9 @@
 #
 # model-writer.py NAME DIR MODE: DIR holds db/, db/wal/, conf/ and archive/. MODE "full"
 # registers the model and answers Identify with it plus a component "archive"; "bad-kind"
-# registers a filegroup with a file of kind "journal" (refused). Prints "registered ID" or
+# registers a filegroup with a file of kind "journal" (refused); "bad-stamp" registers as "full"
+# and answers PostSnapshot with a backup stamp for a component it does not have (the answer
+# carries component data: a{sv}; an empty one otherwise). Prints "registered ID" or
 # "registration failed: ERROR-NAME: MESSAGE", then "event METHOD" per event, and at
 # PrepareForBackup "prepare-components NAME:KEYS..." (what a component selection holds).
 import sys
@@ -112,9 +114,12 @@ class Writer(dbus.service.Object):
     def Thaw(self, set_id):
         self.event("Thaw")
 
-    @dbus.service.method(IFACE, in_signature="sa{ss}", out_signature="")
+    @dbus.service.method(IFACE, in_signature="sa{ss}", out_signature="a{sv}")
     def PostSnapshot(self, set_id, devices):
         self.event("PostSnapshot")
+        if mode != "bad-stamp":
+            return d()
+        return d(components=dicts(d(name=dbus.String("nope"), backup_stamp=dbus.String("x"))))
 
     @dbus.service.method(IFACE, in_signature="s", out_signature="")
     def Abort(self, set_id):

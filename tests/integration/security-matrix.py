@@ -80,6 +80,7 @@ ARGS = {
     "Writer.Abort": [FAKE_SET],
     "Writer.BackupComplete": [FAKE_SET, True],
     "Writer.BackupShutdown": [FAKE_SET],
+    "Writer.BackupResults": [FAKE_SET, {"$t": "aa{sv}", "v": []}],
 }
 # run after every other row: root really unregisters the writer
 LAST = ("root Manager.UnregisterWriter",)
