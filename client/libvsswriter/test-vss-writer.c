@@ -613,7 +613,9 @@ START_TEST(freeze_timeout_thaws_without_thaw)
 	frozen_at = now_usec(CLOCK_MONOTONIC); /* before the writer can start its clock */
 	assert_ok(call_set(&t, "Freeze", SET_A));
 	ck_assert_int_eq(vss_writer_get_timeout_usec(t.w, &timeout), 0);
-	ck_assert_uint_le(timeout, 200 * USEC_PER_MSEC);
+	/* UINT64_MAX: under load, the window may have expired (and thawed) before this look */
+	if (timeout != UINT64_MAX)
+		ck_assert_uint_le(timeout, 200 * USEC_PER_MSEC);
 
 	/* the one test that waits on real time: nobody sends Thaw */
 	ck_assert(fake_vssd_wait(t.vssd, thawed_cond, &t.rec, 5 * USEC_PER_SEC));
