@@ -197,10 +197,10 @@ clean:
 # (GPL, found next to the library through $ORIGIN) and the extra inputs of its unit tests, which
 # otherwise use the generic unit_rule above.
 LIBVSSWRITER_SONAME  := libvsswriter.so.1
-LIBVSSWRITER_VERSION := 1.1.0
+LIBVSSWRITER_VERSION := 1.3.0
 LIBVSSWRITER_SRCS    := $(addprefix client/libvsswriter/,vss-writer.c vss-writer-loop.c \
 	vss-writer-register.c vss-writer-event.c vss-writer-msg.c \
-	vss-writer-metadata.c) \
+	vss-writer-metadata.c vss-writer-restore.c) \
 	common/vssid.c common/valid.c common/strv.c common/escape.c
 # the D-Bus message helpers, LGPL like the library (common/busmsg.h), for its encoding
 LIBVSSWRITER_SRCS    += common/busmsg.c

@@ -61,6 +61,11 @@ static const struct {
 	                                   WRITER_STATE_FAILED_AT_BACKUP_COMPLETE, false },
 	[WRITER_EVENT_BACKUP_SHUTDOWN] = { "BackupShutdown", "s", WRITER_STATE_UNKNOWN,
 	                                   WRITER_STATE_FAILED_AT_BACKUPSHUTDOWN, false },
+	/* a restore: a veto fails that writer's components, not the others (daemon/restore.c) */
+	[WRITER_EVENT_PRE_RESTORE] = { "PreRestore", "sa{sv}", WRITER_STATE_STABLE,
+	                               WRITER_STATE_FAILED_AT_PRE_RESTORE, false },
+	[WRITER_EVENT_POST_RESTORE] = { "PostRestore", "sa{sv}", WRITER_STATE_STABLE,
+	                                WRITER_STATE_FAILED_AT_POST_RESTORE, false },
 };
 
 /* The VSS_E_WRITERERROR_* a writer may veto with */
@@ -215,6 +220,8 @@ struct WriterBroadcast {
 	char **components; /* PrepareForBackup: the selection, pairs (instance id, name) */
 	bool success;
 	bool lenient; /* continue_on_failure */
+	int (*append_info)(const Writer *w, DBusMessageIter *it, void *info_userdata);
+	void *info_userdata;
 	VssId *ids;
 	size_t n;
 	size_t next;
@@ -371,6 +378,13 @@ static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 		if (bus_append_string(&it, set) < 0 || bus_append_bool(&it, b->success) < 0)
 			return -ENOMEM;
 		return 0;
+	case WRITER_EVENT_PRE_RESTORE:
+	case WRITER_EVENT_POST_RESTORE:
+		if (bus_append_string(&it, set) < 0)
+			return -ENOMEM;
+		if (b->append_info)
+			return b->append_info(w, &it, b->info_userdata);
+		return bus_dict_open(&it, &a) < 0 || bus_dict_close(&it, &a) < 0 ? -ENOMEM : 0;
 	case WRITER_EVENT_FREEZE:
 	case WRITER_EVENT_THAW:
 	case WRITER_EVENT_ABORT:
@@ -406,6 +420,12 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	if (!w)
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		                   "a writer left the bus during %s", ev);
+	/* a writer without restore handlers has nothing to do at a restore */
+	if ((event == WRITER_EVENT_PRE_RESTORE || event == WRITER_EVENT_POST_RESTORE) && reply &&
+	    dbus_message_is_error(reply, DBUS_ERROR_UNKNOWN_METHOD)) {
+		writer_update(w, WRITER_STATE_STABLE, "");
+		return 0;
+	}
 	if (reply && dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_ERROR) {
 		/* Identify changes nothing in a session under way (as in VSS, where it must not
 		 * change state): it only brings a failed writer back to Stable. Abort keeps a
@@ -416,7 +436,8 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		             w->state != WRITER_STATE_UNKNOWN);
 
 		bool clear = (event == WRITER_EVENT_IDENTIFY && failed) ||
-		             event == WRITER_EVENT_PREPARE_BACKUP;
+		             event == WRITER_EVENT_PREPARE_BACKUP ||
+		             event == WRITER_EVENT_PRE_RESTORE;
 
 		if (event == WRITER_EVENT_IDENTIFY && reply)
 			writer_identify_update(w, reply);
@@ -609,7 +630,9 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 		                .done = done,
 		                .userdata = userdata,
 		                .success = args->success,
-		                .lenient = args->continue_on_failure };
+		                .lenient = args->continue_on_failure,
+		                .append_info = args->append_info,
+		                .info_userdata = args->info_userdata };
 	b->ids = calloc(n ? n : 1, sizeof(VssId));
 	b->pending = calloc(n ? n : 1, sizeof(DBusPendingCall *));
 	b->set_id = strdup(strempty(args->set_id));
