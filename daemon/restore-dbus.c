@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* restore-dbus.c - the D-Bus adapter of a restore session: Manager.StartRestore, the
  * RestoreSession methods and properties */
+#include "daemon/restore-dbus.h"
 #include "common/log.h"
 #include "common/vssd-limits.h"
 #include "daemon/bus.h"
 #include "daemon/daemon.h"
-#include "daemon/restore-dbus.h"
 #include "daemon/restore.h"
 #include "daemon/writer-internal.h"
 #include "daemon/writer.h"
@@ -55,8 +55,9 @@ static int append_metadata(RestoreSession *s, DBusMessageIter *it)
 		    (w && writer_dict_add_model(&dict, w) < 0) ||
 		    busmsg_entry_open(&dict, "components", "aa{sv}", &e, &v) < 0)
 			return -ENOMEM;
-		r = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &comps) ? 0
-		                                                                           : -ENOMEM;
+		r = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &comps)
+		            ? 0
+		            : -ENOMEM;
 		for (size_t c = 0; r >= 0 && c < rw->doc->n_components; c++) {
 			const DocComponent *dc = &rw->doc->components[c];
 
@@ -68,8 +69,8 @@ static int append_metadata(RestoreSession *s, DBusMessageIter *it)
 			                       dc->succeeded == DOC_RESULT_SUCCEEDED) < 0) ||
 			    (dc->backup_stamp &&
 			     bus_dict_add_string(&comp, "backup-stamp", dc->backup_stamp) < 0) ||
-			    (dc->backup_metadata &&
-			     bus_dict_add_string(&comp, "backup-metadata", dc->backup_metadata) < 0) ||
+			    (dc->backup_metadata && bus_dict_add_string(&comp, "backup-metadata",
+			                                                dc->backup_metadata) < 0) ||
 			    bus_dict_close(&comps, &comp) < 0)
 				r = -ENOMEM;
 		}
@@ -102,14 +103,16 @@ static int append_status(RestoreSession *s, DBusMessageIter *it)
 			continue;
 		if (bus_dict_open(&arr, &dict) < 0 || add_doc_writer_keys(&dict, rw) < 0 ||
 		    bus_dict_add_u32(&dict, "state", rw->state) < 0 ||
-		    bus_dict_add_string(&dict, "state-name", writer_state_to_string(rw->state)) < 0 ||
+		    bus_dict_add_string(&dict, "state-name", writer_state_to_string(rw->state)) <
+		            0 ||
 		    bus_dict_add_string(&dict, "last-error", strempty(rw->last_error)) < 0 ||
 		    bus_dict_add_string(&dict, "failure-message", strempty(rw->failure_message)) <
 		            0 ||
 		    busmsg_entry_open(&dict, "components", "aa{sv}", &e, &v) < 0)
 			return -ENOMEM;
-		r = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &comps) ? 0
-		                                                                           : -ENOMEM;
+		r = dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &comps)
+		            ? 0
+		            : -ENOMEM;
 		for (size_t c = 0; r >= 0 && c < rw->doc->n_components; c++) {
 			const RestoreComponent *rc = &rw->components[c];
 
@@ -119,7 +122,8 @@ static int append_status(RestoreSession *s, DBusMessageIter *it)
 			    bus_dict_add_string(&comp, "name", rw->doc->components[c].name) < 0 ||
 			    bus_dict_add_string(&comp, "restore-type", rc->restore_type) < 0 ||
 			    bus_dict_add_string(&comp, "file-restore-status",
-			                        restore_file_status_to_string(rc->file_status)) < 0 ||
+			                        restore_file_status_to_string(rc->file_status)) <
+			            0 ||
 			    bus_dict_add_bool(&comp, "failed", rc->failed) < 0 ||
 			    bus_dict_close(&comps, &comp) < 0)
 				r = -ENOMEM;
@@ -153,8 +157,7 @@ static int reply_with(Bus *b, DBusMessage *m, RestoreSession *s,
 
 /* ---- methods --------------------------------------------------------------------------------- */
 
-static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCaller *c,
-                                  VssErr *err)
+static int method_gather_metadata(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
 	RestoreSession *s = u;
 	int r;
@@ -227,8 +230,8 @@ static int read_entries(RestoreSession *s, DBusMessage *m, bool file_status, Ent
 				                   n, bus_safe_string(e->status));
 			r = restore_file_status_check(s, e->wi, e->ci, err);
 		} else
-			r = restore_select_check(s, e->wi, e->ci, e->restore_options,
-			                         e->new_target, e->restore_type, err);
+			r = restore_select_check(s, e->wi, e->ci, e->restore_options, e->new_target,
+			                         e->restore_type, err);
 		if (r < 0)
 			return r;
 	}
@@ -257,8 +260,7 @@ static int method_select(Bus *b, DBusMessage *m, void *u, const BusCaller *c, Vs
 	return bus_reply_empty(b, m);
 }
 
-static int method_set_file_status(Bus *b, DBusMessage *m, void *u, const BusCaller *c,
-                                  VssErr *err)
+static int method_set_file_status(Bus *b, DBusMessage *m, void *u, const BusCaller *c, VssErr *err)
 {
 	RestoreSession *s = u;
 	_cleanup_free_ Entry *e = NULL;

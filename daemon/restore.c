@@ -135,8 +135,8 @@ void restores_peer_gone(Daemon *d, const char *name)
 	}
 }
 
-int restore_new(Daemon *d, const char *owner, uid_t uid, const char *document,
-                RestoreSession **ret, VssErr *err)
+int restore_new(Daemon *d, const char *owner, uid_t uid, const char *document, RestoreSession **ret,
+                VssErr *err)
 {
 	_cleanup_(restore_freep) RestoreSession *s = NULL;
 	RestoreSession **n;
@@ -214,8 +214,7 @@ static const struct {
 	{ "GatherWriterStatus",
 	  1u << RESTORE_STATE_PRE_RESTORED | 1u << RESTORE_STATE_POST_RESTORED,
 	  "call it after PreRestore or PostRestore has finished" },
-	{ "Release",
-	  ~(1u << RESTORE_STATE_PRE_RESTORING | 1u << RESTORE_STATE_POST_RESTORING),
+	{ "Release", ~(1u << RESTORE_STATE_PRE_RESTORING | 1u << RESTORE_STATE_POST_RESTORING),
 	  "wait for PreRestore or PostRestore to finish" },
 };
 
@@ -424,19 +423,19 @@ int restore_append_writer_info(const Writer *w, DBusMessageIter *it, void *userd
 			    bus_dict_add_string(&comp, "name", dc->name) < 0 ||
 			    (dc->backup_stamp &&
 			     bus_dict_add_string(&comp, "backup-stamp", dc->backup_stamp) < 0) ||
-			    (dc->backup_metadata &&
-			     bus_dict_add_string(&comp, "backup-metadata", dc->backup_metadata) < 0) ||
+			    (dc->backup_metadata && bus_dict_add_string(&comp, "backup-metadata",
+			                                                dc->backup_metadata) < 0) ||
 			    (dc->succeeded != DOC_RESULT_UNKNOWN &&
 			     bus_dict_add_bool(&comp, "backup-succeeded",
 			                       dc->succeeded == DOC_RESULT_SUCCEEDED) < 0) ||
-			    (rc->restore_options &&
-			     bus_dict_add_string(&comp, "restore-options", rc->restore_options) < 0) ||
+			    (rc->restore_options && bus_dict_add_string(&comp, "restore-options",
+			                                                rc->restore_options) < 0) ||
 			    (rc->new_target &&
 			     bus_dict_add_string(&comp, "new-target", rc->new_target) < 0) ||
 			    bus_dict_add_string(&comp, "restore-type", rc->restore_type) < 0 ||
 			    (post && bus_dict_add_string(
-			                     &comp, "file-restore-status",
-			                     restore_file_status_to_string(rc->file_status)) < 0) ||
+					     &comp, "file-restore-status",
+					     restore_file_status_to_string(rc->file_status)) < 0) ||
 			    bus_dict_close(&arr, &comp) < 0)
 				return -ENOMEM;
 		}
@@ -452,8 +451,8 @@ static void on_writers_done(WriterBroadcast *b, int r, const VssErr *err, void *
 {
 	RestoreSession *s = userdata;
 	bool post = s->state == RESTORE_STATE_POST_RESTORING;
-	WriterState failed = post ? WRITER_STATE_FAILED_AT_POST_RESTORE
-	                          : WRITER_STATE_FAILED_AT_PRE_RESTORE;
+	WriterState failed =
+		post ? WRITER_STATE_FAILED_AT_POST_RESTORE : WRITER_STATE_FAILED_AT_PRE_RESTORE;
 	RestoreDoneFn done = s->done;
 	void *done_userdata = s->done_userdata;
 

@@ -53,9 +53,9 @@ typedef struct RestoreComponent {
 typedef struct RestoreWriter {
 	const DocWriter *doc;
 	RestoreComponent *components;
-	bool present;    /* a registered writer of the same class id and instance name */
-	VssId current;   /* its instance id now */
-	bool called;     /* PreRestore was sent to it */
+	bool present;      /* a registered writer of the same class id and instance name */
+	VssId current;     /* its instance id now */
+	bool called;       /* PreRestore was sent to it */
 	WriterState state; /* the session's view: what the writer answered to this session */
 	char *last_error;
 	char *failure_message;
@@ -89,8 +89,8 @@ bool restore_type_valid(const char *s);
 /* Parses and checks the document (InvalidArgument naming the field), counts the owner's sessions
  * (AccessDenied past VSSD_RESTORES_PER_UID_MAX), and adds the session to the daemon (not yet on
  * the bus: restore_export()). */
-int restore_new(Daemon *d, const char *owner, uid_t uid, const char *document,
-                RestoreSession **ret, VssErr *err);
+int restore_new(Daemon *d, const char *owner, uid_t uid, const char *document, RestoreSession **ret,
+                VssErr *err);
 /* Cancels a running PreRestore/PostRestore (its done is not called), unexports, unlinks, frees */
 RestoreSession *restore_free(RestoreSession *s);
 DEFINE_POINTER_CLEANUP(restore_freep, RestoreSession *, restore_free)

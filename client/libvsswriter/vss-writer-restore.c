@@ -108,10 +108,9 @@ static int restore_args_parse(DBusMessage *m, WriterEvent ev, RestoreArgs *a, co
 		*why = "wrong argument types";
 		return -EINVAL;
 	}
-	a->info = (struct vss_writer_restore_info){ .backup_set_id = "",
-		                                    .backup_type = "",
-		                                    .context = "",
-		                                    .backup_instance_id = "" };
+	a->info = (struct vss_writer_restore_info){
+		.backup_set_id = "", .backup_type = "", .context = "", .backup_instance_id = ""
+	};
 	dbus_message_iter_init(m, &it);
 	dbus_message_iter_get_basic(&it, &a->info.session_id);
 	if (vssid_from_string(a->info.session_id, &id) < 0) {
@@ -147,7 +146,8 @@ static int restore_args_parse(DBusMessage *m, WriterEvent ev, RestoreArgs *a, co
 			if (!a->comps || !a->ptrs)
 				return -ENOMEM;
 			dbus_message_iter_recurse(&v, &arr);
-			for (; a->n < count && dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
+			for (; a->n < count &&
+			       dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_ARRAY;
 			     dbus_message_iter_next(&arr)) {
 				dbus_message_iter_recurse(&arr, &comp);
 				if (parse_component(&comp, &a->comps[a->n]) < 0) {
@@ -198,7 +198,7 @@ DBusMessage *writer_handle_restore(struct vss_writer *w, DBusMessage *m, WriterE
 	_cleanup_(restore_args_done) RestoreArgs a = { 0 };
 	int (*fn)(struct vss_writer *, const struct vss_writer_restore_info *, void *) =
 		ev == WRITER_EVENT_PRE_RESTORE ? w->restore_handlers.pre_restore
-	                                       : w->restore_handlers.post_restore;
+					       : w->restore_handlers.post_restore;
 	enum vss_writer_error code;
 	const char *why, *reason;
 	char buf[64];
