@@ -152,8 +152,8 @@ static int call(TestDaemon *t, RestoreSession *s, const char *owner, const char 
 			ck_assert_ptr_nonnull(slash);
 			snprintf(id, sizeof(id), "%.*s", (int)(slash - *e), *e);
 			if (extra)
-				entry(&arr, id, slash + 1, status ? "status" : "restore-type", extra,
-				      NULL);
+				entry(&arr, id, slash + 1, status ? "status" : "restore-type",
+				      extra, NULL);
 			else
 				entry(&arr, id, slash + 1, NULL);
 		}
@@ -395,9 +395,9 @@ START_TEST(release_waits_for_writers_and_only_the_owner_drives)
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
 	s = session(t);
-	for (const char *const *m = (const char *const[]){ "GatherWriterMetadata", "PreRestore",
-	                                                    "PostRestore", "GatherWriterStatus",
-	                                                    "Release", NULL };
+	for (const char *const *m =
+	             (const char *const[]){ "GatherWriterMetadata", "PreRestore", "PostRestore",
+	                                    "GatherWriterStatus", "Release", NULL };
 	     *m; m++) {
 		ck_assert_int_eq(call(t, s, ":1.99", *m, NULL, NULL, &err), -EACCES);
 		ck_assert_str_eq(kind(&err), "AccessDenied");
@@ -446,8 +446,8 @@ START_TEST(selection_is_by_instance_id_and_name_and_all_or_nothing)
 	                 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.message, "restore-type"));
 	{
-		DBusMessage *m =
-			test_call_new(t, s->path, VSSD_IFACE_RESTORE, "SetSelectedForRestore", NULL);
+		DBusMessage *m = test_call_new(t, s->path, VSSD_IFACE_RESTORE,
+		                               "SetSelectedForRestore", NULL);
 		BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
 		DBusMessageIter it, arr;
 
@@ -576,16 +576,16 @@ START_TEST(a_veto_fails_only_that_writers_components)
 	web = named_writer(t, "web", ":1.51", "two", (const char *[]){ "site", NULL });
 	s = session(t);
 	ck_assert_int_eq(call(t, s, NULL, "GatherWriterMetadata", NULL, NULL, &err), 0);
-	ck_assert_int_eq(call(t, s, NULL, "SetSelectedForRestore",
-	                      (const char *[]){ DB_ID "/data", DB_ID "/logs", WEB_ID "/site",
-	                                        NULL },
-	                      NULL, &err),
-	                 0);
+	ck_assert_int_eq(
+		call(t, s, NULL, "SetSelectedForRestore",
+	             (const char *[]){ DB_ID "/data", DB_ID "/logs", WEB_ID "/site", NULL }, NULL,
+	             &err),
+		0);
 	/* A unit test has no bus: db's veto is its answer before the broadcast, which then
 	 * reaches nobody; the session reads each writer's answer when the broadcast ends. */
-	ck_assert_int_eq(answer(db, WRITER_EVENT_PRE_RESTORE,
-	                        "org.vssd.ShadowCopy1.Writer.Error.Retryable"),
-	                 -ECANCELED);
+	ck_assert_int_eq(
+		answer(db, WRITER_EVENT_PRE_RESTORE, "org.vssd.ShadowCopy1.Writer.Error.Retryable"),
+		-ECANCELED);
 	ck_assert_int_eq(call(t, s, NULL, "PreRestore", NULL, NULL, &err), 0);
 	ck_assert(s->writers[0].called && s->writers[1].called);
 	ck_assert_int_eq(s->writers[0].state, WRITER_STATE_FAILED_AT_PRE_RESTORE);
