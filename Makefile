@@ -208,7 +208,8 @@ LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
 LIBVSSWRITER_SYM     := client/libvsswriter/libvsswriter.sym
 LIBVSSWRITER_LIBS    := $(shell pkg-config --libs dbus-1 uuid 2>/dev/null)
 LIBVSSWRITER         := $(BUILD)/libvsswriter.so $(BUILD)/$(LIBVSSWRITER_SONAME)
-WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer
+WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer \
+	$(BUILD)/vssd-sqlite-writer
 
 .PHONY: libvsswriter install-libvsswriter
 all: libvsswriter
@@ -234,6 +235,9 @@ $(BUILD)/vssd-%-writer: $(BUILD)/client/vssd-%-writer.o $(BUILD)/libcommon.a $(L
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $< $(BUILD)/libcommon.a \
 		$(BUILD)/libvsswriter.so $(LIBVSSWRITER_LIBS)
 
+# the SQLite example writer: libsqlite3 and a thread (its load)
+$(BUILD)/vssd-sqlite-writer: private LIBVSSWRITER_LIBS += $(shell pkg-config --libs sqlite3) -pthread
+
 # test-vss-writer links the shared library (so it sees the exported API only); the program tests
 # run the programs
 $(BUILD)/unit/test-vss-writer: $(BUILD)/libvsswriter.so
@@ -257,6 +261,7 @@ install-libvsswriter: libvsswriter
 		>$(DESTDIR)$(PKGCONFIGDIR)/libvsswriter.pc
 	install -m 0755 $(BUILD)/vssd-hook-writer $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/vssd-example-writer $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/vssd-sqlite-writer $(DESTDIR)$(BINDIR)/
 	install -m 0644 doc/libvsswriter.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 doc/vssd-hook-writer.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 doc/examples/hooks/10-fsfreeze doc/examples/hooks/20-db-flush \

@@ -155,8 +155,8 @@ static int select_given(Restore *r, const BusValue *writers, const char *spec)
 			                       spec);
 		return select_one(r, busutil_dict_get_string(found, "instance-id"), name);
 	}
-	return log_error_errno(-EINVAL, "--component %s: writer '%s' has no component '%s'",
-	                       spec, inst, name);
+	return log_error_errno(-EINVAL, "--component %s: writer '%s' has no component '%s'", spec,
+	                       inst, name);
 }
 
 static int restore_select(Restore *r)
