@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vssd-sqlite-writer.c - a writer for an SQLite database in WAL mode: checkpoint and hold writes
- * at Freeze, close at PreRestore, reopen and check at PostRestore; a thread commits numbered rows */
+ * at Freeze, close at PreRestore, reopen and check at PostRestore; a thread commits numbered rows
+ */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -151,8 +152,9 @@ static void *load_main(void *userdata)
 			next++;
 		}
 		pthread_mutex_unlock(&s->lock);
-		snprintf(sql, sizeof(sql), "INSERT INTO rows(n, t) VALUES(%" PRId64 ", %" PRIu64 ")",
-		         next, now_usec(CLOCK_REALTIME));
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO rows(n, t) VALUES(%" PRId64 ", %" PRIu64 ")", next,
+		         now_usec(CLOCK_REALTIME));
 		if (exec_sql(db, sql) >= 0) /* waits while the writer holds the lock */
 			next++;
 		nanosleep(&ts, NULL);
@@ -192,8 +194,9 @@ static int on_freeze(struct vss_writer *w, const char *set_id, void *userdata)
 	int r;
 
 	if (s->closed)
-		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE, "the database is closed for "
-		                                                      "a restore");
+		return vss_writer_veto(w, VSS_WRITER_ERROR_RETRYABLE,
+		                       "the database is closed for "
+		                       "a restore");
 	r = veto_if_asked(w, "freeze");
 	if (r < 0)
 		return r;
@@ -472,7 +475,8 @@ static int sqlw_open(Sqlw *s)
 		return r;
 	r = exec_sql(s->db, "PRAGMA journal_mode=WAL");
 	if (r >= 0)
-		r = exec_sql(s->db, "CREATE TABLE IF NOT EXISTS rows(n INTEGER PRIMARY KEY, t INTEGER)");
+		r = exec_sql(s->db,
+		             "CREATE TABLE IF NOT EXISTS rows(n INTEGER PRIMARY KEY, t INTEGER)");
 	if (r < 0)
 		return r;
 	if (arg_event_log) {

@@ -14,6 +14,8 @@
  *                          dictionary, the events' arguments
  *   vss-writer-metadata.c  the VSS writer metadata model: components' files, restore method,
  *                          exclude files, mappings, backup schema (LIBVSSWRITER_1.1)
+ *   vss-writer-restore.c   PreRestore and PostRestore: their info and the restore handlers
+ *                          (LIBVSSWRITER_1.3)
  * Nothing here is exported: the library is built with -fvisibility=hidden, and
  * libvsswriter.sym is its export list.
  */
