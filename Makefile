@@ -193,10 +193,10 @@ clean:
 # (GPL, found next to the library through $ORIGIN) and the extra inputs of its unit tests, which
 # otherwise use the generic unit_rule above.
 LIBVSSWRITER_SONAME  := libvsswriter.so.1
-LIBVSSWRITER_VERSION := 1.2.0
+LIBVSSWRITER_VERSION := 1.3.0
 LIBVSSWRITER_SRCS    := $(addprefix client/libvsswriter/,vss-writer.c vss-writer-loop.c \
 	vss-writer-register.c vss-writer-event.c vss-writer-msg.c \
-	vss-writer-metadata.c vss-writer-stamps.c) \
+	vss-writer-metadata.c vss-writer-stamps.c vss-writer-restore.c) \
 	common/vssid.c common/valid.c common/strv.c common/escape.c
 # the D-Bus message helpers, LGPL like the library (common/busmsg.h), for its encoding
 LIBVSSWRITER_SRCS    += common/busmsg.c
@@ -204,7 +204,8 @@ LIBVSSWRITER_OBJS    := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIBVSSWRITER_SRCS))
 LIBVSSWRITER_SYM     := client/libvsswriter/libvsswriter.sym
 LIBVSSWRITER_LIBS    := $(shell pkg-config --libs dbus-1 uuid 2>/dev/null)
 LIBVSSWRITER         := $(BUILD)/libvsswriter.so $(BUILD)/$(LIBVSSWRITER_SONAME)
-WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer
+WRITER_PROGS         := $(BUILD)/vssd-hook-writer $(BUILD)/vssd-example-writer \
+	$(BUILD)/vssd-sqlite-writer
 
 .PHONY: libvsswriter install-libvsswriter
 all: libvsswriter
@@ -230,6 +231,9 @@ $(BUILD)/vssd-%-writer: $(BUILD)/client/vssd-%-writer.o $(BUILD)/libcommon.a $(L
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $< $(BUILD)/libcommon.a \
 		$(BUILD)/libvsswriter.so $(LIBVSSWRITER_LIBS)
 
+# the SQLite example writer: libsqlite3 and a thread (its load)
+$(BUILD)/vssd-sqlite-writer: private LIBVSSWRITER_LIBS += $(shell pkg-config --libs sqlite3) -pthread
+
 # test-vss-writer links the shared library (so it sees the exported API only); the program tests
 # run the programs
 $(BUILD)/unit/test-vss-writer: $(BUILD)/libvsswriter.so
@@ -253,6 +257,7 @@ install-libvsswriter: libvsswriter
 		>$(DESTDIR)$(PKGCONFIGDIR)/libvsswriter.pc
 	install -m 0755 $(BUILD)/vssd-hook-writer $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/vssd-example-writer $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/vssd-sqlite-writer $(DESTDIR)$(BINDIR)/
 	install -m 0644 doc/libvsswriter.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 doc/vssd-hook-writer.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 doc/examples/hooks/10-fsfreeze doc/examples/hooks/20-db-flush \

@@ -400,6 +400,37 @@ START_TEST(delete_shadows)
 }
 END_TEST
 
+START_TEST(restore_verb)
+{
+	P p;
+
+	PARSE(&p, "restore", "--document", "/backup/doc.json", "--component", "one:database",
+	      "--component", "11111111-1111-4111-8111-111111111111:logs", "--", "cp", "-a", "x",
+	      "y");
+	parse_ok(&p);
+	ck_assert_int_eq(p.a.verb, VSSCTL_RESTORE);
+	ck_assert_str_eq(p.a.document, "/backup/doc.json");
+	ck_assert_uint_eq(strv_length(p.a.components), 2);
+	ck_assert_str_eq(p.a.components[0], "one:database");
+	ck_assert_str_eq(p.a.components[1], "11111111-1111-4111-8111-111111111111:logs");
+	ck_assert_uint_eq(strv_length(p.a.command), 4);
+	ck_assert_str_eq(p.a.command[0], "cp");
+	p_done(&p);
+
+	FAILS("missing --document", "Usage: vssctl restore", "restore", "--", "true");
+	FAILS("missing the command to run", "Usage: vssctl restore", "restore", "--document",
+	      "d.json");
+	FAILS("--component needs INSTANCE:NAME", "Usage: vssctl restore", "restore", "--document",
+	      "d.json", "--component", "nocolon", "--", "true");
+	FAILS("--component needs INSTANCE:NAME", "Usage: vssctl restore", "restore", "--document",
+	      "d.json", "--component", ":name", "--", "true");
+	FAILS("--component needs INSTANCE:NAME", "Usage: vssctl restore", "restore", "--document",
+	      "d.json", "--component", "inst:", "--", "true");
+	FAILS("option --volume is not valid for 'restore'", "Usage: vssctl restore", "restore",
+	      "--document", "d.json", "--volume", VOLA, "--", "true");
+}
+END_TEST
+
 START_TEST(backup_verb)
 {
 	P p;
@@ -1758,6 +1789,7 @@ TEST_SUITE_MAIN("vssctl",
 	TEST(create_shadow_volume_limit)
 	TEST(delete_shadows)
 	TEST(backup_verb)
+	TEST(restore_verb)
 	TEST(storage_verbs)
 	TEST(snapshot_verbs)
 	TEST(volume_verbs)

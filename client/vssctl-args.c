@@ -36,6 +36,7 @@ enum {
 	OPT_DETAILED,
 	OPT_DOCUMENT,
 	OPT_PREVIOUS,
+	OPT_COMPONENT,
 };
 
 #define BIT(o) (1ULL << ((o)-OPT_SET))
@@ -67,6 +68,7 @@ static const struct option options[] = {
 	{ "detailed", no_argument, NULL, OPT_DETAILED },
 	{ "document", required_argument, NULL, OPT_DOCUMENT },
 	{ "previous", required_argument, NULL, OPT_PREVIOUS },
+	{ "component", required_argument, NULL, OPT_COMPONENT },
 	{},
 };
 
@@ -227,6 +229,37 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"Exit status: CMD's; 128+N if CMD was killed by signal N or vssctl got it; 1\n"
 		"when vssd failed; 2 on a usage error.\n",
 	},
+	[VSSCTL_RESTORE] = {
+		"restore",
+		BIT(OPT_DOCUMENT) | BIT(OPT_COMPONENT),
+		0, UINT_MAX,
+		"restore --document FILE [--component INSTANCE:NAME]...\n"
+		"-- CMD [ARGS]...",
+		"Restore components of a backup with the writers' help, as diskshadow's\n"
+		"restore does: StartRestore with the backup document, GatherWriterMetadata,\n"
+		"SetSelectedForRestore, PreRestore (writers stop using their files), then\n"
+		"CMD, which copies the files back, then SetFileRestoreStatus (all when CMD\n"
+		"exits 0, failed otherwise), PostRestore (writers take the files back),\n"
+		"GatherWriterStatus and Release. No shadow copy is involved.\n"
+		"\n"
+		"CMD gets in its environment:\n"
+		"  VSSD_RESTORE_ID          the restore session id\n"
+		"  VSSD_BACKUP_SET_ID       the set the backup was taken from\n"
+		"  VSSD_RESTORE_COMPONENTS  the selected components, \"INSTANCE-ID:NAME ...\"\n"
+		"                           (the document's instance ids), space-separated\n"
+		"  VSSD_RESTORE_FAILED      those whose writer vetoed PreRestore (restore\n"
+		"                           them anyway at your own risk), likewise\n"
+		"\n"
+		"  --document FILE         the backup document (vssctl backup --document)\n"
+		"  --component INSTANCE:NAME\n"
+		"                          a component to restore: INSTANCE is the writer's\n"
+		"                          instance id in the document, its instance name, or\n"
+		"                          its name; repeat for more. Default: every component\n"
+		"                          that was part of the backup\n"
+		"\n"
+		"Exit status: 0 when CMD succeeded and no writer failed; CMD's status when it\n"
+		"failed; 1 when a writer failed or vssd did; 2 on a usage error.\n",
+	},
 	[VSSCTL_ADD_STORAGE] = {
 		"add storage", BIT(OPT_FOR) | BIT(OPT_ON) | BIT(OPT_MAXSIZE), 0, 0,
 		"add storage --for V --on DIR [--maxsize SIZE]",
@@ -316,6 +349,7 @@ static const struct {
 void vssctl_args_done(VssctlArgs *a)
 {
 	a->volumes = strv_free(a->volumes);
+	a->components = strv_free(a->components);
 }
 
 const char *vssctl_verb_to_string(VssctlVerb v)
@@ -581,7 +615,7 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		return 1;
 	}
 
-	if (c < OPT_SET || c > OPT_PREVIOUS) /* getopt_long() returns nothing else */
+	if (c < OPT_SET || c > OPT_COMPONENT) /* getopt_long() returns nothing else */
 		return usage_error(err, verb, "unexpected option %d", c);
 	if (verb < 0)
 		return usage_error(err, verb, "option --%s belongs after the verb", option_name(c));
@@ -674,6 +708,14 @@ static int handle_option(VssctlArgs *a, int c, char *const *argv, VssctlVerb ver
 		if (!valid_text(optarg, VSSD_PATH_MAX))
 			return usage_error(err, verb, "--previous needs a file name");
 		a->previous = optarg;
+		return 1;
+	case OPT_COMPONENT:
+		if (!valid_text(optarg, VSSD_STRING_MAX * 2) || !strchr(optarg, ':') ||
+		    optarg[0] == ':' || strchr(optarg, ':')[1] == 0)
+			return usage_error(err, verb, "--component needs INSTANCE:NAME, not '%s'",
+			                   optarg);
+		if (strv_extend(&a->components, optarg) < 0)
+			return -ENOMEM;
 		return 1;
 	case OPT_DELETE_SNAPSHOTS:
 		a->delete_snapshots = true;
@@ -772,7 +814,7 @@ static int check_verb(VssctlArgs *a, char *const *pos, int n, FILE *err)
 	VssctlVerb v = a->verb;
 	int r = 0;
 
-	if (v != VSSCTL_BACKUP) {
+	if (v != VSSCTL_BACKUP && v != VSSCTL_RESTORE) {
 		if ((unsigned)n < verbs[v].args_min)
 			return usage_error(err, v, "missing argument");
 		if ((unsigned)n > verbs[v].args_max)
@@ -796,6 +838,12 @@ static int check_verb(VssctlArgs *a, char *const *pos, int n, FILE *err)
 		return check_delete_selector(a, err);
 	case VSSCTL_BACKUP:
 		return check_backup(a, err);
+	case VSSCTL_RESTORE:
+		if (!a->document)
+			return usage_error(err, v, "missing --document");
+		if (!a->command || !a->command[0] || !a->command[0][0])
+			return usage_error(err, v, "missing the command to run, after --");
+		return 0;
 	case VSSCTL_ADD_STORAGE:
 	case VSSCTL_RESIZE_STORAGE:
 	case VSSCTL_DELETE_STORAGE:
@@ -886,13 +934,15 @@ int vssctl_parse_argv(int argc, char *argv[], VssctlArgs *a, FILE *out, FILE *er
 	sub[0] = argv[0];
 	memcpy(sub + 1, argv + base, (size_t)n * sizeof(char *));
 	optind = 0;
-	while ((c = getopt_long(n + 1, sub, a->verb == VSSCTL_BACKUP ? "+:h" : ":h", options,
-	                        NULL)) >= 0) {
+	while ((c = getopt_long(n + 1, sub,
+	                        a->verb == VSSCTL_BACKUP || a->verb == VSSCTL_RESTORE ? "+:h"
+	                                                                              : ":h",
+	                        options, NULL)) >= 0) {
 		r = handle_option(a, c, sub, a->verb, out, err);
 		if (r <= 0)
 			return r;
 	}
-	if (a->verb == VSSCTL_BACKUP)
+	if (a->verb == VSSCTL_BACKUP || a->verb == VSSCTL_RESTORE)
 		a->command = argv + base + optind - 1; /* "+" does not permute: same order */
 	r = check_verb(a, sub + optind, n + 1 - optind, err);
 	return r < 0 ? r : 1;

@@ -21,6 +21,7 @@ typedef enum VssctlVerb {
 	VSSCTL_CREATE_SHADOW,
 	VSSCTL_DELETE_SHADOWS,
 	VSSCTL_BACKUP,
+	VSSCTL_RESTORE,
 	VSSCTL_ADD_STORAGE,
 	VSSCTL_RESIZE_STORAGE,
 	VSSCTL_DELETE_STORAGE,
@@ -69,10 +70,11 @@ typedef struct VssctlArgs {
 	bool device_only;
 	bool delete_snapshots;
 	bool detailed;        /* list writers --detailed */
-	const char *document; /* backup: write the backup document there */
+	const char *document; /* backup: write the backup document there; restore: read it */
 	const char *previous; /* backup: the previous backup's document (previous-document) */
 	VssctlSize maxsize;
-	char **command; /* backup: CMD and its arguments, pointing into argv */
+	char **command;    /* backup, restore: CMD and its arguments, pointing into argv */
+	char **components; /* restore --component INSTANCE:NAME, in order (a copy) */
 } VssctlArgs;
 
 #define VSSCTL_ARGS_NULL ((VssctlArgs){ .timeout_ms = -1, .verb = _VSSCTL_VERB_INVALID })

@@ -5,6 +5,7 @@
 
 #include "client/vssctl-backup.h"
 #include "client/vssctl-format.h"
+#include "client/vssctl-restore.h"
 #include "client/vssctl-verbs.h"
 #include "common/escape.h"
 #include "common/log.h"
@@ -440,6 +441,7 @@ static int verb_list(Vssctl *v)
 	case VSSCTL_CREATE_SHADOW:
 	case VSSCTL_DELETE_SHADOWS:
 	case VSSCTL_BACKUP:
+	case VSSCTL_RESTORE:
 	case VSSCTL_ADD_STORAGE:
 	case VSSCTL_RESIZE_STORAGE:
 	case VSSCTL_DELETE_STORAGE:
@@ -827,6 +829,8 @@ int vssctl_run(const VssctlArgs *args, FILE *out)
 		return verb_delete_shadows(&v);
 	case VSSCTL_BACKUP:
 		return vssctl_backup(&v);
+	case VSSCTL_RESTORE:
+		return vssctl_restore(&v);
 	case VSSCTL_ADD_STORAGE:
 	case VSSCTL_RESIZE_STORAGE:
 	case VSSCTL_DELETE_STORAGE:

@@ -11,6 +11,7 @@
 #define VSSD_IFACE_SET     "org.vssd.ShadowCopy1.SnapshotSet"
 #define VSSD_IFACE_SNAP    "org.vssd.ShadowCopy1.Snapshot"
 #define VSSD_IFACE_WRITER  "org.vssd.ShadowCopy1.Writer"
+#define VSSD_IFACE_RESTORE "org.vssd.ShadowCopy1.RestoreSession"
 /* A writer's veto is an error named this prefix and Retryable, NonRetryable, OutOfResources,
  * InconsistentSnapshot or Timeout */
 #define VSSD_WRITER_ERROR_PREFIX "org.vssd.ShadowCopy1.Writer.Error."
@@ -29,6 +30,8 @@ typedef enum WriterEvent {
 	/* optional (a writer answering UnknownMethod has nothing to do): each component's result,
 	 * sent before BackupComplete */
 	WRITER_EVENT_BACKUP_RESULTS,
+	WRITER_EVENT_PRE_RESTORE,
+	WRITER_EVENT_POST_RESTORE,
 	_WRITER_EVENT_MAX,
 	_WRITER_EVENT_INVALID = -EINVAL,
 } WriterEvent;

@@ -13,6 +13,8 @@
 #define VSSD_MAX_SHADOW_COPIES_DEFAULT  64  /* client-accessible ones, like VSS's MaxShadowCopies */
 #define VSSD_WRITERS_PER_CONNECTION_MAX 16
 #define VSSD_SETS_PER_UID_MAX           16
+#define VSSD_RESTORES_PER_UID_MAX       8 /* VSS: 8 restore sessions */
+#define VSSD_RESTORES_MAX               64
 #define VSSD_PENDING_CALLS_MAX          64 /* dbus-daemon allows 128 pending replies per connection */
 #define VSSD_WRITERS_PER_UID_MAX        256  /* [limits] writers-per-uid caps it lower */
 #define VSSD_WRITERS_MAX                1024 /* all uids together */

@@ -81,7 +81,7 @@ while IFS= read -r v; do
 		fail=1
 	fi
 	# shellcheck disable=SC2086
-	expect "options of '$v'" "$want $_vssctl_global_opts$([[ $v == backup ]] && echo ' --')" \
+	expect "options of '$v'" "$want $_vssctl_global_opts$([[ $v == backup || $v == restore ]] && echo ' --')" \
 		vssctl $v --
 done <<<"$help_verbs"
 want=$("$vssctl" --help | sed -n '/^Global options/,/^$/p' | grep -o -- '--[a-z][a-z-]*' | sorted)
@@ -92,7 +92,7 @@ got=$(echo "$_vssctl_global_opts" | sorted)
 }
 
 # ---- words and values
-expect "first words" "list create delete backup add resize expose unexpose revert query" vssctl ""
+expect "first words" "list create delete backup restore add resize expose unexpose revert query" vssctl ""
 expect "first words after a global option" "list" vssctl --json l
 expect "second words of list" "shadows volumes providers writers storage" vssctl list ""
 expect "second words of delete" "shadows storage volume" vssctl --timeout-ms 5 delete ""
@@ -106,6 +106,7 @@ expect "contexts" "backup file-share-backup persistent app-rollback client-acces
 	vssctl create shadow --context ""
 expect "a context, begun" "persistent" vssctl backup --context pe
 expect "a context after =" "persistent" vssctl backup --context = pe
+expect "a restore document" "" vssctl restore --component db:data --document /nonexistent-dir/x
 expect "backup types" "full copy incremental differential log" vssctl backup --type ""
 expect "nothing for a size" "" vssctl add storage --for /dev/x --maxsize ""
 mkdir -p "$tmp/dir/store"

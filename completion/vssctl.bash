@@ -17,6 +17,7 @@ declare -gA _vssctl_verb_opts=(
 	["create shadow"]="--volume --context --no-writers --no-auto-release --type --description"
 	["delete shadows"]="--set --shadow --volume --oldest --all --quiet"
 	["backup"]="--volume --context --type --no-writers --mount --description --document --previous"
+	["restore"]="--document --component"
 	["add storage"]="--for --on --maxsize"
 	["resize storage"]="--for --maxsize"
 	["delete storage"]="--for --delete-snapshots --quiet"
@@ -41,7 +42,7 @@ declare -gA _vssctl_aliases=(
 )
 _vssctl_global_opts="--bus --json --timeout-ms --help --version"
 # options that take an argument (as a separate word or after "=")
-_vssctl_arg_opts=" --bus --timeout-ms --set --shadow --volume --for --on --maxsize --context --type --description --name "
+_vssctl_arg_opts=" --bus --timeout-ms --set --shadow --volume --for --on --maxsize --context --type --description --name --document --previous --component "
 
 # One kind of value from vssd: ids, set-ids, volumes. $1 the vssctl to run, $2 the --bus
 # address or "", $3 the kind. Prints one value a line; nothing when vssd does not answer.
@@ -96,8 +97,8 @@ _vssctl()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if [[ $w == -- ]]; then
-			# backup's command: complete it as a command line of its own
-			if [[ $verb == backup ]]; then
+			# backup's and restore's command: complete it as a command line of its own
+			if [[ $verb == backup || $verb == restore ]]; then
 				if ((i + 1 == COMP_CWORD)); then
 					COMPREPLY=($(compgen -c -- "$cur"))
 				elif declare -F _command_offset >/dev/null; then
@@ -139,7 +140,7 @@ _vssctl()
 
 	# the value of an option
 	case $prev in
-	--bus | --timeout-ms | --maxsize | --description | --name)
+	--bus | --timeout-ms | --maxsize | --description | --name | --component)
 		return 0
 		;;
 	--context)
@@ -181,7 +182,7 @@ _vssctl()
 	# an option
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$_vssctl_global_opts ${verb:+${_vssctl_verb_opts[$verb]}}" -- "$cur"))
-		[[ $verb == backup ]] && COMPREPLY+=($(compgen -W "--" -- "$cur"))
+		[[ $verb == backup || $verb == restore ]] && COMPREPLY+=($(compgen -W "--" -- "$cur"))
 		return 0
 	fi
 

@@ -14,6 +14,7 @@
 #include "daemon/dmdev.h"
 #include "daemon/document.h"
 #include "daemon/hostops.h"
+#include "daemon/restore-dbus.h"
 #include "daemon/snapset-dbus.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -803,6 +804,7 @@ static const BusMethod manager_methods[] = {
 	{ "ResizeStorage", "st", method_resize_storage, BUS_ACCESS_ADMIN },
 	{ "DeleteStorage", "sa{sv}", method_delete_storage, BUS_ACCESS_ADMIN },
 	{ "ListStorage", "", method_list_storage, BUS_ACCESS_ADMIN },
+	{ "StartRestore", "sa{sv}", restore_dbus_start, BUS_ACCESS_ADMIN },
 	{ NULL },
 };
 

@@ -15,6 +15,7 @@
 #include "daemon/hostops.h"
 #include "daemon/monitor.h"
 #include "daemon/recovery.h"
+#include "daemon/restore.h"
 #include "daemon/revert.h"
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
@@ -266,6 +267,7 @@ static void daemon_on_peer_gone(void *userdata, const char *name)
 {
 	writers_peer_gone(userdata, name);
 	release_owned(userdata, name);
+	restores_peer_gone(userdata, name);
 }
 
 /* ---- lifetime -------------------------------------------------------------------------------- */
@@ -421,6 +423,9 @@ void daemon_done(Daemon *d)
 	d->stopping = true;
 	d->monitor = monitor_free(d->monitor);
 	release_owned(d, NULL);
+	restores_peer_gone(d, NULL);
+	free(d->restores);
+	d->restores = NULL;
 	while (d->n_sets > 0) {
 		Snapset *s = d->sets[d->n_sets - 1];
 

@@ -12,6 +12,7 @@
 typedef struct Snapset Snapset;
 typedef struct Snapshot Snapshot;
 typedef struct Writer Writer;
+typedef struct RestoreSession RestoreSession;
 typedef struct WriterBroadcast WriterBroadcast;
 typedef struct StorageAssoc StorageAssoc;
 typedef struct Monitor Monitor;
@@ -50,6 +51,8 @@ typedef struct Daemon {
 	Monitor *monitor;       /* storage fill level, overflow */
 	ManagedVolume *volumes; /* CreateVolume's */
 	size_t n_volumes;
+	RestoreSession **restores; /* daemon/restore.h */
+	size_t n_restores;
 	/* writer.c: every broadcast under way, oldest first, and the calls in flight of all of
 	 * them together (dbus-daemon refuses more than 128 pending replies per connection) */
 	WriterBroadcast **bcasts;

@@ -64,6 +64,11 @@ static const struct {
 	/* optional, and never a failure: BackupComplete follows (writer_apply_reply()) */
 	[WRITER_EVENT_BACKUP_RESULTS] = { "BackupResults", "saa{sv}", WRITER_STATE_UNKNOWN,
 	                                  WRITER_STATE_UNKNOWN, false },
+	/* a restore: a veto fails that writer's components, not the others (daemon/restore.c) */
+	[WRITER_EVENT_PRE_RESTORE] = { "PreRestore", "sa{sv}", WRITER_STATE_STABLE,
+	                               WRITER_STATE_FAILED_AT_PRE_RESTORE, false },
+	[WRITER_EVENT_POST_RESTORE] = { "PostRestore", "sa{sv}", WRITER_STATE_STABLE,
+	                                WRITER_STATE_FAILED_AT_POST_RESTORE, false },
 };
 
 /* The VSS_E_WRITERERROR_* a writer may veto with */
@@ -221,6 +226,8 @@ struct WriterBroadcast {
 	WriterAnswerFn answer;
 	bool success;
 	bool lenient; /* continue_on_failure */
+	int (*append_info)(const Writer *w, DBusMessageIter *it, void *info_userdata);
+	void *info_userdata;
 	VssId *ids;
 	size_t n;
 	size_t next;
@@ -440,6 +447,13 @@ static int append_args(WriterBroadcast *b, const Writer *w, DBusMessage *m)
 		if (bus_append_string(&it, set) < 0)
 			return -ENOMEM;
 		return append_results(&it, b, w);
+	case WRITER_EVENT_PRE_RESTORE:
+	case WRITER_EVENT_POST_RESTORE:
+		if (bus_append_string(&it, set) < 0)
+			return -ENOMEM;
+		if (b->append_info)
+			return b->append_info(w, &it, b->info_userdata);
+		return bus_dict_open(&it, &a) < 0 || bus_dict_close(&it, &a) < 0 ? -ENOMEM : 0;
 	case WRITER_EVENT_FREEZE:
 	case WRITER_EVENT_THAW:
 	case WRITER_EVENT_ABORT:
@@ -496,6 +510,12 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	if (!w)
 		return vss_err_set(err, VSS_ERROR_WRITER_NOT_RESPONDING, -ETIMEDOUT,
 		                   "a writer left the bus during %s", ev);
+	/* a writer without restore handlers has nothing to do at a restore */
+	if ((event == WRITER_EVENT_PRE_RESTORE || event == WRITER_EVENT_POST_RESTORE) && reply &&
+	    dbus_message_is_error(reply, DBUS_ERROR_UNKNOWN_METHOD)) {
+		writer_update(w, WRITER_STATE_STABLE, "");
+		return 0;
+	}
 	if (reply && dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_ERROR) {
 		/* Identify changes nothing in a session under way (as in VSS, where it must not
 		 * change state): it only brings a failed writer back to Stable. Abort keeps a
@@ -506,7 +526,8 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 		             w->state != WRITER_STATE_UNKNOWN);
 
 		bool clear = (event == WRITER_EVENT_IDENTIFY && failed) ||
-		             event == WRITER_EVENT_PREPARE_BACKUP;
+		             event == WRITER_EVENT_PREPARE_BACKUP ||
+		             event == WRITER_EVENT_PRE_RESTORE;
 
 		if (event == WRITER_EVENT_IDENTIFY && reply)
 			writer_identify_update(w, reply);
@@ -720,7 +741,9 @@ int writer_broadcast_start(Daemon *d, WriterEvent ev, const VssId *ids, size_t n
 		                .userdata = userdata,
 		                .success = args->success,
 		                .answer = args->answer,
-		                .lenient = args->continue_on_failure };
+		                .lenient = args->continue_on_failure,
+		                .append_info = args->append_info,
+		                .info_userdata = args->info_userdata };
 	b->ids = calloc(n ? n : 1, sizeof(VssId));
 	b->pending = calloc(n ? n : 1, sizeof(DBusPendingCall *));
 	b->set_id = strdup(strempty(args->set_id));

@@ -141,6 +141,10 @@ typedef struct WriterEventArgs {
 	/* writer-failures=continue: a failure does not end the broadcast; each failing writer
 	 * is left in its failed state (a writer that cannot be reached too) */
 	bool continue_on_failure;
+	/* PreRestore, PostRestore: appends writer w's a{sv} info (daemon/restore.c); info_userdata
+	 * must outlive the broadcast */
+	int (*append_info)(const Writer *w, DBusMessageIter *it, void *info_userdata);
+	void *info_userdata;
 } WriterEventArgs;
 
 typedef struct WriterBroadcast WriterBroadcast;

@@ -16,7 +16,7 @@ set -eu
 PACKAGES="
 build-essential pkg-config git clang-format
 libdevmapper-dev libdbus-1-dev libsystemd-dev libjson-c-dev uuid-dev libmount-dev libblkid-dev
-libinih-dev check
+libinih-dev check libsqlite3-dev sqlite3
 dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-system-x86
 lvm2 tar coreutils procps psmisc strace
 python3-dbus systemd libglib2.0-bin passwd

@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 #include "client/libvsswriter/vss-writer.h"
+#include "common/busmsg.h"
 #include "common/macro.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/fake-vssd.h"
@@ -1140,8 +1141,129 @@ START_TEST(backup_results_without_a_handler_succeeds)
 }
 END_TEST
 
+/* ---- restore (LIBVSSWRITER_1.3) -------------------------------------------------------------- */
+
+static int on_restore(struct vss_writer *w, const struct vss_writer_restore_info *info,
+                      void *userdata, const char *event)
+{
+	char l[512] = "";
+
+	for (size_t i = 0; i < info->n_components; i++) {
+		const struct vss_writer_restore_component *c = info->components[i];
+
+		snprintf(l + strlen(l), sizeof(l) - strlen(l), " %s[%s|%s|%d|%s|%s|%s]", c->name,
+		         c->backup_stamp ? c->backup_stamp : "-",
+		         c->new_target ? c->new_target : "-", c->backup_succeeded, c->restore_type,
+		         c->restore_options ? c->restore_options : "-",
+		         c->file_restore_status ? c->file_restore_status : "-");
+	}
+	ck_assert_ptr_null(info->components[info->n_components]);
+	recorder_add(userdata, "%s %s %s %s %s%s", event, info->session_id, info->backup_set_id,
+	             info->backup_type, info->backup_instance_id, l);
+	return answer(w, userdata, event);
+}
+
+static int on_pre_restore(struct vss_writer *w, const struct vss_writer_restore_info *info,
+                          void *userdata)
+{
+	return on_restore(w, info, userdata, "pre-restore");
+}
+
+static int on_post_restore(struct vss_writer *w, const struct vss_writer_restore_info *info,
+                           void *userdata)
+{
+	return on_restore(w, info, userdata, "post-restore");
+}
+
+/* PreRestore/PostRestore(session, info) as vssd sends them: one component "data" with a stamp
+ * and a new target, and for PostRestore the file status */
+static DBusMessage *restore_call(World *t, const char *method)
+{
+	DBusMessage *m = fake_vssd_new_call(t->vssd, method);
+	DBusMessageIter it, d, e, v, arr, c;
+	const char *session = SET_B;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(busmsg_append_string(&it, session), 0);
+	ck_assert_int_eq(busmsg_dict_open(&it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "backup-set", SET_A), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "backup-type", "full"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "context", "backup"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "backup-instance-id", SET_A), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "some-future-key", "skipped"), 0);
+	ck_assert_int_eq(busmsg_entry_open(&d, "components", "aa{sv}", &e, &v), 0);
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &arr));
+	ck_assert_int_eq(busmsg_dict_open(&arr, &c), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "name", "data"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "backup-stamp", "lsn=7"), 0);
+	ck_assert_int_eq(busmsg_dict_append_bool(&c, "backup-succeeded", true), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "new-target", "/srv/new"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "restore-type", "by-copy"), 0);
+	if (streq(method, "PostRestore"))
+		ck_assert_int_eq(busmsg_dict_append_string(&c, "file-restore-status", "all"), 0);
+	ck_assert_int_eq(busmsg_dict_close(&arr, &c), 0);
+	ck_assert(dbus_message_iter_close_container(&v, &arr));
+	ck_assert_int_eq(busmsg_entry_close(&d, &e, &v, 0), 0);
+	ck_assert_int_eq(busmsg_dict_close(&it, &d), 0);
+	return m;
+}
+
+START_TEST(restore_events_reach_their_handlers)
+{
+	static const struct vss_writer_restore_handlers rh = {
+		.pre_restore = on_pre_restore,
+		.post_restore = on_post_restore,
+	};
+	_cleanup_(world_done) World t = { 0 };
+	DBusMessage *reply;
+
+	ck_assert_int_eq(fake_bus_start(&t.bus), 0);
+	ck_assert_int_eq(fake_vssd_new(fake_bus_address(t.bus), true, &t.vssd), 0);
+	world_writer(&t);
+	ck_assert_int_eq(vss_writer_set_restore_handlers(t.w, &rh, 0, &t.rec), -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_handlers(t.w, &rh, sizeof(rh) + 1, &t.rec),
+	                 -EINVAL);
+	ck_assert_int_eq(vss_writer_set_restore_handlers(t.w, &rh, sizeof(rh), &t.rec), 0);
+	ck_assert_int_eq(vss_writer_start(t.w), 0);
+	ck_assert_int_eq(vss_writer_set_restore_handlers(t.w, &rh, sizeof(rh), &t.rec), -EBUSY);
+	fake_vssd_set_peer(t.vssd, vss_writer_get_fd(t.w), writer_dispatch, t.w);
+	ck_assert(fake_vssd_wait_registered(t.vssd, 1, WAIT));
+
+	assert_ok(fake_vssd_send(t.vssd, restore_call(&t, "PreRestore")));
+	assert_ok(fake_vssd_send(t.vssd, restore_call(&t, "PostRestore")));
+	ck_assert_uint_eq(t.rec.n, 2);
+	ck_assert_str_eq(t.rec.lines[0], "pre-restore " SET_B " " SET_A " full " SET_A
+	                                 " data[lsn=7|/srv/new|1|by-copy|-|-]");
+	ck_assert_str_eq(t.rec.lines[1], "post-restore " SET_B " " SET_A " full " SET_A
+	                                 " data[lsn=7|/srv/new|1|by-copy|-|all]");
+	/* a veto is the writer error, as for the other events */
+	t.rec.veto_event = "pre-restore";
+	t.rec.veto = VSS_WRITER_ERROR_NON_RETRYABLE;
+	reply = fake_vssd_send(t.vssd, restore_call(&t, "PreRestore"));
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(fake_reply_error(reply), "org.vssd.ShadowCopy1.Writer.Error.NonRetryable");
+	dbus_message_unref(reply);
+}
+END_TEST
+
+START_TEST(restore_without_handlers_is_an_unknown_method)
+{
+	_cleanup_(world_done) World t = { 0 };
+	DBusMessage *reply;
+
+	world_start(&t, 0);
+	reply = fake_vssd_send(t.vssd, restore_call(&t, "PreRestore"));
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(fake_reply_error(reply), DBUS_ERROR_UNKNOWN_METHOD);
+	dbus_message_unref(reply);
+	ck_assert_uint_eq(t.rec.n, 0);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vss-writer",
+	TEST(restore_events_reach_their_handlers)
+	TEST(restore_without_handlers_is_an_unknown_method)
 	TEST(registers_with_info)
 	TEST(identify_answers_from_registered_info)
 	TEST(registers_and_identifies_with_the_model)

@@ -29,6 +29,8 @@ static const char writer_introspection[] =
 	METHOD("BackupComplete", ARG_IN("set", "s") ARG_IN("success", "b"))
 	METHOD("BackupShutdown", ARG_IN("set", "s"))
 	METHOD("BackupResults", ARG_IN("set", "s") ARG_IN("components", "aa{sv}"))
+	METHOD("PreRestore", ARG_IN("session", "s") ARG_IN("info", "a{sv}"))
+	METHOD("PostRestore", ARG_IN("session", "s") ARG_IN("info", "a{sv}"))
 	" </interface>\n"
 	" <interface name=\"" DBUS_INTERFACE_INTROSPECTABLE "\">\n"
 	METHOD("Introspect", ARG_OUT("xml", "s"))
@@ -135,6 +137,8 @@ static int writer_invoke(struct vss_writer *w, WriterEvent ev, const WriterArgs 
 		               ? h->backup_results(w, a->set_id, a->results, a->n_results, ud)
 		               : 0;
 	case WRITER_EVENT_IDENTIFY:
+	case WRITER_EVENT_PRE_RESTORE:  /* vss-writer-restore.c */
+	case WRITER_EVENT_POST_RESTORE: /* likewise */
 	case _WRITER_EVENT_MAX:
 	case _WRITER_EVENT_INVALID:
 		break;
@@ -254,6 +258,8 @@ static DBusMessage *writer_handle_event(struct vss_writer *w, DBusMessage *m, Wr
 	case WRITER_EVENT_BACKUP_COMPLETE:
 	case WRITER_EVENT_BACKUP_SHUTDOWN:
 	case WRITER_EVENT_BACKUP_RESULTS:
+	case WRITER_EVENT_PRE_RESTORE:
+	case WRITER_EVENT_POST_RESTORE:
 	case _WRITER_EVENT_MAX:
 	case _WRITER_EVENT_INVALID:
 		break;
@@ -307,6 +313,12 @@ DBusHandlerResult writer_on_message(DBusConnection *c, DBusMessage *m, void *use
 			reply = dbus_message_new_error(
 				m, DBUS_ERROR_ACCESS_DENIED,
 				"only org.vssd.ShadowCopy1 may call writers");
+		} else if (ev == WRITER_EVENT_PRE_RESTORE || ev == WRITER_EVENT_POST_RESTORE) {
+			bool unhandled = false;
+
+			reply = writer_handle_restore(w, m, ev, &unhandled);
+			if (unhandled)
+				return DBUS_HANDLER_RESULT_NOT_YET_HANDLED; /* UnknownMethod */
 		} else
 			reply = writer_handle_event(w, m, ev);
 	}

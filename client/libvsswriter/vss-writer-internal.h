@@ -14,6 +14,8 @@
  *                          dictionary, the events' arguments
  *   vss-writer-metadata.c  the VSS writer metadata model: components' files, restore method,
  *                          exclude files, mappings, backup schema (LIBVSSWRITER_1.1)
+ *   vss-writer-restore.c   PreRestore and PostRestore: their info and the restore handlers
+ *                          (LIBVSSWRITER_1.3)
  * Nothing here is exported: the library is built with -fvisibility=hidden, and
  * libvsswriter.sym is its export list.
  */
@@ -93,6 +95,8 @@ struct vss_writer {
 
 	struct vss_writer_handlers handlers;
 	void *userdata;
+	struct vss_writer_restore_handlers restore_handlers; /* vss-writer-restore.c */
+	void *restore_userdata;
 	void (*log_fn)(struct vss_writer *w, int priority, const char *message, void *userdata);
 	void *log_userdata;
 
@@ -184,6 +188,11 @@ void writer_metadata_free(struct vss_writer *w); /* components included */
 /* The model's keys of a component / of the writer, those that were set (busmsg a{sv}) */
 int writer_append_component_model(DBusMessageIter *dict, const WriterComponent *c);
 int writer_append_writer_model(DBusMessageIter *dict, const struct vss_writer *w);
+
+/* ---- vss-writer-restore.c: PreRestore and PostRestore (LIBVSSWRITER_1.3) */
+/* Runs the restore handler of ev; NULL reply with *unhandled: no handler, answer UnknownMethod */
+DBusMessage *writer_handle_restore(struct vss_writer *w, DBusMessage *m, WriterEvent ev,
+                                   bool *unhandled);
 
 /* ---- vss-writer-msg.c */
 /* The event's D-Bus member and argument signature; NULL when ev is out of range */

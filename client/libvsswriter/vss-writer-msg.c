@@ -24,6 +24,8 @@ static const struct {
 	[WRITER_EVENT_BACKUP_COMPLETE] = { "BackupComplete", "sb" },
 	[WRITER_EVENT_BACKUP_SHUTDOWN] = { "BackupShutdown", "s" },
 	[WRITER_EVENT_BACKUP_RESULTS] = { "BackupResults", "saa{sv}" },
+	[WRITER_EVENT_PRE_RESTORE] = { "PreRestore", "sa{sv}" },   /* vss-writer-restore.c */
+	[WRITER_EVENT_POST_RESTORE] = { "PostRestore", "sa{sv}" }, /* likewise */
 };
 
 static const char *const usage_names[] = {
@@ -424,6 +426,8 @@ int writer_args_parse(DBusMessage *m, WriterEvent ev, WriterArgs *a, const char 
 	case WRITER_EVENT_THAW:
 	case WRITER_EVENT_ABORT:
 	case WRITER_EVENT_BACKUP_SHUTDOWN:
+	case WRITER_EVENT_PRE_RESTORE:
+	case WRITER_EVENT_POST_RESTORE:
 	case _WRITER_EVENT_MAX:
 	case _WRITER_EVENT_INVALID:
 		break;

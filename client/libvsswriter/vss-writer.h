@@ -378,6 +378,61 @@ int vss_writer_veto(struct vss_writer *w, enum vss_writer_error code, const char
  * until the next vss_writer_dispatch(). */
 const char *vss_writer_get_instance_id(struct vss_writer *w);
 
+/*
+ * Restore (LIBVSSWRITER_1.3): VSS's PreRestore and PostRestore. A requester restores files from a
+ * backup through vssd (RestoreSession); each writer whose components are restored is told before
+ * the files are copied (pre_restore: stop using the files, e.g. close the database) and after
+ * (post_restore: take the restored files back, e.g. open and check the database).
+ *
+ * One restored component, as the backup document describes it and the requester chose it. Strings
+ * are valid during the handler only; NULL means absent.
+ */
+struct vss_writer_restore_component {
+	const char *name;
+	const char *backup_stamp;    /* what the writer recorded at backup, or NULL */
+	const char *backup_metadata; /* likewise */
+	int backup_succeeded;        /* 1, 0, or -1 when the document does not say */
+	const char *restore_options; /* the requester's options for the writer, or NULL */
+	const char *new_target;      /* files restored elsewhere: this directory, or NULL */
+	const char *restore_type;    /* "by-copy", "import" or "other" */
+	/* post_restore: "all" (every file restored), "none" (none restored, the originals are
+	 * intact), "failed" (some restored: the component is damaged) or "undefined" (the requester
+	 * did not say); pre_restore: NULL */
+	const char *file_restore_status;
+};
+
+/* What a restore event carries; components: those of this writer being restored (for
+ * post_restore, those whose pre_restore did not fail), NULL-terminated. New fields are only ever
+ * added at the end. */
+struct vss_writer_restore_info {
+	const char *session_id;         /* the restore session (UUID) */
+	const char *backup_set_id;      /* the set the backup was taken from */
+	const char *backup_type;        /* "full", "copy", "incremental", "differential", "log" */
+	const char *context;            /* the backup's context */
+	const char *backup_instance_id; /* this writer's instance id at backup time */
+	const struct vss_writer_restore_component *const *components;
+	size_t n_components;
+};
+
+/*
+ * The restore handlers; either may be NULL. A handler accepts with >= 0 or vetoes as the other
+ * handlers do (vss_writer_veto() or a negative errno). A veto fails this writer's components only
+ * (VSS states 13, failed at pre-restore, and 14, failed at post-restore): vssd tells the
+ * requester, the other writers go on. A writer without a restore handler answers the event as an
+ * unknown method, which vssd takes as "nothing to do". size: sizeof(struct
+ * vss_writer_restore_handlers) as the application was compiled; call before vss_writer_start().
+ * Returns 0, -EINVAL or -EBUSY (started already).
+ */
+struct vss_writer_restore_handlers {
+	int (*pre_restore)(struct vss_writer *w, const struct vss_writer_restore_info *info,
+	                   void *userdata);
+	int (*post_restore)(struct vss_writer *w, const struct vss_writer_restore_info *info,
+	                    void *userdata);
+};
+int vss_writer_set_restore_handlers(struct vss_writer *w,
+                                    const struct vss_writer_restore_handlers *handlers, size_t size,
+                                    void *userdata);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,7 @@ require_target snapshot
 # volume mounted); snap-new, a shadow copy of the owner's set, not created yet; writer, vssd's
 # object of a registered writer; writer-proc, that writer's own connection (libvsswriter); set,
 # the owner's set (no writers), driven through its whole life by the owner's calls, in this
-# order. The arguments (security-matrix.py ARGS) are harmless or invalid.
+# order; restore, the owner's restore session (a document without writers), likewise. The arguments (security-matrix.py ARGS) are harmless or invalid.
 cat >"$WORK/table" <<'EOT'
 # call                                  outsider  writer    admin     owner     root
 root Introspect                         ok        ok        ok        ok        ok
@@ -43,6 +43,7 @@ root Manager.ResizeStorage              policy    policy    ObjectNotFound Objec
 root Manager.DeleteStorage              policy    policy    ObjectNotFound ObjectNotFound ObjectNotFound
 root Manager.ListStorage                policy    policy    ok        ok        ok
 root Manager.ListProviders              policy    policy    ok        ok        ok
+root Manager.StartRestore               policy    policy    InvalidArgument InvalidArgument InvalidArgument
 snap Introspect                         ok        ok        ok        ok        ok
 snap GetAll Snapshot                    policy    policy    ok        ok        ok
 snap Get Snapshot.Id                    policy    policy    ok        ok        ok
@@ -142,6 +143,8 @@ writer Writer.Abort                     policy    policy    policy    policy    
 writer Writer.BackupComplete            policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.BackupShutdown            policy    policy    policy    policy    dbus.UnknownMethod
 writer Writer.BackupResults             policy    policy    policy    policy    dbus.UnknownMethod
+writer Writer.PreRestore                policy    policy    policy    policy    dbus.UnknownMethod
+writer Writer.PostRestore               policy    policy    policy    policy    dbus.UnknownMethod
 writer-proc Writer.Identify             policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.PrepareForBackup     policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.PrepareForSnapshot   policy    policy    policy    policy    dbus.AccessDenied
@@ -152,6 +155,8 @@ writer-proc Writer.Abort                policy    policy    policy    policy    
 writer-proc Writer.BackupComplete       policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.BackupShutdown       policy    policy    policy    policy    dbus.AccessDenied
 writer-proc Writer.BackupResults        policy    policy    policy    policy    dbus.AccessDenied
+writer-proc Writer.PreRestore           policy    policy    policy    policy    dbus.AccessDenied
+writer-proc Writer.PostRestore          policy    policy    policy    policy    dbus.AccessDenied
 set Introspect                          ok        ok        ok        ok        ok
 set GetAll SnapshotSet                  policy    policy    ok        ok        ok
 set Get SnapshotSet.Id                  policy    policy    ok        ok        ok
@@ -185,6 +190,25 @@ set SnapshotSet.SetBackupSucceeded      policy    policy    vssd      ok        
 set SnapshotSet.BackupComplete          policy    policy    vssd      ok        vssd
 set SnapshotSet.Abort                   policy    policy    vssd      BadState  vssd
 set SnapshotSet.Release                 policy    policy    vssd      ok        vssd
+restore Introspect                      ok        ok        ok        ok        ok
+restore GetAll RestoreSession           policy    policy    ok        ok        ok
+restore Get RestoreSession.Id           policy    policy    ok        ok        ok
+restore Get RestoreSession.State        policy    policy    ok        ok        ok
+restore Get RestoreSession.Owner        policy    policy    ok        ok        ok
+restore Get RestoreSession.BackupSetId  policy    policy    ok        ok        ok
+restore Get RestoreSession.BackupType   policy    policy    ok        ok        ok
+restore Set RestoreSession.Id           policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+restore Set RestoreSession.State        policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+restore Set RestoreSession.Owner        policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+restore Set RestoreSession.BackupSetId  policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+restore Set RestoreSession.BackupType   policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+restore RestoreSession.GatherWriterMetadata policy    policy    vssd      ok        vssd
+restore RestoreSession.SetSelectedForRestore policy    policy    vssd      ok        vssd
+restore RestoreSession.PreRestore       policy    policy    vssd      ok        vssd
+restore RestoreSession.SetFileRestoreStatus policy    policy    vssd      ok        vssd
+restore RestoreSession.PostRestore      policy    policy    vssd      ok        vssd
+restore RestoreSession.GatherWriterStatus policy    policy    vssd      ok        vssd
+restore RestoreSession.Release          policy    policy    vssd      ok        vssd
 EOT
 
 a=$(vol_create "$RUN-a" 32M)

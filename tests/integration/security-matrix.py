@@ -46,16 +46,24 @@ KIND_IFACE = {
     "writer": "Writer",  # vssd's object of a registered writer
     "writer-proc": "Writer",  # the registered writer's own connection, at its own path
     "set": "SnapshotSet",  # the owner's set
+    "restore": "RestoreSession",  # the owner's restore session (a document without writers)
 }
-KIND_ORDER = ("root", "snap", "snap-new", "writer", "writer-proc", "set")
+KIND_ORDER = ("root", "snap", "snap-new", "writer", "writer-proc", "set", "restore")
 # objects where vssd serves Introspect and Properties (the writer process serves its own)
-VSSD_KINDS = ("root", "snap", "snap-new", "writer", "set")
+VSSD_KINDS = ("root", "snap", "snap-new", "writer", "set", "restore")
+# the owner's restore session is of this document: valid, no writers
+RESTORE_DOCUMENT = json.dumps({"format": "vssd-backup/1", "set-id": FAKE_SET, "context": "backup",
+                               "backup-type": "full", "creation-time": 0, "snapshots": [],
+                               "writers": []})
 
 # Harmless or invalid arguments, per method: the point is the access decision; where the call
 # gets through, the outcome still shows it (a result, or an error only vssd's handler gives).
 # "$t" marks a D-Bus type JSON cannot say.
 ARGS = {
     "Manager.StartSnapshotSet": [{"vssd-matrix-no-such-option": True}],
+    "Manager.StartRestore": ["{ not a document", {}],
+    "RestoreSession.SetSelectedForRestore": [{"$t": "aa{sv}", "v": []}],
+    "RestoreSession.SetFileRestoreStatus": [{"$t": "aa{sv}", "v": []}],
     "Manager.CreateSnapshotSet": [[], {}],
     "Manager.DeleteSnapshots": [{}],
     "Manager.RegisterWriter": [{"$t": "o", "v": "/vssd/matrix"}, {}],
@@ -81,6 +89,8 @@ ARGS = {
     "Writer.BackupComplete": [FAKE_SET, True],
     "Writer.BackupShutdown": [FAKE_SET],
     "Writer.BackupResults": [FAKE_SET, {"$t": "aa{sv}", "v": []}],
+    "Writer.PreRestore": [FAKE_SET, {}],
+    "Writer.PostRestore": [FAKE_SET, {}],
 }
 # run after every other row: root really unregisters the writer
 LAST = ("root Manager.UnregisterWriter",)
@@ -277,6 +287,11 @@ def run(xml, table_path, objects_json, workers_json):
     if "result" not in r:
         sys.exit("security-matrix: the owner cannot add %s: %s" % (objects["owner-volume"], r))
     objects["snap-new"] = {"path": r["result"]}
+    r = workers["owner"].call(BUS, objects["root"]["path"], PFX + "Manager", "StartRestore",
+                              "sa{sv}", [RESTORE_DOCUMENT, {}])
+    if "result" not in r:
+        sys.exit("security-matrix: the owner cannot start a restore: %s" % r)
+    objects["restore"] = {"path": r["result"]}
     r = workers["root"].call(BUS, objects["writer"]["path"], PROPS, "Get", "ss",
                              [PFX + "Writer", "Owner"])
     if "result" not in r:
@@ -291,9 +306,9 @@ def run(xml, table_path, objects_json, workers_json):
         o = objects[kind]
         args = [objects["writer-id"] if a == "@writer-id" else a for a in args]
         cells, details = {}, []
-        # on the set, the owner calls last: its calls move the set on (Release ends it)
-        order = IDENTITIES if kind != "set" else [i for i in IDENTITIES if i != "owner"] + [
-            "owner"]
+        # on the set and the restore session, the owner calls last: its calls move them on
+        order = IDENTITIES if kind not in ("set", "restore") else [
+            i for i in IDENTITIES if i != "owner"] + ["owner"]
         for ident in order:
             r = workers[ident].call(o.get("dest", BUS), o["path"], iface, method, sig, args)
             got, want = outcome(r), table[row][ident]
