@@ -167,8 +167,9 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	if (r < 0)
 		return r;
 	daemon_set_creating(d, s);
-	log_set_notice(s->id_str, "started by %s (uid %u), context %s", c->name, (unsigned)c->uid,
-	               snapset_context_to_string(s->context));
+	log_set_event(LOG_EVENT_SET_STARTED, s->id_str, LOG_NOTICE,
+	              "started by %s (uid %u), context %s", c->name, (unsigned)c->uid,
+	              snapset_context_to_string(s->context));
 	*ret = TAKE_PTR(s);
 	return 0;
 }

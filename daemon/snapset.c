@@ -781,7 +781,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 			snapset_forget_snapshot(s, s->snaps[i]);
 	snapset_set_state(s, SNAPSET_STATE_ABORTED);
 	(void)daemon_save_state(s->d);
-	log_set_notice(s->id_str, "aborted");
+	log_set_event(LOG_EVENT_SET_ABORTED, s->id_str, LOG_NOTICE, "aborted");
 	return 0;
 }
 
@@ -854,7 +854,8 @@ void snapset_release(Snapset *s)
 		if (s->exported)
 			bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SET, changed);
 	}
-	log_set_notice(s->id_str, "released, %zu shadow copies kept", s->n_snaps);
+	log_set_event(LOG_EVENT_SET_RELEASED, s->id_str, LOG_NOTICE,
+	              "released, %zu shadow copies kept", s->n_snaps);
 	(void)snapset_gc(s);
 	(void)daemon_save_state(d);
 }
