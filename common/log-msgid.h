@@ -7,16 +7,16 @@
  * forever (administrators put them in filters and alerts): a new kind gets a new id at the end,
  * and vssd(8) lists each one. */
 typedef enum LogEvent {
-	LOG_EVENT_NONE = 0,        /* no MESSAGE_ID */
-	LOG_EVENT_SET_STARTED,     /* a set was started (StartSnapshotSet, CreateSnapshotSet) */
-	LOG_EVENT_SET_CREATED,     /* a set's shadow copies were created */
-	LOG_EVENT_SET_FAILED,      /* a set's creation failed and was rolled back */
-	LOG_EVENT_SET_ABORTED,     /* a set was aborted by its owner or because the owner left */
-	LOG_EVENT_SET_RELEASED,    /* a set was released (its session ended) */
-	LOG_EVENT_IO_HELD,         /* the instant of a set: when I/O was held, in monotonic µs */
-	LOG_EVENT_SNAPSHOT_DELETED,     /* a shadow copy was deleted */
-	LOG_EVENT_STORAGE_WARNING,      /* shadow storage passed its warning threshold */
-	LOG_EVENT_STORAGE_FULL_DELETED, /* the oldest shadow copy deleted because storage was full */
+	LOG_EVENT_NONE = 0,         /* no MESSAGE_ID */
+	LOG_EVENT_SET_STARTED,      /* a set was started (StartSnapshotSet, CreateSnapshotSet) */
+	LOG_EVENT_SET_CREATED,      /* a set's shadow copies were created */
+	LOG_EVENT_SET_FAILED,       /* a set's creation failed and was rolled back */
+	LOG_EVENT_SET_ABORTED,      /* a set was aborted by its owner or because the owner left */
+	LOG_EVENT_SET_RELEASED,     /* a set was released (its session ended) */
+	LOG_EVENT_IO_HELD,          /* the instant of a set: when I/O was held, in monotonic µs */
+	LOG_EVENT_SNAPSHOT_DELETED, /* a shadow copy was deleted */
+	LOG_EVENT_STORAGE_WARNING,  /* shadow storage passed its warning threshold */
+	LOG_EVENT_STORAGE_FULL_DELETED, /* the oldest shadow copy deleted: storage full */
 	LOG_EVENT_WRITER_VETOED,        /* a writer failed or vetoed an event */
 	LOG_EVENT_RECOVERY,             /* start-up recovery did something */
 	_LOG_EVENT_MAX,

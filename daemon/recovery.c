@@ -158,7 +158,9 @@ static void reactivate(Daemon *d, Snapshot *s)
 static int restore_set(Daemon *d, const StateSet *x)
 {
 	_cleanup_(snapset_freep) Snapset *s = NULL;
-	SnapsetOptions o = { .backup_type = x->backup_type, .description = x->description };
+	SnapsetOptions o = { .backup_type = x->backup_type,
+		             .description = x->description,
+		             .schedule = x->schedule };
 	int r;
 
 	o.context = snapset_context_from_string(x->context);

@@ -216,6 +216,8 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->description = strdup(strempty(o->description));
 	if (!s->backup_type || !s->description)
 		return -ENOMEM;
+	if (o->schedule && !(s->schedule = strdup(o->schedule)))
+		return -ENOMEM;
 	if (snapset_take_writer_options(s, o) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
@@ -268,6 +270,7 @@ Snapset *snapset_free(Snapset *s)
 	free(s->owner);
 	free(s->backup_type);
 	free(s->description);
+	free(s->schedule);
 	free(s->involved);
 	free(s->failed);
 	strv_free(s->exclude_writer_classes);
