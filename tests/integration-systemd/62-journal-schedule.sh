@@ -177,6 +177,22 @@ for s in $left; do
 		fail "no set-created entry for the schedule's set $s"
 done
 
+# the tag outlives vssd: after a restart the sets still count as the schedule's, and the next
+# run prunes one of them
+systemctl restart vssd.service || fail "restart vssd"
+vssctl --json list shadows >"$WORK/list2" || fail "list shadows after the restart"
+assert_eq "$(jq -r '.[] | select(.schedule == "'"$SCHED"'") | .set_id' "$WORK/list2" | sort |
+	tr '\n' ' ')" "$left" "the schedule's sets after a restart of vssd"
+vssctl schedule run "$SCHED" >"$WORK/run2" 2>&1 || fail "schedule run: $(cat "$WORK/run2")"
+oldest=$(for s in $left; do
+	jq -r '.[] | select(.set_id == "'"$s"'") | "\(.creation_time) \(.set_id)"' "$WORK/list2"
+done | sort -n | head -n 1 | cut -d' ' -f2)
+grep -q "^Schedule $SCHED: deleted set $oldest" "$WORK/run2" ||
+	fail "the run after the restart did not delete the oldest ($oldest): $(cat "$WORK/run2")"
+vssctl --json list shadows >"$WORK/list3" || fail "list shadows"
+assert_eq "$(jq '[.[] | select(.schedule == "'"$SCHED"'")] | length' "$WORK/list3")" 2 \
+	"the schedule's shadow copies after the run that followed the restart"
+
 # ---- 4. a bad schedule file: the run fails and says where
 printf '[schedule]\nvolumes = %s\nkepp = 3\n' "$a" >"/etc/vssd/schedule.d/bad$$.conf"
 systemctl start "vssd-snapshot@bad$$.service" 2>/dev/null &&
