@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vssctl-schedule.c - schedule run NAME: a schedule's shadow copy set, then its retention */
-#include <inttypes.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <strings.h>
 
@@ -13,9 +13,8 @@
 #include "common/vssd-bus-names.h"
 #include "common/vssd-limits.h"
 
-
-#define KEEP_MAX       512 /* snapshots per volume (DESIGN §4) */
-#define MAX_AGE_MAX_S  (UINT64_C(100) * 366 * 24 * 3600)
+#define KEEP_MAX      512 /* snapshots per volume (DESIGN §4) */
+#define MAX_AGE_MAX_S (UINT64_C(100) * 366 * 24 * 3600)
 
 void vssctl_schedule_done(VssctlSchedule *s)
 {
@@ -32,8 +31,8 @@ int vssctl_parse_duration(const char *s, uint64_t *ret)
 		const char *suffix;
 		uint64_t seconds;
 	} units[] = {
-		{ "", 1 },         { "s", 1 },          { "sec", 1 }, { "min", 60 }, { "m", 60 },
-		{ "h", 3600 },     { "d", 24 * 3600 },  { "w", 7 * 24 * 3600 },
+		{ "", 1 },   { "s", 1 },    { "sec", 1 },       { "min", 60 },
+		{ "m", 60 }, { "h", 3600 }, { "d", 24 * 3600 }, { "w", 7 * 24 * 3600 },
 	};
 	char digits[24];
 	size_t n = strspn(s, "0123456789");
@@ -66,7 +65,7 @@ typedef struct Parse {
 } Parse;
 
 static const char *const persistent_contexts[] = {
-	"persistent", "app-rollback", "client-accessible", "client-accessible-writers",
+	"persistent",   "app-rollback", "client-accessible", "client-accessible-writers",
 	"nas-rollback",
 };
 
@@ -108,7 +107,8 @@ static int on_entry(void *userdata, const char *section, const char *key, const 
 			return parse_fail(p, "out of memory");
 		for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 			if (!valid_abs_path(w))
-				return parse_fail(p, "volumes: \"%.128s\" is not an absolute path", w);
+				return parse_fail(p, "volumes: \"%.128s\" is not an absolute path",
+				                  w);
 			if (strv_contains(s->volumes, w))
 				return parse_fail(p, "volumes: %.128s is named twice", w);
 			if (strv_length(s->volumes) >= VSSD_VOLUMES_PER_SET_MAX)
@@ -161,10 +161,11 @@ static int on_entry(void *userdata, const char *section, const char *key, const 
 	if (streq(key, "max-age")) {
 		r = vssctl_parse_duration(value, &s->max_age_usec);
 		if (r < 0)
-			return parse_fail(p,
-			                  "max-age: \"%.32s\" is not a duration such as 90s, 30min, "
-			                  "12h, 7d or 2w (at least 1 s, at most 100 years)",
-			                  value);
+			return parse_fail(
+				p,
+				"max-age: \"%.32s\" is not a duration such as 90s, 30min, "
+				"12h, 7d or 2w (at least 1 s, at most 100 years)",
+				value);
 		p->has_max_age = true;
 		return 1;
 	}
@@ -326,10 +327,9 @@ int vssctl_schedule_run(Vssctl *v, const char *dir)
 	if (r < 0)
 		return r;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	r = vssctl_schedule_prune_plan(&s, &objects->items[0],
-	                               (uint64_t)ts.tv_sec * USEC_PER_SEC +
-	                                       (uint64_t)ts.tv_nsec / 1000,
-	                               set_id, &del);
+	r = vssctl_schedule_prune_plan(
+		&s, &objects->items[0],
+		(uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000, set_id, &del);
 	if (r < 0)
 		return log_oom();
 	for (char **i = del; i && *i; i++) {
@@ -341,12 +341,13 @@ int vssctl_schedule_run(Vssctl *v, const char *dir)
 			continue;
 		}
 		if (!a.json)
-			fprintf(v->out, "Schedule %s: deleted set %s (%u shadow cop%s)\n", s.name, *i,
-			        count, count == 1 ? "y" : "ies");
+			fprintf(v->out, "Schedule %s: deleted set %s (%u shadow cop%s)\n", s.name,
+			        *i, count, count == 1 ? "y" : "ies");
 	}
 	if (!a.json)
-		fprintf(v->out, "Schedule %s: %zu set%s deleted by retention (keep %u, max-age %" PRIu64
-		                " s)\n",
+		fprintf(v->out,
+		        "Schedule %s: %zu set%s deleted by retention (keep %u, max-age %" PRIu64
+		        " s)\n",
 		        s.name, strv_length(del), strv_length(del) == 1 ? "" : "s", s.keep,
 		        s.max_age_usec / USEC_PER_SEC);
 	return ret;

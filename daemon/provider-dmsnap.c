@@ -131,6 +131,12 @@ static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, 
 	return dmsnap_set_commit(s->set, fs_frozen, ret_held, err);
 }
 
+/* dm-snapshot suspends frozen file systems without lockfs: it nests in any freeze */
+static bool dmsnap_pset_commit_frozen_ok(ProviderSet *s)
+{
+	return true;
+}
+
 static int dmsnap_pset_guard(ProviderSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err)
 {
 	return dmsnap_set_guard(s->set, frozen, timeout, err);
@@ -661,6 +667,7 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_prepare = dmsnap_pset_prepare,
 	.set_guard = dmsnap_pset_guard,
 	.set_commit = dmsnap_pset_commit,
+	.set_commit_frozen_ok = dmsnap_pset_commit_frozen_ok,
 	.set_rollback = dmsnap_pset_rollback,
 	.set_take = dmsnap_pset_take,
 	.set_mountpoints = dmsnap_pset_mountpoints,

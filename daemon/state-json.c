@@ -67,6 +67,7 @@ static const Field set_fields[] = {
 	FIELD(StateSet, "schedule", FIELD_STRING_OPTIONAL, schedule),
 	FIELD(StateSet, "state", FIELD_STRING, state),
 	FIELD(StateSet, "creation_time", FIELD_U64, creation_time),
+	FIELD(StateSet, "per_volume_instant", FIELD_U64_OPTIONAL, per_volume_instant),
 	/* followed by "snapshots" */
 };
 
