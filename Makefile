@@ -143,6 +143,8 @@ check-units: $(BUILD)/vssd $(BUILD)/vssd-hook-writer
 check-vm-systemd: all
 	VSSD_BUILD=$(abspath $(BUILD)) tests/vm/run --systemd -- \
 		tests/integration-systemd/60-units.sh
+	VSSD_BUILD=$(abspath $(BUILD)) tests/vm/run --systemd -- \
+		tests/integration-systemd/62-journal-schedule.sh
 
 # The ASan + UBSan build: make asan's, and the vssd that long/38-bus-fuzz fuzzes (check-long)
 ASAN_BUILD ?= $(BUILD)/asan
@@ -350,6 +352,19 @@ install-post: install-libvsswriter install-vssctl install-daemon
 		echo "next: systemd-sysusers vssd.conf; systemctl daemon-reload;" \
 			"systemctl reload dbus; systemctl enable --now vssd"; \
 	fi
+# The schedules (vssd-schedule(5)): the timer and service templates, the schedule directory,
+# an example schedule and the man page. No timer is enabled: systemctl enable --now
+# vssd-snapshot@NAME.timer once /etc/vssd/schedule.d/NAME.conf exists.
+.PHONY: install-schedule
+install: install-schedule
+install-schedule:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vssd/schedule.d \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)/examples
+	sed 's|@BINDIR@|$(BINDIR)|' systemd/vssd-snapshot@.service.in \
+		>$(DESTDIR)$(UNITDIR)/vssd-snapshot@.service
+	install -m 0644 systemd/vssd-snapshot@.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0644 doc/vssd-schedule.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 doc/examples/schedule-daily.conf $(DESTDIR)$(DOCDIR)/examples/
 # ---- end install (daemon)
 
 # ---- Debian packages

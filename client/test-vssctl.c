@@ -6,6 +6,7 @@
 #include "client/vssctl-args.h"
 #include "client/vssctl-backup.h"
 #include "client/vssctl-format.h"
+#include "client/vssctl-schedule.h"
 #include "client/vssctl-verbs.h"
 #include "common/log.h"
 #include "common/vssd-bus-names.h"
@@ -938,6 +939,7 @@ static BusValue *objects_new(const Snap *s, size_t n)
 	object_open(&objs, path, VSSD_IFACE_SET, o, &d);
 	put_string(&d, "Id", ID1);
 	put_string(&d, "Description", "nightly");
+	put_string(&d, "Schedule", "daily");
 	put_string(&d, "Instant", "per-volume");
 	object_close(&objs, o, &d);
 	object_path("writer", SA1, path, sizeof(path));
@@ -1003,6 +1005,7 @@ static const char shadows_text[] =
 	"   Contained 2 shadow copies at creation time: 2023-11-14 22:13:20 UTC\n"
 	"   Context: client-accessible\n"
 	"   Description: nightly\n"
+	"   Made by schedule: daily\n"
 	"   Instant: per-volume (some volumes taken each at its own moment, after the thaw)\n"
 	"      Shadow Copy ID: " SA1 "\n"
 	"         Original Volume: /dev/mapper/alpha (/dev/dm-1)\n"
@@ -1130,9 +1133,9 @@ static json_object *jget(json_object *o, const char *key)
 START_TEST(list_shadows_json)
 {
 	static const char *const keys[] = {
-		"id",           "set_id",       "volume",      "original_device", "device",
-		"provider",     "context",      "attributes",  "creation_time",   "state",
-		"storage_used", "storage_size", "exposed_path"
+		"id",           "set_id",       "volume",       "original_device", "device",
+		"provider",     "context",      "attributes",   "creation_time",   "state",
+		"storage_used", "storage_size", "exposed_path", "schedule"
 	};
 	Snap partial = snaps[2];
 	_cleanup_(busutil_value_freep) BusValue *args = objects_new(snaps, ELEMENTSOF(snaps));
@@ -1780,6 +1783,225 @@ START_TEST(backup_environment)
 }
 END_TEST
 
+/* ---- schedule run: the schedule file, the retention plan */
+
+typedef struct SetObj {
+	const char *id, *schedule, *state;
+	uint64_t time;
+} SetObj;
+
+static BusValue *sets_new(const SetObj *s, size_t n)
+{
+	_cleanup_(busutil_message_unrefp) DBusMessage *m = message_new();
+	DBusMessageIter it, objs, o[3], d;
+	BusValue *args = NULL;
+	char path[128];
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert(dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "{oa{sa{sv}}}", &objs));
+	for (size_t i = 0; i < n; i++) {
+		object_path("set", s[i].id, path, sizeof(path));
+		object_open(&objs, path, VSSD_IFACE_SET, o, &d);
+		put_string(&d, "Id", s[i].id);
+		put_string(&d, "Schedule", s[i].schedule);
+		put_string(&d, "State", s[i].state);
+		ck_assert_int_eq(busmsg_dict_append_u64(&d, "CreationTime", s[i].time), 0);
+		object_close(&objs, o, &d);
+	}
+	ck_assert(dbus_message_iter_close_container(&it, &objs));
+	ck_assert_int_eq(busutil_message_read(m, &args), 0);
+	return args;
+}
+
+#define HOUR (UINT64_C(3600) * 1000000)
+#define K(n) "00000000-0000-4000-8000-00000000000" #n
+
+START_TEST(schedule_prune_plan)
+{
+	static const SetObj sets[] = {
+		{ K(1), "daily", "created", 1 * HOUR }, { K(2), "daily", "completed", 2 * HOUR },
+		{ K(3), "other", "created", 3 * HOUR }, { K(4), "", "created", 0 },
+		{ K(5), "daily", "creating", 0 },       { K(6), "daily", "created", 5 * HOUR },
+		{ K(7), "daily", "created", 6 * HOUR }, { K(8), "daily", "created", 7 * HOUR },
+	};
+	_cleanup_(busutil_value_freep) BusValue *args = sets_new(sets, ELEMENTSOF(sets));
+	VssctlSchedule s = { .name = (char *)"daily", .keep = 2 };
+	char **del = NULL;
+
+	/* keep 2: of 1, 2, 6, 7, 8 the three oldest go, oldest first; other, none, creating stay */
+	ck_assert_int_eq(vssctl_schedule_prune_plan(&s, &args->items[0], 8 * HOUR, K(8), &del), 0);
+	ck_assert_uint_eq(strv_length(del), 3);
+	ck_assert_str_eq(del[0], K(1));
+	ck_assert_str_eq(del[1], K(2));
+	ck_assert_str_eq(del[2], K(6));
+	del = strv_free(del);
+	/* max-age 2.5 h at 8 h: older than 5.5 h go (1, 2, 6); 7 is 2 h old */
+	s = (VssctlSchedule){ .name = (char *)"daily", .max_age_usec = 5 * HOUR / 2 };
+	ck_assert_int_eq(vssctl_schedule_prune_plan(&s, &args->items[0], 8 * HOUR, NULL, &del), 0);
+	ck_assert_uint_eq(strv_length(del), 3);
+	ck_assert_str_eq(del[2], K(6));
+	del = strv_free(del);
+	/* the set just made is never deleted, even when it is beyond keep */
+	s = (VssctlSchedule){ .name = (char *)"daily", .keep = 1 };
+	ck_assert_int_eq(vssctl_schedule_prune_plan(&s, &args->items[0], 8 * HOUR, K(1), &del), 0);
+	ck_assert_uint_eq(strv_length(del), 3);
+	ck_assert(!strv_contains(del, K(1)) && !strv_contains(del, K(8)));
+	del = strv_free(del);
+	/* another schedule's sets are not this one's */
+	s = (VssctlSchedule){ .name = (char *)"dail", .keep = 1 };
+	ck_assert_int_eq(vssctl_schedule_prune_plan(&s, &args->items[0], 8 * HOUR, NULL, &del), 0);
+	ck_assert_ptr_null(del);
+}
+END_TEST
+
+START_TEST(schedule_durations)
+{
+	uint64_t u;
+
+	ck_assert_int_eq(vssctl_parse_duration("90", &u), 0);
+	ck_assert_uint_eq(u, 90 * USEC_PER_SEC);
+	ck_assert_int_eq(vssctl_parse_duration("30min", &u), 0);
+	ck_assert_uint_eq(u, 1800 * USEC_PER_SEC);
+	ck_assert_int_eq(vssctl_parse_duration("7d", &u), 0);
+	ck_assert_uint_eq(u, 7 * 86400 * USEC_PER_SEC);
+	ck_assert_int_eq(vssctl_parse_duration("2w", &u), 0);
+	ck_assert_int_eq(vssctl_parse_duration("12h", &u), 0);
+	ck_assert_int_eq(vssctl_parse_duration("0", &u), -EINVAL);
+	ck_assert_int_eq(vssctl_parse_duration("h", &u), -EINVAL);
+	ck_assert_int_eq(vssctl_parse_duration("5 d", &u), -EINVAL);
+	ck_assert_int_eq(vssctl_parse_duration("5y", &u), -EINVAL);
+	ck_assert_int_eq(vssctl_parse_duration("-5", &u), -EINVAL);
+	ck_assert_int_eq(vssctl_parse_duration("99999999999w", &u), -ERANGE);
+}
+END_TEST
+
+static char schedule_dir[] = "/tmp/test-vssctl-schedule-XXXXXX";
+
+static void schedule_write(const char *name, const char *text)
+{
+	_cleanup_free_ char *path = NULL;
+	FILE *f;
+
+	ck_assert_int_ge(asprintf(&path, "%s/%s.conf", schedule_dir, name), 0);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Loads name; returns what vssctl printed (or "" on success) */
+static char *schedule_try(const char *name, VssctlSchedule *s)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	char *text;
+	long n;
+
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	(void)vssctl_schedule_load(schedule_dir, name, s);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	n = ftell(f);
+	text = calloc(1, (size_t)n + 1);
+	rewind(f);
+	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return text;
+}
+
+#define ASSERT_SCHEDULE_ERROR(file, body, expect)                              \
+	do {                                                                   \
+		_cleanup_free_ char *_e = NULL;                                \
+		VssctlSchedule _s = { 0 };                                     \
+		schedule_write(file, body);                                    \
+		_e = schedule_try(file, &_s);                                  \
+		ck_assert_msg(strstr(_e, expect), "%s: got \"%s\"", file, _e); \
+		ck_assert_ptr_null(_s.name);                                   \
+	} while (0)
+
+START_TEST(schedule_files)
+{
+	_cleanup_free_ char *e = NULL;
+	VssctlSchedule s = { 0 };
+
+	log_set_prefix("vssctl: ");
+	ck_assert_ptr_nonnull(mkdtemp(schedule_dir));
+	schedule_write("daily", "# comment\n[schedule]\nvolumes = /dev/mapper/a  /dev/vg/b\n"
+	                        "context = persistent\nkeep = 7\nmax-age = 8d\nno-writers = yes\n");
+	e = schedule_try("daily", &s);
+	ck_assert_str_eq(e, "");
+	ck_assert_str_eq(s.name, "daily");
+	ck_assert_uint_eq(strv_length(s.volumes), 2);
+	ck_assert_str_eq(s.volumes[1], "/dev/vg/b");
+	ck_assert_str_eq(s.context, "persistent");
+	ck_assert_str_eq(s.description, "schedule daily");
+	ck_assert(s.no_writers);
+	ck_assert_uint_eq(s.keep, 7);
+	ck_assert_uint_eq(s.max_age_usec, 8 * 86400 * USEC_PER_SEC);
+	vssctl_schedule_done(&s);
+	free(e);
+	/* the defaults: client-accessible-writers, with writers */
+	schedule_write("min", "[schedule]\nvolumes=/dev/mapper/a\nkeep=1\n");
+	e = schedule_try("min", &s);
+	ck_assert_str_eq(e, "");
+	ck_assert_str_eq(s.context, "client-accessible-writers");
+	ck_assert(!s.no_writers);
+	ck_assert_uint_eq(s.max_age_usec, 0);
+	vssctl_schedule_done(&s);
+
+	ASSERT_SCHEDULE_ERROR("typo", "[schedule]\nvolumes=/dev/a\nkepp = 3\n",
+	                      "typo.conf:3: unknown key \"kepp\"; use volumes, context");
+	ASSERT_SCHEDULE_ERROR("ctx", "[schedule]\nvolumes=/dev/a\nkeep=1\ncontext=backup\n",
+	                      "ctx.conf:4: context: \"backup\" is not a persistent context");
+	ASSERT_SCHEDULE_ERROR("sect", "[daily]\nvolumes=/dev/a\n",
+	                      "sect.conf:2: unknown section [daily]");
+	ASSERT_SCHEDULE_ERROR("rel", "[schedule]\nvolumes=dev/a\n",
+	                      "rel.conf:2: volumes: \"dev/a\" is not an absolute path");
+	ASSERT_SCHEDULE_ERROR("twice", "[schedule]\nvolumes=/dev/a /dev/a\n",
+	                      "volumes: /dev/a is named twice");
+	ASSERT_SCHEDULE_ERROR("keep0", "[schedule]\nvolumes=/dev/a\nkeep=0\n",
+	                      "keep0.conf:3: keep: \"0\" is not a count from 1 to 512");
+	ASSERT_SCHEDULE_ERROR("age", "[schedule]\nvolumes=/dev/a\nmax-age=1y\n",
+	                      "age.conf:3: max-age: \"1y\" is not a duration");
+	ASSERT_SCHEDULE_ERROR("novol", "[schedule]\nkeep=1\n", "novol.conf: no volumes");
+	ASSERT_SCHEDULE_ERROR("nolimit", "[schedule]\nvolumes=/dev/a\n",
+	                      "nolimit.conf: neither keep nor max-age");
+	ASSERT_SCHEDULE_ERROR("garbage", "[schedule]\nthis is not ini\n",
+	                      "garbage.conf:2: not a key = value line");
+	free(e);
+	e = schedule_try("absent", &s);
+	ck_assert_msg(strstr(e, "schedule absent: cannot open"), "%s", e);
+	free(e);
+	e = schedule_try("../x", &s);
+	ck_assert_msg(strstr(e, "\"../x\" is not a schedule name"), "%s", e);
+	ck_assert_int_eq(system("rm -rf /tmp/test-vssctl-schedule-*"), 0);
+}
+END_TEST
+
+START_TEST(schedule_run_usage)
+{
+	VssctlArgs a = VSSCTL_ARGS_NULL;
+	char *ok[] = { "vssctl", "schedule", "run", "daily.home", NULL };
+	char *bad[] = { "vssctl", "schedule", "run", "../etc", NULL };
+	char *none[] = { "vssctl", "schedule", "run", NULL };
+	FILE *devnull = fopen("/dev/null", "we");
+
+	ck_assert_int_eq(vssctl_parse_argv(4, ok, &a, devnull, devnull), 1);
+	ck_assert_int_eq(a.verb, VSSCTL_SCHEDULE_RUN);
+	ck_assert_str_eq(a.schedule, "daily.home");
+	vssctl_args_done(&a);
+	a = VSSCTL_ARGS_NULL;
+	ck_assert_int_eq(vssctl_parse_argv(4, bad, &a, devnull, devnull), -EINVAL);
+	vssctl_args_done(&a);
+	a = VSSCTL_ARGS_NULL;
+	ck_assert_int_eq(vssctl_parse_argv(3, none, &a, devnull, devnull), -EINVAL);
+	vssctl_args_done(&a);
+	fclose(devnull);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssctl",
 	TEST(global_options_and_help)
@@ -1810,5 +2032,9 @@ TEST_SUITE_MAIN("vssctl",
 	TEST(verb_results_output)
 	TEST(small_formatters)
 	TEST(backup_environment)
+	TEST(schedule_prune_plan)
+	TEST(schedule_durations)
+	TEST(schedule_files)
+	TEST(schedule_run_usage)
 )
 /* clang-format on */

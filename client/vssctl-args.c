@@ -327,6 +327,15 @@ static const Verb verbs[_VSSCTL_VERB_MAX] = {
 		"delete volume VOLUME",
 		"Undo 'add volume' (RemoveVolume).\n",
 	},
+	[VSSCTL_SCHEDULE_RUN] = {
+		"schedule run", 0, 1, 1,
+		"schedule run NAME",
+		"Run the schedule NAME once, as vssd-snapshot@NAME.service does: create a shadow\n"
+		"copy set of its volumes from /etc/vssd/schedule.d/NAME.conf (vssd-schedule(5)),\n"
+		"tagged with the schedule, then delete the schedule's own sets, oldest first,\n"
+		"beyond its keep count or older than its max-age. Sets that another schedule or\n"
+		"no schedule made are never deleted. Root only (the tag is root's).\n",
+	},
 };
 /* clang-format on */
 
@@ -874,6 +883,14 @@ static int check_verb(VssctlArgs *a, char *const *pos, int n, FILE *err)
 	case VSSCTL_UNEXPOSE:
 	case VSSCTL_REVERT:
 		return check_id_arg(a, err, pos[0]);
+	case VSSCTL_SCHEDULE_RUN:
+		if (!valid_schedule_name(pos[0]))
+			return usage_error(err, v,
+			                   "'%s' is not a schedule name: 1 to %d characters of "
+			                   "A-Z a-z 0-9 _ . -, not starting with . or -",
+			                   pos[0], VSSD_SCHEDULE_NAME_MAX);
+		a->schedule = pos[0];
+		return 0;
 	case VSSCTL_ADD_VOLUME:
 	case VSSCTL_DELETE_VOLUME:
 		a->device = pos[0];

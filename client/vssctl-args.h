@@ -31,6 +31,7 @@ typedef enum VssctlVerb {
 	VSSCTL_QUERY_REVERTS,
 	VSSCTL_ADD_VOLUME,
 	VSSCTL_DELETE_VOLUME,
+	VSSCTL_SCHEDULE_RUN,
 	_VSSCTL_VERB_MAX,
 	_VSSCTL_VERB_INVALID = -EINVAL,
 } VssctlVerb;
@@ -56,8 +57,9 @@ typedef struct VssctlArgs {
 	const char *context; /* NULL: the verb's default */
 	const char *backup_type;
 	const char *description;
-	const char *path;   /* expose: mount point, "" for the device only */
-	const char *device; /* add volume DEVICE, delete volume VOLUME */
+	const char *schedule; /* schedule run NAME; create: the set's schedule tag */
+	const char *path;     /* expose: mount point, "" for the device only */
+	const char *device;   /* add volume DEVICE, delete volume VOLUME */
 	const char *name;
 	char set_id[VSSID_STRING_MAX];    /* "" when not given; lower case */
 	char shadow_id[VSSID_STRING_MAX]; /* --shadow or the SHADOW-ID argument */

@@ -407,7 +407,10 @@ static const BusValue *set_find(const BusValue *objects, const char *set_id)
 	return NULL;
 }
 
-static int shadows_json(FILE *f, const Shadow *l, size_t n)
+static const BusValue *set_find(const BusValue *objects, const char *set_id);
+
+/* "schedule": the name of the schedule that made its set (vssctl schedule run), or null */
+static int shadows_json(FILE *f, const BusValue *objects, const Shadow *l, size_t n)
 {
 	static const char *const keys[][2] = {
 		{ "id", "Id" },
@@ -425,6 +428,7 @@ static int shadows_json(FILE *f, const Shadow *l, size_t n)
 		{ "exposed_path", "ExposedPath" },
 	};
 	_cleanup_json_ json_object *a = json_object_new_array();
+	const char *schedule;
 	json_object *o;
 	int r;
 
@@ -439,6 +443,10 @@ static int shadows_json(FILE *f, const Shadow *l, size_t n)
 			if (r < 0)
 				return r;
 		}
+		schedule = dict_str(set_find(objects, l[i].set_id), "Schedule", "");
+		r = json_add_string(o, "schedule", schedule[0] ? schedule : NULL);
+		if (r < 0)
+			return r;
 	}
 	return vssctl_print_json(f, a);
 }
@@ -483,7 +491,7 @@ int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFil
 	if (r < 0)
 		return r;
 	if (json)
-		return shadows_json(f, l, n);
+		return shadows_json(f, objects, l, n);
 	if (n == 0) {
 		fprintf(f, "No items found that satisfy the query.\n");
 		return 0;
@@ -491,6 +499,7 @@ int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFil
 	for (size_t i = 0; i < n;) {
 		const BusValue *set = set_find(objects, l[i].set_id);
 		const char *description = dict_str(set, "Description", "");
+		const char *schedule = dict_str(set, "Schedule", "");
 		char when[64];
 		size_t k = 0;
 
@@ -503,6 +512,8 @@ int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFil
 		fprintf(f, "   Context: %s\n", dict_str(l[i].props, "Context", "-"));
 		if (description[0])
 			fprintf(f, "   Description: %s\n", description);
+		if (schedule[0])
+			fprintf(f, "   Made by schedule: %s\n", schedule);
 		/* said only when the shadow copies do not share one instant (vssd(8)) */
 		if (streq(dict_str(set, "Instant", "one"), "per-volume"))
 			fprintf(f, "   Instant: per-volume (some volumes taken each at its own "

@@ -6,6 +6,7 @@
 #include "client/vssctl-backup.h"
 #include "client/vssctl-format.h"
 #include "client/vssctl-restore.h"
+#include "client/vssctl-schedule.h"
 #include "client/vssctl-verbs.h"
 #include "common/escape.h"
 #include "common/log.h"
@@ -327,7 +328,7 @@ static int writers_add_metadata(Vssctl *v, BusValue *list)
 	return 0;
 }
 
-static int managed_objects(Vssctl *v, BusValue **ret)
+int vssctl_managed_objects(Vssctl *v, BusValue **ret)
 {
 	_cleanup_(busutil_message_unrefp) DBusMessage *reply = NULL;
 	int r;
@@ -380,7 +381,7 @@ static int verb_list_shadows(Vssctl *v)
 		.shadow_id = a->shadow_id,
 		.volume = a->volumes ? a->volumes[0] : NULL,
 	};
-	int r = managed_objects(v, &args);
+	int r = vssctl_managed_objects(v, &args);
 
 	if (r < 0)
 		return r;
@@ -391,7 +392,7 @@ static int verb_list_shadows(Vssctl *v)
 static int verb_query_reverts(Vssctl *v)
 {
 	_cleanup_(busutil_value_freep) BusValue *args = NULL;
-	int r = managed_objects(v, &args);
+	int r = vssctl_managed_objects(v, &args);
 
 	if (r < 0)
 		return r;
@@ -451,6 +452,7 @@ static int verb_list(Vssctl *v)
 	case VSSCTL_QUERY_REVERTS:
 	case VSSCTL_ADD_VOLUME:
 	case VSSCTL_DELETE_VOLUME:
+	case VSSCTL_SCHEDULE_RUN:
 	case _VSSCTL_VERB_MAX:
 	case _VSSCTL_VERB_INVALID:
 		break;
@@ -463,7 +465,7 @@ static bool context_auto_releases(const char *context)
 	return streq(context, "backup") || streq(context, "file-share-backup");
 }
 
-static int verb_create_shadow(Vssctl *v)
+int vssctl_create_shadow(Vssctl *v, char *ret_set_id)
 {
 	_cleanup_(busutil_message_unrefp) DBusMessage *m = NULL, *reply = NULL;
 	_cleanup_(busutil_value_freep) BusValue *args = NULL;
@@ -502,6 +504,8 @@ static int verb_create_shadow(Vssctl *v)
 		r = busmsg_dict_append_string(&d, "backup-type", a->backup_type);
 	if (r >= 0 && a->description)
 		r = busmsg_dict_append_string(&d, "description", a->description);
+	if (r >= 0 && a->schedule)
+		r = busmsg_dict_append_string(&d, "schedule", a->schedule);
 	if (r < 0) {
 		busmsg_dict_abandon(&it, &d);
 		return log_error_errno(r, "cannot build the CreateSnapshotSet call: %m");
@@ -518,6 +522,8 @@ static int verb_create_shadow(Vssctl *v)
 		return r;
 	if (vssctl_id_from_path(args->items[0].str, set_id) < 0)
 		return log_error_errno(-EBADMSG, "unexpected set path %s", args->items[0].str);
+	if (ret_set_id)
+		memcpy(ret_set_id, set_id, VSSID_STRING_MAX);
 
 	snaps = &args->items[1];
 	props = calloc(snaps->n + 1, sizeof(BusValue *));
@@ -824,7 +830,7 @@ int vssctl_run(const VssctlArgs *args, FILE *out)
 	case VSSCTL_LIST_STORAGE:
 		return verb_list(&v);
 	case VSSCTL_CREATE_SHADOW:
-		return verb_create_shadow(&v);
+		return vssctl_create_shadow(&v, NULL);
 	case VSSCTL_DELETE_SHADOWS:
 		return verb_delete_shadows(&v);
 	case VSSCTL_BACKUP:
@@ -844,6 +850,8 @@ int vssctl_run(const VssctlArgs *args, FILE *out)
 	case VSSCTL_ADD_VOLUME:
 	case VSSCTL_DELETE_VOLUME:
 		return verb_volume(&v);
+	case VSSCTL_SCHEDULE_RUN:
+		return vssctl_schedule_run(&v, VSSCTL_SCHEDULE_DIR);
 	case _VSSCTL_VERB_MAX:
 	case _VSSCTL_VERB_INVALID:
 		break;

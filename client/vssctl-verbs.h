@@ -40,3 +40,8 @@ int vssctl_call_simple(Vssctl *v, const char *path, const char *iface, const cha
 int vssctl_get_all(Vssctl *v, const char *path, const char *iface, BusValue **ret);
 /* The id (8-4-4-4-12) of a set or snapshot object path, from its last element */
 int vssctl_id_from_path(const char *path, char ret[static VSSID_STRING_MAX]);
+/* ObjectManager.GetManagedObjects of vssd: (*ret)->items[0] is the a{oa{sa{sv}}} */
+int vssctl_managed_objects(Vssctl *v, BusValue **ret);
+/* create shadow with v->args (its schedule tag too); prints the new set; its id in ret_set_id
+ * unless NULL */
+int vssctl_create_shadow(Vssctl *v, char *ret_set_id);

@@ -2,8 +2,10 @@
 /* log.h - leveled logging to stderr with journald <N> prefixes, and a buffer for the hold window */
 #pragma once
 
+#include <sys/uio.h>
 #include <syslog.h>
 
+#include "common/log-msgid.h"
 #include "common/macro.h"
 
 void log_set_max_level(int level);
@@ -33,12 +35,38 @@ typedef struct LogKeys {
 	const char *snap;
 	const char *vol;
 	const char *writer;
+	LogEvent event; /* the journal's MESSAGE_ID (common/log-msgid.h); never in the text */
+	/* The keys go to the journal fields only, not into the text: for lines whose text names
+	 * them its own way already ("recovery: set=... snap=...") and must stay as it is. */
+	bool fields_only;
 } LogKeys;
 
 int log_internal_keys(int level, int error, const LogKeys *keys, const char *file, int line,
                       const char *fmt, ...) _printf_(6, 7);
 /* "set=a snap=b: " into buf (size bytes, at least 1); "" when no key is set */
 void log_keys_format(const LogKeys *keys, char *buf, size_t size);
+
+/* The journal. Under systemd (vssd's stderr is the journal stream, $JOURNAL_STREAM) each line is
+ * sent as one journal entry with fields instead of a "<N>text" line: MESSAGE= (the text stderr
+ * would show, keys first, escaped), PRIORITY=, SET_ID=, SNAPSHOT_ID=, VOLUME=, WRITER_ID= (those
+ * of its LogKeys that are set), MESSAGE_ID= (its event), ERRNO=, CODE_FILE=, CODE_LINE= and
+ * SYSLOG_IDENTIFIER=vssd. send is sd_journal_sendv() in vssd; NULL (the default) is stderr. A
+ * line the journal refuses goes to stderr as before. */
+typedef int (*LogJournalSendFn)(const struct iovec *iov, int n);
+void log_set_journal(LogJournalSendFn send);
+/* JOURNAL_STREAM names the device and inode of fd (as systemd sets it for a service whose
+ * output goes to the journal): fd is connected to the journal. */
+bool log_stream_is_journal(int fd);
+
+#define LOG_JOURNAL_FIELDS_MAX 12
+/* One entry's fields as "KEY=value\n" lines into buf (size bytes); message is escaped text
+ * already, key values are escaped here. Returns the length, without the NUL; a field that does
+ * not fit is left out whole (MESSAGE and PRIORITY come first). */
+size_t log_journal_record(int level, int error, const LogKeys *keys, const char *message,
+                          const char *file, int line, char *buf, size_t size);
+/* Splits such a record into iov (at most max entries, each field without its newline); returns
+ * the number of fields. */
+int log_journal_iovec(const char *rec, size_t len, struct iovec *iov, int max);
 
 #define log_full_errno(level, error, ...) \
 	log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
@@ -69,6 +97,36 @@ void log_keys_format(const LogKeys *keys, char *buf, size_t size);
 #define log_writer_full_errno(id, set_id, level, error, ...)                                \
 	log_keys_full_errno((&(const LogKeys){ .set = (set_id), .writer = (id) }), (level), \
 	                    (error), __VA_ARGS__)
+
+/* An event kind's line (MESSAGE_ID in the journal): the same text as the forms above. */
+#define log_event_full_errno(ev, level, error, ...) \
+	log_keys_full_errno((&(const LogKeys){ .event = (ev) }), (level), (error), __VA_ARGS__)
+#define log_event(ev, level, ...) (void)log_event_full_errno(ev, level, 0, __VA_ARGS__)
+#define log_set_event_errno(ev, id, level, error, ...)                                          \
+	log_keys_full_errno((&(const LogKeys){ .set = (id), .event = (ev) }), (level), (error), \
+	                    __VA_ARGS__)
+#define log_set_event(ev, id, level, ...) (void)log_set_event_errno(ev, id, level, 0, __VA_ARGS__)
+#define log_vol_event(ev, name, level, ...)                                                       \
+	(void)log_keys_full_errno((&(const LogKeys){ .vol = (name), .event = (ev) }), (level), 0, \
+	                          __VA_ARGS__)
+#define log_snap_event(ev, id, vol_name, level, ...)                                              \
+	(void)log_keys_full_errno(                                                                \
+		(&(const LogKeys){ .snap = (id), .vol = (vol_name), .event = (ev) }), (level), 0, \
+		__VA_ARGS__)
+#define log_writer_event(ev, id, set_id, level, ...)                                              \
+	(void)log_keys_full_errno(                                                                \
+		(&(const LogKeys){ .set = (set_id), .writer = (id), .event = (ev) }), (level), 0, \
+		__VA_ARGS__)
+/* Recovery's lines, whose text names set, snap and vol itself: the keys go to the fields only */
+#define log_recovery_errno(level, error, set_id, snap_id, vol_name, ...)    \
+	log_keys_full_errno((&(const LogKeys){ .set = (set_id),             \
+	                                       .snap = (snap_id),           \
+	                                       .vol = (vol_name),           \
+	                                       .event = LOG_EVENT_RECOVERY, \
+	                                       .fields_only = true }),      \
+	                    (level), (error), __VA_ARGS__)
+#define log_recovery(level, set_id, snap_id, vol_name, ...) \
+	(void)log_recovery_errno(level, 0, set_id, snap_id, vol_name, __VA_ARGS__)
 
 #define log_set_error_errno(id, error, ...) log_set_full_errno(id, LOG_ERR, (error), __VA_ARGS__)
 #define log_set_error(id, ...)              (void)log_set_full_errno(id, LOG_ERR, 0, __VA_ARGS__)

@@ -171,7 +171,155 @@ START_TEST(keyed_errno_forms_return_the_error)
 }
 END_TEST
 
-TEST_SUITE_MAIN("log", TEST(foreign_text_stays_on_one_line) TEST(buffered_lines_are_escaped_too)
-                               TEST(prefixed_lines_are_escaped) TEST(a_cut_line_still_ends_its_line)
-                                       TEST(keys_come_first_in_order)
-                                               TEST(keyed_errno_forms_return_the_error))
+/* ---- the journal: fields built without a journal (a fake send records each entry) */
+static char fake_entries[8][1024];
+static size_t n_fake_entries;
+static bool fake_refuse;
+
+static int fake_send(const struct iovec *iov, int n)
+{
+	char *e;
+	size_t len = 0;
+
+	if (fake_refuse)
+		return -ECONNREFUSED;
+	ck_assert_uint_lt(n_fake_entries, ELEMENTSOF(fake_entries));
+	e = fake_entries[n_fake_entries++];
+	e[0] = 0;
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(e + len, sizeof(fake_entries[0]) - len, "%.*s|",
+		                        (int)iov[i].iov_len, (const char *)iov[i].iov_base);
+	return 0;
+}
+
+static void journal_reset(void)
+{
+	n_fake_entries = 0;
+	fake_refuse = false;
+	log_set_journal(fake_send);
+	log_set_max_level(LOG_INFO);
+}
+
+START_TEST(journal_record_has_the_fields)
+{
+	char rec[1024];
+	struct iovec iov[LOG_JOURNAL_FIELDS_MAX];
+	size_t len;
+	int n;
+
+	len = log_journal_record(LOG_WARNING, -ENOSPC,
+	                         &(const LogKeys){ .set = "s1",
+	                                           .snap = "p1",
+	                                           .vol = "/dev/mapper/v\n1",
+	                                           .writer = "w1",
+	                                           .event = LOG_EVENT_SET_CREATED },
+	                         "set=s1: created", "daemon/x.c", 42, rec, sizeof(rec));
+	ck_assert_str_eq(rec, "MESSAGE=set=s1: created\n"
+	                      "PRIORITY=4\n"
+	                      "SET_ID=s1\n"
+	                      "SNAPSHOT_ID=p1\n"
+	                      "VOLUME=/dev/mapper/v\\n1\n"
+	                      "WRITER_ID=w1\n"
+	                      "MESSAGE_ID=1a0843a6b35d4d2286577cb2fa848a05\n"
+	                      "ERRNO=28\n"
+	                      "CODE_FILE=daemon/x.c\n"
+	                      "CODE_LINE=42\n"
+	                      "SYSLOG_IDENTIFIER=vssd\n");
+	ck_assert_uint_eq(len, strlen(rec));
+	n = log_journal_iovec(rec, len, iov, (int)ELEMENTSOF(iov));
+	ck_assert_int_eq(n, 11);
+	ck_assert_uint_eq(iov[0].iov_len, strlen("MESSAGE=set=s1: created"));
+	ck_assert_uint_eq(iov[10].iov_len, strlen("SYSLOG_IDENTIFIER=vssd"));
+	/* no keys, no event, no error: MESSAGE, PRIORITY and the identifier only */
+	len = log_journal_record(LOG_INFO, 0, NULL, "plain", NULL, 0, rec, sizeof(rec));
+	ck_assert_str_eq(rec, "MESSAGE=plain\nPRIORITY=6\nSYSLOG_IDENTIFIER=vssd\n");
+	/* too small: whole fields only */
+	len = log_journal_record(LOG_INFO, 0, NULL, "plain", NULL, 0, rec, 30);
+	ck_assert_str_eq(rec, "MESSAGE=plain\nPRIORITY=6\n");
+}
+END_TEST
+
+START_TEST(message_ids_are_distinct_128_bit_ids)
+{
+	for (LogEvent e = LOG_EVENT_NONE + 1; e < _LOG_EVENT_MAX; e++) {
+		const char *id = log_event_message_id(e);
+
+		ck_assert_ptr_nonnull(id);
+		ck_assert_ptr_nonnull(log_event_to_string(e));
+		ck_assert_uint_eq(strlen(id), 32);
+		ck_assert_uint_eq(strspn(id, "0123456789abcdef"), 32);
+		for (LogEvent f = LOG_EVENT_NONE + 1; f < e; f++) {
+			ck_assert_str_ne(id, log_event_message_id(f));
+			ck_assert_str_ne(log_event_to_string(e), log_event_to_string(f));
+		}
+	}
+	ck_assert_ptr_null(log_event_message_id(LOG_EVENT_NONE));
+	ck_assert_ptr_null(log_event_message_id(_LOG_EVENT_MAX));
+}
+END_TEST
+
+static void log_to_journal(void)
+{
+	journal_reset();
+	log_set_event(LOG_EVENT_SET_ABORTED, "s1", LOG_NOTICE, "aborted");
+	log_recovery(LOG_NOTICE, "s2", "p2", NULL, "recovery: set=%s snap=%s: deleted", "s2", "p2");
+	log_debug("filtered");
+	log_begin_buffering(); /* the hold window: entries wait, fields and all */
+	log_snap_event(LOG_EVENT_SNAPSHOT_DELETED, "p3", "/dev/mapper/v", LOG_NOTICE, "deleted");
+	ck_assert_uint_eq(n_fake_entries, 2);
+	log_writer_event(LOG_EVENT_WRITER_VETOED, "w4", "s4", LOG_WARNING, "Freeze failed: a\nb");
+	log_flush_buffer();
+	fake_refuse = true; /* a journal that refuses: the line goes to stderr */
+	log_vol_event(LOG_EVENT_STORAGE_WARNING, "/dev/mapper/v", LOG_WARNING, "80%% full");
+	log_set_journal(NULL);
+	log_notice("stderr again");
+}
+
+START_TEST(journal_entries_carry_keys_and_message_ids)
+{
+	_cleanup_free_ char *out = capture(log_to_journal);
+
+	ck_assert_uint_eq(n_fake_entries, 4);
+	ck_assert(startswith(fake_entries[0], "MESSAGE=set=s1: aborted|PRIORITY=5|SET_ID=s1|"
+	                                      "MESSAGE_ID=0d9956813bfc463c8a397260dec00363|"
+	                                      "CODE_FILE=common/test-log.c|CODE_LINE="));
+	ck_assert(strstr(fake_entries[0], "|SYSLOG_IDENTIFIER=vssd|"));
+	/* fields only: the text stays as it was */
+	ck_assert(startswith(fake_entries[1], "MESSAGE=recovery: set=s2 snap=p2: deleted|"
+	                                      "PRIORITY=5|SET_ID=s2|SNAPSHOT_ID=p2|"
+	                                      "MESSAGE_ID=529e16c34ecd4669be9ed0b01d622870|"));
+	ck_assert(startswith(fake_entries[2], "MESSAGE=snap=p3 vol=/dev/mapper/v: deleted|"
+	                                      "PRIORITY=5|SNAPSHOT_ID=p3|VOLUME=/dev/mapper/v|"
+	                                      "MESSAGE_ID=d96831a251b64d0b860d2d9f108147dd|"));
+	ck_assert(startswith(fake_entries[3], "MESSAGE=set=s4 writer=w4: Freeze failed: a\\nb|"
+	                                      "PRIORITY=4|SET_ID=s4|WRITER_ID=w4|"
+	                                      "MESSAGE_ID=70507c0cb30d4d6d8108ca8abb140849|"));
+	ck_assert_str_eq(out, "<4>vol=/dev/mapper/v: 80% full\n<5>stderr again\n");
+}
+END_TEST
+
+static void log_events_to_stderr(void)
+{
+	log_set_journal(NULL);
+	log_set_max_level(LOG_INFO);
+	log_set_event(LOG_EVENT_SET_CREATED, "s1", LOG_NOTICE, "created %d", 2);
+	log_recovery(LOG_NOTICE, "s2", "p2", "v", "recovery: set=%s: deleted", "s2");
+	log_event(LOG_EVENT_RECOVERY, LOG_WARNING, "plain");
+}
+
+START_TEST(events_do_not_change_the_stderr_text)
+{
+	_cleanup_free_ char *out = capture(log_events_to_stderr);
+
+	ck_assert_str_eq(out, "<5>set=s1: created 2\n<5>recovery: set=s2: deleted\n<4>plain\n");
+}
+END_TEST
+
+TEST_SUITE_MAIN("log",
+                TEST(foreign_text_stays_on_one_line) TEST(buffered_lines_are_escaped_too)
+                        TEST(prefixed_lines_are_escaped) TEST(a_cut_line_still_ends_its_line) TEST(
+				keys_come_first_in_order) TEST(keyed_errno_forms_return_the_error)
+                                TEST(journal_record_has_the_fields)
+                                        TEST(message_ids_are_distinct_128_bit_ids)
+                                                TEST(journal_entries_carry_keys_and_message_ids)
+                                                        TEST(events_do_not_change_the_stderr_text))

@@ -142,3 +142,13 @@ char *format_size(uint64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%.*f%c", v < 10.0 ? 1 : 0, v, units[u]);
 	return buf;
 }
+
+bool valid_schedule_name(const char *s)
+{
+	size_t n;
+
+	if (!s || !s[0] || s[0] == '.' || s[0] == '-')
+		return false;
+	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+	return s[n] == 0 && n <= VSSD_SCHEDULE_NAME_MAX;
+}

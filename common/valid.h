@@ -13,6 +13,9 @@ bool valid_text_or_empty(const char *s, size_t max);
 bool valid_abs_path(const char *s);
 /* A device-mapper device name we would create or accept: [A-Za-z0-9#+-.:=@_], 1..127 bytes. */
 bool valid_dm_name(const char *s);
+/* A schedule's name (vssd-snapshot@NAME.timer, /etc/vssd/schedule.d/NAME.conf):
+ * [A-Za-z0-9_.-], 1..VSSD_SCHEDULE_NAME_MAX bytes, not starting with "." or "-". */
+bool valid_schedule_name(const char *s);
 /* A whole decimal number: digits only (no sign, blank, base prefix or unit). -ERANGE above
  * UINT64_MAX, -EINVAL otherwise. */
 int parse_u64(const char *s, uint64_t *ret);

@@ -7,6 +7,7 @@
 #define VSSD_STRING_MAX                 255 /* bytes: labels, writer names, descriptions */
 #define VSSD_PATH_MAX                   4095
 #define VSSD_PATH_BUF                   4096
+#define VSSD_SCHEDULE_NAME_MAX          64  /* bytes: a schedule (vssd-snapshot@NAME) */
 #define VSSD_DM_NAME_MAX                127 /* DM_NAME_LEN - 1 */
 #define VSSD_VOLUMES_PER_SET_MAX        64  /* VSS_E_MAXIMUM_NUMBER_OF_VOLUMES_REACHED beyond */
 #define VSSD_SNAPSHOTS_PER_VOLUME_MAX   512 /* VSS's system provider limit */

@@ -92,7 +92,7 @@ got=$(echo "$_vssctl_global_opts" | sorted)
 }
 
 # ---- words and values
-expect "first words" "list create delete backup restore add resize expose unexpose revert query" vssctl ""
+expect "first words" "list create delete backup restore add resize expose unexpose revert query schedule" vssctl ""
 expect "first words after a global option" "list" vssctl --json l
 expect "second words of list" "shadows volumes providers writers storage" vssctl list ""
 expect "second words of delete" "shadows storage volume" vssctl --timeout-ms 5 delete ""

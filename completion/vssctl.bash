@@ -27,6 +27,7 @@ declare -gA _vssctl_verb_opts=(
 	["query reverts"]="--for"
 	["add volume"]="--name"
 	["delete volume"]=""
+	["schedule run"]=""
 )
 # vssadmin's spellings that vssctl also takes (completed as the verb they stand for)
 declare -gA _vssctl_aliases=(
@@ -218,6 +219,17 @@ _vssctl()
 		;;
 	"delete volume")
 		((${#pos[@]} == 0)) && _vssctl_compgen_lines "$cur" _vssctl_query "$vssctl" "$bus" volumes
+		;;
+	"schedule run")
+		# the schedules of /etc/vssd/schedule.d (vssd-schedule(5))
+		if ((${#pos[@]} == 0)); then
+			local -a names=()
+			local f
+			for f in /etc/vssd/schedule.d/*.conf; do
+				[[ -e $f ]] && f=${f##*/} && names+=("${f%.conf}")
+			done
+			COMPREPLY=($(compgen -W "${names[*]}" -- "$cur"))
+		fi
 		;;
 	esac
 	return 0

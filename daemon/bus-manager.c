@@ -51,7 +51,7 @@ static int read_id_list(const char *key, char **l, VssErr *err)
 static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 {
 	const char *context = NULL, *backup_type = NULL, *description = NULL, *failures = NULL,
-		   *previous = NULL;
+		   *previous = NULL, *schedule = NULL;
 	static const char *const types[] = { "full", "copy", "incremental", "differential", "log" };
 	const BusOption opts[] = {
 		{ "context", 's', &context },
@@ -59,6 +59,7 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		{ "no-auto-release", 'b', &o->no_auto_release },
 		{ "backup-type", 's', &backup_type },
 		{ "description", 's', &description },
+		{ "schedule", 's', &schedule },
 		{ "exclude-writer-classes", 'a', &o->exclude_writer_classes, NULL,
 		  VSSD_WRITERS_MAX },
 		{ "exclude-writer-instances", 'a', &o->exclude_writer_instances, NULL,
@@ -101,6 +102,11 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		                   "description must be at most %d bytes without control "
 		                   "characters",
 		                   VSSD_STRING_MAX);
+	if (schedule && !valid_schedule_name(schedule))
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
+		                   "schedule must be 1 to %d characters of A-Z, a-z, 0-9, \"_\", "
+		                   "\".\" and \"-\", not starting with \".\" or \"-\"",
+		                   VSSD_SCHEDULE_NAME_MAX);
 	if (failures && !streq(failures, "abort") && !streq(failures, "continue"))
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "unknown writer-failures \"%.64s\"; use abort (any writer "
@@ -122,6 +128,7 @@ static int read_set_options(DBusMessageIter *it, SnapsetOptions *o, VssErr *err)
 		return r;
 	o->backup_type = backup_type;
 	o->description = description;
+	o->schedule = schedule;
 	return 0;
 }
 
@@ -142,6 +149,13 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 		                c->name, (unsigned)d->creating->owner_uid);
 		(void)snapset_abort(d->creating, NULL);
 	}
+	/* The schedule tag decides what "vssctl schedule run" prunes: a vssadmin member who could
+	 * tag a set would make root's pruning count it and delete the schedule's own copies. */
+	if (o->schedule && c->uid != 0)
+		return vss_err_set(err, VSS_ERROR_ACCESS_DENIED, -EACCES,
+		                   "only root may create a set for a schedule (option schedule); "
+		                   "uid %u may not",
+		                   (unsigned)c->uid);
 	if (d->creating)
 		return vss_err_set(err, VSS_ERROR_SNAPSHOT_SET_IN_PROGRESS, -EALREADY,
 		                   "another snapshot set (%s) is being created; retry when it is "
@@ -168,8 +182,9 @@ static int start_set(Daemon *d, const BusCaller *c, const SnapsetOptions *o, Sna
 	if (r < 0)
 		return r;
 	daemon_set_creating(d, s);
-	log_set_notice(s->id_str, "started by %s (uid %u), context %s", c->name, (unsigned)c->uid,
-	               snapset_context_to_string(s->context));
+	log_set_event(LOG_EVENT_SET_STARTED, s->id_str, LOG_NOTICE,
+	              "started by %s (uid %u), context %s", c->name, (unsigned)c->uid,
+	              snapset_context_to_string(s->context));
 	*ret = TAKE_PTR(s);
 	return 0;
 }

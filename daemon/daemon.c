@@ -179,6 +179,8 @@ int daemon_save_state(Daemon *d)
 		x.context = strdup(snapset_context_to_string(s->context));
 		x.backup_type = strdup(s->backup_type);
 		x.description = strdup(s->description);
+		if (s->schedule && !(x.schedule = strdup(s->schedule)))
+			r = -ENOMEM;
 		/* the file knows creating, created and completed: an aborted or failed set
 		 * that still has shadow copies keeps them as a created one does */
 		x.state = strdup(s->state == SNAPSET_STATE_CREATING    ? "creating"

@@ -2,6 +2,7 @@
 /* main.c - vssd: command line, the one Daemon on run()'s stack, systemd notification */
 #include <getopt.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include "common/log.h"
 #include "common/vssd-version.h"
@@ -10,6 +11,7 @@
 static const char *arg_bus;
 static const char *arg_config;
 static const char *arg_state_dir;
+static const char *arg_log_target = "auto";
 
 static void help(void)
 {
@@ -19,6 +21,9 @@ static void help(void)
 	       "  --config FILE      configuration file (default " CONFIG_PATH_DEFAULT ")\n"
 	       "  --state-dir DIR    state directory (default " VSSD_STATE_DIR_DEFAULT ")\n"
 	       "  --log-level LEVEL  err, warning, notice, info (default) or debug\n"
+	       "  --log-target TARGET  journal (entries with fields), stderr (\"<N>text\"\n"
+	       "                     lines) or auto (default: journal when stderr is the\n"
+	       "                     journal's stream, $JOURNAL_STREAM)\n"
 	       "  --help, --version\n\n"
 	       "See vssd(8).\n");
 }
@@ -31,6 +36,7 @@ static int parse_argv(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-target", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -54,6 +60,16 @@ static int parse_argv(int argc, char *argv[])
 				return log_error_errno(l, "unknown log level \"%s\"", optarg);
 			log_set_max_level(l);
 			break;
+		case 't':
+			if (!streq(optarg, "auto") && !streq(optarg, "journal") &&
+			    !streq(optarg, "stderr"))
+				return log_error_errno(
+					-EINVAL,
+					"unknown log target \"%s\"; use auto, journal "
+					"or stderr",
+					optarg);
+			arg_log_target = optarg;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -65,6 +81,9 @@ static int parse_argv(int argc, char *argv[])
 		}
 	if (optind < argc)
 		return log_error_errno(-EINVAL, "unexpected argument \"%s\"", argv[optind]);
+	if (streq(arg_log_target, "journal") ||
+	    (streq(arg_log_target, "auto") && log_stream_is_journal(STDERR_FILENO)))
+		log_set_journal(sd_journal_sendv);
 	return 1;
 }
 

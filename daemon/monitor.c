@@ -76,9 +76,9 @@ static int delete_oldest(Monitor *m, const char *volume_name)
 		               err.message);
 		return r;
 	}
-	log_snap_warning(id, vol,
-	                 "deleted, the oldest shadow copy, because the volume's "
-	                 "shadow storage reached its maximum");
+	log_snap_event(LOG_EVENT_STORAGE_FULL_DELETED, id, vol, LOG_WARNING,
+	               "deleted, the oldest shadow copy, because the volume's "
+	               "shadow storage reached its maximum");
 	/* snapset_delete_snapshot() signalled SnapshotDeleted */
 	return 1;
 }
@@ -162,8 +162,9 @@ static void check_volume_warning(Monitor *m, const char *volume_name)
 	(void)strv_extend(&m->warned, volume_name);
 	if (asprintf(&vol, "/dev/mapper/%s", volume_name) < 0)
 		return;
-	log_vol_warning(vol, "shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
-	                u.used * 100 / u.max, u.used, u.max);
+	log_vol_event(LOG_EVENT_STORAGE_WARNING, vol, LOG_WARNING,
+	              "shadow storage %" PRIu64 "%% full (%" PRIu64 " of %" PRIu64 " bytes)",
+	              u.used * 100 / u.max, u.used, u.max);
 	daemon_emit_manager_signal(d, "StorageWarning", vol, NULL, NULL, &u.used, &u.max);
 }
 

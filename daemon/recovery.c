@@ -89,11 +89,13 @@ static void purge_snapshots(Daemon *d, Snapset *s, const char *why)
 			continue;
 		if (expose_release(x, &err) < 0 || /* expose.c: unmount first */
 		    x->provider->ops->snap_delete(x->provider, x->ps, NULL, NULL, &err) < 0)
-			log_error("recovery: set=%s snap=%s: cannot delete: %s", s->id_str,
-			          s->snaps[i]->id_str, err.message);
+			log_recovery(LOG_ERR, s->id_str, x->id_str, NULL,
+			             "recovery: set=%s snap=%s: cannot delete: %s", s->id_str,
+			             s->snaps[i]->id_str, err.message);
 		else
-			log_notice("recovery: set=%s snap=%s: deleted (%s)", s->id_str,
-			           s->snaps[i]->id_str, why);
+			log_recovery(LOG_NOTICE, s->id_str, x->id_str, NULL,
+			             "recovery: set=%s snap=%s: deleted (%s)", s->id_str,
+			             s->snaps[i]->id_str, why);
 	}
 }
 
@@ -110,11 +112,13 @@ static int finish_deletion(Daemon *d, Snapset *set, Snapshot *s)
 	if (r >= 0)
 		r = s->provider->ops->snap_delete(s->provider, s->ps, NULL, NULL, &err);
 	if (r < 0)
-		return log_error("recovery: set=%s snap=%s: cannot finish its deletion: %s",
-		                 set->id_str, s->id_str, err.message),
+		return log_recovery(LOG_ERR, set->id_str, s->id_str, NULL,
+		                    "recovery: set=%s snap=%s: cannot finish its deletion: %s",
+		                    set->id_str, s->id_str, err.message),
 		       r;
-	log_notice("recovery: set=%s snap=%s: deleted (its deletion never finished)", set->id_str,
-	           s->id_str);
+	log_recovery(LOG_NOTICE, set->id_str, s->id_str, NULL,
+	             "recovery: set=%s snap=%s: deleted (its deletion never finished)", set->id_str,
+	             s->id_str);
 	return 0;
 }
 
@@ -130,11 +134,14 @@ int daemon_reactivate_snapshot(Daemon *d, Snapshot *s)
 	from = strempty(s->provider->ops->snap_storage_path(s->ps));
 	r = s->provider->ops->snap_reactivate(s->provider, s->ps, &err);
 	if (r < 0) {
-		log_error("recovery: snap=%s vol=%s: cannot bring it back from %s: %s", s->id_str,
-		          s->volume, from, vss_err_is_set(&err) ? err.message : strerror(-r));
+		log_recovery(LOG_ERR, s->set ? s->set->id_str : NULL, s->id_str, s->volume,
+		             "recovery: snap=%s vol=%s: cannot bring it back from %s: %s",
+		             s->id_str, s->volume, from,
+		             vss_err_is_set(&err) ? err.message : strerror(-r));
 		return r;
 	}
-	log_notice("recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume, from);
+	log_recovery(LOG_NOTICE, s->set ? s->set->id_str : NULL, s->id_str, s->volume,
+	             "recovery: snap=%s vol=%s: brought back from %s", s->id_str, s->volume, from);
 	set_original_device(d, s);
 	return 0;
 }
@@ -142,7 +149,8 @@ int daemon_reactivate_snapshot(Daemon *d, Snapshot *s)
 static void reactivate(Daemon *d, Snapshot *s)
 {
 	if (daemon_reactivate_snapshot(d, s) < 0) {
-		log_error("recovery: snap=%s: shown as invalid", s->id_str);
+		log_recovery(LOG_ERR, s->set ? s->set->id_str : NULL, s->id_str, s->volume,
+		             "recovery: snap=%s: shown as invalid", s->id_str);
 		s->state = SNAPSHOT_STATE_INVALID;
 	}
 }
@@ -150,7 +158,9 @@ static void reactivate(Daemon *d, Snapshot *s)
 static int restore_set(Daemon *d, const StateSet *x)
 {
 	_cleanup_(snapset_freep) Snapset *s = NULL;
-	SnapsetOptions o = { .backup_type = x->backup_type, .description = x->description };
+	SnapsetOptions o = { .backup_type = x->backup_type,
+		             .description = x->description,
+		             .schedule = x->schedule };
 	int r;
 
 	o.context = snapset_context_from_string(x->context);
@@ -297,9 +307,10 @@ static void rebuild_from_provider(Daemon *d, Provider *p, ProviderSnap **l, size
 			snapshot_free(snap);
 			continue;
 		}
-		log_notice("recovery: %s set=%s snap=%s from %s",
-		           corrupt ? "rebuilt" : "adopted, its state entry lost,", set->id_str,
-		           snap->id_str, dev);
+		log_recovery(LOG_NOTICE, set->id_str, snap->id_str, snap->volume,
+		             "recovery: %s set=%s snap=%s from %s",
+		             corrupt ? "rebuilt" : "adopted, its state entry lost,", set->id_str,
+		             snap->id_str, dev);
 	}
 }
 

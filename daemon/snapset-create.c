@@ -106,7 +106,7 @@ void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
 	}
 	snapset_engine_free(s); /* full rollback of whatever exists, thawed */
 	snapset_hold_end(s);
-	log_set_error(s->id_str, "creation failed: %s",
+	log_set_event(LOG_EVENT_SET_FAILED, s->id_str, LOG_ERR, "creation failed: %s",
 	              vss_err_is_set(err) ? err->message : strerror(-error));
 	if (s->d->creating == s)
 		daemon_set_creating(s->d, NULL);
@@ -126,8 +126,9 @@ static void creation_done(Snapset *s)
 	snapset_set_state(s, SNAPSET_STATE_CREATED);
 	fault_point_kill(s->d->faults, "kill-before-created-save");
 	(void)daemon_save_state(s->d);
-	log_set_notice(s->id_str, "created %zu shadow copies, I/O held %" PRIu64 " us", s->n_snaps,
-	               s->held_usec);
+	log_set_event(LOG_EVENT_SET_CREATED, s->id_str, LOG_NOTICE,
+	              "created %zu shadow copies, I/O held %" PRIu64 " us", s->n_snaps,
+	              s->held_usec);
 	snapset_creation_reply(s, NULL, 0);
 }
 
@@ -178,9 +179,10 @@ static void creation_committed(Snapset *s)
 		SnapsetEngine *e = &s->engines[i];
 
 		e->provider->ops->set_hold_window(e->ps, &t1, &t2);
-		log_set_notice(
-			s->id_str, "%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)%s",
-			e->provider->ops->name, t1, t2, e->frozen_ok ? "" : ", after the thaw");
+		log_set_event(LOG_EVENT_IO_HELD, s->id_str, LOG_NOTICE,
+		              "%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)%s",
+		              e->provider->ops->name, t1, t2,
+		              e->frozen_ok ? "" : ", after the thaw");
 	}
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];

@@ -466,6 +466,11 @@ static int prop_owner(Bus *b, void *u, DBusMessageIter *it)
 	return bus_append_string(it, strempty(((Snapset *)u)->owner));
 }
 
+static int prop_schedule(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, strempty(((Snapset *)u)->schedule));
+}
+
 static int prop_description(Bus *b, void *u, DBusMessageIter *it)
 {
 	return bus_append_string(it, ((Snapset *)u)->description);
@@ -518,6 +523,7 @@ static const BusProperty snapset_properties[] = {
 	{ "CreationTime", "t", prop_creation_time },
 	{ "Owner", "s", prop_owner },
 	{ "Description", "s", prop_description },
+	{ "Schedule", "s", prop_schedule },
 	{ "Snapshots", "ao", prop_snapshots },
 	{ "Instant", "s", prop_instant },
 	{ "WriterStatus", "aa{sv}", prop_writer_status },

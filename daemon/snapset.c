@@ -217,6 +217,8 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	s->description = strdup(strempty(o->description));
 	if (!s->backup_type || !s->description)
 		return -ENOMEM;
+	if (o->schedule && !(s->schedule = strdup(o->schedule)))
+		return -ENOMEM;
 	if (snapset_take_writer_options(s, o) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(s);
@@ -257,6 +259,7 @@ Snapset *snapset_free(Snapset *s)
 	free(s->owner);
 	free(s->backup_type);
 	free(s->description);
+	free(s->schedule);
 	free(s->involved);
 	free(s->failed);
 	strv_free(s->exclude_writer_classes);
@@ -789,7 +792,7 @@ int snapset_abort(Snapset *s, VssErr *err)
 			snapset_forget_snapshot(s, s->snaps[i]);
 	snapset_set_state(s, SNAPSET_STATE_ABORTED);
 	(void)daemon_save_state(s->d);
-	log_set_notice(s->id_str, "aborted");
+	log_set_event(LOG_EVENT_SET_ABORTED, s->id_str, LOG_NOTICE, "aborted");
 	return 0;
 }
 
@@ -865,7 +868,8 @@ void snapset_release(Snapset *s)
 		if (s->exported)
 			bus_emit_properties_changed(&d->bus, s->path, VSSD_IFACE_SET, changed);
 	}
-	log_set_notice(s->id_str, "released, %zu shadow copies kept", s->n_snaps);
+	log_set_event(LOG_EVENT_SET_RELEASED, s->id_str, LOG_NOTICE,
+	              "released, %zu shadow copies kept", s->n_snaps);
 	(void)snapset_gc(s);
 	(void)daemon_save_state(d);
 }

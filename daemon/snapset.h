@@ -77,6 +77,7 @@ typedef struct SnapsetOptions {
 	bool no_auto_release;
 	const char *backup_type;
 	const char *description;
+	const char *schedule; /* the schedule that makes it (root's callers only), or NULL */
 	char **exclude_writer_classes;
 	char **exclude_writer_instances; /* DisableWriterInstances */
 	char **include_writer_classes;   /* EnableWriterClasses: when given, only these */
@@ -120,6 +121,7 @@ struct Snapset {
 	uint32_t attributes;
 	char *backup_type;
 	char *description;
+	char *schedule; /* the schedule that made it, or NULL (property Schedule: "") */
 	char **exclude_writer_classes;
 	char **exclude_writer_instances;
 	char **include_writer_classes; /* NULL: every class not excluded */

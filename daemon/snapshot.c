@@ -159,6 +159,6 @@ int snapshot_destroy(Snapshot *s, VssErr *err)
 		}
 		return r;
 	}
-	log_snap_notice(s->id_str, s->volume, "deleted");
+	log_snap_event(LOG_EVENT_SNAPSHOT_DELETED, s->id_str, s->volume, LOG_NOTICE, "deleted");
 	return 0;
 }

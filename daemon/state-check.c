@@ -54,6 +54,21 @@ static int check_string(const Ctx *x, const char *where, const char *key, const 
 	return 0;
 }
 
+/* Absent (a set no schedule made) or a schedule's name */
+static int check_schedule(const Ctx *x, const char *where, const char *s)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	r = check_string(x, where, "schedule", s, VSSD_STRING_MAX);
+	if (r < 0)
+		return r;
+	if (!valid_schedule_name(s))
+		return state_fail(x, where, "schedule", "\"%s\" is not a schedule name", s);
+	return 0;
+}
+
 static int check_path(const Ctx *x, const char *where, const char *key, const char *s)
 {
 	int r = check_string(x, where, key, s, VSSD_PATH_MAX);
@@ -164,6 +179,7 @@ static int check_set(const Ctx *x, const char *where, const StateSet *set)
 	    (r = check_enum(x, where, "context", set->context, state_set_contexts)) < 0 ||
 	    (r = check_enum(x, where, "backup_type", set->backup_type, state_backup_types)) < 0 ||
 	    (r = check_string(x, where, "description", set->description, VSSD_STRING_MAX)) < 0 ||
+	    (r = check_schedule(x, where, set->schedule)) < 0 ||
 	    (r = check_enum(x, where, "state", set->state, set_states)) < 0 ||
 	    (r = check_number(x, where, "creation_time", set->creation_time, 0, NUMBER_MAX)) < 0 ||
 	    (r = check_number(x, where, "per_volume_instant", set->per_volume_instant, 0, 1)) < 0 ||

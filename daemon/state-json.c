@@ -15,14 +15,15 @@ DEFINE_POINTER_CLEANUP(json_tokener_freep, struct json_tokener *, json_tokener_f
 /* ---- the JSON form: one table per object drives reading, writing and the unknown-key check --- */
 
 typedef enum FieldType {
-	FIELD_ID,             /* VssId as "8-4-4-4-12" */
-	FIELD_STRING,         /* char * */
-	FIELD_STRING_OR_NULL, /* char *, JSON null for NULL */
-	FIELD_U32,            /* uint32_t */
-	FIELD_U64,            /* uint64_t, at most NUMBER_MAX */
-	FIELD_BOOL,           /* bool */
-	FIELD_U64_OPTIONAL,   /* uint64_t, at most NUMBER_MAX; missing and not written when 0 */
-	FIELD_OBJECT,         /* json_object *, a JSON object (a reference is taken) */
+	FIELD_ID,              /* VssId as "8-4-4-4-12" */
+	FIELD_STRING,          /* char * */
+	FIELD_STRING_OR_NULL,  /* char *, JSON null for NULL */
+	FIELD_U32,             /* uint32_t */
+	FIELD_U64,             /* uint64_t, at most NUMBER_MAX */
+	FIELD_BOOL,            /* bool */
+	FIELD_U64_OPTIONAL,    /* uint64_t, at most NUMBER_MAX; missing and not written when 0 */
+	FIELD_OBJECT,          /* json_object *, a JSON object (a reference is taken) */
+	FIELD_STRING_OPTIONAL, /* char *; missing (NULL) and not written when NULL */
 } FieldType;
 
 typedef struct Field {
@@ -63,6 +64,7 @@ static const Field set_fields[] = {
 	FIELD(StateSet, "attributes", FIELD_U32, attributes),
 	FIELD(StateSet, "backup_type", FIELD_STRING, backup_type),
 	FIELD(StateSet, "description", FIELD_STRING, description),
+	FIELD(StateSet, "schedule", FIELD_STRING_OPTIONAL, schedule),
 	FIELD(StateSet, "state", FIELD_STRING, state),
 	FIELD(StateSet, "creation_time", FIELD_U64, creation_time),
 	FIELD(StateSet, "per_volume_instant", FIELD_U64_OPTIONAL, per_volume_instant),
@@ -148,6 +150,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 		[FIELD_BOOL] = "true or false",
 		[FIELD_U64_OPTIONAL] = "an integer",
 		[FIELD_OBJECT] = "an object",
+		[FIELD_STRING_OPTIONAL] = "a string",
 	};
 	json_type type = json_object_get_type(v);
 	uint64_t u = 0;
@@ -175,6 +178,7 @@ static int read_field(const Ctx *x, const char *where, const Field *f, json_obje
 			break;
 		return read_string(x, where, f->key, v, dst);
 	case FIELD_STRING:
+	case FIELD_STRING_OPTIONAL:
 		if (type != json_type_string)
 			break;
 		return read_string(x, where, f->key, v, dst);
@@ -217,7 +221,8 @@ static int read_fields(const Ctx *x, json_object *o, const char *where, const Fi
 		json_object *v;
 
 		if (!json_object_object_get_ex(o, fields[f].key, &v)) {
-			if (fields[f].type == FIELD_U64_OPTIONAL)
+			if (fields[f].type == FIELD_U64_OPTIONAL ||
+			    fields[f].type == FIELD_STRING_OPTIONAL)
 				continue;
 			return state_fail(x, where, fields[f].key, "missing");
 		}
@@ -593,6 +598,11 @@ static int write_fields(json_object *o, const Field *fields, size_t n_fields, co
 			break;
 		case FIELD_OBJECT:
 			v = json_object_get(*(json_object *const *)p);
+			break;
+		case FIELD_STRING_OPTIONAL:
+			if (!*(char *const *)p)
+				continue;
+			v = json_object_new_string(*(char *const *)p);
 			break;
 		}
 		if (!v && (fields[f].type != FIELD_STRING_OR_NULL || *(char *const *)p))

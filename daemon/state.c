@@ -22,6 +22,7 @@ void state_set_done(StateSet *set)
 	free(set->context);
 	free(set->backup_type);
 	free(set->description);
+	free(set->schedule);
 	free(set->state);
 	for (size_t i = 0; i < set->n_snapshots; i++)
 		state_snapshot_done(&set->snapshots[i]);

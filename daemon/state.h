@@ -40,6 +40,7 @@ typedef struct StateSet {
 	uint32_t attributes; /* VSS_VOLUME_SNAPSHOT_ATTRIBUTES bits */
 	char *backup_type;   /* full, copy, incremental, differential, log */
 	char *description;   /* may be empty, at most VSSD_STRING_MAX bytes */
+	char *schedule;      /* the schedule that made it (valid_schedule_name()), or NULL */
 	char *state; /* "creating" (intent, written before dm changes), "created", "completed",
 	                "deleting" */
 	usec_t creation_time;

@@ -22,13 +22,15 @@ static const char *kind(const VssErr *e)
 	return vss_error_info(e->kind)->name;
 }
 
+static uid_t start_uid; /* the caller of start_with() */
+
 /* StartSnapshotSet with these options: pairs of key and value, a value starting with '[' is
  * a string array of the comma-separated words after it; NULL-terminated */
 static int start_with(TestDaemon *t, Snapset **ret, VssErr *err, ...)
 {
 	DBusMessage *m =
 		test_call_new(t, VSSD_ROOT_PATH, VSSD_IFACE_MANAGER, "StartSnapshotSet", NULL);
-	BusCaller c = test_caller(TEST_DAEMON_OWNER, 0);
+	BusCaller c = test_caller(TEST_DAEMON_OWNER, start_uid);
 	DBusMessageIter it, dict;
 	size_t n = t->d.n_sets;
 	const char *key;
@@ -139,6 +141,46 @@ START_TEST(client_accessible_writers_counts_towards_max_shadow_copies)
 	s = test_set(t, "client-accessible-writers", true);
 	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "", &snap, &err), -E2BIG);
 	ck_assert_str_eq(kind(&err), "MaximumNumberOfSnapshotsReached");
+}
+END_TEST
+
+/* The schedule tag: root's callers only, a valid name, kept in the state file */
+START_TEST(schedule_is_roots_and_saved)
+{
+	_cleanup_(test_daemon_freep) TestDaemon *t = NULL;
+	TestDaemonOptions o = { .state_file = true };
+	_cleanup_free_ char *error = NULL;
+	State st = STATE_NULL;
+	VssErr err = { 0 };
+	StateSet *x;
+	Snapset *s, *p;
+
+	ck_assert_int_eq(test_daemon_new_opts(&t, &o), 0);
+	start_uid = 1000;
+	ck_assert_int_eq(start_with(t, &s, &err, "schedule", "daily", NULL), -EACCES);
+	ck_assert_str_eq(kind(&err), "AccessDenied");
+	ck_assert_str_eq(err.message, "only root may create a set for a schedule (option "
+	                              "schedule); uid 1000 may not");
+	err = (VssErr){ 0 };
+	start_uid = 0;
+	ck_assert_int_eq(start_with(t, &s, &err, "schedule", "-x", NULL), -EINVAL);
+	ck_assert_str_eq(kind(&err), "InvalidArgument");
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "schedule", "a/b", NULL), -EINVAL);
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(start_with(t, &s, &err, "schedule", "daily.home-1", NULL), 0);
+	ck_assert_str_eq(s->schedule, "daily.home-1");
+	(void)snapset_abort(s, NULL);
+
+	p = test_created_set(t, "persistent", 1);
+	ck_assert_ptr_null(p->schedule);
+	p->schedule = strdup("nightly");
+	ck_assert_int_eq(daemon_save_state(&t->d), 0);
+	ck_assert_msg(state_load(t->d.state_path, &st, &error) == 0, "%s", strempty(error));
+	x = state_find_set(&st, &p->id);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_str_eq(x->schedule, "nightly");
+	state_done(&st);
 }
 END_TEST
 
@@ -850,6 +892,7 @@ TEST_SUITE_MAIN("setopts",
 	TEST(client_accessible_writers_is_saved_in_the_state)
 	TEST(client_accessible_writers_counts_towards_max_shadow_copies)
 	TEST(unknown_context_names_the_new_one)
+	TEST(schedule_is_roots_and_saved)
 	TEST(writers_excluded_by_instance_and_by_class)
 	TEST(writer_options_are_validated)
 	TEST(writer_option_arrays_are_capped)

@@ -589,9 +589,9 @@ int writer_apply_reply(Writer *w, WriterEvent event, const char *set_id, DBusMes
 	writer_update(
 		w, events[event].failed != WRITER_STATE_UNKNOWN ? events[event].failed : w->state,
 		code);
-	(void)log_writer_full_errno(w->id_str, set_id,
-	                            events[event].strict ? LOG_WARNING : LOG_NOTICE, 0,
-	                            "%s failed: %s", ev, err ? err->message : ename);
+	log_writer_event(LOG_EVENT_WRITER_VETOED, w->id_str, set_id,
+	                 events[event].strict ? LOG_WARNING : LOG_NOTICE, "%s failed: %s", ev,
+	                 err ? err->message : ename);
 	return -ECANCELED;
 }
 

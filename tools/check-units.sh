@@ -18,8 +18,12 @@ trap 'rm -rf "$d"' EXIT
 for u in vssd vssd-hook-writer; do
 	sed "s|@SBINDIR@|$build|" "systemd/$u.service.in" >"$d/$u.service"
 done
+# the schedule units, as an instance (verify takes no template)
+sed "s|@BINDIR@|$build|" systemd/vssd-snapshot@.service.in >"$d/vssd-snapshot@check.service"
+cp systemd/vssd-snapshot@.timer "$d/vssd-snapshot@check.timer"
 # verify prints its findings and fails only on some: any output is a finding
-systemd-analyze verify --man=no "$d/vssd.service" "$d/vssd-hook-writer.service" >"$d/verify" 2>&1 ||
+systemd-analyze verify --man=no "$d/vssd.service" "$d/vssd-hook-writer.service" \
+	"$d/vssd-snapshot@check.service" "$d/vssd-snapshot@check.timer" >"$d/verify" 2>&1 ||
 	{ cat "$d/verify" >&2; exit 1; }
 if [ -s "$d/verify" ]; then
 	cat "$d/verify" >&2
