@@ -649,7 +649,7 @@ int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *er
 	int rs[VSSD_VOLUMES_PER_SET_MAX];
 	usec_t t0, held = 0;
 	bool locked, fired;
-	int r = 0;
+	int r = 0, k;
 
 	/* Not frozen by us (re-activation after a reboot, or FIFREEZE left to the caller): no
 	 * waiting here, the loop must not block; each suspend then keeps lockfs, so the kernel
@@ -746,9 +746,9 @@ int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *er
 		if (m->origin_staged && dmdev_clear(env->dm, m->vol.name) >= 0)
 			m->origin_staged = false;
 	}
-	rs[0] = resume_origins(s, false);
+	k = resume_origins(s, false);
 	if (r == 0)
-		r = rs[0];
+		r = k;
 	s->hold_end = env_now(env);
 	held = s->hold_end - t0;
 	fault_point_kill(env->faults, "kill-after-origins-resumed");
