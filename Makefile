@@ -53,7 +53,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/unit/%,$(notdir $(UNIT_SRCS)))
 TOOLS := $(BUILD)/vssd $(BUILD)/vssd-dmsnap-tool
 
 .PHONY: old-vssd
-.PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan asan-vssd \
+.PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan asan-vssd tsan \
 	format format-check install clean demo bench
 all: $(TOOLS) $(UNIT_BINS)
 
@@ -167,6 +167,21 @@ asan:
 	VSSD_BUILD=$(VSSD_ASAN_BUILD) ASAN_OPTIONS=$${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0} \
 		UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 		TEST_TIMEOUT=$${TEST_TIMEOUT:-900} tests/vm/check-vm
+
+# ThreadSanitizer: the engine's threads (the hold window's crew, the hold watchdog) in the unit
+# tests of their modules, and a vssd-dmsnap-tool for the guest:
+#   VSSD_BUILD=$(TSAN_BUILD) tests/vm/check-vm 10-engine-two-volumes (TSAN_OPTIONS=halt_on_error=1)
+TSAN_BUILD ?= $(BUILD)/tsan
+TSAN_MAKE = $(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
+	SAN_FLAGS="-fsanitize=thread"
+TSAN_UNITS := test-crew test-dmsnap test-dmsnap-cow
+
+tsan:
+	+@$(TSAN_MAKE) $(addprefix $(TSAN_BUILD)/unit/,$(TSAN_UNITS)) $(TSAN_BUILD)/vssd-dmsnap-tool
+	@for t in $(TSAN_UNITS); do \
+		TSAN_OPTIONS=$${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+			$(TSAN_BUILD)/unit/$$t || exit 1; \
+	done
 
 deps:
 	@tools/deps.sh

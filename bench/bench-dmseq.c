@@ -5,7 +5,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 #include <linux/loop.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -34,7 +36,7 @@ typedef struct Vol {
 static void usage(void)
 {
 	printf("usage: bench-dmseq create --cow-dir DIR [--cow-size BYTES] [--chunk SECTORS]\n"
-	       "                         [--nolockfs] ORIGIN...\n"
+	       "                         [--nolockfs] [--parallel] ORIGIN...\n"
 	       "       bench-dmseq restore ORIGIN...\n"
 	       "\n"
 	       "create: for each dm ORIGIN (one linear target), a sparse COW file on a loop\n"
@@ -42,6 +44,8 @@ static void usage(void)
 	       "  and its snapshot table loaded, the origin's snapshot-origin table loaded; then\n"
 	       "  suspend every origin (the kernel freezes the file system unless --nolockfs),\n"
 	       "  resume every snapshot, then every origin. Prints held_us and total_us.\n"
+	       "  --parallel: the N suspends are issued at once from N threads (raw ioctls on\n"
+	       "  the control node, started before the window), the resumes as above.\n"
 	       "restore: removes ORIGIN-snap (detaching its COW loop device), gives the origin\n"
 	       "  ORIGIN-real's table back and removes ORIGIN-real.\n");
 }
@@ -197,6 +201,64 @@ static int vol_prepare(Vol *v, const char *cow_dir, uint64_t cow_bytes, unsigned
 	                     NULL);
 }
 
+/* --parallel: one thread per origin, started before the window, released at once */
+typedef struct Suspender {
+	const char *name;
+	bool nolockfs;
+	pthread_barrier_t *go;
+	pthread_t thread;
+	int r;
+} Suspender;
+
+static void *suspender_main(void *p)
+{
+	Suspender *s = p;
+	struct dm_ioctl io = { .version = { DM_VERSION_MAJOR, 0, 0 },
+		               .data_size = sizeof(io),
+		               .data_start = sizeof(io),
+		               .flags = DM_SUSPEND_FLAG | (s->nolockfs ? DM_SKIP_LOCKFS_FLAG : 0) };
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+
+	pthread_barrier_wait(s->go);
+	if (fd < 0) {
+		s->r = -errno;
+		return NULL;
+	}
+	snprintf(io.name, sizeof(io.name), "%s", s->name);
+	s->r = ioctl(fd, DM_DEV_SUSPEND, &io) < 0 ? -errno : 0;
+	close(fd);
+	return NULL;
+}
+
+/* Suspends every origin at once; threads and their control fds exist before this is called
+ * with started = true (the caller's clock starts between the two calls) */
+static int suspend_parallel(Vol *vols, size_t n, bool nolockfs, Suspender *s, pthread_barrier_t *go,
+                            bool started)
+{
+	int r = 0;
+
+	if (!started) {
+		if (pthread_barrier_init(go, NULL, (unsigned)n + 1) != 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			s[i] = (Suspender){ .name = vols[i].origin,
+				            .nolockfs = nolockfs,
+				            .go = go };
+			if (pthread_create(&s[i].thread, NULL, suspender_main, &s[i]) != 0)
+				return -EAGAIN; /* (a benchmark: the others stay parked, we exit) */
+		}
+		return 0;
+	}
+	pthread_barrier_wait(go);
+	for (size_t i = 0; i < n; i++) {
+		pthread_join(s[i].thread, NULL);
+		if (s[i].r < 0 && r == 0)
+			r = s[i].r;
+	}
+	pthread_barrier_destroy(go);
+	return r;
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -204,13 +266,16 @@ static int cmd_create(int argc, char **argv)
 		{ "cow-size", required_argument, NULL, 's' },
 		{ "chunk", required_argument, NULL, 'c' },
 		{ "nolockfs", no_argument, NULL, 'n' },
+		{ "parallel", no_argument, NULL, 'p' },
 		{},
 	};
 	const char *cow_dir = NULL;
 	uint64_t cow_bytes = 8ULL << 20;
 	unsigned chunk = 32;
-	bool nolockfs = false;
+	bool nolockfs = false, parallel = false;
 	_cleanup_free_ Vol *vols = NULL;
+	_cleanup_free_ Suspender *sus = NULL;
+	pthread_barrier_t go;
 	usec_t t0, t1, t2;
 	size_t n;
 	int o, r = 0;
@@ -234,6 +299,9 @@ static int cmd_create(int argc, char **argv)
 		case 'n':
 			nolockfs = true;
 			break;
+		case 'p':
+			parallel = true;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -243,7 +311,8 @@ static int cmd_create(int argc, char **argv)
 	}
 	n = (size_t)(argc - optind);
 	vols = calloc(n, sizeof(Vol));
-	if (!vols)
+	sus = calloc(n, sizeof(Suspender));
+	if (!vols || !sus)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		Vol *v = &vols[i];
@@ -264,8 +333,12 @@ static int cmd_create(int argc, char **argv)
 			fprintf(stderr, "bench-dmseq: %s: %s\n", vols[i].origin, strerror(-r));
 	}
 	/* no rollback: bench/run tears down with "restore" (this is a benchmark, not vssd) */
+	if (r >= 0 && parallel)
+		r = suspend_parallel(vols, n, nolockfs, sus, &go, false);
 	t1 = now_usec(CLOCK_MONOTONIC);
-	for (size_t i = 0; r >= 0 && i < n; i++)
+	if (r >= 0 && parallel)
+		r = suspend_parallel(vols, n, nolockfs, sus, &go, true);
+	for (size_t i = 0; r >= 0 && !parallel && i < n; i++)
 		r = dm_simple(DM_DEVICE_SUSPEND, vols[i].origin, nolockfs);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = dm_simple(DM_DEVICE_RESUME, vols[i].snap, false);

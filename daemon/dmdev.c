@@ -578,13 +578,14 @@ static int libdm_event_open(void *ud)
 }
 
 /* One raw dm ioctl on a device by name: no libdm, so any thread may issue it. */
-static int raw_ioctl(int fd, unsigned long cmd, const char *name, uint32_t flags,
-                     struct dm_ioctl *ret)
+static int raw_ioctl_ev(int fd, unsigned long cmd, const char *name, uint32_t flags,
+                        uint32_t event_nr, struct dm_ioctl *ret)
 {
 	struct dm_ioctl io = { .version = { DM_VERSION_MAJOR, 0, 0 },
 		               .data_size = sizeof(io),
 		               .data_start = sizeof(io),
-		               .flags = flags };
+		               .flags = flags,
+		               .event_nr = event_nr };
 
 	if (strlen(name) >= sizeof(io.name))
 		return -ENAMETOOLONG;
@@ -596,19 +597,57 @@ static int raw_ioctl(int fd, unsigned long cmd, const char *name, uint32_t flags
 	return 0;
 }
 
+static int raw_ioctl(int fd, unsigned long cmd, const char *name, uint32_t flags,
+                     struct dm_ioctl *ret)
+{
+	return raw_ioctl_ev(fd, cmd, name, flags, 0, ret);
+}
+
+/* The control fd opened at start, or one of the call's own (in *own) */
+static int control_fd(Libdm *l, int *own)
+{
+	if (l->control_fd >= 0)
+		return l->control_fd;
+	*own = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC);
+	return *own < 0 ? -errno : *own;
+}
+
+static int libdm_suspend_raw(void *ud, const char *name, unsigned flags)
+{
+	_cleanup_close_ int own = -EBADF;
+	uint32_t f = DM_SUSPEND_FLAG | DM_SKIP_BDGET_FLAG;
+	int fd = control_fd(ud, &own);
+
+	if (fd < 0)
+		return fd;
+	if (flags & DMDEV_SUSPEND_SKIP_LOCKFS)
+		f |= DM_SKIP_LOCKFS_FLAG;
+	if (flags & DMDEV_SUSPEND_NOFLUSH)
+		f |= DM_NOFLUSH_FLAG;
+	return raw_ioctl(fd, DM_DEV_SUSPEND, name, f, NULL);
+}
+
+static int libdm_resume_raw(void *ud, const char *name)
+{
+	_cleanup_close_ int own = -EBADF;
+	int fd = control_fd(ud, &own);
+
+	if (fd < 0)
+		return fd;
+	/* libdm marks every uevent of its own "primary sourced" so that udev's dm rules treat it
+	 * as the real thing, not a spurious event; no cookie: nobody waits for it */
+	return raw_ioctl_ev(fd, DM_DEV_SUSPEND, name, DM_SKIP_BDGET_FLAG,
+	                    DM_UDEV_PRIMARY_SOURCE_FLAG << DM_UDEV_FLAGS_SHIFT, NULL);
+}
+
 static int libdm_emergency_resume(void *ud, const char *name)
 {
-	Libdm *l = ud;
 	_cleanup_close_ int own = -EBADF;
 	struct dm_ioctl st;
-	int fd = l->control_fd, r;
+	int fd = control_fd(ud, &own), r;
 
-	if (fd < 0) {
-		own = open("/dev/" DM_DIR "/" DM_CONTROL_NODE, O_RDWR | O_CLOEXEC);
-		if (own < 0)
-			return -errno;
-		fd = own;
-	}
+	if (fd < 0)
+		return fd;
 	r = raw_ioctl(fd, DM_DEV_STATUS, name, 0, &st);
 	if (r < 0)
 		return r;
@@ -642,6 +681,8 @@ static const DmdevOps dmdev_libdm_ops = {
 	.event_open = libdm_event_open,
 	.event_arm = libdm_event_arm,
 	.emergency_resume = libdm_emergency_resume,
+	.suspend_raw = libdm_suspend_raw,
+	.resume_raw = libdm_resume_raw,
 };
 
 int dmdev_libdm_new(Dmdev **ret)

@@ -92,6 +92,14 @@ typedef struct DmdevOps {
 	 * the device, 0 when it was not suspended. The real one issues raw ioctls on a control fd
 	 * of its own and never enters libdm, whose state is process-wide and unlocked. */
 	int (*emergency_resume)(void *ud, const char *name);
+	/* The hold window's suspend and resume, which the commit issues from a crew of threads
+	 * (daemon/crew.h): like suspend() and resume(), but any thread may call them, concurrently
+	 * with each other and with emergency_resume(). The real ones are one raw ioctl each on a
+	 * control fd, never libdm (whose node-op list and log are process-wide and unlocked), so
+	 * resume_raw() neither creates a node nor takes part in settle()'s udev cookie: only for a
+	 * device whose node exists (an origin). */
+	int (*suspend_raw)(void *ud, const char *name, unsigned flags);
+	int (*resume_raw)(void *ud, const char *name);
 } DmdevOps;
 
 typedef struct Dmdev {
@@ -174,6 +182,16 @@ static inline int dmdev_event_arm(Dmdev *dm, int fd)
 static inline int dmdev_emergency_resume(Dmdev *dm, const char *name)
 {
 	return dm->ops->emergency_resume(dm->userdata, name);
+}
+
+static inline int dmdev_suspend_raw(Dmdev *dm, const char *name, unsigned flags)
+{
+	return dm->ops->suspend_raw(dm->userdata, name, flags);
+}
+
+static inline int dmdev_resume_raw(Dmdev *dm, const char *name)
+{
+	return dm->ops->resume_raw(dm->userdata, name);
 }
 
 /* Names of every device whose uuid starts with prefix ("VSSD-"); caller frees. */

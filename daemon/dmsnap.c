@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/valid.h"
 #include "common/vssd-limits.h"
+#include "daemon/crew.h"
 #include "daemon/dmsnap-internal.h"
 #include "daemon/fault.h"
 #include "daemon/freeze.h"
@@ -586,6 +587,43 @@ static int resume_origins(DmsnapSet *s, bool drop_staged)
 	return ret;
 }
 
+/* One step of the window for every member at once: the origins' suspends (or resumes), each
+ * member's on a thread of the set's crew, or one after another without a crew. Only ioctls run
+ * on the workers: dmdev's raw pair, which any thread may call; results go to r[i]. */
+typedef struct HoldStep {
+	DmsnapSet *s;
+	bool resume;
+	int *r;
+} HoldStep;
+
+static void hold_job(void *userdata, size_t i)
+{
+	HoldStep *h = userdata;
+	Member *m = &h->s->members[i];
+	Dmdev *dm = h->s->env.dm;
+
+	if (h->resume) {
+		h->r[i] = m->origin_suspended ? dmdev_resume_raw(dm, m->vol.name) : 0;
+		return;
+	}
+	/* a frozen or unmounted file system needs no lockfs; otherwise the kernel freezes it */
+	h->r[i] = dmdev_suspend_raw(
+		dm, m->vol.name, m->frozen || !m->vol.mountpoint ? DMDEV_SUSPEND_SKIP_LOCKFS : 0);
+	if (i == 0 && h->r[i] >= 0) /* job 0 runs on the calling thread */
+		fault_point_kill(h->s->env.faults, "kill-after-first-suspend");
+}
+
+static void hold_step(DmsnapSet *s, Crew *crew, bool resume, int *r)
+{
+	HoldStep h = { .s = s, .resume = resume, .r = r };
+
+	if (crew)
+		crew_run(crew, hold_job, &h);
+	else
+		for (size_t i = 0; i < s->n_members; i++)
+			hold_job(&h, i);
+}
+
 /* The hold is over: the loop's own deadline, or the watchdog gave it up already */
 static bool hold_over(DmsnapSet *s, usec_t t0)
 {
@@ -608,9 +646,11 @@ static int hold_timeout_error(DmsnapSet *s, VssErr *err)
 int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *err)
 {
 	const DmsnapEnv *env = &s->env;
+	_cleanup_(crew_freep) Crew *crew = NULL;
+	int rs[VSSD_VOLUMES_PER_SET_MAX];
 	usec_t t0, held = 0;
 	bool locked, fired;
-	int r = 0;
+	int r = 0, k;
 
 	/* Not frozen by us (re-activation after a reboot, or FIFREEZE left to the caller): no
 	 * waiting here, the loop must not block; each suspend then keeps lockfs, so the kernel
@@ -638,32 +678,32 @@ int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *er
 		return r;
 	}
 
+	/* The window's threads exist before mlockall() too; none for one volume, and without
+	 * them (no memory for threads) the steps run one after another. */
+	if (s->n_members > 1) {
+		r = crew_new(s->n_members, &crew);
+		if (r < 0)
+			log_debug_errno(r, "no threads for the hold window, suspending one origin "
+			                   "after another: %m");
+	}
 	/* While I/O is held nothing may page in from, or log to, a held device. */
 	locked = mlockall(MCL_CURRENT) >= 0;
 	log_begin_buffering();
 	t0 = s->hold_start = env_now(env);
 	watchdog_arm(s->watchdog, env->hold_timeout);
 
-	for (size_t i = 0; i < s->n_members; i++) {
-		Member *m = &s->members[i];
-		unsigned flags = 0;
-
-		/* a frozen or unmounted file system needs no lockfs; otherwise the kernel
-		 * freezes it (serially) */
-		if (m->frozen || !m->vol.mountpoint)
-			flags |= DMDEV_SUSPEND_SKIP_LOCKFS;
-		r = dmdev_suspend(env->dm, m->vol.name, flags);
-		if (r < 0) {
+	/* Every origin at once: a suspend waits for the origin's I/O in flight (and, with lockfs,
+	 * for the kernel's freeze), so N of them in a row hold I/O N times as long. */
+	hold_step(s, crew, false, rs);
+	for (size_t i = 0; i < s->n_members; i++)
+		s->members[i].origin_suspended = rs[i] >= 0;
+	for (size_t i = 0; i < s->n_members; i++)
+		if (rs[i] < 0) {
+			r = rs[i];
 			vss_err_set(err, VSS_ERROR_PROVIDER_VETO, r, "cannot suspend %s: %s",
-			            m->vol.dev_path, strerror(-r));
+			            s->members[i].vol.dev_path, strerror(-r));
 			goto undo;
 		}
-		m->origin_suspended = true;
-		if (i == 0)
-			fault_point_kill(env->faults, "kill-after-first-suspend");
-		if (hold_over(s, t0))
-			goto timeout;
-	}
 	fault_point_kill(env->faults, "kill-after-last-suspend");
 	(void)fault_point_hang(env->faults, "hang-after-suspend", 30000);
 	if (hold_over(s, t0))
@@ -684,8 +724,34 @@ int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *er
 			goto timeout;
 	}
 	fault_point_kill(env->faults, "kill-after-snapshots-resumed");
-	/* The instant of the set is behind us: every snapshot is live. */
-	r = resume_origins(s, false);
+	/* The instant of the set is behind us: every snapshot is live. The origins resume at once
+	 * (each one swaps in its staged table); one that fails is retried by resume_origins(),
+	 * through libdm, then with its old table. */
+	hold_step(s, crew, true, rs);
+	r = 0;
+	for (size_t i = 0; i < s->n_members; i++) {
+		Member *m = &s->members[i];
+
+		if (!m->origin_suspended)
+			continue;
+		if (rs[i] >= 0) {
+			m->origin_suspended = false;
+			m->origin_resumed = true;
+			m->origin_staged = false; /* the staged table is live now */
+			continue;
+		}
+		/* running again below, but without its snapshot: the set fails */
+		log_vol_error_errno(m->vol.name, rs[i],
+		                    "resume failed, retrying with the old "
+		                    "table: %m");
+		if (r == 0)
+			r = rs[i];
+		if (m->origin_staged && dmdev_clear(env->dm, m->vol.name) >= 0)
+			m->origin_staged = false;
+	}
+	k = resume_origins(s, false);
+	if (r == 0)
+		r = k;
 	s->hold_end = env_now(env);
 	held = s->hold_end - t0;
 	fault_point_kill(env->faults, "kill-after-origins-resumed");

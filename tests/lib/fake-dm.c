@@ -461,6 +461,46 @@ static int f_emergency_resume(void *ud, const char *name)
 	return r;
 }
 
+/* The thread-safe pair: the same as suspend() and resume(), under the lock; a hang (which waits
+ * under the lock for emergency resumes) happens before taking it. */
+static bool raw_hangs(FakeDm *f, FakeDmOp op)
+{
+	bool h;
+
+	pthread_mutex_lock(&f->lock);
+	h = f->hang_nth == 1 && f->hang_op == op;
+	if (h)
+		f->hang_nth = 0;
+	pthread_mutex_unlock(&f->lock);
+	return h;
+}
+
+static int f_suspend_raw(void *ud, const char *name, unsigned flags)
+{
+	FakeDm *f = ud;
+	int r;
+
+	if (raw_hangs(f, FAKE_DM_SUSPEND))
+		hang(f);
+	pthread_mutex_lock(&f->lock);
+	r = f_suspend(f, name, flags);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+static int f_resume_raw(void *ud, const char *name)
+{
+	FakeDm *f = ud;
+	int r;
+
+	if (raw_hangs(f, FAKE_DM_RESUME))
+		hang(f);
+	pthread_mutex_lock(&f->lock);
+	r = f_resume(f, name);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
 static const DmdevOps fake_ops = {
 	.create = f_create,
 	.load = f_load,
@@ -479,6 +519,8 @@ static const DmdevOps fake_ops = {
 	.event_open = f_event_open,
 	.event_arm = f_event_arm,
 	.emergency_resume = f_emergency_resume,
+	.suspend_raw = f_suspend_raw,
+	.resume_raw = f_resume_raw,
 };
 
 int fake_dm_new(FakeDm **ret)
