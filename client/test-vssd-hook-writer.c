@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/busmsg.h"
 #include "common/macro.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/fake-vssd.h"
@@ -609,6 +610,82 @@ START_TEST(hooks_set_stamps_and_see_results)
 }
 END_TEST
 
+#define RESTORE_ID "5e551011-0000-4000-8000-0000000000b1"
+
+static DBusMessage *restore_event(HookWorld *t, const char *method)
+{
+	DBusMessage *m = fake_vssd_new_call(t->vssd, method);
+	DBusMessageIter it, d, e, v, arr, c;
+
+	dbus_message_iter_init_append(m, &it);
+	ck_assert_int_eq(busmsg_append_string(&it, RESTORE_ID), 0);
+	ck_assert_int_eq(busmsg_dict_open(&it, &d), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "backup-set", SET), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&d, "backup-type", "incremental"), 0);
+	ck_assert_int_eq(busmsg_entry_open(&d, "components", "aa{sv}", &e, &v), 0);
+	ck_assert(dbus_message_iter_open_container(&v, DBUS_TYPE_ARRAY, "a{sv}", &arr));
+	ck_assert_int_eq(busmsg_dict_open(&arr, &c), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "name", "data"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "backup-stamp", "lsn 8"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "restore-type", "by-copy"), 0);
+	if (streq(method, "PostRestore"))
+		ck_assert_int_eq(busmsg_dict_append_string(&c, "file-restore-status", "all"), 0);
+	ck_assert_int_eq(busmsg_dict_close(&arr, &c), 0);
+	ck_assert_int_eq(busmsg_dict_open(&arr, &c), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "name", "logs"), 0);
+	ck_assert_int_eq(busmsg_dict_append_string(&c, "new-target", "/srv/elsewhere"), 0);
+	if (streq(method, "PostRestore"))
+		ck_assert_int_eq(busmsg_dict_append_string(&c, "file-restore-status", "failed"), 0);
+	ck_assert_int_eq(busmsg_dict_close(&arr, &c), 0);
+	ck_assert(dbus_message_iter_close_container(&v, &arr));
+	ck_assert_int_eq(busmsg_entry_close(&d, &e, &v, 0), 0);
+	ck_assert_int_eq(busmsg_dict_close(&it, &d), 0);
+	return m;
+}
+
+/* PreRestore and PostRestore reach the hooks with the restore's data in the environment; a hook
+ * that fails vetoes the event */
+START_TEST(restore_events_reach_the_hooks)
+{
+	_cleanup_(world_done) HookWorld t = { 0 };
+	_cleanup_free_ char *path = NULL;
+	char *extra[] = { "--component", "data=/srv/db", "--component", "logs=/srv/wal", NULL };
+	char buf[1024] = "";
+	DBusMessage *reply;
+	FILE *f;
+	size_t n;
+
+	world_init(&t);
+	write_hook(&t, "10-db",
+	           "printf '%s %s %s %s %s\\n%s\\n' \"$1\" \"$2\" \"$VSSD_RESTORE_ID\" "
+	           "\"$VSSD_BACKUP_SET_ID\" \"$VSSD_RESTORE_BACKUP_TYPE\" "
+	           "\"$VSSD_RESTORE_COMPONENTS\" >>\"$0.env\"\n"
+	           "[ \"$1\" != post-restore ] || exit 3",
+	           0755);
+	world_start_with(&t, "10000", extra);
+
+	assert_ok(fake_vssd_send(t.vssd, restore_event(&t, "PreRestore")));
+	reply = fake_vssd_send(t.vssd, restore_event(&t, "PostRestore"));
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_ne(fake_reply_error(reply), ""); /* the failed hook vetoes */
+	dbus_message_unref(reply);
+
+	ck_assert_int_ge(asprintf(&path, "%s/10-db.env", t.hooks), 0);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	ck_assert_str_eq(buf, "pre-restore " SET " " RESTORE_ID " " SET " incremental\n"
+	                      "data\tlsn 8\tby-copy\t-\t-\n"
+	                      "logs\t-\tby-copy\t/srv/elsewhere\t-\n"
+	                      "post-restore " SET " " RESTORE_ID " " SET " incremental\n"
+	                      "data\tlsn 8\tby-copy\t-\tall\n"
+	                      "logs\t-\tby-copy\t/srv/elsewhere\tfailed\n");
+	stop_cleanly(&t);
+}
+END_TEST
+
 /* clang-format off */
 TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(hooks_others_could_change_are_not_run)
@@ -620,5 +697,6 @@ TEST_SUITE_MAIN("vssd-hook-writer",
 	TEST(missing_directory_means_no_hooks)
 	TEST(example_hooks_flush_and_veto)
 	TEST(thaw_undoes_the_hooks_that_froze)
-	TEST(hooks_set_stamps_and_see_results))
+	TEST(hooks_set_stamps_and_see_results)
+	TEST(restore_events_reach_the_hooks))
 /* clang-format on */

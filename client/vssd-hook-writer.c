@@ -889,6 +889,55 @@ static int on_backup_results(struct vss_writer *w, const char *set_id,
 	return r;
 }
 
+/* pre-restore and post-restore: the hooks run with the backup's set id as SET, and
+ * VSSD_RESTORE_ID, VSSD_BACKUP_SET_ID, VSSD_RESTORE_BACKUP_TYPE, and VSSD_RESTORE_COMPONENTS: one
+ * "COMPONENT<TAB>STAMP<TAB>RESTORE-TYPE<TAB>NEW-TARGET<TAB>FILE-STATUS" line per component of this
+ * writer being restored ("-" for what the document or the requester does not say). A hook that
+ * fails vetoes: this writer's components fail the restore, not the others. */
+static int restore_hooks_run(struct vss_writer *w, HookWriter *hw, const char *event,
+                             const struct vss_writer_restore_info *info)
+{
+	_cleanup_free_ char *lines = NULL;
+	char *env[5] = { NULL };
+	int r = -ENOMEM;
+
+	for (size_t i = 0; i < info->n_components; i++) {
+		const struct vss_writer_restore_component *c = info->components[i];
+		char *l;
+
+		if (asprintf(&l, "%s%s%s\t%s\t%s\t%s\t%s", strempty(lines), lines ? "\n" : "",
+		             c->name, c->backup_stamp ? c->backup_stamp : "-",
+		             c->restore_type ? c->restore_type : "-",
+		             c->new_target ? c->new_target : "-",
+		             c->file_restore_status ? c->file_restore_status : "-") < 0)
+			return log_oom();
+		free(lines);
+		lines = l;
+	}
+	if (asprintf(&env[0], "VSSD_RESTORE_ID=%s", info->session_id) >= 0 &&
+	    asprintf(&env[1], "VSSD_BACKUP_SET_ID=%s", info->backup_set_id) >= 0 &&
+	    asprintf(&env[2], "VSSD_RESTORE_BACKUP_TYPE=%s", strempty(info->backup_type)) >= 0 &&
+	    asprintf(&env[3], "VSSD_RESTORE_COMPONENTS=%s", strempty(lines)) >= 0)
+		r = hooks_run(w, hw, event, info->backup_set_id, HOOK_ORDER_FORWARD, NULL, env);
+	else
+		r = log_oom();
+	for (size_t i = 0; i < ELEMENTSOF(env); i++)
+		free(env[i]);
+	return r;
+}
+
+static int on_pre_restore(struct vss_writer *w, const struct vss_writer_restore_info *info,
+                          void *userdata)
+{
+	return restore_hooks_run(w, userdata, "pre-restore", info);
+}
+
+static int on_post_restore(struct vss_writer *w, const struct vss_writer_restore_info *info,
+                           void *userdata)
+{
+	return restore_hooks_run(w, userdata, "post-restore", info);
+}
+
 static int on_backup_shutdown(struct vss_writer *w, const char *set_id, void *userdata)
 {
 	HookWriter *hw = userdata;
@@ -1038,6 +1087,10 @@ static int run(int argc, char *argv[])
 		.backup_shutdown = on_backup_shutdown,
 		.backup_results = on_backup_results,
 	};
+	static const struct vss_writer_restore_handlers restore_handlers = {
+		.pre_restore = on_pre_restore,
+		.post_restore = on_post_restore,
+	};
 	_cleanup_(writer_unrefp) struct vss_writer *w = NULL;
 	HookWriter hw = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -1054,6 +1107,9 @@ static int run(int argc, char *argv[])
 		return log_error_errno(r, "bad --name or --class-id: %m");
 	(void)vss_writer_set_log_fn(w, on_log, NULL);
 	r = vss_writer_set_handlers(w, &handlers, sizeof(handlers), &hw);
+	if (r >= 0)
+		r = vss_writer_set_restore_handlers(w, &restore_handlers, sizeof(restore_handlers),
+		                                    &hw);
 	if (r >= 0 && arg_instance_name)
 		r = vss_writer_set_instance_name(w, arg_instance_name);
 	if (r >= 0 && arg_freeze_timeout_ms)
