@@ -169,6 +169,8 @@ set Get SnapshotSet.Owner               policy    policy    ok        ok        
 set Get SnapshotSet.Description         policy    policy    ok        ok        ok
 set Get SnapshotSet.Snapshots           policy    policy    ok        ok        ok
 set Get SnapshotSet.WriterStatus        policy    policy    ok        ok        ok
+set Get SnapshotSet.Instant             policy    policy    ok        ok        ok
+set Get SnapshotSet.Schedule            policy    policy    ok        ok        ok
 set Set SnapshotSet.Id                  policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 set Set SnapshotSet.Context             policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 set Set SnapshotSet.Attributes          policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
@@ -179,6 +181,8 @@ set Set SnapshotSet.Owner               policy    policy    dbus.PropertyReadOnl
 set Set SnapshotSet.Description         policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 set Set SnapshotSet.Snapshots           policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 set Set SnapshotSet.WriterStatus        policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+set Set SnapshotSet.Instant             policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
+set Set SnapshotSet.Schedule            policy    policy    dbus.PropertyReadOnly dbus.PropertyReadOnly dbus.PropertyReadOnly
 set SnapshotSet.AddVolume               policy    policy    vssd      ObjectNotFound vssd
 set SnapshotSet.GatherWriterMetadata    policy    policy    vssd      ok        vssd
 set SnapshotSet.SetComponents           policy    policy    vssd      ok        vssd
