@@ -48,8 +48,8 @@ static void usage(void)
 	       "        connection, running as UID if given) answer every call at once; per round\n"
 	       "        this process sends one call to each, at most --window (default 128, what\n"
 	       "        dbus-daemon allows) unanswered at once, and waits for all N replies.\n"
-	       "waitname: prints owned_at_us, CLOCK_REALTIME in microseconds, once NAME has an\n"
-	       "        owner on the bus (at once if it has one already).\n"
+	       "waitname: prints \"waiting\" once it listens, then owned_at_us, CLOCK_REALTIME in\n"
+	       "        microseconds, when NAME gets a new owner on the bus.\n"
 	       "create: per round, CreateSnapshotSet of the volumes (context backup) with and\n"
 	       "        without writers, in alternating order; each set is released (and so\n"
 	       "        deleted) untimed, then ListWriters(true) lets the writers settle.\n"
@@ -393,14 +393,10 @@ static int cmd_waitname(DBusConnection *c, const char *name, unsigned seconds)
 		dbus_error_free(&e);
 		return -EREMOTEIO;
 	}
-	/* after the match: an owner that comes now is seen one way or the other */
-	if (dbus_bus_name_has_owner(c, name, &e))
-		goto owned;
-	if (dbus_error_is_set(&e)) {
-		fprintf(stderr, "bench-dbus: NameHasOwner: %s\n", strempty(e.message));
-		dbus_error_free(&e);
-		return -EREMOTEIO;
-	}
+	/* the match is in place: whatever takes the name from now on is seen (an owner that is
+	 * going away is not taken for the new one) */
+	printf("waiting\n");
+	fflush(stdout);
 	for (;;) {
 		DBusMessage *m;
 
@@ -415,19 +411,19 @@ static int cmd_waitname(DBusConnection *c, const char *name, unsigned seconds)
 			           dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &n,
 			                                 DBUS_TYPE_STRING, &old, DBUS_TYPE_STRING,
 			                                 &new, DBUS_TYPE_INVALID) &&
-			           streq(n, name) && new &&new[0];
+			           streq(n, name) && !streq(new, "");
 
 			dbus_message_unref(m);
-			if (got)
-				goto owned;
+			if (got) {
+				printf("owned_at_us %" PRIu64 "\n", now_usec(CLOCK_REALTIME));
+				return 0;
+			}
 		}
 	}
-owned:
-	printf("owned_at_us %" PRIu64 "\n", now_usec(CLOCK_REALTIME));
-	return 0;
 }
 
-/* CreateSnapshotSet(volumes, {context: backup, no-writers}); returns the set path (strdup). */
+/* CreateSnapshotSet(volumes, {context: backup, no-writers}); returns the set path (strdup).
+ */
 static int create_set(DBusConnection *c, char **volumes, bool writers, usec_t *ret_usec,
                       char **ret_path)
 {
@@ -543,8 +539,8 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v >= UINT32_MAX) {
-				fprintf(stderr,
-				        "bench-dbus: --peer-uid: want a uid other than 0\n");
+				fprintf(stderr, "bench-dbus: --peer-uid: want a uid other "
+				                "than 0\n");
 				return 2;
 			}
 			arg_peer_uid = (uid_t)v;
