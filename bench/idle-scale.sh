@@ -56,8 +56,8 @@ vssd_mem()
 		"/proc/$VSSD_PID/smaps_rollup"
 }
 
-# idle_grow TARGET: persistent shadow copies (context backup, --no-auto-release: vssd keeps them
-# and restores them at start-up) of the idle volumes, one set over up to IDLE_NVOL volumes at
+# idle_grow TARGET: persistent shadow copies (context persistent, no writers: vssd restores them
+# at start-up; a backup-context set is deleted there) of the idle volumes, one set over up to IDLE_NVOL volumes at
 # a time, until TARGET exist
 idle_grow()
 {
@@ -67,8 +67,8 @@ idle_grow()
 		[ "$n" -le "$IDLE_NVOL" ] || n=$IDLE_NVOL
 		args=()
 		for v in "${IDLE_VOLS[@]:0:n}"; do args+=(--volume "$v"); done
-		out=$(vssctl --json create shadow "${args[@]}" --context backup --no-writers \
-			--no-auto-release) || fail "vssctl create shadow at $IDLE_MADE copies: $out"
+		out=$(vssctl --json create shadow "${args[@]}" --context persistent --no-writers) ||
+			fail "vssctl create shadow at $IDLE_MADE copies: $out"
 		[[ $out =~ \"set_id\":\ *\"([0-9a-f-]+)\" ]] || fail "vssctl create shadow: $out"
 		IDLE_SETS+=("${BASH_REMATCH[1]}")
 		IDLE_MADE=$((IDLE_MADE + n))
@@ -115,10 +115,10 @@ report_idle()
 {
 	local c
 	echo
-	echo "== 5. Idle cost: vssd with C persistent shadow copies (context backup, spread over"
-	echo "   $IDLE_NVOL volumes, one set per $IDLE_NVOL). RSS and PSS in MiB: /proc/PID/smaps_rollup"
-	echo "   two seconds after start-up (idle); made = the process that created them, before"
-	echo "   any restart. start-up: exec to the bus name (vssd requests it after restoring its"
+	echo "== 5. Idle cost: vssd with C persistent shadow copies (context persistent, spread"
+	echo "   over $IDLE_NVOL volumes, one set per $IDLE_NVOL). RSS and PSS in MiB:"
+	echo "   /proc/PID/smaps_rollup two seconds after start-up (idle); made = the process that"
+	echo "   created them, before any restart. start-up: exec to the bus name (vssd requests it after restoring its"
 	echo "   state), ms. Goals: RSS at most 4 MiB with none, 8 MiB with 512."
 	printf '%5s  %-22s %-22s %-10s %-10s %s\n' C "RSS" "PSS" "RSS made" "PSS made" \
 		"start-up ms"
@@ -156,8 +156,8 @@ scale_create()
 {
 	local t0 t1 out
 	t0=$(now_us)
-	out=$(vssctl --json create shadow --volume "$SVOL" --context backup --no-writers \
-		--no-auto-release) || fail "vssctl create shadow: $out"
+	out=$(vssctl --json create shadow --volume "$SVOL" --context persistent --no-writers) ||
+		fail "vssctl create shadow: $out"
 	t1=$(now_us)
 	printf '%s\n' $((t1 - t0))
 }
