@@ -72,12 +72,14 @@ idle_grow()
 		[[ $out =~ \"set_id\":\ *\"([0-9a-f-]+)\" ]] || fail "vssctl create shadow: $out"
 		IDLE_SETS+=("${BASH_REMATCH[1]}")
 		IDLE_MADE=$((IDLE_MADE + n))
+		[ $((${#IDLE_SETS[@]} % 4)) != 0 ] ||
+			progress "idle: $IDLE_MADE of $target shadow copies"
 	done
 }
 
 section_idle()
 {
-	local i c r t rss pss
+	local i c n r t rss pss
 	setup_daemon
 	if [ "${#IDLE_VOLS[@]}" = 0 ]; then
 		progress "idle: $IDLE_NVOL volumes of 16M (dm-linear on loop, no file system)"
@@ -100,10 +102,9 @@ section_idle()
 			progress "idle: $c shadow copies: round $((r + 1))/$RUNS: start-up" \
 				"$(fmt_mi "startup.$c" 1000 0) ms (median so far)"
 		done
-		# every set is back
-		[ "$(vssctl --json list shadows | grep -o '"shadow_id"' | wc -l)" = "$c" ] ||
-			fail "vssd lists $(vssctl --json list shadows | grep -o '"shadow_id"' |
-				wc -l) shadow copies after a restart, want $c"
+		# every shadow copy is back
+		n=$(vssctl --json list shadows | jq length)
+		[ "$n" = "$c" ] || fail "vssd lists $n shadow copies after a restart, want $c"
 	done
 	progress "idle: deleting the $IDLE_MADE shadow copies"
 	for v in "${IDLE_VOLS[@]}"; do vssctl delete shadows --volume "$v" --all --quiet; done
