@@ -107,7 +107,9 @@ section_idle()
 		[ "$n" = "$c" ] || fail "vssd lists $n shadow copies after a restart, want $c"
 	done
 	progress "idle: deleting the $IDLE_MADE shadow copies"
-	for v in "${IDLE_VOLS[@]}"; do vssctl delete shadows --volume "$v" --all --quiet; done
+	for v in "${IDLE_VOLS[@]}"; do
+		vssctl delete shadows --volume "$v" --all --quiet >/dev/null
+	done
 	IDLE_MADE=0
 	IDLE_SETS=()
 }
@@ -185,7 +187,7 @@ section_scale()
 			sample "scale.write.$k" "$(scale_write "$region")"
 			region=$((region + 1))
 		done
-		vssctl delete shadows --volume "$SVOL" --all --quiet
+		vssctl delete shadows --volume "$SVOL" --all --quiet >/dev/null
 		[ "$r" -ge 0 ] || discard scale.write.0 "${SCALE_KS[@]/#/scale.create.}" \
 			"${SCALE_KS[@]/#/scale.write.}"
 	done
