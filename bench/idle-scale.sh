@@ -79,7 +79,7 @@ idle_grow()
 
 section_idle()
 {
-	local i c n r t rss pss
+	local i c n r t v rss pss
 	setup_daemon
 	if [ "${#IDLE_VOLS[@]}" = 0 ]; then
 		progress "idle: $IDLE_NVOL volumes of 16M (dm-linear on loop, no file system)"
