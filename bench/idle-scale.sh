@@ -121,12 +121,13 @@ report_idle()
 	echo "== 5. Idle cost: vssd with C persistent shadow copies (context persistent, spread"
 	echo "   over $IDLE_NVOL volumes, one set per $IDLE_NVOL). RSS and PSS in MiB:"
 	echo "   /proc/PID/smaps_rollup two seconds after start-up (idle); made = the process that"
-	echo "   created them, before any restart. start-up: exec to the bus name (vssd requests it after restoring its"
-	echo "   state), ms. Goals: RSS at most 4 MiB with none, 8 MiB with 512."
-	printf '%5s  %-22s %-22s %-10s %-10s %s\n' C "RSS" "PSS" "RSS made" "PSS made" \
+	echo "   created them, before any restart. start-up: exec to the bus name (vssd requests"
+	echo "   it after restoring its state), ms. Goals: RSS at most 4 MiB with none, 8 MiB with"
+	echo "   512."
+	printf '%5s  %-22s %-22s %-22s %-22s %s\n' C "RSS" "PSS" "RSS made" "PSS made" \
 		"start-up ms"
 	for c in "${IDLE_COUNTS[@]}"; do
-		printf '%5s  %-22s %-22s %-10s %-10s %s\n' "$c" "$(fmt_mi "rss.$c" 1024 2)" \
+		printf '%5s  %-22s %-22s %-22s %-22s %s\n' "$c" "$(fmt_mi "rss.$c" 1024 2)" \
 			"$(fmt_mi "pss.$c" 1024 2)" "$(fmt_mi "rss.made.$c" 1024 2)" \
 			"$(fmt_mi "pss.made.$c" 1024 2)" "$(fmt_mi "startup.$c" 1000 0)"
 	done
