@@ -397,8 +397,8 @@ $(BUILD)/bench/bench-probe $(BUILD)/bench/bench-dmseq: $(BUILD)/bench/%: $(BUILD
 bench: all
 	VSSD_BUILD=$(abspath $(BUILD)) bench/make-bench
 
-# make bench-quick: the main ratios, fewer rounds and sizes (under 5 minutes in the guest,
-# bench/RESULTS.md); any VSSD_BENCH_* given overrides its choice
+# make bench-quick: the main ratios, fewer rounds and sizes (meant for under 5 minutes in the guest;
+# see bench/RESULTS.md); any VSSD_BENCH_* given overrides its choice
 BENCH_QUICK_ENV = VSSD_BENCH_RUNS=$${VSSD_BENCH_RUNS:-3} \
 	VSSD_BENCH_SIZES="$${VSSD_BENCH_SIZES:-1 4}" \
 	VSSD_BENCH_WRITERS="$${VSSD_BENCH_WRITERS:-64}" \
