@@ -54,7 +54,7 @@ TOOLS := $(BUILD)/vssd $(BUILD)/vssd-dmsnap-tool
 
 .PHONY: old-vssd
 .PHONY: all deps check check-unit check-units check-vm check-vm-systemd check-long asan asan-vssd tsan \
-	format format-check install clean demo bench
+	format format-check install clean demo bench bench-quick
 all: $(TOOLS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -406,9 +406,11 @@ check-vm-debian: deb
 
 # ---- bench
 # make bench: bench/run in the test guest (tests/vm/run; VSSD_TEST_DIRECT=1 runs it on a host
-# with device-mapper) prints set creation, hold window, writer fan-out and origin throughput as
-# ratios measured in one boot. Timings are reported, never asserted; it fails only when the dm
-# ioctl count of one set creation exceeds its gate. Its C helpers live in build/bench/.
+# with device-mapper) prints set creation, hold window, writer fan-out and its bus floor, origin
+# throughput, idle cost and scale as ratios measured in one boot. Timings are reported, never
+# asserted; it fails only when the dm ioctl count of one set creation exceeds its gate.
+# bench/make-bench keeps the output in bench/results/<date>/ (summary.md, PNG plots; not in
+# git). Its C helpers live in build/bench/.
 BENCH_BINS := $(BUILD)/bench/bench-dbus $(BUILD)/bench/bench-probe $(BUILD)/bench/bench-dmseq
 
 all: $(BENCH_BINS)
@@ -422,9 +424,21 @@ $(BUILD)/bench/bench-probe $(BUILD)/bench/bench-dmseq: $(BUILD)/bench/%: $(BUILD
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# about 24 minutes in the guest (bench/RESULTS.md); VSSD_BENCH_RUNS=5 takes about half
+# bench/RESULTS.md says how long each takes in the guest; VSSD_BENCH_RUNS=5 takes about half
 bench: all
-	VSSD_BUILD=$(abspath $(BUILD)) VSSD_VM_TIMEOUT=$${VSSD_VM_TIMEOUT:-3600} tests/vm/run bench/run
+	VSSD_BUILD=$(abspath $(BUILD)) bench/make-bench
+
+# make bench-quick: the main ratios, fewer rounds and sizes (meant for under 5 minutes in the guest;
+# see bench/RESULTS.md); any VSSD_BENCH_* given overrides its choice
+BENCH_QUICK_ENV = VSSD_BENCH_RUNS=$${VSSD_BENCH_RUNS:-3} \
+	VSSD_BENCH_SIZES="$${VSSD_BENCH_SIZES:-1 4}" \
+	VSSD_BENCH_WRITERS="$${VSSD_BENCH_WRITERS:-64}" \
+	VSSD_BENCH_SNAPS="$${VSSD_BENCH_SNAPS:-0 8}" \
+	VSSD_BENCH_IDLE="$${VSSD_BENCH_IDLE:-0 64}" \
+	VSSD_BENCH_SCALE="$${VSSD_BENCH_SCALE:-1 8}"
+BENCH_QUICK_SECTIONS ?= create hold writers idle
+bench-quick: all
+	$(BENCH_QUICK_ENV) VSSD_BUILD=$(abspath $(BUILD)) bench/make-bench $(BENCH_QUICK_SECTIONS)
 # ---- end bench
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
