@@ -136,6 +136,11 @@ static int dmsnap_pset_guard(ProviderSet *s, FreezeGroup *frozen, usec_t timeout
 	return dmsnap_set_guard(s->set, frozen, timeout, err);
 }
 
+static bool dmsnap_pset_commit_frozen_ok(ProviderSet *s)
+{
+	return true; /* it suspends with skip_lockfs inside the set's freeze */
+}
+
 static void dmsnap_pset_rollback(ProviderSet *s)
 {
 	dmsnap_set_abort(s->set);
@@ -661,6 +666,7 @@ const ProviderOps provider_dmsnap_ops = {
 	.set_prepare = dmsnap_pset_prepare,
 	.set_guard = dmsnap_pset_guard,
 	.set_commit = dmsnap_pset_commit,
+	.set_commit_frozen_ok = dmsnap_pset_commit_frozen_ok,
 	.set_rollback = dmsnap_pset_rollback,
 	.set_take = dmsnap_pset_take,
 	.set_mountpoints = dmsnap_pset_mountpoints,

@@ -189,10 +189,10 @@ START_TEST(error_unknown_section)
 {
 	assert_error("[storage]\n\n[snapshots]\n",
 	             "vssd.conf:3: unknown section [snapshots]; known sections: [storage], "
-	             "[snapshot], [timeouts], [limits], [commit]");
+	             "[snapshot], [timeouts], [limits], [commit], [lvm]");
 	assert_error("hold-ms = 1000\n",
 	             "vssd.conf:1: key \"hold-ms\" comes before any section; known sections: "
-	             "[storage], [snapshot], [timeouts], [limits], [commit]");
+	             "[storage], [snapshot], [timeouts], [limits], [commit], [lvm]");
 	assert_error("[timeouts\nhold-ms = 1000\n",
 	             "vssd.conf:1: missing \"]\" after the section name");
 	assert_error("[timeouts] hold-ms = 1000\n",
