@@ -51,7 +51,8 @@ bool lvm_valid_tag(const char *s)
 	size_t n = s ? strlen(s) : 0;
 
 	return n > 0 && n <= 128 &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-/=!:&#") ==
+	       strspn(s,
+	              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-/=!:&#") ==
 	               n;
 }
 
@@ -158,8 +159,8 @@ static int int_field(json_object *row, size_t i, const char *key, int *ret, char
 		return 0;
 	}
 	if (parse_u64(s, &u) < 0 || u > 0xfffff)
-		return bad(ret_error, "row %zu of LVM's report: %s \"%s\" is not a device number", i,
-		           key, s);
+		return bad(ret_error, "row %zu of LVM's report: %s \"%s\" is not a device number",
+		           i, key, s);
 	*ret = (int)u;
 	return 0;
 }

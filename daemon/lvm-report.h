@@ -7,7 +7,7 @@
 #define LVM_NAME_MAX 127 /* LVM's NAME_LEN - 1 */
 
 /* The fields vssd asks for, in `-o` form; sizes in bytes (--units b --nosuffix) */
-#define LVM_LV_FIELDS                                                                            \
+#define LVM_LV_FIELDS                                                                              \
 	"lv_name,vg_name,lv_uuid,lv_attr,lv_size,origin,origin_size,pool_lv,lv_tags,data_percent," \
 	"metadata_percent,snap_percent,lv_kernel_major,lv_kernel_minor,segtype,lv_dm_path"
 #define LVM_VG_FIELDS "vg_name,vg_attr,vg_free,vg_extent_size,vg_missing_pv_count"

@@ -103,7 +103,31 @@ static void job_kill(Job *j)
 {
 	if (!j->exited && !j->killed && j->pidfd >= 0) {
 		(void)syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+		(void)kill(-j->pid, SIGKILL); /* and what it started: its own process group */
 		j->killed = true;
+	}
+}
+
+/* What is left in a pipe once the child is gone; a grandchild that kept the pipe open (a
+ * daemon lvm started) must not hold the completion */
+static void drain(Job *j, int fd, Buf *b)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (b->cap - b->n < 4097) {
+			size_t cap = MAX(b->cap * 2, (size_t)16384);
+			char *p = realloc(b->p, cap);
+
+			if (!p)
+				return;
+			b->p = p;
+			b->cap = cap;
+		}
+		n = read(fd, b->p + b->n, b->cap - b->n - 1);
+		if (n <= 0 || b->n + (size_t)n > LVM_OUTPUT_MAX)
+			return;
+		b->n += (size_t)n;
 	}
 }
 
@@ -188,6 +212,14 @@ static int on_exit_fd(sd_event_source *es, int fd, uint32_t revents, void *userd
 	j->exited = true;
 	j->status = si.si_code == CLD_EXITED ? si.si_status : -1;
 	j->pid_src = sd_event_source_disable_unref(j->pid_src);
+	if (j->killed)
+		(void)kill(-j->pid, SIGKILL);
+	if (j->out_src)
+		drain(j, j->out_fd, &j->out);
+	if (j->err_src)
+		drain(j, j->err_fd, &j->err);
+	j->out_src = sd_event_source_disable_unref(j->out_src);
+	j->err_src = sd_event_source_disable_unref(j->err_src);
 	job_maybe_finish(j);
 	return 0;
 }
@@ -270,6 +302,7 @@ static int real_start(LvmRunner *base, sd_event *event, char *const *argv, usec_
 
 		sigemptyset(&all);
 		(void)sigprocmask(SIG_SETMASK, &all, NULL);
+		(void)setpgid(0, 0); /* a group of its own, killed whole at the deadline */
 		if (dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(127);
 		(void)fcntl(1, F_SETFL, 0); /* the child writes blocking */

@@ -137,9 +137,11 @@ int lvm_set_remove(ProviderSet *s, const VssId *snap_id)
 /* thick: the sum of the COWs in each VG fits its free space; thin: the pool is not full */
 int lvm_set_prepare(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr *err)
 {
-	char *argv[] = { (char *)"vgs",     (char *)"--reportformat", (char *)"json",
-		         (char *)"--units", (char *)"b",              (char *)"--nosuffix",
-		         (char *)"-o",      (char *)LVM_VG_FIELDS,        NULL };
+	char *argv[] = {
+		(char *)"vgs", (char *)"--reportformat", (char *)"json", (char *)"--units",
+		(char *)"b",   (char *)"--nosuffix",     (char *)"-o",   (char *)LVM_VG_FIELDS,
+		NULL
+	};
 	_cleanup_free_ char *why = NULL;
 	LvmResult res;
 	LvmVg *vgs = NULL;
@@ -153,7 +155,8 @@ int lvm_set_prepare(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr 
 			const LvmLv *o = NULL, *pool = NULL;
 
 			for (size_t k = 0; k < nl; k++)
-				if (streq(lvs[k].vg, s->m[i].vg) && streq(lvs[k].name, s->m[i].origin))
+				if (streq(lvs[k].vg, s->m[i].vg) &&
+				    streq(lvs[k].name, s->m[i].origin))
 					o = &lvs[k];
 			for (size_t k = 0; o && k < nl; k++)
 				if (streq(lvs[k].vg, o->vg) && streq(lvs[k].name, o->pool))
@@ -192,11 +195,12 @@ int lvm_set_prepare(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr 
 				need += (s->m[i].cow_bytes + vgs[k].extent_size - 1) /
 				        vgs[k].extent_size * vgs[k].extent_size;
 		if (need > vgs[k].free)
-			r = vss_err_set(err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
-			                "volume group %s has %s free, the set's shadow copies need %s "
-			                "there; extend the VG or use smaller shadow storage",
-			                vgs[k].name, format_size(vgs[k].free, a, sizeof(a)),
-			                format_size(need, b, sizeof(b)));
+			r = vss_err_set(
+				err, VSS_ERROR_INSUFFICIENT_STORAGE, -ENOSPC,
+				"volume group %s has %s free, the set's shadow copies need %s "
+				"there; extend the VG or use smaller shadow storage",
+				vgs[k].name, format_size(vgs[k].free, a, sizeof(a)),
+				format_size(need, b, sizeof(b)));
 	}
 	lvm_vgs_free(vgs, nv);
 	return r < 0 ? r : 0;
@@ -227,7 +231,7 @@ typedef struct Chain {
 	sd_event *event;
 	size_t *order; /* members of this VG, in set order */
 	size_t n, next;
-	char *argv[16];
+	char *argv[24];
 	char tags[4][64];
 	char size[32], name[LVM_NAME_MAX + 1], origin[2 * LVM_NAME_MAX + 2];
 } Chain;

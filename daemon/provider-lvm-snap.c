@@ -149,7 +149,9 @@ static uint64_t snap_storage_bytes(const ProviderSnap *ps)
 static int activate(Provider *p, const LvmSnap *s, VssErr *err)
 {
 	char name[2 * LVM_NAME_MAX + 2];
-	char *argv[] = { (char *)"lvchange", (char *)"-q", (char *)"-ay", (char *)"-K", name, NULL };
+	char *argv[] = {
+		(char *)"lvchange", (char *)"-q", (char *)"-ay", (char *)"-K", name, NULL
+	};
 	LvmResult res;
 	int r;
 
@@ -256,7 +258,8 @@ static bool ours(const LvmEnv *env, const LvmLv *lv)
 /* An LV's snapshot from its tags; -EINVAL when a tag is missing or malformed */
 static int from_lv(const LvmEnv *env, const LvmLv *lv, LvmSnap **ret)
 {
-	const char *set = lvm_lv_tag_value(lv, LVM_TAG_SET), *snap = lvm_lv_tag_value(lv, LVM_TAG_SNAP);
+	const char *set = lvm_lv_tag_value(lv, LVM_TAG_SET),
+		   *snap = lvm_lv_tag_value(lv, LVM_TAG_SNAP);
 	const char *count = lvm_lv_tag_value(lv, LVM_TAG_COUNT);
 	char dm[256];
 	uint64_t n;
@@ -354,8 +357,8 @@ static int recover(Provider *p)
 			log_error("recovery: cannot remove %s/%s of an unfinished set: %s",
 			          snap_of(l[i])->vg, snap_of(l[i])->lv, e.message);
 		else {
-			log_notice("recovery: removed %s/%s of an unfinished set", snap_of(l[i])->vg,
-			           snap_of(l[i])->lv);
+			log_notice("recovery: removed %s/%s of an unfinished set",
+			           snap_of(l[i])->vg, snap_of(l[i])->lv);
 			undone++;
 		}
 		snap_free(l[i]);
@@ -366,8 +369,9 @@ static int recover(Provider *p)
 
 /* ---- state: the provider's object in each snapshot record ------------------------------------ */
 
-static const char *const state_keys[] = { "vg", "lv", "lv_uuid", "origin", "pool", "cow_bytes",
-	                                  NULL };
+static const char *const state_keys[] = {
+	"vg", "lv", "lv_uuid", "origin", "pool", "cow_bytes", NULL
+};
 static const char *const unique_keys[] = { "lv_uuid", NULL };
 
 _printf_(4, 5) static int fail(char **ret_error, const char *where, const char *key,
@@ -391,8 +395,8 @@ _printf_(4, 5) static int fail(char **ret_error, const char *where, const char *
 	return -EINVAL;
 }
 
-static int get_name(json_object *o, const char *where, const char *key, bool optional,
-                    bool uuid, const char **ret, char **ret_error)
+static int get_name(json_object *o, const char *where, const char *key, bool optional, bool uuid,
+                    const char **ret, char **ret_error)
 {
 	json_object *v;
 	const char *s;
@@ -507,8 +511,8 @@ static int snap_export(const ProviderSnap *ps, json_object **ret)
 	return 0;
 }
 
-static int snap_import(Provider *p, const ProviderSnapBase *base, json_object *o,
-                       const char *where, ProviderSnap **ret, char **ret_error)
+static int snap_import(Provider *p, const ProviderSnapBase *base, json_object *o, const char *where,
+                       ProviderSnap **ret, char **ret_error)
 {
 	bool thin = lvm_env_of(p)->thin;
 	LvmSnap *s;
@@ -542,25 +546,24 @@ static int snap_import(Provider *p, const ProviderSnapBase *base, json_object *o
 	return 0;
 }
 
-#define LVM_OPS_COMMON                                                                          \
-	.version = VSSD_VERSION, .type = PROVIDER_TYPE_SOFTWARE, .done = lvm_done,              \
-	.probe = lvm_probe, .storage_min_bytes = lvm_storage_min_bytes,                         \
-	.storage_unit_bytes = lvm_storage_unit_bytes, .set_begin = lvm_set_begin,               \
-	.set_free = lvm_set_free, .set_add = lvm_set_add, .set_remove = lvm_set_remove,         \
-	.set_prepare = lvm_set_prepare, .set_guard = lvm_set_guard,                             \
-	.set_commit = lvm_set_commit, .set_commit_frozen_ok = lvm_set_commit_frozen_ok,         \
-	.set_rollback = lvm_set_rollback, .set_take = lvm_set_take,                             \
-	.set_mountpoints = lvm_set_mountpoints, .set_count = lvm_set_count,                     \
-	.set_member_volume = lvm_set_member_volume, .set_committed = lvm_set_committed,         \
-	.set_hold_window = lvm_set_hold_window, .snap_free = snap_free, .snap_base = snap_base, \
-	.snap_label = snap_label, .snap_storage_path = snap_storage_path,                       \
-	.snap_delete = snap_delete, .snap_usage = snap_usage, .snap_grow = snap_grow,           \
-	.snap_storage_bytes = snap_storage_bytes, .snap_reactivate = snap_reactivate,           \
-	.snap_device = snap_device, .snap_exists = snap_exists, .snap_devno = snap_devno,       \
-	.revert_check = revert_check, .revert_start = revert_start,                             \
-	.revert_poll = revert_poll, .revert_finish = revert_finish, .recover = recover,         \
-	.discover = discover, .snap_export = snap_export, .snap_import = snap_import,           \
-	.unique_keys = unique_keys
+#define LVM_OPS_COMMON                                                                            \
+	.version = VSSD_VERSION, .type = PROVIDER_TYPE_SOFTWARE, .done = lvm_done,                \
+	.probe = lvm_probe, .storage_min_bytes = lvm_storage_min_bytes,                           \
+	.storage_unit_bytes = lvm_storage_unit_bytes, .set_begin = lvm_set_begin,                 \
+	.set_free = lvm_set_free, .set_add = lvm_set_add, .set_remove = lvm_set_remove,           \
+	.set_prepare = lvm_set_prepare, .set_guard = lvm_set_guard, .set_commit = lvm_set_commit, \
+	.set_commit_frozen_ok = lvm_set_commit_frozen_ok, .set_rollback = lvm_set_rollback,       \
+	.set_take = lvm_set_take, .set_mountpoints = lvm_set_mountpoints,                         \
+	.set_count = lvm_set_count, .set_member_volume = lvm_set_member_volume,                   \
+	.set_committed = lvm_set_committed, .set_hold_window = lvm_set_hold_window,               \
+	.snap_free = snap_free, .snap_base = snap_base, .snap_label = snap_label,                 \
+	.snap_storage_path = snap_storage_path, .snap_delete = snap_delete,                       \
+	.snap_usage = snap_usage, .snap_grow = snap_grow,                                         \
+	.snap_storage_bytes = snap_storage_bytes, .snap_reactivate = snap_reactivate,             \
+	.snap_device = snap_device, .snap_exists = snap_exists, .snap_devno = snap_devno,         \
+	.revert_check = revert_check, .revert_start = revert_start, .revert_poll = revert_poll,   \
+	.revert_finish = revert_finish, .recover = recover, .discover = discover,                 \
+	.snap_export = snap_export, .snap_import = snap_import, .unique_keys = unique_keys
 
 const ProviderOps provider_lvm_ops = {
 	.name = PROVIDER_LVM_NAME,

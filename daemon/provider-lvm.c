@@ -139,9 +139,17 @@ int lvm_env_run(LvmEnv *env, char *const *argv, usec_t timeout, LvmResult *ret, 
 
 int lvm_env_lvs(LvmEnv *env, const char *select, LvmLv **ret, size_t *ret_n, VssErr *err)
 {
-	char *argv[] = { (char *)"lvs",  (char *)"--reportformat", (char *)"json",
-		         (char *)"--units", (char *)"b", (char *)"--nosuffix", (char *)"-a",
-		         (char *)"-o",   (char *)LVM_LV_FIELDS, (char *)select, NULL };
+	char *argv[] = { (char *)"lvs",
+		         (char *)"--reportformat",
+		         (char *)"json",
+		         (char *)"--units",
+		         (char *)"b",
+		         (char *)"--nosuffix",
+		         (char *)"-a",
+		         (char *)"-o",
+		         (char *)LVM_LV_FIELDS,
+		         (char *)select,
+		         NULL };
 	_cleanup_free_ char *why = NULL;
 	LvmResult res;
 	int r;
@@ -195,8 +203,7 @@ static int refusal(const LvmEnv *env, const LvmLv *lv, const char *path, VssErr 
 		return REFUSE(-EOPNOTSUPP,
 		              "%s (%s/%s) is an LVM thin pool: add its thin volumes to the set",
 		              path, lv->vg, lv->name);
-	if (t == 's' || t == 'S' || (t == 'V' && lv->origin[0]) ||
-	    lvm_lv_has_tag(lv, LVM_TAG_VSSD))
+	if (t == 's' || t == 'S' || (t == 'V' && lv->origin[0]) || lvm_lv_has_tag(lv, LVM_TAG_VSSD))
 		return REFUSE(-EOPNOTSUPP, "%s (%s/%s) is an LVM snapshot, not a volume", path,
 		              lv->vg, lv->name);
 	if (t == 'O')
@@ -205,8 +212,8 @@ static int refusal(const LvmEnv *env, const LvmLv *lv, const char *path, VssErr 
 		              "again when the merge is done",
 		              path, lv->vg, lv->name);
 	if (strchr("TeiIlpvcCdDgw", t))
-		return REFUSE(-EOPNOTSUPP, "%s (%s/%s) is an internal LVM volume (%s)", path, lv->vg,
-		              lv->name, lv->segtype);
+		return REFUSE(-EOPNOTSUPP, "%s (%s/%s) is an internal LVM volume (%s)", path,
+		              lv->vg, lv->name, lv->segtype);
 	if (strlen(lv->attr) > 8 && lv->attr[8] == 'p')
 		return REFUSE(-EOPNOTSUPP,
 		              "%s (%s/%s) is in a volume group that is missing physical volumes "
@@ -260,8 +267,17 @@ static int resolve(LvmEnv *env, const char *path, dev_t *ret_devno, LvmLv *ret, 
 	r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
 	                "%s (%s) is a device LVM uses inside a logical volume, not a volume", path,
 	                info.name);
-	for (size_t i = 0; i < n; i++)
-		if (l[i].major == (int)major(devno) && l[i].minor == (int)minor(devno)) {
+	/* by device number; else by dm name (a thin pool's "vg-pool" is not the device LVM
+	 * reports for it, which is "vg-pool-tpool") */
+	for (size_t pass = 0; pass < 2 && r < 0; pass++)
+		for (size_t i = 0; i < n; i++) {
+			char dm[256];
+
+			if (pass == 0 ? l[i].major != (int)major(devno) ||
+			                        l[i].minor != (int)minor(devno)
+			              : lvm_dm_name(l[i].vg, l[i].name, dm, sizeof(dm)) < 0 ||
+			                        !streq(dm, info.name))
+				continue;
 			*ret = l[i];
 			l[i] = (LvmLv){ 0 };
 			*ret_devno = devno;
