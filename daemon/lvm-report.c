@@ -21,6 +21,28 @@ void lvm_lv_done(LvmLv *lv)
 	*lv = (LvmLv){ 0 };
 }
 
+int lvm_lv_copy(const LvmLv *lv, LvmLv *ret)
+{
+	char **fields[] = { &ret->name,   &ret->vg,   &ret->uuid,    &ret->attr,
+		            &ret->origin, &ret->pool, &ret->segtype, &ret->dm_path };
+
+	*ret = *lv;
+	ret->tags = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+		if (*fields[i] && !(*fields[i] = strdup(*fields[i]))) {
+			for (size_t k = i + 1; k < ELEMENTSOF(fields); k++)
+				*fields[k] = NULL;
+			lvm_lv_done(ret);
+			return -ENOMEM;
+		}
+	for (char **t = lv->tags; t && *t; t++)
+		if (strv_extend(&ret->tags, *t) < 0) {
+			lvm_lv_done(ret);
+			return -ENOMEM;
+		}
+	return 0;
+}
+
 void lvm_lvs_free(LvmLv *l, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

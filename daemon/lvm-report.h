@@ -27,6 +27,7 @@ typedef struct LvmVg {
 } LvmVg;
 
 void lvm_lv_done(LvmLv *lv);
+int lvm_lv_copy(const LvmLv *lv, LvmLv *ret);
 void lvm_lvs_free(LvmLv *l, size_t n);
 void lvm_vgs_free(LvmVg *l, size_t n);
 

@@ -13,8 +13,9 @@
 
 #include "common/macro.h"
 
-#define LVM_OUTPUT_MAX (8U << 20) /* bytes of stdout or stderr kept; past it the child is killed \
-	                           */
+#define LVM_OUTPUT_MAX                                                            \
+	(8U << 20) /* bytes of stdout or stderr kept; past it the child is killed \
+	            */
 
 /* How a command ended. status: its exit status (0..255), or -1 when it did not exit by itself
  * (killed: timed_out says whether by the deadline), or when it could not start (error: errno). */

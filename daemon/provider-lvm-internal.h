@@ -17,6 +17,7 @@ int lvm_env_run(LvmEnv *env, char *const *argv, usec_t timeout, LvmResult *ret, 
 int lvm_env_find(LvmEnv *env, const char *vg, const char *lv, const char *uuid, LvmLv *ret,
                  VssErr *err);
 void lvm_snap_free(LvmSnap *s);
+void lvm_env_drop_cache(LvmEnv *env);
 /* Fills s->store from vg and pool */
 int lvm_snap_make_store(LvmSnap *s);
 

@@ -389,6 +389,7 @@ int lvm_set_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDon
 	}
 	s->error = 0;
 	s->err = (VssErr){ 0 };
+	lvm_env_drop_cache(s->env);
 	s->t1 = now_usec(CLOCK_MONOTONIC);
 	for (size_t k = 0; r >= 0 && k < nc; k++)
 		if (chain_next(&chains[k]) > 0)

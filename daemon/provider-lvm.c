@@ -55,6 +55,7 @@ void lvm_done(void *e)
 
 	if (!env)
 		return;
+	lvm_env_drop_cache(env);
 	lvm_runner_free(env->runner);
 	free(env);
 }
@@ -102,12 +103,21 @@ bool lvm_kernel_nests_freeze(const char *release)
 
 /* ---- running LVM ----------------------------------------------------------------------------- */
 
+void lvm_env_drop_cache(LvmEnv *env)
+{
+	lvm_lvs_free(env->cache, env->cache_n);
+	env->cache = NULL;
+	env->cache_n = 0;
+}
+
 int lvm_env_run(LvmEnv *env, char *const *argv, usec_t timeout, LvmResult *ret, VssErr *err,
                 const char *what)
 {
 	char said[512];
 	int r;
 
+	if (!streq(argv[0], "lvs") && !streq(argv[0], "vgs"))
+		lvm_env_drop_cache(env);
 	r = lvm_run_sync(env->runner, argv, timeout, ret);
 	if (r >= 0)
 		r = lvm_result_errno(ret);
@@ -261,9 +271,15 @@ static int resolve(LvmEnv *env, const char *path, dev_t *ret_devno, LvmLv *ret, 
 	    !startswith(info.uuid, "LVM-"))
 		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EMEDIUMTYPE,
 		                   "%s is not an LVM logical volume", path);
-	r = lvm_env_lvs(env, NULL, &l, &n, err);
-	if (r < 0)
-		return r;
+	if (!env->cache || now_usec(CLOCK_MONOTONIC) - env->cache_at > LVM_PROBE_CACHE_USEC) {
+		lvm_env_drop_cache(env);
+		r = lvm_env_lvs(env, NULL, &env->cache, &env->cache_n, err);
+		if (r < 0)
+			return r;
+		env->cache_at = now_usec(CLOCK_MONOTONIC);
+	}
+	l = env->cache;
+	n = env->cache_n;
 	r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
 	                "%s (%s) is a device LVM uses inside a logical volume, not a volume", path,
 	                info.name);
@@ -278,15 +294,14 @@ static int resolve(LvmEnv *env, const char *path, dev_t *ret_devno, LvmLv *ret, 
 			              : lvm_dm_name(l[i].vg, l[i].name, dm, sizeof(dm)) < 0 ||
 			                        !streq(dm, info.name))
 				continue;
-			*ret = l[i];
-			l[i] = (LvmLv){ 0 };
+			r = lvm_lv_copy(&l[i], ret);
+			if (r < 0)
+				return r;
 			*ret_devno = devno;
 			if (err)
 				*err = (VssErr){ 0 };
-			r = 0;
 			break;
 		}
-	lvm_lvs_free(l, n);
 	return r;
 }
 

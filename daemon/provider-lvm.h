@@ -37,7 +37,14 @@ typedef struct LvmEnv {
 	bool thin;     /* which of the two providers */
 	int frozen_ok; /* set_commit_frozen_ok()'s answer: 1, 0; -1: from the kernel version */
 	usec_t report_timeout, command_timeout;
+	/* probe's last report: ListVolumes asks for every device in a row, and an lvs costs a
+	 * process start; dropped by any change this env makes, and after LVM_PROBE_CACHE_USEC */
+	LvmLv *cache;
+	size_t cache_n;
+	usec_t cache_at;
 } LvmEnv;
+
+#define LVM_PROBE_CACHE_USEC (2 * USEC_PER_SEC)
 
 /* One snapshot LV (a ProviderSnap of either provider) */
 typedef struct LvmSnap {
