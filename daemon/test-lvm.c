@@ -388,17 +388,17 @@ START_TEST(thin_commit_and_discover)
 	static const char made[] =
 		"{\"report\":[{\"lv\":[{\"lv_name\":\"thin-vssd-ffeeddcc\", \"vg_name\":\"vg\", "
 		"\"lv_uuid\":\"3xMaZG-t2bZ-8UCq-JM1l-TCdw-zc4v-IQptw9\", "
-	        "\"lv_attr\":\"Vwi-a-tz-k\", "
+		"\"lv_attr\":\"Vwi-a-tz-k\", "
 		"\"lv_size\":\"134217728\", \"origin\":\"thin\", \"origin_size\":\"\", "
 		"\"pool_lv\":\"pool\", "
-	        "\"lv_tags\":\"vssd,vssd_n_1,vssd_persistent,vssd_set_" SET_HEX
+		"\"lv_tags\":\"vssd,vssd_n_1,vssd_persistent,vssd_set_" SET_HEX
 		",vssd_snap_" SNAP_HEX "\", \"data_percent\":\"10.01\", \"metadata_percent\":\"\", "
 		"\"snap_percent\":\"10.01\", \"lv_kernel_major\":\"253\", "
-	        "\"lv_kernel_minor\":\"11\", "
+		"\"lv_kernel_minor\":\"11\", "
 		"\"segtype\":\"thin\", \"lv_dm_path\":\"/dev/mapper/vg-thin--vssd--ffeeddcc\"},"
 		"{\"lv_name\":\"other-vssd-00000000\", \"vg_name\":\"vg\", "
 		"\"lv_uuid\":\"4xMaZG-t2bZ-8UCq-JM1l-TCdw-zc4v-IQptw9\", "
-	        "\"lv_attr\":\"Vwi---tz-k\", "
+		"\"lv_attr\":\"Vwi---tz-k\", "
 		"\"lv_size\":\"134217728\", \"origin\":\"thin\", \"origin_size\":\"\", "
 		"\"pool_lv\":\"pool\", \"lv_tags\":\"vssd,vssd_n_2,vssd_set_" SNAP_HEX
 		",vssd_snap_" SET_HEX "\", \"data_percent\":\"\", \"metadata_percent\":\"\", "
