@@ -368,6 +368,11 @@ int lvm_set_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDon
 		return vss_err_set(err, VSS_ERROR_PROVIDER_VETO, -EBUSY,
 		                   "this kernel cannot snapshot an LVM volume whose file system is "
 		                   "frozen already (LVM's suspend gives EBUSY before Linux 6.6)");
+	if (!lvm_set_commit_frozen_ok(s) && s->n > 1)
+		log_notice(
+			"%zu LVM volumes: this kernel (before 6.6) cannot snapshot a frozen file "
+			"system, so each is taken at its own lvcreate, not at one instant",
+			s->n);
 	chains = calloc(s->n + 1, sizeof(*chains));
 	r = chains ? sd_event_new(&e) : -ENOMEM;
 	/* one chain per VG */

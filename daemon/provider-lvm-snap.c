@@ -453,10 +453,13 @@ static int parse(json_object *o, const char *where, bool thin, Parsed *x, char *
 	}
 	if ((r = get_name(o, where, "vg", false, false, &x->vg, ret_error)) < 0 ||
 	    (r = get_name(o, where, "lv", false, false, &x->lv, ret_error)) < 0 ||
-	    (r = get_name(o, where, "lv_uuid", false, true, &x->lv_uuid, ret_error)) < 0 ||
+	    /* absent before the LV is made: an intent record (unique where present) */
+	    (r = get_name(o, where, "lv_uuid", true, true, &x->lv_uuid, ret_error)) < 0 ||
 	    (r = get_name(o, where, "origin", false, false, &x->origin, ret_error)) < 0 ||
 	    (r = get_name(o, where, "pool", !thin, false, &x->pool, ret_error)) < 0)
 		return r;
+	if (!x->lv_uuid)
+		x->lv_uuid = "";
 	if (!thin && x->pool)
 		return fail(ret_error, where, "pool", "a thick LVM snapshot has no pool");
 	if (streq(x->lv, x->origin))
@@ -500,7 +503,8 @@ static int snap_export(const ProviderSnap *ps, json_object **ret)
 
 	if (!o || add(o, "vg", json_object_new_string(s->vg)) < 0 ||
 	    add(o, "lv", json_object_new_string(s->lv)) < 0 ||
-	    add(o, "lv_uuid", json_object_new_string(strempty(s->lv_uuid))) < 0 ||
+	    (s->lv_uuid && s->lv_uuid[0] &&
+	     add(o, "lv_uuid", json_object_new_string(s->lv_uuid)) < 0) ||
 	    add(o, "origin", json_object_new_string(s->origin)) < 0 ||
 	    (s->pool && add(o, "pool", json_object_new_string(s->pool)) < 0) ||
 	    add(o, "cow_bytes", json_object_new_int64((int64_t)s->cow_bytes)) < 0) {

@@ -524,8 +524,8 @@ START_TEST(state_object)
 	ck_assert_int_eq(t.p.ops->snap_import(&t.p, &base, o, "w", &ps, &error), 0);
 	ck_assert_int_eq(t.p.ops->snap_export(ps, &o2), 0);
 	ck_assert_str_eq(json_object_to_json_string_ext(o2, JSON_C_TO_STRING_PLAIN),
-	                 "{\"vg\":\"vg\",\"lv\":\"s\",\"lv_uuid\":\"\",\"origin\":\"o\",\"pool\":"
-	                 "\"p\",\"cow_bytes\":0}");
+	                 "{\"vg\":\"vg\",\"lv\":\"s\",\"origin\":\"o\",\"pool\":\"p\","
+	                 "\"cow_bytes\":0}");
 	ck_assert_str_eq(t.p.ops->snap_storage_path(ps), "lvm-thin:vg/p");
 	json_object_put(o);
 	json_object_put(o2);
