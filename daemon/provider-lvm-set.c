@@ -8,6 +8,7 @@
 #include "common/escape.h"
 #include "common/log.h"
 #include "common/valid.h"
+#include "daemon/dmdev.h"
 #include "daemon/hostops.h"
 #include "daemon/provider-lvm-internal.h"
 
@@ -238,6 +239,31 @@ typedef struct Chain {
 
 static int chain_next(Chain *c);
 
+/* An lvcreate killed at its deadline may have left its devices suspended: I/O is never left
+ * held, so resume whatever of the member is (a resume loads nothing) */
+static void resume_leftovers(ProviderSet *s, const LvmMember *m)
+{
+	static const char *const suffix[] = { "", "-real", "-cow" };
+	const char *lvs[] = { m->origin, m->snap_lv };
+
+	for (size_t i = 0; i < ELEMENTSOF(lvs); i++)
+		for (size_t k = 0; k < ELEMENTSOF(suffix); k++) {
+			char dm[300];
+			DmdevInfo info;
+
+			if (lvm_dm_name(m->vg, lvs[i], dm, sizeof(dm) - 8) < 0)
+				continue;
+			strcat(dm, suffix[k]);
+			if (dmdev_info(s->env->dm, dm, &info) < 0 || !info.exists ||
+			    !info.suspended)
+				continue;
+			if (dmdev_resume(s->env->dm, dm) < 0)
+				log_error("cannot resume %s, suspended by a killed lvcreate", dm);
+			else
+				log_warning("resumed %s, suspended by a killed lvcreate", dm);
+		}
+}
+
 static void chain_done(void *userdata, const LvmResult *res)
 {
 	Chain *c = userdata;
@@ -266,6 +292,8 @@ static void chain_done(void *userdata, const LvmResult *res)
 			            res->timed_out ? " (deadline, killed)" : "",
 			            said[0] ? said : "no message");
 		}
+		if (res->timed_out)
+			resume_leftovers(s, m);
 		m->made = true; /* may exist partly: the rollback removes it by tag */
 		s->running--;
 		return;
