@@ -108,15 +108,11 @@ check-unit: $(UNIT_BINS)
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi; echo "unit tests passed"
 
 # The integration tier runs once per guest kernel (tests/vm/README.md): Debian 12's default 6.1
-# and the 6.12 it also carries. VM_KERNELS="6.12" (or check-vm-6.12) for one of them.
+# and the 6.12 it also carries, both guests at once (VM_SERIAL=1: one after the other; logs in
+# $(BUILD)/check-vm-KERNEL.log). VM_KERNELS="6.12" (or check-vm-6.12) for one of them.
 VM_KERNELS ?= 6.1 6.12
 check-vm: all old-vssd
-	@fail=; for k in $(VM_KERNELS); do \
-		echo "== integration tier, guest kernel $$k"; \
-		VSSD_VM_KERNEL=$$k tests/vm/check-vm || fail="$$fail $$k"; \
-	done; \
-	if [ -n "$$fail" ]; then echo "integration tier FAILED on kernel(s)$$fail"; exit 1; fi; \
-	echo "integration tier passed on kernel(s) $(VM_KERNELS)"
+	VSSD_BUILD=$${VSSD_BUILD:-$(abspath $(BUILD))} tools/check-vm-kernels.sh $(VM_KERNELS)
 
 check-vm-%: all old-vssd
 	VSSD_VM_KERNEL=$* tests/vm/check-vm

@@ -907,6 +907,7 @@ static BusValue *objects_new(const Snap *s, size_t n)
 	object_open(&objs, path, VSSD_IFACE_SET, o, &d);
 	put_string(&d, "Id", ID1);
 	put_string(&d, "Description", "nightly");
+	put_string(&d, "Instant", "per-volume");
 	object_close(&objs, o, &d);
 	object_path("writer", SA1, path, sizeof(path));
 	object_open(&objs, path, "org.vssd.ShadowCopy1.Writer", o, &d);
@@ -971,6 +972,7 @@ static const char shadows_text[] =
 	"   Contained 2 shadow copies at creation time: 2023-11-14 22:13:20 UTC\n"
 	"   Context: client-accessible\n"
 	"   Description: nightly\n"
+	"   Instant: per-volume (some volumes taken each at its own moment, after the thaw)\n"
 	"      Shadow Copy ID: " SA1 "\n"
 	"         Original Volume: /dev/mapper/alpha (/dev/dm-1)\n"
 	"         Shadow Copy Volume: /dev/mapper/vssd-a1\n"

@@ -503,6 +503,10 @@ int vssctl_print_shadows(FILE *f, const BusValue *objects, const VssctlShadowFil
 		fprintf(f, "   Context: %s\n", dict_str(l[i].props, "Context", "-"));
 		if (description[0])
 			fprintf(f, "   Description: %s\n", description);
+		/* said only when the shadow copies do not share one instant (vssd(8)) */
+		if (streq(dict_str(set, "Instant", "one"), "per-volume"))
+			fprintf(f, "   Instant: per-volume (some volumes taken each at its own "
+			           "moment, after the thaw)\n");
 		for (size_t j = i; j < i + k; j++)
 			shadow_print(f, l[j].props);
 		i += k;

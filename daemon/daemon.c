@@ -170,7 +170,8 @@ int daemon_save_state(Daemon *d)
 		Snapset *s = d->sets[i];
 		StateSet x = { .id = s->id,
 			       .attributes = s->attributes,
-			       .creation_time = s->creation_time };
+			       .creation_time = s->creation_time,
+			       .per_volume_instant = s->instant_per_volume };
 
 		if (!set_is_durable(s))
 			continue;

@@ -49,8 +49,9 @@ struct DmsnapSet {
 	Member *members;
 	size_t n_members;
 	/* The set's FIFREEZE group, lent by dmsnap_set_guard() until the commit or the abort
-	 * ends: the watchdog thaws it with the devices, the commit thaws it right after the
-	 * resumes. Never freed here. */
+	 * ends, when this set's commit is the last of the frozen window (NULL otherwise): the
+	 * watchdog thaws it with the devices, the commit thaws it right after the resumes. Never
+	 * freed here. */
 	FreezeGroup *freeze;
 	Watchdog *watchdog; /* from the guard (or the commit) on */
 	usec_t hold_start;  /* first suspend, CLOCK_MONOTONIC */
@@ -618,7 +619,9 @@ int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *er
 		s->phase = SET_PHASE_FROZEN;
 	if (s->phase != SET_PHASE_FROZEN)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY, "the set is not prepared");
-	if (fs_frozen && s->freeze)
+	/* frozen by the set, whether or not the group was lent here (another provider of the
+	 * set may commit last and thaw) */
+	if (fs_frozen)
 		mark_frozen(s);
 	fault_point_kill(env->faults, "kill-after-fs-frozen");
 	/* the thread exists before mlockall(), so its stack is locked with the rest */

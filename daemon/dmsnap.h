@@ -94,18 +94,20 @@ int dmsnap_set_remove(DmsnapSet *s, const VssId *snap_id);
  * inactive, origins' snapshot-origin tables staged. On failure everything is undone. */
 int dmsnap_set_prepare(DmsnapSet *s, VssErr *err);
 /* Step 4a, the set's FIFREEZE: the set freezes its file systems itself (daemon/freeze.c) and
- * lends its group here first (frozen, may be NULL): from now on the hold watchdog
- * (daemon/watchdog.h) covers it, armed for timeout µs (the flush limit plus the hold limit), and
- * thaws it with the devices when the loop is stuck. The group stays the set's: the engine thaws
- * it at the end of the commit or the abort and forgets it then; the set frees it after that. */
+ * lends its group here first when this commit is the last of its frozen window (frozen; NULL
+ * when another provider commits after it, or nothing is mounted): from now on the hold watchdog
+ * (daemon/watchdog.h) covers the devices and the group, armed for timeout µs (the flush limit
+ * plus the hold limit), and thaws it with the devices when the loop is stuck. The group stays
+ * the set's: the engine thaws it at the end of the commit or the abort and forgets it then; the
+ * set frees it after that. */
 int dmsnap_set_guard(DmsnapSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err);
 /* Step 4b, the instant: suspend every origin before resuming any, resume snapshots, then
- * origins, then thaw the lent group. fs_frozen: the set froze its mounted file systems (their
- * origins suspend without lockfs); otherwise a mounted one keeps lockfs and the kernel freezes and
- * flushes it. A hold longer than hold_timeout resumes everything and fails with
- * HoldWritesTimeout. The loop checks that between two ioctls; the hold watchdog thread
- * (daemon/watchdog.h), armed from the guard (flush_timeout + hold_timeout) and again from the
- * first suspend (hold_timeout), resumes and thaws by itself when the loop is stuck past it, and
+ * origins, then thaw the lent group (if one was lent). fs_frozen: the set froze its mounted file
+ * systems (their origins suspend without lockfs, lent group or not); otherwise a mounted one keeps
+ * lockfs and the kernel freezes and flushes it. A hold longer than hold_timeout resumes everything
+ * and fails with HoldWritesTimeout. The loop checks that between two ioctls; the hold watchdog
+ * thread (daemon/watchdog.h), armed from the guard (flush_timeout + hold_timeout) and again from
+ * the first suspend (hold_timeout), resumes and thaws by itself when the loop is stuck past it, and
  * the set then fails the same way. On any failure every device is resumed, every file system thawed
  * and the set rolled back completely. Returns the time I/O was held in *ret_held (may be NULL). */
 int dmsnap_set_commit(DmsnapSet *s, bool fs_frozen, usec_t *ret_held, VssErr *err);

@@ -131,14 +131,15 @@ static int dmsnap_pset_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, 
 	return dmsnap_set_commit(s->set, fs_frozen, ret_held, err);
 }
 
+/* dm-snapshot suspends frozen file systems without lockfs: it nests in any freeze */
+static bool dmsnap_pset_commit_frozen_ok(ProviderSet *s)
+{
+	return true;
+}
+
 static int dmsnap_pset_guard(ProviderSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err)
 {
 	return dmsnap_set_guard(s->set, frozen, timeout, err);
-}
-
-static bool dmsnap_pset_commit_frozen_ok(ProviderSet *s)
-{
-	return true; /* it suspends with skip_lockfs inside the set's freeze */
 }
 
 static void dmsnap_pset_rollback(ProviderSet *s)

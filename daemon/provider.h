@@ -124,16 +124,24 @@ typedef struct ProviderOps {
 	/* Set: begin, add, prepare (no I/O held), commit (the instant: the file systems are
 	 * frozen by the set when fs_frozen), rollback (before commit; idempotent) */
 	int (*set_begin)(Provider *p, const VssId *set_id, bool persistent, ProviderSet **ret);
-	ProviderSet *(*set_free)(ProviderSet *s); /* rolls back whatever was not committed */
+	/* Rolls back whatever was not committed; cancels a prepare or commit under way (its
+	 * done is never called after this) */
+	ProviderSet *(*set_free)(ProviderSet *s);
 	int (*set_add)(ProviderSet *s, const char *volume_path, const char *storage_dir,
 	               uint64_t storage_bytes, const VssId *snap_id, VssErr *err);
 	int (*set_remove)(ProviderSet *s, const VssId *snap_id);
 	int (*set_prepare)(ProviderSet *s, ProviderDoneFn done, void *userdata, VssErr *err);
-	/* The set is about to FIFREEZE its file systems (frozen: its group, lent until set_commit
-	 * or set_rollback returns; NULL when nothing is mounted): the provider's guarantee that
-	 * nothing stays held (dm-snapshot: its hold watchdog) covers the group from now on, for
-	 * timeout µs, and thaws it with what the provider holds when the loop is stuck. */
+	/* The set is about to FIFREEZE its file systems: the provider's guarantee that nothing
+	 * stays held (dm-snapshot: its hold watchdog) covers what it holds from now on, for
+	 * timeout µs. frozen: the set's group, lent to the provider whose commit is the last in
+	 * the frozen window (until its set_commit or set_rollback returns): its guarantee thaws
+	 * the group too when the loop is stuck, and it may thaw the group as soon as its own
+	 * instant is behind it (dm-snapshot: right after its last resume). NULL for the other
+	 * providers (the set's own watchdog bounds the window then) and when nothing is
+	 * mounted. Only providers that commit frozen (set_commit_frozen_ok) are guarded. */
 	int (*set_guard)(ProviderSet *s, FreezeGroup *frozen, usec_t timeout, VssErr *err);
+	/* fs_frozen: every mounted file system of this provider's volumes is frozen by the set
+	 * (suspend them without lockfs) */
 	int (*set_commit)(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDoneFn done,
 	                  void *userdata, VssErr *err);
 	/* Can this set's commit run while the set holds its file systems frozen?  false: the set

@@ -162,6 +162,7 @@ static int restore_set(Daemon *d, const StateSet *x)
 		return r;
 	s->attributes = x->attributes;
 	s->creation_time = x->creation_time;
+	s->instant_per_volume = x->per_volume_instant == 1;
 	s->state = snapset_state_from_string(x->state);
 	for (size_t i = 0; i < x->n_snapshots; i++) {
 		Snapshot *snap = NULL;

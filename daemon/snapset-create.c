@@ -16,20 +16,29 @@
 #include "daemon/snapset.h"
 #include "daemon/snapshot.h"
 #include "daemon/storage.h"
+#include "daemon/watchdog.h"
 #include "daemon/writer.h"
 
 /* The pipeline, one function per step, each ending in the next (bottom-up in this file):
  *
  *   snapset_create()            checks, records the intent (state "creating")
  *   creation_begin()            PrepareForSnapshot broadcast to the involved writers
- *   on_prepare_snapshot_done()  the provider loads its tables; the syncfs pass starts
+ *   on_prepare_snapshot_done()  every provider prepares (in parallel, maybe asynchronously)
+ *   creation_prepared()         the syncfs pass starts
  *   on_sync_io()/timeout        the pass is done (or ran out of time)
  *   creation_freeze_writers()   Freeze broadcast; the shortest freeze window starts
- *   creation_freeze_fs()        FIFREEZE of the mounted file systems, off the loop; I/O held
- *   creation_commit()           the provider commits (and thaws)
+ *   creation_freeze_fs()        FIFREEZE of the mounted file systems, off the loop; I/O held;
+ *                               every provider that commits frozen is guarded first
+ *   creation_commit()           the frozen window: every provider that commits frozen, the
+ *                               last one alone (it may thaw the group itself); then the set
+ *                               thaws, then the providers that cannot commit frozen, in turn
  *   creation_committed()        the shadow copies are recorded; Thaw broadcast
  *   on_thaw_done()              PostSnapshot broadcast
  *   creation_done()             state "created", saved; create_done is told
+ *
+ * The provider steps go through step_start()/on_engine_done()/step_end(): an engine's
+ * operation ends at once or later (ProviderDoneFn); a step ends when none is pending, and a
+ * failure waits for the others of its step before the set rolls back every provider's part.
  *
  * Any step may end in snapset_creation_failed(): Abort to the writers, full rollback, state
  * "failed", create_done (and a pending call) told of the error. */
@@ -80,15 +89,22 @@ void snapset_creation_failed(Snapset *s, const VssErr *err, int error)
 	}
 	/* Writers first: they must not stay frozen while we clean up. */
 	snapset_writers_notify(s, WRITER_EVENT_ABORT);
-	if (s->engine && s->engine_provider->ops->set_committed(s->engine))
-		for (size_t i = 0; i < s->n_snaps; i++) {
-			Snapshot *snap = s->snaps[i];
+	/* what a provider committed is deleted like any shadow copy of it; the others roll
+	 * back what they did not commit when they are freed */
+	for (size_t i = 0; i < s->n_snaps; i++) {
+		Snapshot *snap = s->snaps[i];
+		SnapsetEngine *e = snapset_engine_of(s, snap->provider);
+		ProviderSnap *made = NULL;
 
-			if (snap->ps)
-				(void)snap->provider->ops->snap_delete(snap->provider, snap->ps,
-				                                       NULL, NULL, NULL);
-		}
-	snapset_engine_free(s); /* full rollback of whatever exists */
+		if (!e || !e->provider->ops->set_committed(e->ps))
+			continue;
+		if (e->provider->ops->set_take(e->ps, &snap->id, &made) >= 0)
+			(void)snapshot_set_psnap(snap, made);
+		if (snap->ps)
+			(void)snap->provider->ops->snap_delete(snap->provider, snap->ps, NULL, NULL,
+			                                       NULL);
+	}
+	snapset_engine_free(s); /* full rollback of whatever exists, thawed */
 	snapset_hold_end(s);
 	log_set_error(s->id_str, "creation failed: %s",
 	              vss_err_is_set(err) ? err->message : strerror(-error));
@@ -158,15 +174,21 @@ static void creation_committed(Snapset *s)
 	WriterEventArgs a;
 
 	s->freeze_window = sd_event_source_disable_unref(s->freeze_window);
-	s->engine_provider->ops->set_hold_window(s->engine, &t1, &t2);
-	log_set_notice(s->id_str, "I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)", t1,
-	               t2);
+	for (size_t i = 0; i < s->n_engines; i++) {
+		SnapsetEngine *e = &s->engines[i];
+
+		e->provider->ops->set_hold_window(e->ps, &t1, &t2);
+		log_set_notice(
+			s->id_str, "%s: I/O held from %" PRIu64 " to %" PRIu64 " (monotonic us)%s",
+			e->provider->ops->name, t1, t2, e->frozen_ok ? "" : ", after the thaw");
+	}
 	for (size_t i = 0; i < s->n_snaps; i++) {
 		Snapshot *snap = s->snaps[i];
+		SnapsetEngine *e = snapset_engine_of(s, snap->provider);
 		ProviderSnap *made = NULL;
 
 		/* by id, never by position: snapset_create() checked that they pair up */
-		if (s->engine_provider->ops->set_take(s->engine, &snap->id, &made) >= 0)
+		if (e && e->provider->ops->set_take(e->ps, &snap->id, &made) >= 0)
 			(void)snapshot_set_psnap(snap, made);
 		snap->creation_time = now;
 		snapshot_set_state(snap, SNAPSHOT_STATE_CREATED);
@@ -195,22 +217,194 @@ void snapset_thaw(Snapset *s)
 		freeze_ledger_clear(s->d->freeze_ledger);
 }
 
-static void creation_commit(Snapset *s)
+/* ---- provider steps -------------------------------------------------------------------------- */
+
+static void step_end(Snapset *s);
+
+static void step_result(Snapset *s, SnapsetEngine *e, int r, const VssErr *err)
+{
+	if (r >= 0 || s->step_error < 0)
+		return;
+	s->step_error = r;
+	if (err && vss_err_is_set(err))
+		s->step_err = *err;
+	else
+		vss_err_set(&s->step_err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "provider %s failed: %s", e->provider->ops->name, strerror(-r));
+}
+
+/* ProviderDoneFn of every engine's prepare and commit */
+static void on_engine_done(void *userdata, int r, const VssErr *err)
+{
+	SnapsetEngine *e = userdata;
+	Snapset *s = e->set;
+
+	if (!e->pending)
+		return; /* not ours to count: a provider broke its contract, ignored */
+	e->pending = false;
+	s->pending--;
+	step_result(s, e, r, err);
+	if (!s->starting && s->pending == 0)
+		step_end(s);
+}
+
+/* What an engine's operation returned: done (0), under way (1) or failed (< 0) */
+static void engine_started(Snapset *s, SnapsetEngine *e, int r, const VssErr *err)
+{
+	if (r > 0) {
+		e->pending = true;
+		s->pending++;
+		return;
+	}
+	step_result(s, e, r, err);
+}
+
+static void engine_commit(Snapset *s, SnapsetEngine *e, bool fs_frozen)
 {
 	VssErr err = { 0 };
 	int r;
 
-	/* the provider thaws the lent group right after its resumes; the set thaws (a no-op by
-	 * then) and clears the ledger */
-	r = s->engine_provider->ops->set_commit(s->engine, s->fsfreeze != NULL, &s->held_usec, NULL,
-	                                        NULL, &err);
+	r = e->provider->ops->set_commit(e->ps, fs_frozen, &e->held, on_engine_done, e, &err);
+	engine_started(s, e, r, &err);
+}
+
+/* Starts step on its engines: prepare every one, commit the frozen ones but the last, the last
+ * frozen one, or the next one that commits after the thaw. Ends with step_end() once none is
+ * pending (now, or from the last completion). */
+static void step_start(Snapset *s, SnapsetStep step)
+{
+	SnapsetEngine *last = snapset_engine_last_frozen(s);
+
+	s->step = step;
+	s->step_error = 0;
+	s->step_err = (VssErr){ 0 };
+	s->starting = true;
+	if (step == SNAPSET_STEP_COMMIT_AFTER) {
+		/* one at a time: each of these volumes is cut at its own moment anyway */
+		while (s->step_next < s->n_engines && s->engines[s->step_next].frozen_ok)
+			s->step_next++;
+		if (s->step_next < s->n_engines)
+			engine_commit(s, &s->engines[s->step_next++], false);
+	}
+	for (size_t i = 0; i < s->n_engines && s->step_error == 0; i++) {
+		SnapsetEngine *e = &s->engines[i];
+		VssErr err = { 0 };
+
+		switch (step) {
+		case SNAPSET_STEP_PREPARE:
+			engine_started(
+				s, e, e->provider->ops->set_prepare(e->ps, on_engine_done, e, &err),
+				&err);
+			break;
+		case SNAPSET_STEP_COMMIT_FIRST:
+			if (e->frozen_ok && e != last)
+				engine_commit(s, e, s->fsfreeze != NULL);
+			break;
+		case SNAPSET_STEP_COMMIT_LAST:
+			if (e == last)
+				engine_commit(s, e, s->fsfreeze != NULL);
+			break;
+		case SNAPSET_STEP_COMMIT_AFTER:
+		case SNAPSET_STEP_NONE:
+			break;
+		}
+	}
+	s->starting = false;
+	if (s->pending == 0)
+		step_end(s);
+}
+
+static void creation_prepared(Snapset *s);
+
+/* The frozen window is over: thawed (the last frozen commit may have thawed already), I/O
+ * released; the set's own watchdog says whether it had to end the window itself. */
+static int window_end(Snapset *s)
+{
+	const Config *c = &s->d->config;
+	usec_t frozen = 0;
+
 	snapset_thaw(s);
+	if (s->frozen_start)
+		frozen = now_usec(CLOCK_MONOTONIC) - s->frozen_start;
 	snapset_hold_end(s); /* thawed and resumed, whatever the result */
-	if (r < 0) {
-		snapset_creation_failed(s, &err, r);
+	if (s->freeze_watchdog && watchdog_disarm(s->freeze_watchdog) && s->step_error == 0) {
+		s->step_error = -ETIME;
+		vss_err_set(&s->step_err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
+		            "the set's file systems stayed frozen longer than %" PRIu64
+		            " ms while vssd's event loop was stuck; the hold watchdog thawed them",
+		            c->hold_timeout / USEC_PER_MSEC);
+	}
+	if (s->frozen_start && s->n_engines > 1)
+		log_set_notice(s->id_str, "file systems frozen for %" PRIu64 " us, %zu provider(s)",
+		               frozen, snapset_engines_frozen(s));
+	return s->step_error;
+}
+
+static void step_end(Snapset *s)
+{
+	const Config *c = &s->d->config;
+	SnapsetStep step = s->step;
+
+	for (size_t i = 0; i < s->n_engines; i++)
+		s->held_usec = MAX(s->held_usec, s->engines[i].held);
+	switch (step) {
+	case SNAPSET_STEP_PREPARE:
+		if (s->step_error < 0)
+			break;
+		creation_prepared(s);
+		return;
+	case SNAPSET_STEP_COMMIT_FIRST:
+		/* the hold limit bounds the frozen window across providers too */
+		if (s->step_error == 0 && s->frozen_start &&
+		    (now_usec(CLOCK_MONOTONIC) - s->frozen_start > c->hold_timeout ||
+		     watchdog_fired(s->freeze_watchdog))) {
+			s->step_error = -ETIME;
+			vss_err_set(&s->step_err, VSS_ERROR_HOLD_WRITES_TIMEOUT, -ETIME,
+			            "the set's file systems stayed frozen longer than %" PRIu64
+			            " ms; everything was thawed",
+			            c->hold_timeout / USEC_PER_MSEC);
+		}
+		if (s->step_error < 0)
+			break;
+		step_start(s, SNAPSET_STEP_COMMIT_LAST);
+		return;
+	case SNAPSET_STEP_COMMIT_LAST:
+		if (window_end(s) < 0)
+			break;
+		s->step_next = 0;
+		step_start(s, SNAPSET_STEP_COMMIT_AFTER);
+		return;
+	case SNAPSET_STEP_COMMIT_AFTER:
+		if (s->step_error < 0)
+			break;
+		if (s->step_next < s->n_engines) {
+			step_start(s, SNAPSET_STEP_COMMIT_AFTER);
+			return;
+		}
+		s->step = SNAPSET_STEP_NONE;
+		creation_committed(s);
+		return;
+	case SNAPSET_STEP_NONE:
 		return;
 	}
-	creation_committed(s);
+	s->step = SNAPSET_STEP_NONE;
+	{
+		VssErr err = s->step_err;
+
+		snapset_creation_failed(s, &err, s->step_error); /* rolls back and thaws */
+	}
+}
+
+/* The frozen window opens (or, with nothing frozen, the commits simply start) */
+static void creation_commit(Snapset *s)
+{
+	if (s->fsfreeze) {
+		s->frozen_start = now_usec(CLOCK_MONOTONIC);
+		/* several frozen commits: from the first commit on, the hold limit bounds the
+		 * window, whatever the loop does */
+		watchdog_arm(s->freeze_watchdog, s->d->config.hold_timeout);
+	}
+	step_start(s, SNAPSET_STEP_COMMIT_FIRST);
 }
 
 static int freeze_failed(Snapset *s, int r, const char *failed)
@@ -259,9 +453,41 @@ static int on_flush_timeout(sd_event_source *es, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* FIFREEZE of every mounted file system of the set, from worker threads: the set owns the
- * group and the ledger; the provider's guard (its hold watchdog) covers the group before the
- * first worker starts. Nothing mounted, or [freeze] parallel off: straight to the commit, whose
+/* No hold without its guaranteed end, before the first FIFREEZE: each provider that commits
+ * frozen guards what it will hold; the last of them is lent the group (its watchdog thaws it,
+ * and it may thaw it right after its instant: one provider's window is no longer than it was
+ * alone). With several, the set's own watchdog also bounds the window: the flush limit plus
+ * the hold limit until the first commit, the hold limit from then on. */
+static int creation_guard(Snapset *s, VssErr *err)
+{
+	const Config *c = &s->d->config;
+	SnapsetEngine *last = snapset_engine_last_frozen(s);
+	int r;
+
+	if (snapset_engines_frozen(s) > 1) {
+		r = watchdog_new(s->d->dm, NULL, s->fsfreeze, s->id_str, &s->freeze_watchdog);
+		if (r < 0)
+			return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			                   "cannot start the set's hold watchdog: %s",
+			                   strerror(-r));
+		watchdog_arm(s->freeze_watchdog, c->flush_timeout + c->hold_timeout);
+	}
+	for (size_t i = 0; i < s->n_engines; i++) {
+		SnapsetEngine *e = &s->engines[i];
+
+		if (!e->frozen_ok || !e->provider->ops->set_guard)
+			continue;
+		r = e->provider->ops->set_guard(e->ps, e == last ? s->fsfreeze : NULL,
+		                                c->flush_timeout + c->hold_timeout, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* FIFREEZE of every mounted file system of the set's providers that commit frozen, from worker
+ * threads: the set owns the group and the ledger; the guards cover the group before the first
+ * worker starts. Nothing mounted, or [freeze] parallel off: straight to the commit, whose
  * suspends then keep lockfs. */
 static void creation_freeze_fs(Snapset *s)
 {
@@ -271,11 +497,15 @@ static void creation_freeze_fs(Snapset *s)
 	int r;
 
 	hold_begin(s);
+	/* the providers' answers may have changed since AddVolume: the set says what it does */
+	snapset_update_instant(s);
+	snapset_log_instant(s);
 	if (!c->parallel_freeze) {
 		creation_commit(s);
 		return;
 	}
-	r = s->engine_provider->ops->set_mountpoints(s->engine, &mps);
+	/* only the file systems of providers that commit inside the window */
+	r = snapset_engines_mountpoints(s, true, &mps);
 	if (r < 0) {
 		vss_err_set(&err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		            "cannot list the set's file systems: %s", strerror(-r));
@@ -302,8 +532,7 @@ static void creation_freeze_fs(Snapset *s)
 		snapset_creation_failed(s, &err, r);
 		return;
 	}
-	r = s->engine_provider->ops->set_guard(s->engine, s->fsfreeze,
-	                                       c->flush_timeout + c->hold_timeout, &err);
+	r = creation_guard(s, &err);
 	if (r < 0) {
 		snapset_creation_failed(s, &err, r);
 		return;
@@ -388,7 +617,7 @@ static int sync_start(Snapset *s)
 	int r;
 
 	s->sync = NULL;
-	r = s->engine_provider->ops->set_mountpoints(s->engine, &mps);
+	r = snapset_engines_mountpoints(s, false, &mps);
 	if (r < 0 || !mps || !mps[0])
 		return r;
 	r = freeze_group_new(s->d->host, FREEZE_KIND_SYNC, mps, &g);
@@ -427,7 +656,6 @@ static int on_sync_timeout(sd_event_source *es, uint64_t usec, void *userdata)
 static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *err, void *userdata)
 {
 	Snapset *s = userdata;
-	VssErr e2 = { 0 };
 
 	snapset_bcast_done(s, b);
 	if (r < 0) {
@@ -435,12 +663,14 @@ static void on_prepare_snapshot_done(WriterBroadcast *b, int r, const VssErr *er
 		return;
 	}
 	fault_point_kill(s->d->faults, "kill-after-prepare-snapshot");
-	/* Provider prepare: everything staged, no I/O held yet. */
-	r = s->engine_provider->ops->set_prepare(s->engine, NULL, NULL, &e2);
-	if (r < 0) {
-		snapset_creation_failed(s, &e2, r);
-		return;
-	}
+	/* Every provider prepares, in parallel: everything staged, no I/O held yet. */
+	step_start(s, SNAPSET_STEP_PREPARE);
+}
+
+static void creation_prepared(Snapset *s)
+{
+	int r;
+
 	fault_point_kill(s->d->faults, "kill-after-tables-loaded");
 	/* syncfs from worker threads, so that the freeze that follows flushes little */
 	r = sync_start(s);
@@ -476,23 +706,6 @@ static void creation_begin(Snapset *s)
 		snapset_creation_failed(s, NULL, -ENOMEM);
 }
 
-/* Every shadow copy object has exactly one provider member with its id, and the other way
- * round: what the provider creates for one volume can only reach that volume's object. */
-static int engine_pairs_up(const Snapset *s)
-{
-	const ProviderOps *ops = s->engine_provider->ops;
-
-	if (ops->set_count(s->engine) != s->n_snaps)
-		return -EPROTO;
-	for (size_t i = 0; i < s->n_snaps; i++) {
-		const char *v = ops->set_member_volume(s->engine, &s->snaps[i]->id);
-
-		if (!v || !streq(v, s->snaps[i]->volume_name))
-			return -EPROTO;
-	}
-	return 0;
-}
-
 int snapset_create(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 {
 	int r;
@@ -506,10 +719,10 @@ int snapset_create(Snapset *s, SnapsetDoneFn done, void *userdata, VssErr *err)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EBUSY,
 		                   "DoSnapshotSet needs PrepareForBackup first (the set is %s)",
 		                   snapset_state_to_string(s->state));
-	if (s->n_snaps == 0 || !s->engine)
+	if (s->n_snaps == 0 || s->n_engines == 0)
 		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL,
 		                   "the set has no volumes; add some with AddVolume");
-	r = engine_pairs_up(s);
+	r = snapset_engines_pair_up(s);
 	if (r < 0)
 		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
 		                   "the set's shadow copies and the provider's volumes disagree; "

@@ -484,6 +484,11 @@ static int prop_snapshots(Bus *b, void *u, DBusMessageIter *it)
 	return dbus_message_iter_close_container(it, &a) ? 0 : -ENOMEM;
 }
 
+static int prop_instant(Bus *b, void *u, DBusMessageIter *it)
+{
+	return bus_append_string(it, snapset_instant(u));
+}
+
 static int prop_writer_status(Bus *b, void *u, DBusMessageIter *it)
 {
 	return snapset_append_writer_list(u, it, false);
@@ -514,6 +519,7 @@ static const BusProperty snapset_properties[] = {
 	{ "Owner", "s", prop_owner },
 	{ "Description", "s", prop_description },
 	{ "Snapshots", "ao", prop_snapshots },
+	{ "Instant", "s", prop_instant },
 	{ "WriterStatus", "aa{sv}", prop_writer_status },
 	{ NULL },
 };

@@ -18,8 +18,20 @@ void snapset_call_reply(Snapset *s, const VssErr *err, int error);
 void snapset_forget_snapshot(Snapset *s, Snapshot *snap);
 /* The writers taking part: all that are not excluded, or those whose paths lie on the set */
 int snapset_compute_involved(Snapset *s, bool all);
-/* Frees the provider's set: rolls back whatever was not committed */
+
+/* the set's providers (snapset-engine.c) */
+SnapsetEngine *snapset_engine_of(Snapset *s, const Provider *p);
+/* The engine of provider p, begun (ops->set_begin) when the set has none yet */
+int snapset_engine_get(Snapset *s, Provider *p, SnapsetEngine **ret);
+void snapset_engine_drop_empty(Snapset *s);
+/* Frees every provider's set: rolls back whatever was not committed; thaws */
 void snapset_engine_free(Snapset *s);
+int snapset_engines_pair_up(Snapset *s);
+int snapset_engines_mountpoints(Snapset *s, bool frozen_only, char ***ret);
+SnapsetEngine *snapset_engine_last_frozen(Snapset *s);
+size_t snapset_engines_frozen(const Snapset *s);
+void snapset_update_instant(Snapset *s);
+void snapset_log_instant(Snapset *s);
 
 /* writer options and failures (snapset-writers.c) */
 /* snapset_new(): the writer options (exclusions, writer-failures, previous-document) */

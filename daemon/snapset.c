@@ -222,18 +222,6 @@ int snapset_new(Daemon *d, const VssId *id, const char *owner, uid_t uid, const 
 	return 0;
 }
 
-void snapset_engine_free(Snapset *s)
-{
-	if (s->engine)
-		s->engine_provider->ops->set_free(s->engine);
-	s->engine = NULL;
-	s->engine_provider = NULL;
-	/* the provider forgot the group (and its watchdog is gone): thawed by now, and again here
-	 */
-	snapset_thaw(s);
-	s->fsfreeze = freeze_group_free(s->fsfreeze);
-}
-
 Snapset *snapset_free(Snapset *s)
 {
 	if (!s)
@@ -242,7 +230,7 @@ Snapset *snapset_free(Snapset *s)
 	snapset_creation_sources_done(s);
 	if (s->bcast)
 		writer_broadcast_cancel(TAKE_PTR(s->bcast));
-	if (s->engine && s->state == SNAPSET_STATE_CREATING)
+	if (s->n_engines > 0 && s->state == SNAPSET_STATE_CREATING)
 		snapset_writers_notify(s, WRITER_EVENT_ABORT); /* nobody stays frozen */
 	snapset_engine_free(s); /* rolls back anything not committed */
 	snapset_hold_end(s);
@@ -394,6 +382,7 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	_cleanup_(snapshot_freep) Snapshot *snap = NULL;
 	ProviderVolume v = { 0 };
 	ProviderSnap *ps = NULL;
+	SnapsetEngine *e = NULL;
 	Provider *p = NULL;
 	const char *dir;
 	uint64_t cow;
@@ -440,28 +429,22 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	r = refuse_own_directories(s->d, &v, dir, err);
 	if (r < 0)
 		goto out;
-	if (!s->engine) {
-		r = p->ops->set_begin(p, &s->id, snapset_context_persistent(s->context),
-		                      &s->engine);
-		if (r < 0)
-			goto out;
-		s->engine_provider = p;
-	} else if (s->engine_provider != p) {
-		r = vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-		                "the set holds volumes of provider %s; a set takes one provider's "
-		                "volumes for now, and %s is %s's",
-		                s->engine_provider->ops->name, volume, p->ops->name);
+	/* one provider set per provider of the set: a set mixes providers (DESIGN §4b) */
+	r = snapset_engine_get(s, p, &e);
+	if (r < 0) {
+		vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "provider %s cannot begin a set: %s", p->ops->name, strerror(-r));
 		goto out;
 	}
 	vssid_generate(&id);
-	r = p->ops->set_add(s->engine, volume, dir, cow, &id, err);
+	r = p->ops->set_add(e->ps, volume, dir, cow, &id, err);
 	if (r < 0)
 		goto out;
 	r = snapshot_new(s->d, s, p, &id, v.name, &snap);
 	if (r < 0)
 		goto undo;
 	/* the names the engine will use, known now for the intent record */
-	r = p->ops->set_take(s->engine, &id, &ps);
+	r = p->ops->set_take(e->ps, &id, &ps);
 	if (r < 0)
 		goto undo;
 	(void)snapshot_set_psnap(snap, ps);
@@ -488,8 +471,10 @@ int snapset_add_volume(Snapset *s, const char *volume, const char *provider, Sna
 	goto out;
 undo:
 	/* the engine keeps no member without its object: they are paired by id */
-	(void)p->ops->set_remove(s->engine, &id);
+	(void)p->ops->set_remove(e->ps, &id);
 out:
+	if (e)
+		snapset_engine_drop_empty(s); /* also asks each provider how it commits */
 	provider_volume_done(&v);
 	return r;
 }

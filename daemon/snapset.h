@@ -19,6 +19,7 @@ typedef struct BusInterface BusInterface;
 typedef struct Snapset Snapset;
 typedef struct Writer Writer;
 typedef struct BackupDocument BackupDocument;
+typedef struct Watchdog Watchdog;
 
 /* The end of an asynchronous operation on a set: r < 0 and err (may be unset) on failure,
  * also when the set goes away before it ends (-ECANCELED). */
@@ -73,6 +74,29 @@ typedef struct SnapsetOptions {
 /* Frees the option lists (bus-manager.c reads them) */
 void snapset_options_done(SnapsetOptions *o);
 
+/* One provider's part of a set under creation: a set holds one per provider it uses
+ * (DESIGN.md §4b), in pick order (lvm-thin, lvm, dm-snapshot) */
+#define SNAPSET_ENGINES_MAX 8 /* PROVIDERS_MAX */
+
+typedef struct SnapsetEngine {
+	Snapset *set;
+	Provider *provider;
+	ProviderSet *ps;
+	bool frozen_ok; /* commits inside the frozen window (ops->set_commit_frozen_ok) */
+	bool pending;   /* an asynchronous prepare or commit of it is under way */
+	usec_t held;    /* what its commit reported holding I/O */
+} SnapsetEngine;
+
+/* Where the creation's provider steps stand (what an engine's completion continues) */
+typedef enum SnapsetStep {
+	SNAPSET_STEP_NONE,
+	SNAPSET_STEP_PREPARE,      /* every provider prepares, in parallel */
+	SNAPSET_STEP_COMMIT_FIRST, /* frozen window: every frozen commit but the last, in parallel
+	                            */
+	SNAPSET_STEP_COMMIT_LAST,  /* frozen window: the last frozen commit (it may thaw) */
+	SNAPSET_STEP_COMMIT_AFTER, /* thawed: providers that cannot commit frozen, in turn */
+} SnapsetStep;
+
 struct Snapset {
 	Daemon *d;
 	VssId id;
@@ -98,12 +122,21 @@ struct Snapset {
 	usec_t creation_time;
 	Snapshot **snaps;
 	size_t n_snaps;
-	ProviderSet *engine;       /* during creation: the provider's set */
-	Provider *engine_provider; /* its provider */
+	SnapsetEngine engines[SNAPSET_ENGINES_MAX]; /* until created: one per provider */
+	size_t n_engines;
+	SnapsetStep step;          /* the provider step under way */
+	size_t step_next;          /* SNAPSET_STEP_COMMIT_AFTER: the next engine to commit */
+	unsigned pending;          /* engines whose step is still under way */
+	bool starting;             /* the step's operations are being started */
+	int step_error;            /* the step's first failure (rolled back once pending is 0) */
+	VssErr step_err;           /* and its error */
+	bool instant_per_volume;   /* Instant: "per-volume" (some volumes cut outside the freeze) */
+	Watchdog *freeze_watchdog; /* several frozen commits: the set's own bound of the window */
+	usec_t frozen_start;       /* CLOCK_MONOTONIC: the freeze done (0: nothing frozen) */
 	SnapsetDoneFn create_done; /* DoSnapshotSet or CreateSnapshotSet, told at the end */
 	void *create_userdata;
 	FreezeGroup *sync;     /* the syncfs pass before Freeze */
-	FreezeGroup *fsfreeze; /* the FIFREEZE of the set's file systems, lent to the provider */
+	FreezeGroup *fsfreeze; /* the FIFREEZE of the set's file systems, lent to the providers */
 	sd_event_source *sync_io;
 	sd_event_source *freeze_io;
 	sd_event_source *flush_timer;
@@ -186,5 +219,10 @@ void snapset_release(Snapset *s);
 /* Deletes one snapshot (devices, object, state); frees the set when nothing keeps it. */
 int snapset_delete_snapshot(Snapset *s, Snapshot *snap, const char *reason, VssErr *err);
 int snapset_add_snapshot(Snapset *s, Snapshot *snap);
+/* The Instant property: "one" (every shadow copy of the set holds the same instant) or
+ * "per-volume" (a provider that cannot commit while the set's file systems are frozen, or
+ * several providers without the set's freeze: each of those volumes is cut at its own
+ * moment, covered by the writers only) */
+const char *snapset_instant(const Snapset *s);
 
 extern const BusInterface snapset_interface;

@@ -166,6 +166,7 @@ static int check_set(const Ctx *x, const char *where, const StateSet *set)
 	    (r = check_string(x, where, "description", set->description, VSSD_STRING_MAX)) < 0 ||
 	    (r = check_enum(x, where, "state", set->state, set_states)) < 0 ||
 	    (r = check_number(x, where, "creation_time", set->creation_time, 0, NUMBER_MAX)) < 0 ||
+	    (r = check_number(x, where, "per_volume_instant", set->per_volume_instant, 0, 1)) < 0 ||
 	    (r = check_number(x, where, "snapshots", set->n_snapshots, 0,
 	                      VSSD_VOLUMES_PER_SET_MAX)) < 0)
 		return r;

@@ -65,6 +65,7 @@ static const Field set_fields[] = {
 	FIELD(StateSet, "description", FIELD_STRING, description),
 	FIELD(StateSet, "state", FIELD_STRING, state),
 	FIELD(StateSet, "creation_time", FIELD_U64, creation_time),
+	FIELD(StateSet, "per_volume_instant", FIELD_U64_OPTIONAL, per_volume_instant),
 	/* followed by "snapshots" */
 };
 

@@ -43,6 +43,9 @@ typedef struct StateSet {
 	char *state; /* "creating" (intent, written before dm changes), "created", "completed",
 	                "deleting" */
 	usec_t creation_time;
+	/* 1: the Instant property is "per-volume" (some volumes were cut outside the set's
+	 * freeze); 0 ("one"): not written, so files from before it read the same */
+	uint64_t per_volume_instant;
 	StateSnapshot *snapshots; /* one per volume, at most VSSD_VOLUMES_PER_SET_MAX */
 	size_t n_snapshots;
 } StateSet;

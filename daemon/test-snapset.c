@@ -1066,7 +1066,7 @@ START_TEST(abort_drops_shadow_copies_not_created_yet)
 	ck_assert_str_eq(state(s), "aborted");
 	ck_assert_uint_eq(s->n_snaps, 0);
 	ck_assert(!bus_has_object(&t->d.bus, path_a));
-	ck_assert_ptr_null(s->engine);
+	ck_assert_uint_eq(s->n_engines, 0);
 	assert_dm_clean(t);
 
 	/* aborted is final: no volume, no creation; a second Abort is harmless */
@@ -1121,7 +1121,7 @@ static void engine_failure(FakeDmOp op, unsigned nth)
 	ck_assert_str_eq(state(s), "failed");
 	ck_assert_ptr_nonnull(startswith(reply_name(t, m), VSS_ERROR_PREFIX));
 	ck_assert_ptr_null(t->d.creating);
-	ck_assert_ptr_null(s->engine);
+	ck_assert_uint_eq(s->n_engines, 0);
 	assert_dm_clean(t);
 	dbus_message_unref(m);
 
@@ -1465,7 +1465,8 @@ START_TEST(delete_before_creation_is_bad_state_and_devices_stay_with_their_volum
 	err = (VssErr){ 0 };
 	ck_assert_int_eq(snapset_add_volume(s, test_daemon_volume_path(t, 1, p), "", &x, &err),
 	                 -EEXIST);
-	ck_assert_uint_eq(s->engine_provider->ops->set_count(s->engine), 3);
+	ck_assert_uint_eq(s->n_engines, 1);
+	ck_assert_uint_eq(s->engines[0].provider->ops->set_count(s->engines[0].ps), 3);
 
 	ck_assert_int_eq(test_create(s, NULL), 0);
 	run_until_created(t, s);

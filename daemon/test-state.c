@@ -346,6 +346,32 @@ START_TEST(cow_identity_optional)
 }
 END_TEST
 
+/* A set whose shadow copies were not all cut at one instant says so in the file (Instant);
+ * the key is absent for one instant, so files written before it load the same */
+START_TEST(per_volume_instant_optional)
+{
+	_cleanup_(state_done) State s = STATE_NULL, loaded = STATE_NULL;
+	_cleanup_free_ char *text = NULL, *error = NULL;
+	T t;
+
+	t_init(&t);
+	build_state(&s);
+	s.sets[1].per_volume_instant = 1;
+	ck_assert_int_eq(state_save(t.path, &s, NULL), 0);
+	text = read_text(t.path);
+	ck_assert_ptr_nonnull(strstr(text, "\"per_volume_instant\":1"));
+	ck_assert_ptr_null(strstr(strstr(text, "per_volume_instant") + 1, "per_volume_instant"));
+	ck_assert_int_eq(state_load(t.path, &loaded, &error), 0);
+	ck_assert_msg(!error, "%s", error);
+	ck_assert_uint_eq(loaded.sets[0].per_volume_instant, 0);
+	ck_assert_uint_eq(loaded.sets[1].per_volume_instant, 1);
+	assert_corrupt_edit(&t, "\"state\":\"completed\"",
+	                    "\"state\":\"completed\",\"per_volume_instant\":2",
+	                    ": sets[0].per_volume_instant: 2 is out of range 0..1");
+	t_done(&t);
+}
+END_TEST
+
 /* A format-1 file as vssd a7d25be wrote it (its state_save() with this file's reference state)
  * loads as the same state in format 2, is written as format 2, and loads again the same. */
 #define FORMAT1_FIXTURE "daemon/test-state-format1.json"
@@ -843,6 +869,7 @@ END_TEST
 TEST_SUITE_MAIN("state",
 	TEST(round_trip)
 	TEST(cow_identity_optional)
+	TEST(per_volume_instant_optional)
 	TEST(format1_migrated)
 	TEST(save_is_atomic)
 	TEST(load_missing_or_not_a_file)

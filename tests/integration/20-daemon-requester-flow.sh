@@ -32,6 +32,8 @@ done
 cat "$WORK/req.out" >&2
 grep -q holding "$WORK/req.out" || fail "requester flow failed"
 grep '"step": "props"' "$WORK/req.out" | grep -q '"State": "created"' || fail "set state"
+# one provider, frozen together: the set says its shadow copies share one instant
+grep '"step": "props"' "$WORK/req.out" | grep -q '"Instant": "one"' || fail "set Instant"
 [ "$(dm_with_uuid_prefix VSSD-S- | wc -l)" -eq 2 ] || fail "want 2 snapshots"
 [ -z "$(dm_suspended)" ] || fail "left suspended: $(dm_suspended)"
 
