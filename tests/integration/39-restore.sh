@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # 39-restore.sh - a backup and a restore of an SQLite database with its writer (issue 11): the
 # SQLite writer under a write load; vssctl backup --document copies the database files from the
-# shadow copy; the writer restarts (a new instance id); vssctl restore --document -- CMD wipes the
-# database directory and copies the files back between PreRestore and PostRestore; every row
+# shadow copy; the writer restarts (a new instance id); vssctl restore --document -- CMD mounts a
+# fresh volume on the database directory and copies the files onto it between PreRestore and
+# PostRestore; every row
 # committed before the snapshot is there, integrity_check is ok, the writer saw PreRestore then
 # PostRestore; a second writer that vetoes PreRestore fails its own components only (state 13),
 # and gets no PostRestore; --component INSTANCE:NAME restores one writer's component alone; a
@@ -15,6 +16,9 @@ command -v sqlite3 >/dev/null || fail "sqlite3 is missing (tools/deps.sh)"
 
 a=$(vol_create "$RUN-a" 64M)
 vol_mkfs_mount "$a" ext4 "$WORK/ma"
+# the fresh volume the database is restored onto
+fresh=$(vol_create "$RUN-fresh" 32M)
+mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard "$fresh"
 mkdir -p "$WORK/ma/db" "$WORK/ma/other" "$WORK/backup"
 bus_start
 vssd_start
@@ -93,18 +97,22 @@ grep -q 'InvalidArgument\|writers\[0\].components\[0\].selected: missing' "$WORK
 	fail "the broken document: $(cat "$WORK/err")"
 grep -q 'components\[0\].selected: missing' "$WORK/err" || fail "no field named: $(cat "$WORK/err")"
 
-# 3. the restore: CMD wipes the database directory and copies the backup in; the vetoer fails
-#    its component at PreRestore, the db writer reopens the restored database
+# 3. the restore: CMD empties the database directory, mounts the fresh volume on it and copies
+#    the backup onto that (the writer closed the database at PreRestore); the vetoer fails its
+#    component at PreRestore, the db writer reopens the restored database on the fresh volume
 cat >"$WORK/copy-in.sh" <<'EOS'
 #!/bin/sh
 set -eu
 env | grep '^VSSD_' | sort >"$2/restore.env"
 rm -rf "$1/ma/db" && mkdir "$1/ma/db"
+mount -t ext4 "$3" "$1/ma/db"
 cp "$2/db.sqlite" "$1/ma/db/"
 [ ! -e "$2/db.sqlite-wal" ] || cp "$2/db.sqlite-wal" "$1/ma/db/"
 EOS
 chmod +x "$WORK/copy-in.sh"
-run_rc vssctl restore --document "$WORK/doc.json" -- "$WORK/copy-in.sh" "$WORK" "$WORK/backup"
+run_rc vssctl restore --document "$WORK/doc.json" -- "$WORK/copy-in.sh" "$WORK" "$WORK/backup" \
+	"$fresh"
+assert_eq "$(findmnt -n -o SOURCE --target "$DB")" "$fresh" "the restored database's volume"
 assert_eq "$RC" 1 "vssctl restore with a writer failing (exit status)"
 grep -q "^writer db ($old_id, instance one): \[1\] Stable" "$WORK/out" ||
 	fail "the db writer's status: $(cat "$WORK/out" "$WORK/err")"
