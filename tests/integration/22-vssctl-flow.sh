@@ -55,8 +55,10 @@ assert_eq "$RC" 0 "list shadows exit status"
 cp "$WORK/out" "$WORK/list.json"
 assert_eq "$(jq length "$WORK/list.json")" 2 "list shadows: entries"
 assert_eq "$(jq -c '[.[] | keys] | unique' "$WORK/list.json")" \
-	'[["attributes","context","creation_time","device","exposed_path","id","original_device","provider","set_id","state","storage_size","storage_used","volume"]]' \
+	'[["attributes","context","creation_time","device","exposed_path","id","original_device","provider","schedule","set_id","state","storage_size","storage_used","volume"]]' \
 	"list shadows: the documented keys, each entry"
+assert_eq "$(jq -c '[.[] | .schedule] | unique' "$WORK/list.json")" '[null]' \
+	"list shadows: no schedule made this set"
 assert_eq "$(jq -r '[.[] | .set_id] | unique | .[]' "$WORK/list.json")" "$sid" "list shadows: set_id"
 assert_eq "$(jq -r '[.[] | .volume] | sort | join(" ")' "$WORK/list.json")" "$a $b" \
 	"list shadows: volumes"
