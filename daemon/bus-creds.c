@@ -84,6 +84,28 @@ static void caller_on_creds(DBusPendingCall *pending, void *userdata)
 	dbus_pending_call_unref(pending);
 	if (!c || !reply)
 		goto out;
+	if (dbus_message_get_type(reply) != DBUS_MESSAGE_TYPE_METHOD_RETURN) {
+		/* No answer (a timeout while the loop was busy) or an error: the waiting calls are
+		 * refused with the reason, and the caller is forgotten, so that its next call asks
+		 * the bus again instead of being taken for an unknown uid for good. */
+		const char *why = dbus_message_get_error_name(reply);
+		VssErr err = { 0 };
+
+		log_notice("cannot learn the credentials of %s from the bus: %s; refusing its %zu "
+		           "waiting calls",
+		           bus_safe_string(name), bus_safe_string(strempty(why)), c->n_queue);
+		vss_err_set(&err, VSS_ERROR_ACCESS_DENIED, 0,
+		            "vssd could not learn the caller's credentials from the bus (%s): try "
+		            "again",
+		            bus_safe_string(strempty(why)));
+		for (size_t i = 0; i < c->n_queue; i++) {
+			(void)bus_reply_error(b, c->queue[i], &err, -EACCES);
+			dbus_message_unref(c->queue[i]);
+		}
+		c->n_queue = 0;
+		bus_caller_forget(b, name);
+		goto out;
+	}
 	c->uid = (uid_t)-1;
 	if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_METHOD_RETURN &&
 	    dbus_message_iter_init(reply, &it) && busmsg_dict_enter(&it, &dict) >= 0) {
