@@ -21,6 +21,8 @@ typedef enum ConfigType {
 	CONFIG_CHUNK,     /* uint32_t: KiB, written as a size that is a power of two */
 	CONFIG_MSEC,      /* usec_t: written as whole milliseconds */
 	CONFIG_FREEZE,    /* bool: "parallel" (true) or "lockfs" (false) */
+	CONFIG_PROGRAM,   /* char *: an absolute path of a program */
+	CONFIG_TEXT,      /* char *: one line of text, at most max bytes; "" clears it */
 } ConfigType;
 
 typedef struct ConfigKey {
@@ -63,16 +65,22 @@ static const ConfigKey config_keys[] = {
 	    VSSD_WRITERS_PER_UID_MAX),
 	KEY("limits", "sets-per-uid", CONFIG_COUNT, sets_per_uid, 1, VSSD_SETS_PER_UID_MAX),
 	KEY("commit", "freeze", CONFIG_FREEZE, parallel_freeze, 0, 0),
+	KEY("lvm", "binary", CONFIG_PROGRAM, lvm_binary, 0, 0),
+	KEY("lvm", "config", CONFIG_TEXT, lvm_config, 0, 1024),
 };
 
 int config_init_defaults(Config *c)
 {
-	char *dir = strdup(CONFIG_STORAGE_DIR_DEFAULT);
+	char *dir = strdup(CONFIG_STORAGE_DIR_DEFAULT), *lvm = strdup(CONFIG_LVM_BINARY_DEFAULT);
 
-	if (!dir)
+	if (!dir || !lvm) {
+		free(dir);
+		free(lvm);
 		return -ENOMEM;
+	}
 	*c = (Config){
 		.storage_dir = dir,
+		.lvm_binary = lvm,
 		.storage_default_percent = 10,
 		.storage_min_bytes = VSSD_STORAGE_MIN_BYTES,
 		.storage_initial_bytes = 64ULL << 20,
@@ -97,6 +105,8 @@ int config_init_defaults(Config *c)
 void config_done(Config *c)
 {
 	free(c->storage_dir);
+	free(c->lvm_binary);
+	free(c->lvm_config);
 	*c = (Config){ 0 };
 }
 
@@ -288,6 +298,8 @@ static int config_parse_number(const ConfigKey *k, const char *value, uint64_t *
 		return parse_size(value, ret);
 	case CONFIG_DIRECTORY:
 	case CONFIG_FREEZE:
+	case CONFIG_PROGRAM:
+	case CONFIG_TEXT:
 		break;
 	}
 	return -EINVAL;
@@ -310,6 +322,8 @@ static const char *config_number_hint(ConfigType type)
 		       "(powers of 1024)";
 	case CONFIG_DIRECTORY:
 	case CONFIG_FREEZE:
+	case CONFIG_PROGRAM:
+	case CONFIG_TEXT:
 		break;
 	}
 	return "a number";
@@ -363,6 +377,8 @@ static int config_set_number(ConfigParser *p, const ConfigKey *k, const char *va
 		break;
 	case CONFIG_DIRECTORY:
 	case CONFIG_FREEZE:
+	case CONFIG_PROGRAM:
+	case CONFIG_TEXT:
 		return -EINVAL;
 	}
 	return 0;
@@ -373,10 +389,29 @@ static int config_set(ConfigParser *p, const ConfigKey *k, const char *value)
 	void *field = (uint8_t *)&p->config + k->offset;
 	char *dir;
 
-	if (!value[0])
+	if (!value[0] && k->type != CONFIG_TEXT)
 		return config_fail(p, "%s has no value", k->name);
 
 	switch (k->type) {
+	case CONFIG_PROGRAM:
+		if (!valid_abs_path(value) || value[strlen(value) - 1] == '/')
+			return config_fail(p,
+			                   "%s = \"%s\" is not a clean absolute path of a program "
+			                   "(such as %s)",
+			                   k->name, value, CONFIG_LVM_BINARY_DEFAULT);
+		_fallthrough_;
+	case CONFIG_TEXT:
+		if (strlen(value) > (k->max ? k->max : VSSD_PATH_MAX) ||
+		    !valid_text_or_empty(value, k->max ? k->max : VSSD_PATH_MAX))
+			return config_fail(
+				p, "%s is not one line of text of at most %" PRIu64 " bytes",
+				k->name, k->max ? k->max : VSSD_PATH_MAX);
+		dir = value[0] ? strdup(value) : NULL;
+		if (value[0] && !dir)
+			return p->error = -ENOMEM;
+		free(*(char **)field);
+		*(char **)field = dir;
+		return 0;
 	case CONFIG_DIRECTORY:
 		if (value[0] != '/')
 			return config_fail(

@@ -6,6 +6,7 @@
 
 #define CONFIG_PATH_DEFAULT        "/etc/vssd/vssd.conf"
 #define CONFIG_STORAGE_DIR_DEFAULT "/var/lib/vssd/storage"
+#define CONFIG_LVM_BINARY_DEFAULT  "/sbin/lvm"
 
 /* Parsed once at start-up, read-only afterwards; embedded in Daemon. Every field is documented,
  * with its key, default and range, in doc/vssd.conf.example. */
@@ -28,6 +29,8 @@ typedef struct Config {
 	uint32_t writers_per_uid;         /* [limits] writers-per-uid */
 	uint32_t sets_per_uid;            /* [limits] sets-per-uid */
 	bool parallel_freeze; /* [commit] freeze = parallel (FIFREEZE from threads) | lockfs */
+	char *lvm_binary;     /* [lvm] binary: absolute path of lvm(8) */
+	char *lvm_config;     /* [lvm] config: text for lvm's --config, NULL: none */
 } Config;
 
 /* Fills c with the defaults; c's previous content is not freed. -ENOMEM only. */

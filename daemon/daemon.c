@@ -408,7 +408,11 @@ int daemon_init(Daemon *d, const DaemonOptions *o)
 int daemon_register_providers(Daemon *d)
 {
 	const ProviderHostEnv h = {
-		.dm = d->dm, .host = d->host, .config = &d->config, .faults = d->faults
+		.dm = d->dm,
+		.host = d->host,
+		.config = &d->config,
+		.faults = d->faults,
+		.event = d->event,
 	};
 
 	provider_registry_done(&d->providers);

@@ -144,11 +144,10 @@ int dmsnap_volume_resolve(const DmsnapEnv *env, const char *path, DmsnapVolume *
 		                   "device-mapper has no device %u:%u (%s)", major(devno),
 		                   minor(devno), path);
 	if (startswith(info.uuid, "LVM-"))
-		return vss_err_set(
-			err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
-			"%s (%s) is an LVM logical volume; vssd has no LVM provider yet, "
-			"use 'lvcreate -s' for it",
-			path, info.name);
+		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EMEDIUMTYPE,
+		                   "%s (%s) is an LVM logical volume: providers lvm and lvm-thin "
+		                   "take LVM volumes",
+		                   path, info.name);
 	if (startswith(info.uuid, DMSNAP_UUID_SNAP) || startswith(info.uuid, DMSNAP_UUID_REAL))
 		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP,
 		                   "%s (%s) is a device vssd made for a shadow copy, not a volume",

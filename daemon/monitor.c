@@ -373,7 +373,7 @@ void monitor_sync(Monitor *m)
 			const char *path =
 				s->ps ? s->provider->ops->snap_storage_path(s->ps) : NULL;
 
-			if (s->state == SNAPSHOT_STATE_CREATED && path &&
+			if (s->state == SNAPSHOT_STATE_CREATED && path && path[0] == '/' &&
 			    inotify_add_watch(m->inotify_fd, path, IN_MODIFY) < 0)
 				log_snap_debug(s->id_str, NULL, "cannot watch %s: %m", path);
 		}

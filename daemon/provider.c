@@ -3,8 +3,11 @@
 #include "daemon/provider.h"
 #include "common/macro.h"
 #include "daemon/provider-dmsnap.h"
+#include "daemon/provider-lvm.h"
 
-static const ProviderOps *const builtin[] = { &provider_dmsnap_ops, NULL };
+/* in pick order: lvm-thin, lvm, dm-snapshot */
+static const ProviderOps *const builtin[] = { &provider_lvm_thin_ops, &provider_lvm_ops,
+	                                      &provider_dmsnap_ops, NULL };
 
 const char *provider_type_to_string(ProviderType t)
 {
@@ -141,26 +144,36 @@ int provider_pick(ProviderRegistry *reg, const char *name_or_id, const char *vol
 		}
 		r = p->ops->probe(p, volume_path, ret_volume, err);
 		if (r < 0)
-			return r;
+			return r == -EMEDIUMTYPE ? -EOPNOTSUPP : r;
 		if (ret)
 			*ret = p;
 		return 0;
 	}
-	/* by rank; the reason given is that of the last provider asked (dm-snapshot's, which
-	 * takes any device-mapper volume no other provider claims) */
+	/* by rank; the reason given is that of the first provider that knows the kind of volume
+	 * (-EMEDIUMTYPE: not its kind), else the last one's (dm-snapshot's, which takes any
+	 * device-mapper volume no other provider claims) */
+	VssErr first = { 0 };
+	int first_r = 0;
+
 	for (size_t i = 0; i < reg->n; i++) {
 		VssErr e = { 0 };
 
 		p = &reg->providers[i];
-		r = p->ops->probe(p, volume_path, ret_volume, i + 1 == reg->n ? err : &e);
+		r = p->ops->probe(p, volume_path, ret_volume, &e);
 		if (r >= 0) {
 			if (ret)
 				*ret = p;
 			return 0;
 		}
+		if (first_r == 0 && (r != -EMEDIUMTYPE || i + 1 == reg->n)) {
+			first = e;
+			first_r = r;
+		}
 	}
 	if (reg->n == 0)
 		return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -ENODEV,
 		                   "no provider is registered");
-	return r;
+	if (err)
+		*err = first;
+	return first_r == -EMEDIUMTYPE ? -EOPNOTSUPP : first_r;
 }

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <json.h>
+#include <systemd/sd-event.h>
 
 #include "common/macro.h"
 #include "common/vss-error.h"
@@ -36,6 +37,7 @@ typedef struct ProviderHostEnv {
 	const Host *host;
 	const Config *config;
 	const FaultPoints *faults; /* test-only fault points, NULL: none */
+	sd_event *event;           /* the daemon's loop, for providers' own event sources */
 } ProviderHostEnv;
 typedef struct ProviderSet ProviderSet; /* a set under creation, provider-owned */
 typedef struct ProviderSnap ProviderSnap;
@@ -111,7 +113,8 @@ typedef struct ProviderOps {
 	void (*done)(void *env);
 
 	/* Volume: supported or not. 0 and *ret filled (may be NULL: only the answer); a negative
-	 * errno with the reason in err (VolumeNotSupported and friends). */
+	 * errno with the reason in err (VolumeNotSupported and friends). -EMEDIUMTYPE: not this
+	 * provider's kind of volume at all (another provider's reason is the better one). */
 	int (*probe)(Provider *p, const char *path, ProviderVolume *ret, VssErr *err);
 	/* The smallest storage one snapshot accepts, and the unit its size is a multiple of
 	 * (storage planning) */

@@ -220,6 +220,10 @@ static bool in_our_storage(Daemon *d, const char *path)
 
 	if (!path)
 		return false;
+	/* a store that is no path ("lvm:<vg>") is the provider's own, which found it by its own
+	 * marks (LVM tags) */
+	if (path[0] != '/')
+		return true;
 	rest = startswith(path, d->config.storage_dir);
 	if (rest && rest[0] == '/')
 		return true;

@@ -25,6 +25,8 @@ static const char *const all_keys[] = {
 	"writers-per-uid",
 	"sets-per-uid",
 	"freeze",
+	"binary",
+	/* [lvm] config: "#config =" (empty by default), no " = " to match */
 };
 
 static void assert_config_eq(const Config *a, const Config *b)
@@ -47,6 +49,8 @@ static void assert_config_eq(const Config *a, const Config *b)
 	ck_assert_uint_eq(a->writers_per_uid, b->writers_per_uid);
 	ck_assert_uint_eq(a->sets_per_uid, b->sets_per_uid);
 	ck_assert_int_eq(a->parallel_freeze, b->parallel_freeze);
+	ck_assert_str_eq(a->lvm_binary, b->lvm_binary);
+	ck_assert_str_eq(strempty(a->lvm_config), strempty(b->lvm_config));
 }
 
 /* text must fail with -EINVAL and exactly this message; the Config passed in stays as it was. */
@@ -185,14 +189,35 @@ START_TEST(example_shows_every_key_with_its_default)
 }
 END_TEST
 
+START_TEST(lvm_keys)
+{
+	_cleanup_(config_done) Config c = { 0 };
+	_cleanup_free_ char *error = NULL;
+
+	ck_assert_int_eq(config_load_string("[lvm]\nbinary = /usr/sbin/lvm\nconfig = "
+	                                    "activation{udev_sync=0} devices{filter=[\"a|.*|\"]}\n",
+	                                    "vssd.conf", &c, &error),
+	                 0);
+	ck_assert_str_eq(c.lvm_binary, "/usr/sbin/lvm");
+	ck_assert_str_eq(c.lvm_config, "activation{udev_sync=0} devices{filter=[\"a|.*|\"]}");
+	assert_error(
+		"[lvm]\nbinary = lvm\n",
+		"vssd.conf:2: binary = \"lvm\" is not a clean absolute path of a program (such "
+		"as /sbin/lvm)");
+	assert_error("[lvm]\nbinary = /sbin/\n",
+	             "vssd.conf:2: binary = \"/sbin/\" is not a clean absolute path of a program "
+	             "(such as /sbin/lvm)");
+}
+END_TEST
+
 START_TEST(error_unknown_section)
 {
 	assert_error("[storage]\n\n[snapshots]\n",
 	             "vssd.conf:3: unknown section [snapshots]; known sections: [storage], "
-	             "[snapshot], [timeouts], [limits], [commit]");
+	             "[snapshot], [timeouts], [limits], [commit], [lvm]");
 	assert_error("hold-ms = 1000\n",
 	             "vssd.conf:1: key \"hold-ms\" comes before any section; known sections: "
-	             "[storage], [snapshot], [timeouts], [limits], [commit]");
+	             "[storage], [snapshot], [timeouts], [limits], [commit], [lvm]");
 	assert_error("[timeouts\nhold-ms = 1000\n",
 	             "vssd.conf:1: missing \"]\" after the section name");
 	assert_error("[timeouts] hold-ms = 1000\n",
@@ -401,6 +426,7 @@ TEST_SUITE_MAIN("config",
 	TEST(defaults)
 	TEST(every_key_parsed)
 	TEST(example_shows_every_key_with_its_default)
+	TEST(lvm_keys)
 	TEST(error_unknown_section)
 	TEST(error_unknown_key)
 	TEST(error_duplicate_key)

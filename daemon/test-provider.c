@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test-provider.c - the provider registry: lookup, pick order, errors; the dm-snapshot table */
 #include "daemon/provider-dmsnap.h"
+#include "daemon/provider-lvm.h"
 #include "daemon/provider.h"
 #include "daemon/snapshot.h"
 #include "tests/lib/check-main.h"
 #include "tests/lib/test-daemon.h"
 
-/* A provider that supports nothing, ranked before dm-snapshot (as lvm-thin will be) */
+/* A provider that supports nothing, ranked first: no volume is its kind (-EMEDIUMTYPE) */
 static int never_probe(Provider *p, const char *path, ProviderVolume *ret, VssErr *err)
 {
 	(*(int *)p->env)++;
-	return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EOPNOTSUPP, "never %s", path);
+	return vss_err_set(err, VSS_ERROR_VOLUME_NOT_SUPPORTED, -EMEDIUMTYPE, "never %s", path);
 }
 
 static const ProviderOps never_ops = {
@@ -18,7 +19,7 @@ static const ProviderOps never_ops = {
 	.id = "00000000-0000-4000-8000-00000000abcd",
 	.version = "1",
 	.type = PROVIDER_TYPE_SOFTWARE,
-	.pick_rank = 10,
+	.pick_rank = 5,
 	.probe = never_probe,
 };
 
@@ -34,14 +35,20 @@ START_TEST(lookup_and_pick)
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
 	reg = &t->d.providers;
-	ck_assert_uint_eq(reg->n, 1);
-	ck_assert_ptr_eq(provider_find_by_name(reg, "dm-snapshot"), &reg->providers[0]);
-	ck_assert_ptr_eq(provider_find_by_id(reg, PROVIDER_DMSNAP_ID), &reg->providers[0]);
-	ck_assert_ptr_null(provider_find_by_name(reg, "lvm"));
+	/* in pick order: lvm-thin, lvm, dm-snapshot */
+	ck_assert_uint_eq(reg->n, 3);
+	ck_assert_str_eq(reg->providers[0].ops->name, "lvm-thin");
+	ck_assert_str_eq(reg->providers[1].ops->name, "lvm");
+	ck_assert_ptr_eq(provider_find_by_name(reg, "dm-snapshot"), &reg->providers[2]);
+	ck_assert_ptr_eq(provider_find_by_id(reg, PROVIDER_DMSNAP_ID), &reg->providers[2]);
+	ck_assert_ptr_eq(provider_find_by_id(reg, PROVIDER_LVM_ID), &reg->providers[1]);
+	ck_assert_ptr_eq(provider_find_by_id(reg, PROVIDER_LVM_THIN_ID), &reg->providers[0]);
+	ck_assert_ptr_null(provider_find_by_name(reg, "zfs"));
 	ck_assert_ptr_eq(provider_ops_by_name("dm-snapshot"), &provider_dmsnap_ops);
-	ck_assert_ptr_null(provider_ops_by_name("lvm"));
+	ck_assert_ptr_eq(provider_ops_by_name("lvm"), &provider_lvm_ops);
+	ck_assert_ptr_null(provider_ops_by_name("zfs"));
 	ck_assert_str_eq(provider_type_to_string(provider_dmsnap_ops.type), "system");
-	ck_assert_int_eq(provider_register(reg, &provider_dmsnap_ops, reg->providers[0].env),
+	ck_assert_int_eq(provider_register(reg, &provider_dmsnap_ops, reg->providers[2].env),
 	                 -EEXIST);
 
 	/* by name, by id, and "" (picked by probing) */
@@ -57,10 +64,16 @@ START_TEST(lookup_and_pick)
 	ck_assert_str_eq(p->ops->name, "dm-snapshot");
 
 	/* an unknown name lists the registered ones */
-	ck_assert_int_eq(provider_pick(reg, "lvm", path, &p, NULL, &err), -ENOENT);
+	ck_assert_int_eq(provider_pick(reg, "zfs", path, &p, NULL, &err), -ENOENT);
 	ck_assert_int_eq(err.kind, VSS_ERROR_OBJECT_NOT_FOUND);
-	ck_assert_str_eq(err.message, "there is no provider \"lvm\"; the providers are: "
-	                              "dm-snapshot (" PROVIDER_DMSNAP_ID ")");
+	ck_assert_str_eq(err.message, "there is no provider \"zfs\"; the providers are: "
+	                              "lvm-thin (" PROVIDER_LVM_THIN_ID "), lvm (" PROVIDER_LVM_ID
+	                              "), dm-snapshot (" PROVIDER_DMSNAP_ID ")");
+	/* an LVM provider named for a volume that is not LVM's says so */
+	err = (VssErr){ 0 };
+	ck_assert_int_eq(provider_pick(reg, "lvm", path, &p, NULL, &err), -EOPNOTSUPP);
+	ck_assert_int_eq(err.kind, VSS_ERROR_VOLUME_NOT_SUPPORTED);
+	ck_assert_ptr_nonnull(strstr(err.message, "not an LVM logical volume"));
 
 	/* pick order: the lower rank is asked first; one that refuses passes the volume on */
 	ck_assert_int_eq(provider_register(reg, &never_ops, &probes), 0);

@@ -1327,7 +1327,7 @@ START_TEST(provider_must_be_ours_or_empty)
 
 	ck_assert_int_eq(test_daemon_new(&t), 0);
 	s = test_set(t, NULL, true);
-	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "lvm", &snap, &err), -ENOENT);
+	ck_assert_int_eq(snapset_add_volume(s, "/dev/mapper/a", "zfs", &snap, &err), -ENOENT);
 	ck_assert_str_eq(kind(&err), "ObjectNotFound");
 	ck_assert_ptr_nonnull(strstr(err.message, PROVIDER_DMSNAP_NAME));
 	ck_assert_uint_eq(s->n_snaps, 0);

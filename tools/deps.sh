@@ -8,7 +8,9 @@ set -eu
 # xfsprogs), util-linux (blockdev, flock, fsfreeze, setpriv, findmnt) and mount (mount, losetup),
 # jq, python3-dbus (requester.py), systemd (busctl, systemd-sysusers), libglib2.0-bin (gdbus),
 # passwd (useradd, groupadd); the guest: qemu-system-x86, busybox-static, cpio, xz-utils and
-# zstd (kernel modules come compressed with either). Benchmarks: lvm2, and what bench/ calls.
+# zstd (kernel modules come compressed with either). The LVM providers and their tests: lvm2 and
+# thin-provisioning-tools (thin_check, which LVM runs when it activates a thin pool). Benchmarks:
+# what bench/ calls.
 # The Debian package (dpkg-buildpackage -us -uc -b, lintian): dpkg-dev, debhelper, lintian,
 # chrpath, and bash-completion for its pkg-config file (where the completion goes).
 # Not kmod: the guest runs the host's binaries but loads modules with busybox, against a module
@@ -18,7 +20,7 @@ build-essential pkg-config git clang-format
 libdevmapper-dev libdbus-1-dev libsystemd-dev libjson-c-dev uuid-dev libmount-dev libblkid-dev
 libinih-dev check
 dbus dmsetup e2fsprogs xfsprogs util-linux jq cpio xz-utils busybox-static qemu-system-x86
-lvm2 tar coreutils procps psmisc strace
+lvm2 thin-provisioning-tools tar coreutils procps psmisc strace
 python3-dbus systemd libglib2.0-bin passwd
 mount zstd
 dpkg-dev debhelper lintian chrpath bash-completion
