@@ -48,6 +48,7 @@ done
 sync
 SHA=()
 for i in 0 1 2 3; do SHA[i]=$(sha_of "$WORK/m$i/before"); done
+T0=$(date +%s)
 vol_args=()
 for d in "${DEVS[@]}"; do vol_args+=(--volume "$d"); done
 
@@ -81,11 +82,13 @@ for i in 0 1 2 3; do
 	assert_eq "$(sha_of "$WORK/m$i/before")" "${SHA[$i]}" "${DEVS[$i]}'s data after recovery"
 done
 assert_eq "$(vssctl --json list shadows | jq length)" 0 "no shadow copy after recovery"
+note "recovered: $(($(date +%s) - T0)) s"
 
 # a new set works
 run_rc vssctl --json create shadow "${vol_args[@]}" --context app-rollback --no-writers
 assert_eq "$RC" 0 "a new set after recovery ($(cat "$WORK/err"))"
 cp "$WORK/out" "$WORK/create.json"
+note "a new set: $(($(date +%s) - T0)) s"
 for i in 0 1 2 3; do echo after >"$WORK/m$i/after"; done
 sync
 sid=$(jq -r .set_id "$WORK/create.json")
