@@ -448,10 +448,10 @@ static TestDaemon *mix_daemon(void)
 	dmsnap_logged = provider_dmsnap_ops;
 	dmsnap_logged.set_guard = dmsnap_logged_guard;
 	dmsnap_logged.set_commit = dmsnap_logged_commit;
-	/* the built-in LVM providers are registered too: find dm-snapshot by name */
-	Provider *dmsnap = provider_find_by_name(&t->d.providers, PROVIDER_DMSNAP_NAME);
-	ck_assert_ptr_nonnull(dmsnap);
-	dmsnap->ops = &dmsnap_logged;
+	/* the built-in providers: lvm-thin and lvm take none of these volumes (not LVM's) */
+	ck_assert_uint_eq(t->d.providers.n, 3);
+	ck_assert_ptr_nonnull(provider_find_by_name(&t->d.providers, PROVIDER_DMSNAP_NAME));
+	provider_find_by_name(&t->d.providers, PROVIDER_DMSNAP_NAME)->ops = &dmsnap_logged;
 
 	env_a = (FakeEnv){ .name = "fake-a", .t = t, .volumes = "a", .frozen_ok = true };
 	env_b = (FakeEnv){ .name = "fake-b", .t = t, .volumes = "b", .frozen_ok = true };
