@@ -23,6 +23,7 @@ static const char *const fault_names[] = {
 	"kill-after-origins-resumed",
 	"kill-after-commit",
 	"kill-before-created-save",
+	"kill-lvm-after-first-lvcreate",
 	"kill-delete-after-snapshot-removed",
 	"kill-delete-before-state-save",
 	"kill-revert-after-merge-loaded",

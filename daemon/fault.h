@@ -26,6 +26,10 @@
  *   kill-after-origins-resumed   the origins run their origin tables; file systems still frozen
  *   kill-after-commit            resumed and thawed; the writers are still frozen (no Thaw sent)
  *   kill-before-created-save     Thaw and PostSnapshot done; the state still says "creating"
+ * The LVM providers' commit (provider-lvm-set.c):
+ *   kill-lvm-after-first-lvcreate  the set's first `lvcreate -s` finished (its LV made and
+ *                                  tagged), the provider's other members not made; with a
+ *                                  freeze (Linux 6.6+) the file systems are still frozen
  * Deletion (snapshot.c, the dm-snapshot provider's deletion in dmsnap-volume.c, snapset.c):
  *   kill-delete-after-snapshot-removed  the snapshot device is gone, the origin still runs
  *                                       its origin table over -real; COW file still there

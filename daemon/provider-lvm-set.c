@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/valid.h"
 #include "daemon/dmdev.h"
+#include "daemon/fault.h"
 #include "daemon/hostops.h"
 #include "daemon/provider-lvm-internal.h"
 
@@ -25,6 +26,7 @@ struct ProviderSet {
 	LvmEnv *env;
 	VssId id;
 	bool persistent, committed, attempted;
+	bool any_made; /* an lvcreate of the commit finished (the kill-lvm-... fault point) */
 	LvmMember *m;
 	size_t n;
 	usec_t t1, t2;
@@ -299,6 +301,10 @@ static void chain_done(void *userdata, const LvmResult *res)
 		return;
 	}
 	m->made = true;
+	if (!s->any_made) {
+		s->any_made = true;
+		fault_point_kill(s->env->faults, "kill-lvm-after-first-lvcreate");
+	}
 	if (chain_next(c) <= 0)
 		s->running--;
 }

@@ -28,6 +28,7 @@ static int env_new(const ProviderHostEnv *h, bool thin, void **ret_env)
 		         .host = h->host,
 		         .thin = thin,
 		         .frozen_ok = -1,
+		         .faults = h->faults,
 		         .report_timeout = LVM_REPORT_TIMEOUT,
 		         .command_timeout = LVM_COMMAND_TIMEOUT };
 	r = lvm_runner_new(h->config->lvm_binary, h->config->lvm_config, &env->runner);

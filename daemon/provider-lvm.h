@@ -36,6 +36,7 @@ typedef struct LvmEnv {
 	const Host *host;
 	bool thin;     /* which of the two providers */
 	int frozen_ok; /* set_commit_frozen_ok()'s answer: 1, 0; -1: from the kernel version */
+	const FaultPoints *faults; /* test-only fault points (daemon/fault.h), NULL: none */
 	usec_t report_timeout, command_timeout;
 	/* probe's last report: ListVolumes asks for every device in a row, and an lvs costs a
 	 * process start; dropped by any change this env makes, and after LVM_PROBE_CACHE_USEC */
