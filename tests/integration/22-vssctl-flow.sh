@@ -107,7 +107,9 @@ grep -q "Supported: yes, by dm-snapshot" "$WORK/vol-a.txt" || fail "text list vo
 grep -q "Shadow copies: 1" "$WORK/vol-a.txt" || fail "text list volumes count: $(cat "$WORK/vol-a.txt")"
 run_rc vssctl --json list providers
 assert_eq "$RC" 0 "list providers exit status"
-assert_eq "$(jq -c '[.[] | .name]' "$WORK/out")" '["dm-snapshot"]' "list providers: names"
+assert_eq "$(jq -c '[.[] | .name]' "$WORK/out")" '["lvm-thin","lvm","dm-snapshot"]' \
+	"list providers: names, in the order an empty provider string tries them"
+assert_eq "$(jq -r '[.[] | .id] | unique | length' "$WORK/out")" 3 "list providers: distinct ids"
 assert_eq "$(jq -c '.[0] | keys' "$WORK/out")" '["id","name","type","version"]' "list providers: keys"
 jq -r '.[0].id' "$WORK/out" | grep -q "$uuid_re" || fail "provider id: $(cat "$WORK/out")"
 vssctl list providers | grep -q "Provider name: 'dm-snapshot'" || fail "text list providers"
