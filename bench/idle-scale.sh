@@ -102,8 +102,11 @@ section_idle()
 			progress "idle: $c shadow copies: round $((r + 1))/$RUNS: start-up" \
 				"$(fmt_mi "startup.$c" 1000 0) ms (median so far)"
 		done
-		# every shadow copy is back
+		# every shadow copy is back (GetManagedObjects: one reply with every object)
+		t=$(now_us)
 		n=$(vssctl --json list shadows | jq length)
+		sample "list.$c" "$(($(now_us) - t))"
+		progress "idle: $c shadow copies: vssctl --json list shadows $((($(now_us) - t) / 1000)) ms"
 		[ "$n" = "$c" ] || fail "vssd lists $n shadow copies after a restart, want $c"
 	done
 	progress "idle: deleting the $IDLE_MADE shadow copies"

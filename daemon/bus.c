@@ -31,20 +31,47 @@ static void bus_on_dispatch_status(DBusConnection *c, DBusDispatchStatus status,
 		(void)sd_event_source_set_enabled(bus->dispatch, SD_EVENT_ONESHOT);
 }
 
+/* libdbus gives a connection a read and a write watch on the same socket, but sd-event takes one
+ * io source per fd (a second sd_event_add_io() or enabling a second source of the fd fails with
+ * EEXIST): the write watch could never be enabled while the read one was, and a reply larger
+ * than the socket buffer stalled after its first write until the next message came in. So the
+ * loop keeps one source per fd, listening for the events of all the enabled watches of the fd. */
+static bool watch_known(const Bus *b, const DBusWatch *w)
+{
+	for (size_t i = 0; i < b->n_watches; i++)
+		if (b->watches[i] == w)
+			return true;
+	return false;
+}
+
 static int bus_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	DBusWatch *w = userdata;
-	unsigned flags = 0;
+	Bus *bus = userdata;
+	DBusWatch *ws[BUS_WATCHES_MAX];
+	size_t n = 0;
 
-	if (revents & EPOLLIN)
-		flags |= DBUS_WATCH_READABLE;
-	if (revents & EPOLLOUT)
-		flags |= DBUS_WATCH_WRITABLE;
-	if (revents & EPOLLHUP)
-		flags |= DBUS_WATCH_HANGUP;
-	if (revents & EPOLLERR)
-		flags |= DBUS_WATCH_ERROR;
-	(void)dbus_watch_handle(w, flags);
+	/* handling a watch may remove or add watches: work on a copy, skip those gone since */
+	for (size_t i = 0; i < bus->n_watches; i++)
+		if (dbus_watch_get_unix_fd(bus->watches[i]) == fd &&
+		    dbus_watch_get_enabled(bus->watches[i]))
+			ws[n++] = bus->watches[i];
+	for (size_t i = 0; i < n; i++) {
+		unsigned want, flags = 0;
+
+		if (!watch_known(bus, ws[i]) || !dbus_watch_get_enabled(ws[i]))
+			continue;
+		want = dbus_watch_get_flags(ws[i]);
+		if ((revents & EPOLLIN) && (want & DBUS_WATCH_READABLE))
+			flags |= DBUS_WATCH_READABLE;
+		if ((revents & EPOLLOUT) && (want & DBUS_WATCH_WRITABLE))
+			flags |= DBUS_WATCH_WRITABLE;
+		if (revents & EPOLLHUP)
+			flags |= DBUS_WATCH_HANGUP;
+		if (revents & EPOLLERR)
+			flags |= DBUS_WATCH_ERROR;
+		if (flags)
+			(void)dbus_watch_handle(ws[i], flags);
+	}
 	return 0;
 }
 
@@ -60,37 +87,88 @@ static uint32_t watch_events(DBusWatch *w)
 	return ev;
 }
 
+/* Makes the io source of fd match its watches: created, updated, disabled or freed */
+static int bus_io_update(Bus *b, int fd)
+{
+	BusIo *io = NULL;
+	bool used = false;
+	uint32_t ev = 0;
+	int r;
+
+	for (size_t i = 0; i < b->n_watches; i++) {
+		if (dbus_watch_get_unix_fd(b->watches[i]) != fd)
+			continue;
+		used = true;
+		if (dbus_watch_get_enabled(b->watches[i]))
+			ev |= watch_events(b->watches[i]);
+	}
+	for (size_t i = 0; i < b->n_io; i++)
+		if (b->io[i].fd == fd)
+			io = &b->io[i];
+	if (!used) {
+		if (io) {
+			sd_event_source_disable_unref(io->source);
+			*io = b->io[--b->n_io];
+		}
+		return 0;
+	}
+	if (!io) {
+		sd_event_source *s = NULL;
+
+		if (b->n_io >= BUS_WATCHES_MAX)
+			return -ENOBUFS;
+		r = sd_event_add_io(b->event, &s, fd, ev ? ev : EPOLLIN, bus_on_io, b);
+		if (r < 0)
+			return r;
+		io = &b->io[b->n_io++];
+		*io = (BusIo){ .fd = fd, .source = s };
+	} else if (ev) {
+		r = sd_event_source_set_io_events(io->source, ev);
+		if (r < 0)
+			return r;
+	}
+	return sd_event_source_set_enabled(io->source, ev ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static void watch_forget(Bus *b, DBusWatch *w)
+{
+	for (size_t i = 0; i < b->n_watches; i++)
+		if (b->watches[i] == w) {
+			b->watches[i] = b->watches[--b->n_watches];
+			return;
+		}
+}
+
 static dbus_bool_t bus_add_watch(DBusWatch *w, void *userdata)
 {
 	Bus *bus = userdata;
-	sd_event_source *s = NULL;
 
-	if (sd_event_add_io(bus->event, &s, dbus_watch_get_unix_fd(w), watch_events(w), bus_on_io,
-	                    w) < 0)
+	if (bus->n_watches >= BUS_WATCHES_MAX)
 		return FALSE;
-	(void)sd_event_source_set_enabled(s,
-	                                  dbus_watch_get_enabled(w) ? SD_EVENT_ON : SD_EVENT_OFF);
-	dbus_watch_set_data(w, s, NULL);
+	bus->watches[bus->n_watches++] = w;
+	if (bus_io_update(bus, dbus_watch_get_unix_fd(w)) < 0) {
+		watch_forget(bus, w);
+		(void)bus_io_update(bus, dbus_watch_get_unix_fd(w));
+		return FALSE;
+	}
 	return TRUE;
 }
 
 static void bus_remove_watch(DBusWatch *w, void *userdata)
 {
-	sd_event_source *s = dbus_watch_get_data(w);
+	Bus *bus = userdata;
 
-	dbus_watch_set_data(w, NULL, NULL);
-	sd_event_source_disable_unref(s);
+	watch_forget(bus, w);
+	(void)bus_io_update(bus, dbus_watch_get_unix_fd(w));
 }
 
 static void bus_toggle_watch(DBusWatch *w, void *userdata)
 {
-	sd_event_source *s = dbus_watch_get_data(w);
+	int r = bus_io_update(userdata, dbus_watch_get_unix_fd(w));
 
-	if (!s)
-		return;
-	(void)sd_event_source_set_io_events(s, watch_events(w));
-	(void)sd_event_source_set_enabled(s,
-	                                  dbus_watch_get_enabled(w) ? SD_EVENT_ON : SD_EVENT_OFF);
+	if (r < 0)
+		log_warning_errno(r, "cannot update the bus watch of fd %d: %m",
+		                  dbus_watch_get_unix_fd(w));
 }
 
 static int bus_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -603,6 +681,9 @@ void bus_done(Bus *b)
 		dbus_connection_unref(b->conn);
 		b->conn = NULL;
 	}
+	for (size_t i = 0; i < b->n_io; i++) /* watches libdbus did not remove */
+		sd_event_source_disable_unref(b->io[i].source);
+	b->n_io = b->n_watches = 0;
 	b->dispatch = sd_event_source_disable_unref(b->dispatch);
 	b->event = sd_event_unref(b->event);
 }

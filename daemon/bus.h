@@ -49,10 +49,22 @@ typedef struct BusInterface {
 /* Called when a unique name leaves the bus. */
 typedef void (*BusPeerGoneFn)(void *userdata, const char *name);
 
+#define BUS_WATCHES_MAX 4 /* libdbus: a read and a write watch per connection */
+
+typedef struct BusIo {
+	int fd;
+	sd_event_source *source;
+} BusIo;
+
 struct Bus {
 	sd_event *event;
 	DBusConnection *conn;
 	sd_event_source *dispatch;
+	/* libdbus's watches and the one io source per fd they share (see bus_io_update()) */
+	DBusWatch *watches[BUS_WATCHES_MAX];
+	size_t n_watches;
+	BusIo io[BUS_WATCHES_MAX];
+	size_t n_io;
 	BusObject *objects;
 	BusCaller **callers;
 	size_t n_callers;

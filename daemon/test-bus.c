@@ -72,6 +72,32 @@ static int method_echo(Bus *b, DBusMessage *m, void *userdata, const BusCaller *
 	return bus_send(b, reply);
 }
 
+/* Big(u size) -> s of size 'x': a reply larger than the socket buffer */
+static int method_big(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err)
+{
+	_cleanup_free_ char *text = NULL;
+	DBusMessageIter it;
+	DBusMessage *reply;
+	uint32_t n;
+
+	if (!dbus_message_iter_init(m, &it) || busmsg_get_u32(&it, &n) < 0 || n > 16u << 20)
+		return vss_err_set(err, VSS_ERROR_INVALID_ARGUMENT, -EINVAL, "bad size");
+	text = malloc(n + 1);
+	if (!text)
+		return -ENOMEM;
+	memset(text, 'x', n);
+	text[n] = '\0';
+	reply = dbus_message_new_method_return(m);
+	if (!reply)
+		return -ENOMEM;
+	dbus_message_iter_init_append(reply, &it);
+	if (bus_append_string(&it, text) < 0) {
+		dbus_message_unref(reply);
+		return -ENOMEM;
+	}
+	return bus_send(b, reply);
+}
+
 static int method_admin(Bus *b, DBusMessage *m, void *userdata, const BusCaller *c, VssErr *err)
 {
 	seen.n_admin++;
@@ -93,6 +119,7 @@ static int prop_answer(Bus *b, void *userdata, DBusMessageIter *it)
 
 static const BusMethod test_methods[] = {
 	{ "Echo", "su", method_echo, BUS_ACCESS_OPEN },
+	{ "Big", "u", method_big, BUS_ACCESS_OPEN },
 	{ "AdminOnly", "", method_admin, BUS_ACCESS_ADMIN },
 	{ "WriterOnly", "", method_writer, BUS_ACCESS_WRITER },
 	{ NULL },
@@ -390,6 +417,44 @@ START_TEST(test_bus_access_groups)
 }
 END_TEST
 
-TEST_SUITE_MAIN("bus", TEST(test_bus_route_to_handler) TEST(test_bus_unknown)
-                               TEST(test_bus_signature) TEST(test_bus_access_denied)
-                                       TEST(test_bus_access_allowed) TEST(test_bus_access_groups))
+/* A reply larger than the socket buffer goes out whole, with nothing else coming in: the loop
+ * listens for writability while it listens for input (issue 12: 512 shadow copies made a
+ * GetManagedObjects reply that stalled after its first write) */
+START_TEST(test_bus_large_reply)
+{
+	const uint32_t size = 1u << 20;
+	DBusPendingCall *pending = NULL;
+	DBusMessage *m, *reply;
+	const char *s = NULL;
+	usec_t deadline;
+	TestBus t;
+
+	setup(&t);
+	m = new_call(&t, TEST_PATH, TEST_IFACE, "Big");
+	ck_assert(dbus_message_append_args(m, DBUS_TYPE_UINT32, &size, DBUS_TYPE_INVALID));
+	ck_assert(dbus_connection_send_with_reply(t.client, m, &pending, 20000));
+	dbus_message_unref(m);
+	deadline = now_usec(CLOCK_MONOTONIC) + 15 * USEC_PER_SEC;
+	while (!dbus_pending_call_get_completed(pending) && now_usec(CLOCK_MONOTONIC) < deadline) {
+		ck_assert_int_ge(sd_event_run(t.event, 0), 0);
+		(void)dbus_connection_read_write_dispatch(t.client, 1);
+	}
+	ck_assert_msg(dbus_pending_call_get_completed(pending), "the large reply stalled");
+	reply = dbus_pending_call_steal_reply(pending);
+	dbus_pending_call_unref(pending);
+	ck_assert_int_eq(dbus_message_get_type(reply), DBUS_MESSAGE_TYPE_METHOD_RETURN);
+	ck_assert(dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &s, DBUS_TYPE_INVALID));
+	ck_assert_uint_eq(strlen(s), size);
+	ck_assert_int_eq(s[0], 'x');
+	ck_assert_int_eq(s[size - 1], 'x');
+	dbus_message_unref(reply);
+	/* and the connection still serves small calls */
+	assert_echo(call(&t, new_echo(&t, TEST_IFACE, "after", 1)), "after:1");
+	teardown(&t);
+}
+END_TEST
+
+TEST_SUITE_MAIN("bus",
+                TEST(test_bus_route_to_handler) TEST(test_bus_unknown) TEST(test_bus_signature)
+                        TEST(test_bus_access_denied) TEST(test_bus_access_allowed)
+                                TEST(test_bus_access_groups) TEST(test_bus_large_reply))
