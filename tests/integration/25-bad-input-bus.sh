@@ -244,6 +244,9 @@ if W in spec:
               file=sys.stderr)
         bad = 1
     spec[W] = {x for x in spec[W] if x[0] != "method"}
+# A RestoreSession object exists only while a restore runs (39-restore drives one); none exists
+# here, so its interface cannot be served yet
+spec.pop("org.vssd.ShadowCopy1.RestoreSession", None)
 for name, m in spec.items():
     if name not in served:
         print(f"FAIL: interface {name} of the file is served nowhere", file=sys.stderr)
