@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
+# test-timeout: 1200
 # 70-lvm-providers.sh - LVM volumes through providers lvm and lvm-thin (DESIGN.md §4b): a VG on a
 # loop device with a thick LV, a thin pool and a thin LV, ext4 mounted on both. ListVolumes names
 # each LV's provider and refuses the pool with its reason; a set of the thick LV and one of the

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
+# test-timeout: 1200
 # 71-lvm-mixed-set.sh - one set over three providers (DESIGN.md §4b, issue 14): a VG on a loop
 # device with a thick LV and a thin LV in a thin pool, plus a plain dm-linear volume, ext4 on
 # each, mounted. The set is created with the empty provider string: each volume picks its

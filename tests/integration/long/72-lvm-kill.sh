@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
+# test-timeout: 1200
 # 72-lvm-kill.sh - vssd killed by SIGKILL in the middle of an LVM set's commit (fault point
 # kill-lvm-after-first-lvcreate, daemon/fault.h: the set's first `lvcreate -s` made its tagged
 # LV, the provider's other members are not made; on 6.6+ the file systems are still frozen).
@@ -7,8 +8,8 @@
 # kill a tagged LV is there; the next start removes every LV of the incomplete set, nothing is
 # frozen or suspended (each file system takes a write), no shadow copy is listed, and a new set
 # of the same volumes works (files of its instant, not later ones) and deletes cleanly.
-. "${0%/*}/lib.sh"
-. "${0%/*}/lib-vssd.sh"
+. "${0%/*}/../lib.sh"
+. "${0%/*}/../lib-vssd.sh"
 require_target snapshot
 require_target thin-pool
 
