@@ -129,6 +129,7 @@ typedef struct T {
 	FakeDm *dm;
 	FakeHost *host;
 	LvmEnv env;
+	sd_event *event;
 	Provider p;
 	char *lvs;
 	LvmFakeEntry table[16];
@@ -159,8 +160,10 @@ static void t_init(T *t, bool thin, const LvmFakeEntry *extra)
 	for (; extra && extra[n].argv; n++)
 		t->table[n] = extra[n];
 	t->table[n++] = (LvmFakeEntry){ .argv = LVS_ARGV, .out = t->lvs };
+	ck_assert_int_ge(sd_event_new(&t->event), 0);
 	t->env = (LvmEnv){ .dm = fake_dm_dmdev(t->dm),
 		           .host = fake_host_host(t->host),
+		           .event = t->event,
 		           .thin = thin,
 		           .frozen_ok = 1,
 		           .report_timeout = USEC_PER_SEC,
@@ -174,6 +177,7 @@ static void t_init(T *t, bool thin, const LvmFakeEntry *extra)
 static void t_done(T *t)
 {
 	lvm_runner_free(t->env.runner);
+	sd_event_unref(t->event);
 	fake_dm_free(t->dm);
 	fake_host_free(t->host);
 	free(t->lvs);
@@ -294,6 +298,42 @@ START_TEST(lvm_errors)
 }
 END_TEST
 
+/* ---- sets: the commit runs on the loop ------------------------------------------------------ */
+
+typedef struct Wait {
+	int calls, r;
+	VssErr err;
+} Wait;
+
+static void on_done(void *userdata, int r, const VssErr *err)
+{
+	Wait *w = userdata;
+
+	w->calls++;
+	w->r = r;
+	if (err)
+		w->err = *err;
+}
+
+/* set_commit, and the loop run until its done: what done said (or what commit returned) */
+static int commit_wait(T *t, ProviderSet *s, bool fs_frozen, VssErr *e)
+{
+	Wait w = { 0 };
+	int r = t->p.ops->set_commit(s, fs_frozen, NULL, on_done, &w, e);
+
+	if (r <= 0) {
+		ck_assert_int_eq(w.calls, 0);
+		return r;
+	}
+	ck_assert_int_eq(r, 1);
+	for (int i = 0; i < 100 && w.calls == 0; i++)
+		ck_assert_int_ge(sd_event_run(t->event, 100 * USEC_PER_MSEC), 0);
+	ck_assert_int_eq(w.calls, 1);
+	if (w.r < 0)
+		*e = w.err;
+	return w.r;
+}
+
 #define SET_HEX  "00112233445566778899aabbccddeeff"
 #define SNAP_HEX "ffeeddccbbaa99887766554433221100"
 
@@ -345,7 +385,7 @@ START_TEST(commit_sequence_and_rollback)
 	t.p.ops->snap_free(ps);
 	ck_assert_int_eq(t.p.ops->set_prepare(s, NULL, NULL, &e), 0);
 	/* 6.1's answer to a frozen file system: the set is rolled back by its tag */
-	ck_assert_int_eq(t.p.ops->set_commit(s, true, NULL, NULL, NULL, &e), -EIO);
+	ck_assert_int_eq(commit_wait(&t, s, true, &e), -EIO);
 	ck_assert_str_eq(e.message, "lvcreate -s of vg/thick failed:   Failed to suspend logical "
 	                            "volume vg/thick.");
 	ck_assert(!t.p.ops->set_committed(s));
@@ -376,7 +416,7 @@ START_TEST(commit_sequence_and_rollback)
 		t.env.frozen_ok = 0;
 	}
 	ck_assert(!t.p.ops->set_commit_frozen_ok(s));
-	ck_assert_int_eq(t.p.ops->set_commit(s, true, NULL, NULL, NULL, &e), -EBUSY);
+	ck_assert_int_eq(commit_wait(&t, s, true, &e), -EBUSY);
 	ck_assert_int_eq(e.kind, VSS_ERROR_PROVIDER_VETO);
 	t.p.ops->set_free(s);
 	t_done(&t);
@@ -436,7 +476,7 @@ START_TEST(thin_commit_and_discover)
 	ck_assert_int_eq(t.p.ops->set_begin(&t.p, &set, true, &s), 0);
 	ck_assert_int_eq(t.p.ops->set_add(s, "/dev/mapper/vg-thin", "/x", 1 << 20, &snap, &e), 0);
 	ck_assert_int_eq(t.p.ops->set_prepare(s, NULL, NULL, &e), 0);
-	ck_assert_int_eq(t.p.ops->set_commit(s, false, NULL, NULL, NULL, &e), 0);
+	ck_assert_int_eq(commit_wait(&t, s, false, &e), 0);
 	ck_assert(t.p.ops->set_committed(s));
 	ck_assert_int_eq(t.p.ops->set_take(s, &snap, &ps), 0);
 	ck_assert_str_eq(((LvmSnap *)ps)->lv_uuid, "3xMaZG-t2bZ-8UCq-JM1l-TCdw-zc4v-IQptw9");
