@@ -46,10 +46,13 @@ char *lvm_argv_join(char *const *argv)
 
 /* ---- the real runner ------------------------------------------------------------------------- */
 
+typedef struct Job Job;
+
 typedef struct RealRunner {
 	LvmRunner base;
 	char *binary;
 	char *config;
+	Job *jobs; /* under way */
 } RealRunner;
 
 typedef struct Buf {
@@ -57,7 +60,9 @@ typedef struct Buf {
 	size_t n, cap;
 } Buf;
 
-typedef struct Job {
+struct Job {
+	RealRunner *rr;
+	Job *prev, *next;
 	LvmRunDone done;
 	void *userdata;
 	pid_t pid;
@@ -68,7 +73,18 @@ typedef struct Job {
 	bool exited, timed_out, killed;
 	int status;
 	int error;
-} Job;
+};
+
+static void job_unlink(Job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else if (j->rr && j->rr->jobs == j)
+		j->rr->jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+}
 
 static void job_close(Job *j)
 {
@@ -148,6 +164,7 @@ static void job_maybe_finish(Job *j)
 	    buf_take(&j->err, &res.err, &res.err_len) < 0)
 		res.error = -ENOMEM;
 	job_close(j);
+	job_unlink(j);
 	j->done(j->userdata, &res);
 	lvm_result_done(&res);
 	free(j->out.p);
@@ -340,6 +357,11 @@ static int real_start(LvmRunner *base, sd_event *event, char *const *argv, usec_
 		free(j);
 		return r;
 	}
+	j->rr = rr;
+	j->next = rr->jobs;
+	if (rr->jobs)
+		rr->jobs->prev = j;
+	rr->jobs = j;
 	return 0;
 fail:
 	for (size_t i = 0; i < 2; i++) {
@@ -352,6 +374,27 @@ fail:
 		close(devnull);
 	free(j);
 	return r;
+}
+
+static void real_cancel(LvmRunner *base, void *userdata)
+{
+	RealRunner *rr = (RealRunner *)base;
+
+	for (Job *j = rr->jobs, *next; j; j = next) {
+		next = j->next;
+		if (j->userdata != userdata)
+			continue;
+		if (!j->exited) {
+			job_kill(j);
+			(void)waitpid(j->pid, NULL, 0); /* killed: it ends now */
+		}
+		(void)kill(-j->pid, SIGKILL); /* what it left in its group */
+		job_close(j);
+		job_unlink(j);
+		free(j->out.p);
+		free(j->err.p);
+		free(j);
+	}
 }
 
 static void real_free(LvmRunner *base)
@@ -369,7 +412,7 @@ int lvm_runner_new(const char *binary, const char *config, LvmRunner **ret)
 
 	if (!rr)
 		return -ENOMEM;
-	rr->base = (LvmRunner){ .start = real_start, .free = real_free };
+	rr->base = (LvmRunner){ .start = real_start, .cancel = real_cancel, .free = real_free };
 	rr->binary = strdup(binary);
 	rr->config = config && config[0] ? strdup(config) : NULL;
 	if (!rr->binary || (config && config[0] && !rr->config)) {
@@ -434,19 +477,34 @@ typedef struct FakeRunner {
 	bool *used;
 	size_t n;
 	char **log;
+	size_t cancelled;
+	bool hold; /* calls wait for lvm_fake_release() */
+	struct FakeCall *calls;
 } FakeRunner;
 
 typedef struct FakeCall {
+	FakeRunner *f;
+	struct FakeCall *next;
 	LvmRunDone done;
 	void *userdata;
 	LvmResult res;
 	sd_event_source *src;
 } FakeCall;
 
+static void fake_unlink(FakeCall *c)
+{
+	for (FakeCall **p = &c->f->calls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+}
+
 static int fake_fire(sd_event_source *es, void *userdata)
 {
 	FakeCall *c = userdata;
 
+	fake_unlink(c);
 	c->done(c->userdata, &c->res);
 	lvm_result_done(&c->res);
 	sd_event_source_disable_unref(c->src);
@@ -487,17 +545,81 @@ static int fake_start(LvmRunner *base, sd_event *event, char *const *argv, usec_
 		r = -ENOMEM;
 	if (r >= 0)
 		r = sd_event_add_defer(event, &c->src, fake_fire, c);
+	if (r >= 0 && f->hold)
+		r = sd_event_source_set_enabled(c->src, SD_EVENT_OFF);
 	if (r < 0) {
+		sd_event_source_disable_unref(c->src);
 		lvm_result_done(&c->res);
 		free(c);
 		return r;
 	}
+	c->f = f;
+	c->next = f->calls;
+	f->calls = c;
 	return 0;
+}
+
+static void fake_cancel(LvmRunner *base, void *userdata)
+{
+	FakeRunner *f = (FakeRunner *)base;
+
+	for (FakeCall **p = &f->calls; *p;) {
+		FakeCall *c = *p;
+
+		if (c->userdata != userdata) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		sd_event_source_disable_unref(c->src);
+		lvm_result_done(&c->res);
+		free(c);
+		f->cancelled++;
+	}
+}
+
+void lvm_fake_hold(LvmRunner *r, bool hold)
+{
+	((FakeRunner *)r)->hold = hold;
+}
+
+size_t lvm_fake_release(LvmRunner *r)
+{
+	FakeRunner *f = (FakeRunner *)r;
+	size_t n = 0;
+
+	for (FakeCall *c = f->calls; c; c = c->next)
+		if (sd_event_source_set_enabled(c->src, SD_EVENT_ONESHOT) >= 0)
+			n++;
+	return n;
+}
+
+size_t lvm_fake_pending(LvmRunner *r)
+{
+	size_t n = 0;
+
+	for (FakeCall *c = ((FakeRunner *)r)->calls; c; c = c->next)
+		n++;
+	return n;
+}
+
+size_t lvm_fake_cancelled(LvmRunner *r)
+{
+	return ((FakeRunner *)r)->cancelled;
 }
 
 static void fake_free(LvmRunner *base)
 {
 	FakeRunner *f = (FakeRunner *)base;
+
+	while (f->calls) {
+		FakeCall *c = f->calls;
+
+		f->calls = c->next;
+		sd_event_source_disable_unref(c->src);
+		lvm_result_done(&c->res);
+		free(c);
+	}
 
 	free(f->used);
 	strv_free(f->log);
@@ -510,7 +632,7 @@ int lvm_fake_new(const LvmFakeEntry *table, bool reuse, LvmRunner **ret)
 
 	if (!f)
 		return -ENOMEM;
-	f->base = (LvmRunner){ .start = fake_start, .free = fake_free };
+	f->base = (LvmRunner){ .start = fake_start, .cancel = fake_cancel, .free = fake_free };
 	f->table = table;
 	f->reuse = reuse;
 	while (table[f->n].argv)

@@ -41,6 +41,9 @@ struct LvmRunner {
 	 * later, from event's loop. 0 or a negative errno (done is not called then). */
 	int (*start)(LvmRunner *r, sd_event *event, char *const *argv, usec_t timeout,
 	             LvmRunDone done, void *userdata);
+	/* Ends every command started with userdata that has not completed: its process group is
+	 * killed and reaped, and its done is never called */
+	void (*cancel)(LvmRunner *r, void *userdata);
 	void (*free)(LvmRunner *r);
 };
 
@@ -69,3 +72,9 @@ typedef struct LvmFakeEntry {
 int lvm_fake_new(const LvmFakeEntry *table, bool reuse, LvmRunner **ret);
 /* The commands run so far, joined (borrowed, NULL-terminated) */
 char *const *lvm_fake_log(LvmRunner *r);
+/* hold: commands started from now on complete only after lvm_fake_release() (which lets every
+ * held one complete on the next loop iterations and returns how many) */
+void lvm_fake_hold(LvmRunner *r, bool hold);
+size_t lvm_fake_release(LvmRunner *r);
+size_t lvm_fake_pending(LvmRunner *r);   /* started, not completed nor cancelled */
+size_t lvm_fake_cancelled(LvmRunner *r); /* commands ended by cancel */

@@ -32,10 +32,19 @@ struct ProviderSet {
 	usec_t t1, t2;
 	usec_t deadline;
 	/* commit in flight */
+	struct Chain *chains;
+	size_t nc;
 	size_t running;
+	ProviderDoneFn done;
+	void *userdata;
+	usec_t *ret_held;
+	char rollback_tag[64];
 	int error;
 	VssErr err;
 };
+
+static void resume_leftovers(ProviderSet *s, const struct LvmMember *m);
+static void commit_cancel(ProviderSet *s);
 
 static void member_done(LvmMember *m)
 {
@@ -73,6 +82,7 @@ ProviderSet *lvm_set_free(ProviderSet *s)
 {
 	if (!s)
 		return NULL;
+	commit_cancel(s);
 	if (!s->committed)
 		lvm_set_rollback(s);
 	for (size_t i = 0; i < s->n; i++)
@@ -229,7 +239,7 @@ bool lvm_set_commit_frozen_ok(ProviderSet *s)
 
 /* ---- commit: one chain of lvcreate per VG, the chains in parallel ---------------------------- */
 
-typedef struct Chain {
+struct Chain {
 	ProviderSet *s;
 	sd_event *event;
 	size_t *order; /* members of this VG, in set order */
@@ -237,9 +247,41 @@ typedef struct Chain {
 	char *argv[24];
 	char tags[4][64];
 	char size[32], name[LVM_NAME_MAX + 1], origin[2 * LVM_NAME_MAX + 2];
-} Chain;
+};
+typedef struct Chain Chain;
+
+/* set_free while a commit is under way: its commands killed and reaped, done never called;
+ * what an lvcreate killed mid-way left suspended is resumed, and the caller's rollback removes
+ * what it made */
+static void commit_cancel(ProviderSet *s)
+{
+	if (!s->done && !s->chains)
+		return;
+	for (size_t k = 0; k < s->nc; k++) {
+		Chain *c = &s->chains[k];
+
+		s->env->runner->cancel(s->env->runner, c);
+		if (c->next > 0 && c->next <= c->n) {
+			LvmMember *m = &s->m[c->order[c->next - 1]];
+
+			if (!m->made) {
+				m->made = true; /* may exist partly */
+				resume_leftovers(s, m);
+			}
+		}
+		free(c->order);
+	}
+	s->env->runner->cancel(s->env->runner, s);
+	free(s->chains);
+	s->chains = NULL;
+	s->nc = 0;
+	s->running = 0;
+	s->done = NULL;
+	s->userdata = NULL;
+}
 
 static int chain_next(Chain *c);
+static void chains_finished(ProviderSet *s);
 
 /* An lvcreate killed at its deadline may have left its devices suspended: I/O is never left
  * held, so resume whatever of the member is (a resume loads nothing) */
@@ -297,7 +339,8 @@ static void chain_done(void *userdata, const LvmResult *res)
 		if (res->timed_out)
 			resume_leftovers(s, m);
 		m->made = true; /* may exist partly: the rollback removes it by tag */
-		s->running--;
+		if (--s->running == 0)
+			chains_finished(s);
 		return;
 	}
 	m->made = true;
@@ -305,8 +348,8 @@ static void chain_done(void *userdata, const LvmResult *res)
 		s->any_made = true;
 		fault_point_kill(s->env->faults, "kill-lvm-after-first-lvcreate");
 	}
-	if (chain_next(c) <= 0)
-		s->running--;
+	if (chain_next(c) <= 0 && --s->running == 0)
+		chains_finished(s);
 }
 
 /* 1: the next lvcreate runs; 0: the chain is done (or failed to start: s->error) */
@@ -363,40 +406,135 @@ static int chain_next(Chain *c)
 	return 1;
 }
 
-/* The uuids of what was made, from one report */
-static int collect_uuids(ProviderSet *s, VssErr *err)
+/* ---- the end of a commit: the uuids of what was made (one report), or the rollback -------- */
+
+static void commit_finish(ProviderSet *s, int r)
 {
+	ProviderDoneFn done = TAKE_PTR(s->done);
+	void *userdata = TAKE_PTR(s->userdata);
+
+	for (size_t k = 0; k < s->nc; k++)
+		free(s->chains[k].order);
+	free(s->chains);
+	s->chains = NULL;
+	s->nc = 0;
+	if (r >= 0)
+		s->committed = true;
+	if (done)
+		done(userdata, r, r < 0 ? &s->err : NULL); /* s may be freed by now */
+}
+
+static void rollback_done(void *userdata, const LvmResult *res)
+{
+	ProviderSet *s = userdata;
+
+	if (lvm_result_errno(res) < 0)
+		log_warning("cannot remove the LVM snapshots of a failed set (status %d)",
+		            res->status);
+	for (size_t i = 0; i < s->n; i++) {
+		s->m[i].made = false;
+		free(s->m[i].lv_uuid);
+		s->m[i].lv_uuid = NULL;
+	}
+	commit_finish(s, s->error);
+}
+
+/* The failed commit's LVs removed by tag, from the loop; then done(error) */
+static void commit_fail(ProviderSet *s)
+{
+	char hex[VSSID_PATH_MAX];
+	char *argv[] = { (char *)"lvremove", (char *)"-f", s->rollback_tag, NULL };
+	bool any = false;
+
+	for (size_t i = 0; i < s->n; i++)
+		any = any || s->m[i].made;
+	snprintf(s->rollback_tag, sizeof(s->rollback_tag), "@%s%s", LVM_TAG_SET,
+	         vssid_to_path(&s->id, hex));
+	lvm_env_drop_cache(s->env);
+	if (any && s->env->runner->start(s->env->runner, s->env->event, argv,
+	                                 s->env->command_timeout, rollback_done, s) >= 0)
+		return;
+	if (any)
+		lvm_set_rollback(s); /* could not start it from the loop: at once */
+	commit_finish(s, s->error);
+}
+
+static void uuids_done(void *userdata, const LvmResult *res)
+{
+	ProviderSet *s = userdata;
+	_cleanup_free_ char *why = NULL;
 	LvmLv *l = NULL;
 	size_t n = 0;
-	int r;
+	int r = lvm_result_errno(res);
 
-	r = lvm_env_lvs(s->env, NULL, &l, &n, err);
 	if (r < 0)
-		return r;
-	for (size_t i = 0; i < s->n; i++) {
+		vss_err_set(&s->err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot list LVM volumes after lvcreate (status %d)", res->status);
+	else {
+		r = lvm_report_lvs(res->out, &l, &n, &why);
+		if (r < 0)
+			vss_err_set(&s->err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+			            "cannot read LVM's report: %s", strempty(why));
+	}
+	for (size_t i = 0; r >= 0 && i < s->n; i++) {
 		LvmMember *m = &s->m[i];
 
 		for (size_t k = 0; k < n && !m->lv_uuid; k++)
 			if (streq(l[k].vg, m->vg) && streq(l[k].name, m->snap_lv))
 				m->lv_uuid = strdup(l[k].uuid);
 		if (!m->lv_uuid)
-			r = vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, -ENOENT,
+			r = vss_err_set(&s->err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, -ENOENT,
 			                "lvcreate made no %s/%s", m->vg, m->snap_lv);
 	}
 	lvm_lvs_free(l, n);
-	return r < 0 ? r : 0;
+	if (r < 0) {
+		s->error = r;
+		commit_fail(s);
+		return;
+	}
+	commit_finish(s, 0);
 }
 
+/* Every chain has ended */
+static void chains_finished(ProviderSet *s)
+{
+	char *argv[] = { (char *)"lvs",         (char *)"--reportformat",
+		         (char *)"json",        (char *)"--units",
+		         (char *)"b",           (char *)"--nosuffix",
+		         (char *)"-a",          (char *)"-o",
+		         (char *)LVM_LV_FIELDS, NULL };
+	int r;
+
+	s->t2 = now_usec(CLOCK_MONOTONIC);
+	if (s->ret_held)
+		*s->ret_held = s->t2 - s->t1;
+	if (s->error < 0) {
+		commit_fail(s);
+		return;
+	}
+	r = s->env->runner->start(s->env->runner, s->env->event, argv, s->env->report_timeout,
+	                          uuids_done, s);
+	if (r < 0) {
+		s->error = r;
+		vss_err_set(&s->err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
+		            "cannot list LVM volumes: %s", strerror(-r));
+		commit_fail(s);
+	}
+}
+
+/* The set's lvcreate chains start on vssd's loop: 1, done() called once they and the report
+ * after them have ended (after the rollback when one failed) */
 int lvm_set_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDoneFn done,
                    void *userdata, VssErr *err)
 {
-	Chain *chains = NULL;
+	Chain *chains;
 	size_t nc = 0;
-	sd_event *e = NULL;
-	int r;
 
 	if (s->committed || s->attempted)
 		return vss_err_set(err, VSS_ERROR_BAD_STATE, -EALREADY, "the set was committed");
+	if (!s->env->event)
+		return vss_err_set(err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, -EINVAL,
+		                   "the LVM provider has no event loop");
 	s->attempted = true;
 	if (fs_frozen && !lvm_set_commit_frozen_ok(s))
 		return vss_err_set(err, VSS_ERROR_PROVIDER_VETO, -EBUSY,
@@ -408,9 +546,10 @@ int lvm_set_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDon
 			"system, so each is taken at its own lvcreate, not at one instant",
 			s->n);
 	chains = calloc(s->n + 1, sizeof(*chains));
-	r = chains ? sd_event_new(&e) : -ENOMEM;
+	if (!chains)
+		return -ENOMEM;
 	/* one chain per VG */
-	for (size_t i = 0; r >= 0 && i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		Chain *c = NULL;
 
 		for (size_t k = 0; k < nc && !c; k++)
@@ -418,45 +557,47 @@ int lvm_set_commit(ProviderSet *s, bool fs_frozen, usec_t *ret_held, ProviderDon
 				c = &chains[k];
 		if (!c) {
 			c = &chains[nc++];
-			*c = (Chain){ .s = s, .event = e, .order = calloc(s->n, sizeof(size_t)) };
+			*c = (Chain){ .s = s,
+				      .event = s->env->event,
+				      .order = calloc(s->n, sizeof(size_t)) };
 			if (!c->order) {
-				r = -ENOMEM;
-				break;
+				for (size_t k = 0; k < nc; k++)
+					free(chains[k].order);
+				free(chains);
+				return -ENOMEM;
 			}
 		}
 		c->order[c->n++] = i;
 	}
+	s->chains = chains;
+	s->nc = nc;
+	s->done = done;
+	s->userdata = userdata;
+	s->ret_held = ret_held;
 	s->error = 0;
 	s->err = (VssErr){ 0 };
+	s->running = 0;
 	lvm_env_drop_cache(s->env);
 	s->t1 = now_usec(CLOCK_MONOTONIC);
-	for (size_t k = 0; r >= 0 && k < nc; k++)
+	for (size_t k = 0; k < nc; k++)
 		if (chain_next(&chains[k]) > 0)
 			s->running++;
-	while (r >= 0 && s->running > 0)
-		r = sd_event_run(e, USEC_INFINITY);
-	s->t2 = now_usec(CLOCK_MONOTONIC);
-	if (ret_held)
-		*ret_held = s->t2 - s->t1;
-	if (r < 0 && s->error >= 0) {
-		s->error = r;
-		vss_err_set(&s->err, VSS_ERROR_UNEXPECTED_PROVIDER_ERROR, r,
-		            "cannot run the set's lvcreate commands: %s", strerror(-r));
-	}
-	for (size_t k = 0; k < nc; k++)
-		free(chains[k].order);
-	free(chains);
-	sd_event_unref(e);
-	if (s->error >= 0)
-		s->error = collect_uuids(s, &s->err);
-	if (s->error < 0) {
-		lvm_set_rollback(s);
+	if (s->running == 0 && s->error < 0) {
+		/* nothing started: failed at once */
+		s->done = NULL;
+		s->userdata = NULL;
+		for (size_t k = 0; k < nc; k++)
+			free(chains[k].order);
+		free(s->chains);
+		s->chains = NULL;
+		s->nc = 0;
 		if (err)
 			*err = s->err;
 		return s->error;
 	}
-	s->committed = true;
-	return 0;
+	if (s->running == 0)
+		chains_finished(s); /* cannot happen with members; kept for an empty set */
+	return 1;
 }
 
 void lvm_set_rollback(ProviderSet *s)

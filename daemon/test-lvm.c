@@ -129,6 +129,7 @@ typedef struct T {
 	FakeDm *dm;
 	FakeHost *host;
 	LvmEnv env;
+	sd_event *event;
 	Provider p;
 	char *lvs;
 	LvmFakeEntry table[16];
@@ -159,8 +160,10 @@ static void t_init(T *t, bool thin, const LvmFakeEntry *extra)
 	for (; extra && extra[n].argv; n++)
 		t->table[n] = extra[n];
 	t->table[n++] = (LvmFakeEntry){ .argv = LVS_ARGV, .out = t->lvs };
+	ck_assert_int_ge(sd_event_new(&t->event), 0);
 	t->env = (LvmEnv){ .dm = fake_dm_dmdev(t->dm),
 		           .host = fake_host_host(t->host),
+		           .event = t->event,
 		           .thin = thin,
 		           .frozen_ok = 1,
 		           .report_timeout = USEC_PER_SEC,
@@ -174,6 +177,7 @@ static void t_init(T *t, bool thin, const LvmFakeEntry *extra)
 static void t_done(T *t)
 {
 	lvm_runner_free(t->env.runner);
+	sd_event_unref(t->event);
 	fake_dm_free(t->dm);
 	fake_host_free(t->host);
 	free(t->lvs);
@@ -294,6 +298,42 @@ START_TEST(lvm_errors)
 }
 END_TEST
 
+/* ---- sets: the commit runs on the loop ------------------------------------------------------ */
+
+typedef struct Wait {
+	int calls, r;
+	VssErr err;
+} Wait;
+
+static void on_done(void *userdata, int r, const VssErr *err)
+{
+	Wait *w = userdata;
+
+	w->calls++;
+	w->r = r;
+	if (err)
+		w->err = *err;
+}
+
+/* set_commit, and the loop run until its done: what done said (or what commit returned) */
+static int commit_wait(T *t, ProviderSet *s, bool fs_frozen, VssErr *e)
+{
+	Wait w = { 0 };
+	int r = t->p.ops->set_commit(s, fs_frozen, NULL, on_done, &w, e);
+
+	if (r <= 0) {
+		ck_assert_int_eq(w.calls, 0);
+		return r;
+	}
+	ck_assert_int_eq(r, 1);
+	for (int i = 0; i < 100 && w.calls == 0; i++)
+		ck_assert_int_ge(sd_event_run(t->event, 100 * USEC_PER_MSEC), 0);
+	ck_assert_int_eq(w.calls, 1);
+	if (w.r < 0)
+		*e = w.err;
+	return w.r;
+}
+
 #define SET_HEX  "00112233445566778899aabbccddeeff"
 #define SNAP_HEX "ffeeddccbbaa99887766554433221100"
 
@@ -345,7 +385,7 @@ START_TEST(commit_sequence_and_rollback)
 	t.p.ops->snap_free(ps);
 	ck_assert_int_eq(t.p.ops->set_prepare(s, NULL, NULL, &e), 0);
 	/* 6.1's answer to a frozen file system: the set is rolled back by its tag */
-	ck_assert_int_eq(t.p.ops->set_commit(s, true, NULL, NULL, NULL, &e), -EIO);
+	ck_assert_int_eq(commit_wait(&t, s, true, &e), -EIO);
 	ck_assert_str_eq(e.message, "lvcreate -s of vg/thick failed:   Failed to suspend logical "
 	                            "volume vg/thick.");
 	ck_assert(!t.p.ops->set_committed(s));
@@ -376,10 +416,117 @@ START_TEST(commit_sequence_and_rollback)
 		t.env.frozen_ok = 0;
 	}
 	ck_assert(!t.p.ops->set_commit_frozen_ok(s));
-	ck_assert_int_eq(t.p.ops->set_commit(s, true, NULL, NULL, NULL, &e), -EBUSY);
+	ck_assert_int_eq(commit_wait(&t, s, true, &e), -EBUSY);
 	ck_assert_int_eq(e.kind, VSS_ERROR_PROVIDER_VETO);
 	t.p.ops->set_free(s);
 	t_done(&t);
+}
+END_TEST
+
+/* Two VGs: their chains both start before either ends; vg2's lvcreate fails, the set's LVs
+ * are removed by tag from the loop, then done says why. And set_free while the lvcreates run
+ * cancels them: done is never called, the rollback still runs. */
+START_TEST(commit_parallel_and_cancel)
+{
+#define SNAP2_HEX "aabbccddeeff00112233445566778899"
+	static const char row2[] =
+		"{\"lv_name\":\"thick\", \"vg_name\":\"vg2\", "
+		"\"lv_uuid\":\"KQKqZC-99s2-uJ1n-16Ds-0uSx-oTLp-TaZQfW\", "
+		"\"lv_attr\":\"owi-aos---\", "
+		"\"lv_size\":\"67108864\", \"origin\":\"\", \"origin_size\":\"67108864\", "
+		"\"pool_lv\":\"\", \"lv_tags\":\"\", \"data_percent\":\"\", "
+		"\"metadata_percent\":\"\", "
+		"\"snap_percent\":\"\", \"lv_kernel_major\":\"" STRINGIFY(
+			FAKE_DM_MAJOR) "\", "
+				       "\"lv_kernel_minor\":\"7\", \"segtype\":\"linear\", "
+				       "\"lv_dm_path\":\"/dev/mapper/vg2-thick\"},";
+	LvmFakeEntry x[] = {
+		{ .argv = "lvcreate -q -s -L 75497472b -n thick-vssd-ffeeddcc --addtag vssd "
+		          "--addtag vssd_set_" SET_HEX " --addtag vssd_snap_" SNAP_HEX
+		          " --addtag vssd_n_2 vg/thick" },
+		{ .argv = "lvcreate -q -s -L 75497472b -n thick-vssd-aabbccdd --addtag vssd "
+		          "--addtag vssd_set_" SET_HEX " --addtag vssd_snap_" SNAP2_HEX
+		          " --addtag vssd_n_2 vg2/thick",
+		  .status = 5,
+		  .err = "  Insufficient free space\n" },
+		{ .argv = "lvremove -f @vssd_set_" SET_HEX },
+		{ .argv = LVS_ARGV, .out = NULL },
+		{ NULL },
+	};
+	ProviderSet *s = NULL;
+	VssId set, snap, snap2;
+	VssErr e = { 0 };
+	Wait w = { 0 };
+	char *const *log;
+	char *lvs, *p;
+	size_t n;
+	T t;
+
+	ids(&set, &snap);
+	ck_assert_int_eq(vssid_from_path(SNAP2_HEX, &snap2), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		t_init(&t, false, NULL);
+		fake_host_add_block(
+			t.host, "/dev/mapper/vg2-thick",
+			fake_dm_add(t.dm, "vg2-thick", "LVM-y", 131072, "linear", "7:2 0"));
+		p = strstr(t.lvs, "{\"lv_name\":\"thick\"");
+		ck_assert_ptr_nonnull(p);
+		ck_assert_int_ge(asprintf(&lvs, "%.*s%s%s", (int)(p - t.lvs), t.lvs, row2, p), 0);
+		free(t.lvs);
+		t.lvs = lvs;
+		x[3].out = t.lvs;
+		lvm_runner_free(t.env.runner);
+		ck_assert_int_eq(lvm_fake_new(x, true, &t.env.runner), 0);
+		ck_assert_int_eq(t.p.ops->set_begin(&t.p, &set, false, &s), 0);
+		ck_assert_int_eq(
+			t.p.ops->set_add(s, "/dev/mapper/vg-thick", "/x", 1ULL << 30, &snap, &e),
+			0);
+		ck_assert_int_eq(
+			t.p.ops->set_add(s, "/dev/mapper/vg2-thick", "/x", 1ULL << 30, &snap2, &e),
+			0);
+		lvm_fake_hold(t.env.runner, true);
+		w = (Wait){ 0 };
+		ck_assert_int_eq(t.p.ops->set_commit(s, false, NULL, on_done, &w, &e), 1);
+		/* both chains under way, neither finished */
+		log = lvm_fake_log(t.env.runner);
+		n = strv_length((char **)log); /* the probes' reports, then the lvcreates */
+		ck_assert_uint_ge(n, 3);
+		ck_assert_str_eq(log[n - 2], x[0].argv);
+		ck_assert_str_eq(log[n - 1], x[1].argv);
+		ck_assert_uint_eq(lvm_fake_pending(t.env.runner), 2);
+		ck_assert_int_eq(w.calls, 0);
+		if (pass == 1) {
+			/* cancelled at set_free: done never called, the made LVs removed */
+			lvm_fake_hold(t.env.runner, false);
+			t.p.ops->set_free(s);
+			ck_assert_uint_eq(lvm_fake_cancelled(t.env.runner), 2);
+			ck_assert_uint_eq(lvm_fake_pending(t.env.runner), 0);
+			for (int i = 0; i < 5; i++)
+				ck_assert_int_ge(sd_event_run(t.event, 10 * USEC_PER_MSEC), 0);
+			ck_assert_int_eq(w.calls, 0);
+			log = lvm_fake_log(t.env.runner);
+			ck_assert_uint_eq(strv_length((char **)log), n + 1);
+			ck_assert_str_eq(log[n], x[2].argv);
+			t_done(&t);
+			continue;
+		}
+		lvm_fake_hold(t.env.runner, false);
+		ck_assert_uint_eq(lvm_fake_release(t.env.runner), 2);
+		for (int i = 0; i < 100 && w.calls == 0; i++)
+			ck_assert_int_ge(sd_event_run(t.event, 100 * USEC_PER_MSEC), 0);
+		ck_assert_int_eq(w.calls, 1);
+		ck_assert_int_eq(w.r, -EIO);
+		ck_assert_str_eq(w.err.message,
+		                 "lvcreate -s of vg2/thick failed:   Insufficient free space");
+		ck_assert(!t.p.ops->set_committed(s));
+		log = lvm_fake_log(t.env.runner);
+		ck_assert_uint_eq(strv_length((char **)log), n + 1);
+		ck_assert_str_eq(log[n], x[2].argv); /* the rollback, by the set's tag */
+		t.p.ops->set_free(s);
+		ck_assert_uint_eq(strv_length((char **)lvm_fake_log(t.env.runner)), n + 1);
+		t_done(&t);
+	}
+#undef SNAP2_HEX
 }
 END_TEST
 
@@ -436,7 +583,7 @@ START_TEST(thin_commit_and_discover)
 	ck_assert_int_eq(t.p.ops->set_begin(&t.p, &set, true, &s), 0);
 	ck_assert_int_eq(t.p.ops->set_add(s, "/dev/mapper/vg-thin", "/x", 1 << 20, &snap, &e), 0);
 	ck_assert_int_eq(t.p.ops->set_prepare(s, NULL, NULL, &e), 0);
-	ck_assert_int_eq(t.p.ops->set_commit(s, false, NULL, NULL, NULL, &e), 0);
+	ck_assert_int_eq(commit_wait(&t, s, false, &e), 0);
 	ck_assert(t.p.ops->set_committed(s));
 	ck_assert_int_eq(t.p.ops->set_take(s, &snap, &ps), 0);
 	ck_assert_str_eq(((LvmSnap *)ps)->lv_uuid, "3xMaZG-t2bZ-8UCq-JM1l-TCdw-zc4v-IQptw9");
@@ -581,6 +728,7 @@ TEST_SUITE_MAIN("lvm",
 	TEST(probe_refusals)
 	TEST(lvm_errors)
 	TEST(commit_sequence_and_rollback)
+	TEST(commit_parallel_and_cancel)
 	TEST(thin_commit_and_discover)
 	TEST(state_object)
 	TEST(real_runner))
