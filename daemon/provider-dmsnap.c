@@ -438,27 +438,6 @@ static const char *const state_keys[] = { "snap_name", "cow_path", "cow_bytes", 
 	                                  "cow_dev",   "cow_ino",  NULL };
 static const char *const unique_keys[] = { "snap_name", "cow_path", NULL };
 
-_printf_(4, 5) static int fail(char **ret_error, const char *where, const char *key,
-                               const char *fmt, ...)
-{
-	_cleanup_free_ char *reason = NULL;
-	va_list ap;
-	int r;
-
-	if (!ret_error)
-		return -EINVAL;
-	va_start(ap, fmt);
-	r = vasprintf(&reason, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (asprintf(ret_error, "%s%s%s: %s", where, key ? "." : "", strempty(key), reason) < 0) {
-		*ret_error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
-
 static bool quotable(const char *s)
 {
 	size_t n = strlen(s);
@@ -478,17 +457,17 @@ static int get_string(json_object *o, const char *where, const char *key, size_t
 	const char *s;
 
 	if (!json_object_object_get_ex(o, key, &v))
-		return fail(ret_error, where, key, "missing");
+		return provider_state_fail(ret_error, where, key, "missing");
 	if (!json_object_is_type(v, json_type_string))
-		return fail(ret_error, where, key, "expected a string, found %s",
-		            json_type_to_name(json_object_get_type(v)));
+		return provider_state_fail(ret_error, where, key, "expected a string, found %s",
+		                           json_type_to_name(json_object_get_type(v)));
 	s = json_object_get_string(v);
 	if ((size_t)json_object_get_string_len(v) != strlen(s))
-		return fail(ret_error, where, key, "contains a NUL character");
+		return provider_state_fail(ret_error, where, key, "contains a NUL character");
 	if (strnlen(s, max + 1) > max)
-		return fail(ret_error, where, key, "longer than %zu bytes", max);
+		return provider_state_fail(ret_error, where, key, "longer than %zu bytes", max);
 	if (!valid_text_or_empty(s, max))
-		return fail(ret_error, where, key, "contains a control character");
+		return provider_state_fail(ret_error, where, key, "contains a control character");
 	*ret = s;
 	return 0;
 }
@@ -501,22 +480,23 @@ static int get_number(json_object *o, const char *where, const char *key, bool o
 
 	if (!json_object_object_get_ex(o, key, &v)) {
 		if (!optional)
-			return fail(ret_error, where, key, "missing");
+			return provider_state_fail(ret_error, where, key, "missing");
 		*ret = 0;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_int))
-		return fail(ret_error, where, key, "expected an integer, found %s",
-		            json_type_to_name(json_object_get_type(v)));
+		return provider_state_fail(ret_error, where, key, "expected an integer, found %s",
+		                           json_type_to_name(json_object_get_type(v)));
 	if (json_object_get_int64(v) < 0)
-		return fail(ret_error, where, key, "must not be negative");
+		return provider_state_fail(ret_error, where, key, "must not be negative");
 	u = json_object_get_uint64(v);
 	if (u > NUMBER_MAX)
-		return fail(ret_error, where, key, "out of range (at most %" PRIu64 ")",
-		            NUMBER_MAX);
+		return provider_state_fail(ret_error, where, key,
+		                           "out of range (at most %" PRIu64 ")", NUMBER_MAX);
 	if (u < min || u > max)
-		return fail(ret_error, where, key,
-		            "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, u, min, max);
+		return provider_state_fail(ret_error, where, key,
+		                           "%" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, u,
+		                           min, max);
 	*ret = u;
 	return 0;
 }
@@ -529,8 +509,8 @@ static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **re
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(ret_error, where, NULL, "expected an object, found %s",
-		            json_type_to_name(json_object_get_type(o)));
+		return provider_state_fail(ret_error, where, NULL, "expected an object, found %s",
+		                           json_type_to_name(json_object_get_type(o)));
 	json_object_object_foreach(o, key, value)
 	{
 		bool known = false;
@@ -539,21 +519,22 @@ static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **re
 		for (size_t k = 0; state_keys[k] && !known; k++)
 			known = streq(state_keys[k], key);
 		if (!known && quotable(key))
-			return fail(ret_error, where, NULL, "unknown field \"%s\"", key);
+			return provider_state_fail(ret_error, where, NULL, "unknown field \"%s\"",
+			                           key);
 		if (!known)
-			return fail(ret_error, where, NULL,
-			            "unknown field with an unprintable name");
+			return provider_state_fail(ret_error, where, NULL,
+			                           "unknown field with an unprintable name");
 	}
 	if ((r = get_string(o, where, "snap_name", VSSD_DM_NAME_MAX, &snap_name, ret_error)) < 0)
 		return r;
 	if (!valid_dm_name(snap_name))
-		return fail(ret_error, where, "snap_name",
-		            "\"%s\" is not a valid device-mapper name", snap_name);
+		return provider_state_fail(ret_error, where, "snap_name",
+		                           "\"%s\" is not a valid device-mapper name", snap_name);
 	if ((r = get_string(o, where, "cow_path", VSSD_PATH_MAX, &cow_path, ret_error)) < 0)
 		return r;
 	if (!valid_abs_path(cow_path))
-		return fail(ret_error, where, "cow_path", "\"%s\" is not a clean absolute path",
-		            cow_path);
+		return provider_state_fail(ret_error, where, "cow_path",
+		                           "\"%s\" is not a clean absolute path", cow_path);
 	if ((r = get_number(o, where, "cow_bytes", false, 1, NUMBER_MAX, &s->cow_bytes,
 	                    ret_error)) < 0 ||
 	    (r = get_number(o, where, "chunk_sectors", false, CHUNK_SECTORS_MIN, CHUNK_SECTORS_MAX,
@@ -563,8 +544,8 @@ static int parse(json_object *o, const char *where, DmsnapSnapshot *s, char **re
 	    (r = get_number(o, where, "cow_ino", true, 0, NUMBER_MAX, &s->cow_ino, ret_error)) < 0)
 		return r;
 	if (chunk & (chunk - 1))
-		return fail(ret_error, where, "chunk_sectors", "%" PRIu64 " is not a power of two",
-		            chunk);
+		return provider_state_fail(ret_error, where, "chunk_sectors",
+		                           "%" PRIu64 " is not a power of two", chunk);
 	s->chunk_sectors = (unsigned)chunk;
 	s->snap_name = (char *)snap_name;
 	s->cow_path = (char *)cow_path;

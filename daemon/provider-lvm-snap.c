@@ -374,27 +374,6 @@ static const char *const state_keys[] = {
 };
 static const char *const unique_keys[] = { "lv_uuid", NULL };
 
-_printf_(4, 5) static int fail(char **ret_error, const char *where, const char *key,
-                               const char *fmt, ...)
-{
-	_cleanup_free_ char *reason = NULL;
-	va_list ap;
-	int r;
-
-	if (!ret_error)
-		return -EINVAL;
-	va_start(ap, fmt);
-	r = vasprintf(&reason, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return -ENOMEM;
-	if (asprintf(ret_error, "%s%s%s: %s", where, key ? "." : "", strempty(key), reason) < 0) {
-		*ret_error = NULL;
-		return -ENOMEM;
-	}
-	return -EINVAL;
-}
-
 static int get_name(json_object *o, const char *where, const char *key, bool optional, bool uuid,
                     const char **ret, char **ret_error)
 {
@@ -406,23 +385,24 @@ static int get_name(json_object *o, const char *where, const char *key, bool opt
 			*ret = NULL;
 			return 0;
 		}
-		return fail(ret_error, where, key, "missing");
+		return provider_state_fail(ret_error, where, key, "missing");
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return fail(ret_error, where, key, "expected a string, found %s",
-		            json_type_to_name(json_object_get_type(v)));
+		return provider_state_fail(ret_error, where, key, "expected a string, found %s",
+		                           json_type_to_name(json_object_get_type(v)));
 	s = json_object_get_string(v);
 	if ((size_t)json_object_get_string_len(v) != strlen(s))
-		return fail(ret_error, where, key, "contains a NUL character");
+		return provider_state_fail(ret_error, where, key, "contains a NUL character");
 	if (uuid) {
 		/* LVM's 32 characters in 6-4-4-4-4-4-6 groups; "" before it was made */
 		if (strlen(s) > 38 ||
 		    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
 		            strlen(s))
-			return fail(ret_error, where, key, "is not an LVM uuid");
+			return provider_state_fail(ret_error, where, key, "is not an LVM uuid");
 	} else if (!lvm_valid_name(s))
-		return fail(ret_error, where, key,
-		            "is not a valid LVM name (1..127 of A-Z a-z 0-9 + _ . -)");
+		return provider_state_fail(
+			ret_error, where, key,
+			"is not a valid LVM name (1..127 of A-Z a-z 0-9 + _ . -)");
 	*ret = s;
 	return 0;
 }
@@ -438,8 +418,8 @@ static int parse(json_object *o, const char *where, bool thin, Parsed *x, char *
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(ret_error, where, NULL, "expected an object, found %s",
-		            json_type_to_name(json_object_get_type(o)));
+		return provider_state_fail(ret_error, where, NULL, "expected an object, found %s",
+		                           json_type_to_name(json_object_get_type(o)));
 	json_object_object_foreach(o, key, value)
 	{
 		bool known = false;
@@ -448,8 +428,9 @@ static int parse(json_object *o, const char *where, bool thin, Parsed *x, char *
 		for (size_t k = 0; state_keys[k] && !known; k++)
 			known = streq(state_keys[k], key);
 		if (!known)
-			return fail(ret_error, where, NULL, "unknown field \"%.64s\"",
-			            valid_text(key, 64) ? key : "(unprintable)");
+			return provider_state_fail(ret_error, where, NULL,
+			                           "unknown field \"%.64s\"",
+			                           valid_text(key, 64) ? key : "(unprintable)");
 	}
 	if ((r = get_name(o, where, "vg", false, false, &x->vg, ret_error)) < 0 ||
 	    (r = get_name(o, where, "lv", false, false, &x->lv, ret_error)) < 0 ||
@@ -461,13 +442,15 @@ static int parse(json_object *o, const char *where, bool thin, Parsed *x, char *
 	if (!x->lv_uuid)
 		x->lv_uuid = "";
 	if (!thin && x->pool)
-		return fail(ret_error, where, "pool", "a thick LVM snapshot has no pool");
+		return provider_state_fail(ret_error, where, "pool",
+		                           "a thick LVM snapshot has no pool");
 	if (streq(x->lv, x->origin))
-		return fail(ret_error, where, "lv", "is its own origin");
+		return provider_state_fail(ret_error, where, "lv", "is its own origin");
 	x->cow_bytes = 0;
 	if (json_object_object_get_ex(o, "cow_bytes", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
-			return fail(ret_error, where, "cow_bytes", "expected a whole number");
+			return provider_state_fail(ret_error, where, "cow_bytes",
+			                           "expected a whole number");
 		x->cow_bytes = (uint64_t)json_object_get_int64(v);
 	}
 	return 0;

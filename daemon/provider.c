@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* provider.c - the registry of providers: lookup by name and UUID, picking one for a volume */
-#include "daemon/provider.h"
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "common/macro.h"
 #include "daemon/provider-dmsnap.h"
 #include "daemon/provider-lvm.h"
+#include "daemon/provider.h"
 
 /* in pick order: lvm-thin, lvm, dm-snapshot */
 static const ProviderOps *const builtin[] = { &provider_lvm_thin_ops, &provider_lvm_ops,
@@ -18,6 +21,26 @@ const char *provider_type_to_string(ProviderType t)
 	};
 
 	return t >= 0 && t < _PROVIDER_TYPE_MAX ? names[t] : NULL;
+}
+
+int provider_state_fail(char **ret_error, const char *where, const char *key, const char *fmt, ...)
+{
+	_cleanup_free_ char *reason = NULL;
+	va_list ap;
+	int r;
+
+	if (!ret_error)
+		return -EINVAL;
+	va_start(ap, fmt);
+	r = vasprintf(&reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	if (asprintf(ret_error, "%s%s%s: %s", where, key ? "." : "", strempty(key), reason) < 0) {
+		*ret_error = NULL;
+		return -ENOMEM;
+	}
+	return -EINVAL;
 }
 
 void provider_volume_done(ProviderVolume *v)

@@ -64,6 +64,11 @@ typedef struct ProviderVolume {
 
 void provider_volume_done(ProviderVolume *v);
 
+/* state_check's refusal: *ret_error = "WHERE.KEY: reason" (or "WHERE: reason" without a key);
+ * returns -EINVAL, or -ENOMEM */
+int provider_state_fail(char **ret_error, const char *where, const char *key, const char *fmt, ...)
+	_printf_(4, 5);
+
 /* What a snapshot's storage holds (StorageUsed, the monitor's fill level). */
 typedef struct ProviderUsage {
 	uint64_t used;      /* bytes in use in its store */
