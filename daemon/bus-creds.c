@@ -6,7 +6,10 @@
 #include "common/log.h"
 #include "daemon/bus.h"
 
-#define CREDS_TIMEOUT_MS 5000
+/* libdbus's default reply timeout: the bus answers at once, but a loop kept busy for seconds
+ * (an LVM provider's lvm command still runs synchronously) would otherwise see its own
+ * timeout fire before it reads the answer waiting in the socket */
+#define CREDS_TIMEOUT_MS 25000
 
 /* ---- callers and access ---------------------------------------------------------------------- */
 
