@@ -348,7 +348,10 @@ int daemon_recover(Daemon *d)
 	bool corrupt = false;
 	int r;
 
-	for (size_t i = 0; i < d->providers.n; i++) {
+	/* In reverse pick order, so dm-snapshot first: it resumes the devices a killed vssd left
+	 * suspended, and the LVM providers' lvs would otherwise scan a suspended device and block
+	 * in the kernel until it is resumed (60-fault-kill-create-a, kill-after-first-suspend) */
+	for (size_t i = d->providers.n; i-- > 0;) {
 		Provider *p = &d->providers.providers[i];
 
 		r = p->ops->recover(p);
